@@ -1,0 +1,75 @@
+# LeadApp — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+VENDOR := leadapp/static/vendor
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test install install-dev assets lint format check-chromium bench clean help
+
+help:
+	@echo "make run    start LeadApp on http://127.0.0.1:5000 (SQLite, embedded Redis, mail sink)"
+	@echo "make test   install what the tests need, then ruff and pytest"
+	@echo "make bench  run the benchmarks in bench/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Stamp files make a second `make run` quick: pip and npm run only when their inputs change.
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)/htmx $(VENDOR)/bootstrap
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css $(VENDOR)/bootstrap/
+	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js $(VENDOR)/bootstrap/
+	touch $@
+
+install: $(VENV)/.runtime assets
+install-dev: $(VENV)/.dev assets
+assets: $(VENDOR)/.installed
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) bootstrap
+	$(FLASK) run-all
+
+# Browser tests need Debian's Chromium; as root we install it, otherwise they skip and say why.
+check-chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium for the browser tests (apt-get)"; \
+	    (apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	     (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) || \
+	    echo "Could not install chromium: browser tests will be skipped."; \
+	  else \
+	    echo "No $(CHROMIUM) and not root: browser tests will be skipped (apt-get install chromium)."; \
+	  fi; \
+	fi
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install-dev check-chromium lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install-dev
+	$(BIN)/python bench/normalise.py
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache

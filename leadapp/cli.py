@@ -1,0 +1,193 @@
+"""``flask --app wsgi ...`` commands (DESIGN.md §7). Errors: one sentence on stderr, exit 1."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from rq import Queue, Worker
+from rq.serializers import JSONSerializer
+
+from leadapp.extensions import QUEUE_NAMES, db, redis_connection
+from leadapp.security import account_scope
+from leadapp.services import accounts as account_service
+from leadapp.services import pools as pool_service
+
+accounts_cli = AppGroup("accounts", help="Create and list accounts.")
+campaigns_cli = AppGroup("campaigns", help="Create campaigns.")
+pools_cli = AppGroup("pools", help="Lead pool statistics.")
+
+
+def fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def emit(data: dict, as_json: bool, text: str) -> None:
+    click.echo(json.dumps(data, default=str) if as_json else text)
+
+
+@accounts_cli.command("create")
+@click.option("--name", required=True)
+@click.option("--slug", required=True)
+@click.option("--admin-email", required=True)
+@click.option("--password", required=True)
+@click.option("--region", default="US", show_default=True)
+@click.option("--timezone", default="America/Los_Angeles", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def accounts_create(name, slug, admin_email, password, region, timezone, as_json):
+    """Create an account with its first admin, its Inactive pool and standard fields."""
+    try:
+        account = account_service.create_account(
+            name, slug, admin_email, password, region=region, timezone=timezone
+        )
+    except account_service.AccountError as exc:
+        db.session.rollback()
+        fail(str(exc))
+    db.session.commit()
+    emit(
+        {"id": account.id, "slug": account.slug},
+        as_json,
+        f"Account {account.slug} created; {admin_email} can log in as admin.",
+    )
+
+
+@accounts_cli.command("list")
+def accounts_list():
+    from leadapp.models import Account
+
+    for account in db.session.scalars(sa.select(Account).order_by(Account.slug)):
+        click.echo(f"{account.slug}\t{account.name}\t{account.default_region}\t{account.timezone}")
+
+
+@campaigns_cli.command("create")
+@click.option("--account", "slug", required=True)
+@click.option("--name", required=True)
+@click.option("--project", default="Default", show_default=True)
+@click.option("--purpose", default="sales", show_default=True)
+@click.option("--region")
+@click.option("--timezone")
+@click.option("--json", "as_json", is_flag=True)
+def campaigns_create(slug, name, project, purpose, region, timezone, as_json):
+    """Create a campaign (and its project when new)."""
+    try:
+        account = account_service.account_by_slug(slug)
+        with account_scope(account.id):
+            campaign = account_service.create_campaign(
+                account, name, project=project, purpose=purpose, region=region, timezone=timezone
+            )
+    except account_service.AccountError as exc:
+        db.session.rollback()
+        fail(str(exc))
+    db.session.commit()
+    emit(
+        {"id": campaign.id, "name": campaign.name, "api_code": campaign.api_code},
+        as_json,
+        f"Campaign {campaign.name} created in {slug}.",
+    )
+
+
+@pools_cli.command("stats")
+@click.option("--account", "slug", required=True)
+@click.option("--json", "as_json", is_flag=True)
+def pools_stats(slug, as_json):
+    """Per-pool counts, as the pool grid shows them."""
+    try:
+        account = account_service.account_by_slug(slug)
+    except account_service.AccountError as exc:
+        fail(str(exc))
+    with account_scope(account.id):
+        rows = pool_service.pool_stats()
+    if as_json:
+        click.echo(json.dumps({"pools": rows}))
+        return
+    for r in rows:
+        click.echo(
+            f"{r['id']}\t{r['name']}\t{r['status']}\ttotal={r['total']}\tready={r['ready_to_dial']}"
+        )
+
+
+@click.command("worker")
+@click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler (one per site).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--queues", default=",".join(QUEUE_NAMES), show_default=True)
+def worker(with_scheduler, burst, queues):
+    """Run an RQ worker inside the app context (jobs see the app's config and database)."""
+    conn = redis_connection.client()
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = set(names) - set(QUEUE_NAMES)
+    if unknown:
+        fail(f"Unknown queue(s) {', '.join(sorted(unknown))}; use {', '.join(QUEUE_NAMES)}.")
+    db.engine.dispose()  # the work horses fork from here: start with no open connections
+    w = Worker(
+        [Queue(n, connection=conn, serializer=JSONSerializer) for n in names],
+        connection=conn,
+        serializer=JSONSerializer,
+    )
+    w.work(burst=burst, with_scheduler=with_scheduler)
+
+
+@click.command("demo")
+@click.option("--leads", "lead_count", default=2000, show_default=True)
+def demo(lead_count):
+    """A demo account with an admin, a supervisor, two campaigns and sample leads."""
+    from leadapp.services import demo as demo_service
+
+    info = demo_service.create_demo(lead_count)
+    db.session.commit()
+    click.echo(info["message"])
+
+
+@click.command("mailsink")
+def mailsink():
+    """Run only the local SMTP sink (mail goes to the outbox folder)."""
+    import time
+
+    from leadapp.mailsink import start_sink
+
+    start_sink(current_app.config["OUTBOX_DIR"], port=current_app.config["MAIL_PORT"])
+    click.echo(f"SMTP sink on 127.0.0.1:{current_app.config['MAIL_PORT']}; Ctrl-C stops it.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+@click.command("run-all")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+def run_all(host, port):
+    """Start everything `make run` needs: Redis, SMTP sink, a worker, the web server."""
+    from leadapp.launcher import run_all as launch
+
+    sys.exit(launch(current_app, host, port))
+
+
+@click.command("bootstrap")
+def bootstrap():
+    """Create the demo data when the database has no account yet (used by `make run`)."""
+    from leadapp.models import Account
+
+    if db.session.scalar(sa.select(sa.func.count(Account.id))):
+        click.echo("Database already has accounts; demo data not created.")
+        return
+    demo.callback(2000)
+
+
+def init_app(app: Flask) -> None:
+    for command in (
+        accounts_cli,
+        campaigns_cli,
+        pools_cli,
+        worker,
+        demo,
+        mailsink,
+        run_all,
+        bootstrap,
+    ):
+        app.cli.add_command(command)

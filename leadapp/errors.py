@@ -1,0 +1,54 @@
+"""Error pages, and short messages for htmx requests (shown in the page's modal)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from leadapp.extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "The request could not be understood. Reload the page and try again.",
+    401: "Please log in again.",
+    403: "Your role does not allow this. Ask an administrator if you need it.",
+    404: "This page or record does not exist, or it belongs to another account.",
+    405: "This action is not available here.",
+    413: "The file is larger than the upload limit. Split it into smaller files and try again.",
+    500: "Something went wrong on our side. Nothing was saved; try again in a minute.",
+}
+
+
+def _render(code: int, message: str):
+    if request.headers.get("HX-Request"):
+        # htmx swaps nothing on an error status; app.js shows this text in the modal.
+        return message, code, {"Content-Type": "text/plain; charset=utf-8"}
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_exc):
+        return _render(400, "Your form expired or was not sent from this site. Reload the page.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code is None or exc.code < 400:
+            return exc
+        return _render(exc.code, MESSAGES.get(exc.code, exc.description or "Request refused."))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        log.exception("unhandled error on %s", request.path)
+        db.session.rollback()  # nothing half-written survives the request
+        if app.config.get("TESTING") and app.config.get("PROPAGATE_EXCEPTIONS"):
+            raise exc
+        return _render(500, MESSAGES[500])
+
+    app.register_error_handler(InternalServerError, lambda e: _render(500, MESSAGES[500]))

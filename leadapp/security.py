@@ -1,0 +1,106 @@
+"""Account isolation and role checks — the one place they live.
+
+Every ORM query made while a session is bound to an account is filtered to that account
+(``with_loader_criteria`` on every ``AccountScoped`` model), and a flush refuses to write
+a row of another account. Views bind the account of the logged-in user before each
+request; tasks and CLI commands bind the account they were given with ``account_scope``.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+from sqlalchemy import event
+from sqlalchemy.orm import Session, with_loader_criteria
+
+from leadapp.extensions import db
+from leadapp.models import AccountScoped
+
+ACCOUNT_KEY = "account_id"
+
+
+class CrossAccountWrite(RuntimeError):
+    """A flush tried to write a row that belongs to another account."""
+
+
+def bind_account(session: Session, account_id: int | None) -> None:
+    if account_id is None:
+        session.info.pop(ACCOUNT_KEY, None)
+    else:
+        session.info[ACCOUNT_KEY] = account_id
+
+
+def current_account_id(session: Session | None = None) -> int | None:
+    return (session or db.session).info.get(ACCOUNT_KEY)
+
+
+@contextmanager
+def account_scope(account_id: int):
+    """Run a block (a task, a CLI command) as account ``account_id``."""
+    previous = current_account_id()
+    bind_account(db.session(), account_id)
+    try:
+        yield
+    finally:
+        bind_account(db.session(), previous)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _only_current_account(state):
+    account_id = state.session.info.get(ACCOUNT_KEY)
+    if account_id is None or state.execution_options.get("all_accounts"):
+        return
+    if state.is_select or state.is_update or state.is_delete:
+        state.statement = state.statement.options(
+            with_loader_criteria(
+                AccountScoped,
+                lambda cls: cls.account_id == account_id,
+                include_aliases=True,
+            )
+        )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_and_guard_account(session, _context, _instances):
+    account_id = session.info.get(ACCOUNT_KEY)
+    if account_id is None:
+        return
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, AccountScoped):
+            continue
+        if obj.account_id is None and obj in session.new:
+            obj.account_id = account_id
+        elif obj.account_id != account_id:
+            raise CrossAccountWrite(f"{type(obj).__name__} belongs to another account")
+
+
+def get_or_404(model, ident):
+    """Load one object of the current account, or answer 404 (also for other accounts')."""
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    if isinstance(obj, AccountScoped) and obj.account_id != current_account_id():
+        abort(404)
+    return obj
+
+
+def role_required(*roles: str):
+    """Only logged-in users with one of ``roles`` get through; others get a 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+admin_required = role_required("admin")

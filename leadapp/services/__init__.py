@@ -1,0 +1,1 @@
+"""Use cases: domain rules applied to the database. Services flush; callers commit."""

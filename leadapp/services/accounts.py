@@ -1,0 +1,204 @@
+"""Accounts, users and campaigns."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import zoneinfo
+
+import phonenumbers
+import sqlalchemy as sa
+
+from leadapp.domain.fields import STANDARD_FIELDS
+from leadapp.extensions import db
+from leadapp.models import ROLES, Account, Campaign, FieldDefinition, LeadPool, Project, User
+
+INACTIVE_POOL_NAME = "Inactive"
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 8
+
+
+class AccountError(ValueError):
+    """A request the account rules refuse; the message is meant for the person asking."""
+
+
+def _check_timezone(zone: str) -> str:
+    if zone not in zoneinfo.available_timezones():
+        raise AccountError(f"'{zone}' is not a time zone name; use one like America/New_York.")
+    return zone
+
+
+def _check_region(region: str) -> str:
+    region = region.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise AccountError(f"'{region}' is not a phone region; use a two-letter code like US.")
+    return region
+
+
+def _check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"The password needs at least {MIN_PASSWORD} characters.")
+    return password
+
+
+def normalise_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if not EMAIL_RE.match(email):
+        raise AccountError(f"'{email}' is not an email address.")
+    return email
+
+
+def create_account(
+    name: str,
+    slug: str,
+    admin_email: str,
+    password: str,
+    region: str = "US",
+    timezone: str = "America/Los_Angeles",
+    admin_name: str | None = None,
+) -> Account:
+    """A new account, its first admin, its system Inactive pool and its standard fields."""
+    slug = slug.strip().lower()
+    if not SLUG_RE.match(slug):
+        raise AccountError(
+            "The slug must be 3 to 60 lower-case letters, digits or dashes, like acme-sales."
+        )
+    if db.session.scalar(sa.select(Account.id).where(Account.slug == slug)):
+        raise AccountError(f"An account with the slug '{slug}' already exists.")
+    account = Account(
+        name=name.strip() or slug,
+        slug=slug,
+        default_region=_check_region(region),
+        timezone=_check_timezone(timezone),
+    )
+    db.session.add(account)
+    db.session.flush()
+    create_user(account, admin_email, admin_name or "Administrator", password, role="admin")
+    db.session.add(
+        LeadPool(
+            account_id=account.id,
+            name=INACTIVE_POOL_NAME,
+            description="Leads moved here by the Lead Deduplicator. System pool.",
+            status="inactive",
+            is_system=True,
+        )
+    )
+    for position, field in enumerate(STANDARD_FIELDS):
+        db.session.add(
+            FieldDefinition(
+                account_id=account.id,
+                key=field.key,
+                label=field.label,
+                type=field.type,
+                required=field.required,
+                unique=field.unique,
+                max_length=field.max_length,
+                is_standard=True,
+                position=position,
+            )
+        )
+    db.session.flush()
+    return account
+
+
+def create_user(
+    account: Account, email: str, name: str, password: str, role: str = "supervisor"
+) -> User:
+    """A user of ``account``; emails are unique across all accounts (they are the login)."""
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise AccountError(f"The role must be one of: {', '.join(ROLES)}.")
+    exists = db.session.scalar(
+        sa.select(User.id).where(User.email == email).execution_options(all_accounts=True)
+    )
+    if exists:
+        raise AccountError(f"A user with the email {email} already exists.")
+    user = User(account_id=account.id, email=email, name=name.strip() or email, role=role)
+    user.set_password(_check_password(password))
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_role(user: User, role: str, acting: User) -> None:
+    """Admins change roles; nobody can take away the account's last active admin."""
+    if role not in ROLES:
+        raise AccountError(f"The role must be one of: {', '.join(ROLES)}.")
+    if user.role == "admin" and role != "admin":
+        _keep_an_admin(user)
+    user.role = role
+    db.session.flush()
+
+
+def set_active(user: User, active: bool, acting: User) -> None:
+    if not active and user.id == acting.id:
+        raise AccountError("You cannot deactivate yourself; ask another admin.")
+    if not active and user.role == "admin":
+        _keep_an_admin(user)
+    user.active = active
+    db.session.flush()
+
+
+def reset_password(user: User, password: str | None = None) -> str:
+    """Set a new password (a random one when none is given) and return it."""
+    password = password or secrets.token_urlsafe(9)
+    user.set_password(_check_password(password))
+    db.session.flush()
+    return password
+
+
+def _keep_an_admin(user: User) -> None:
+    admins = db.session.scalar(
+        sa.select(sa.func.count(User.id)).where(
+            User.account_id == user.account_id, User.role == "admin", User.active.is_(True)
+        )
+    )
+    if admins <= 1:
+        raise AccountError("An account needs at least one active admin; promote another first.")
+
+
+def account_by_slug(slug: str) -> Account:
+    account = db.session.scalar(sa.select(Account).where(Account.slug == slug))
+    if account is None:
+        raise AccountError(f"No account has the slug '{slug}'; see `flask accounts list`.")
+    return account
+
+
+def create_campaign(
+    account: Account,
+    name: str,
+    project: str = "Default",
+    purpose: str = "sales",
+    region: str | None = None,
+    timezone: str | None = None,
+) -> Campaign:
+    """A campaign in ``project`` (created when new); region and zone default to the account's."""
+    name = name.strip()
+    if not name:
+        raise AccountError("Give the campaign a name.")
+    taken = db.session.scalar(
+        sa.select(Campaign.id).where(Campaign.account_id == account.id, Campaign.name == name)
+    )
+    if taken:
+        raise AccountError(f"The campaign '{name}' already exists in this account.")
+    proj = db.session.scalar(
+        sa.select(Project).where(Project.account_id == account.id, Project.name == project)
+    )
+    if proj is None:
+        proj = Project(account_id=account.id, name=project)
+        db.session.add(proj)
+        db.session.flush()
+    code = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")[:50] or "CAMPAIGN"
+    campaign = Campaign(
+        account_id=account.id,
+        project_id=proj.id,
+        name=name,
+        api_code=code,
+        purpose=purpose,
+        default_region=_check_region(region or account.default_region),
+        timezone=_check_timezone(timezone or account.timezone),
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign

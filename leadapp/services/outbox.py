@@ -1,0 +1,59 @@
+"""Reading the local SMTP sink's outbox (development): one ``.eml`` file per message."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from email.utils import getaddresses
+from pathlib import Path
+
+
+def list_messages(outbox: str, addresses: set[str], limit: int = 200) -> list[dict]:
+    """The newest messages sent to any of ``addresses``."""
+    folder = Path(outbox)
+    if not folder.is_dir():
+        return []
+    files = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)
+    found = []
+    for path in files:
+        summary = _summary(path)
+        if addresses & set(summary["recipients"]):
+            found.append(summary)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def read_message(outbox: str, name: str) -> dict | None:
+    """One message by file name; names outside the outbox folder are refused."""
+    folder = Path(outbox).resolve()
+    path = (folder / name).resolve()
+    if path.parent != folder or path.suffix != ".eml" or not path.is_file():
+        return None
+    msg = _parse(path)
+    text = msg.get_body(preferencelist=("plain",))
+    html = msg.get_body(preferencelist=("html",))
+    return {
+        **_summary(path, msg),
+        "text": text.get_content() if text else "",
+        "html": html.get_content() if html else "",
+    }
+
+
+def _parse(path: Path):
+    with path.open("rb") as fh:
+        return email.message_from_binary_file(fh, policy=email.policy.default)
+
+
+def _summary(path: Path, msg=None) -> dict:
+    msg = msg or _parse(path)
+    return {
+        "name": path.name,
+        "to": str(msg.get("To", "")),
+        "recipients": [
+            addr.lower()
+            for _, addr in getaddresses([str(msg.get("To", "")), str(msg.get("Cc", ""))])
+        ],
+        "subject": str(msg.get("Subject", "")),
+        "date": str(msg.get("Date", "")),
+    }

@@ -1,0 +1,132 @@
+"""RQ entry points and the small framework they share.
+
+A task is a plain function decorated with ``@task(queue=..., timeout=...)``. It is
+enqueued with the id of its ``BackgroundJob`` row, *after* the commit that created that
+row, under a deterministic RQ job id. The worker (``flask worker``) runs it inside an app
+context; the wrapper binds the job's account, marks the row running, hands the task a
+``progress`` callback, commits once at the end, and on an exception records the failure and
+re-raises it so RQ sees it too (nothing is swallowed).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import traceback
+from collections.abc import Callable
+
+from flask import current_app
+from redis.exceptions import RedisError
+from rq import Retry, get_current_job
+
+from leadapp.extensions import db, redis_connection
+from leadapp.models import BackgroundJob
+from leadapp.security import account_scope
+from leadapp.services import jobs as job_rows
+
+log = logging.getLogger(__name__)
+
+REGISTRY: dict[str, Callable] = {}
+
+
+class QueueUnavailable(RuntimeError):
+    """Redis could not take the job; the message says what to do."""
+
+
+def task(queue: str = "default", timeout: int | None = None, retry: Retry | None = None):
+    """Name the queue (and the time limit) of a job function. One decorator, one place."""
+
+    def decorator(fn: Callable) -> Callable:
+        fn.queue_name = queue
+        fn.timeout = timeout
+        fn.retry = retry
+        REGISTRY[f"{fn.__module__}.{fn.__name__}"] = fn
+        return fn
+
+    return decorator
+
+
+def _timeout(fn: Callable) -> int:
+    return fn.timeout or current_app.config["JOB_TIMEOUTS"].get(fn.queue_name, 600)
+
+
+def enqueue(fn: Callable, *args, job_id: str | None = None, **kwargs):
+    """Put a task on its queue; raise ``QueueUnavailable`` (one clear sentence) if Redis is down."""
+    try:
+        return redis_connection.queue(fn.queue_name).enqueue(
+            f"{fn.__module__}.{fn.__name__}",
+            args=args,
+            kwargs=kwargs,
+            job_id=job_id,
+            job_timeout=_timeout(fn),
+            retry=fn.retry,
+            result_ttl=86400,
+            failure_ttl=7 * 86400,
+        )
+    except RedisError as exc:
+        raise QueueUnavailable(
+            "The job queue (Redis) is not reachable, so the job was not started; "
+            "nothing was lost — try again in a minute or ask your administrator."
+        ) from exc
+
+
+def dispatch(job: BackgroundJob, fn: Callable, *args) -> None:
+    """Hand a committed job row to RQ. If Redis refuses, the row is marked failed, committed,
+    and ``QueueUnavailable`` is raised for the caller to show."""
+    try:
+        enqueue(fn, job.id, *args, job_id=job.rq_id)
+    except QueueUnavailable as exc:
+        job_rows.mark_failed(job, str(exc))
+        db.session.commit()
+        raise
+
+
+class Progress:
+    """The callback a tracked task reports to: updates the row (and RQ meta), then commits.
+
+    Tasks call it at their own commit points (e.g. after each batch), so a progress commit
+    never commits half a unit of work."""
+
+    def __init__(self, job: BackgroundJob):
+        self.job = job
+
+    def __call__(self, percent: float, message: str | None = None) -> None:
+        job_rows.set_progress(self.job, percent, message)
+        db.session.commit()
+        rq_job = get_current_job()
+        if rq_job is not None:
+            rq_job.meta["progress"] = self.job.progress
+            rq_job.save_meta()
+
+
+def tracked(queue: str = "default", timeout: int | None = None, retry: Retry | None = None):
+    """``@task`` for work that has a ``BackgroundJob`` row: ``fn(job, progress, *args)``."""
+
+    def decorator(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def run(job_id: int, *args):
+            db.engine.dispose(close=False)  # connections inherited from the parent: not ours
+            job = db.session.get(BackgroundJob, job_id)
+            if job is None:
+                raise LookupError(f"Background job {job_id} no longer exists.")
+            with account_scope(job.account_id):
+                job_rows.mark_running(job)
+                db.session.commit()
+                try:
+                    result = fn(job, Progress(job), *args)
+                    job_rows.mark_completed(job, result if isinstance(result, dict) else None)
+                    db.session.commit()
+                except Exception as exc:
+                    db.session.rollback()
+                    log.error("job %s failed:\n%s", job_id, traceback.format_exc())
+                    job = db.session.get(BackgroundJob, job_id)
+                    job_rows.mark_failed(job, f"{type(exc).__name__}: {exc}")
+                    db.session.commit()
+                    raise
+                finally:
+                    db.session.remove()
+            return result
+
+        return task(queue, timeout, retry)(run)
+
+    return decorator

@@ -1,0 +1,53 @@
+"""Template filters and globals: dates in the account's zone, phones for people."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from flask import Flask, current_app
+from flask_login import current_user
+
+NAV = (
+    ("pools.index", "Lead pools", None),
+    ("imports.index", "Imports", None),
+    ("leads.index", "Leads", None),
+    ("dedup.index", "Lead Deduplicator", None),
+    ("admin.users", "Admin", "admin"),
+)
+
+
+def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time shown in the account's zone (the display zone when logged out)."""
+    if value is None:
+        return ""
+    zone = current_app.config["DISPLAY_TIMEZONE"]
+    if current_user and current_user.is_authenticated:
+        zone = current_user.account.timezone
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(ZoneInfo(zone)).strftime(fmt)
+
+
+def international(e164: str | None) -> str:
+    if not e164:
+        return ""
+    try:
+        return phonenumbers.format_number(
+            phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        )
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(international, "international")
+
+    @app.context_processor
+    def navigation():
+        items = []
+        if current_user.is_authenticated:
+            items = [(ep, label) for ep, label, role in NAV if role in (None, current_user.role)]
+        return {"nav_items": items}
