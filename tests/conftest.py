@@ -265,3 +265,32 @@ def admin_client(client, make_account):
     response = login(client, "admin@acme.test")
     assert response.status_code == 302
     return client
+
+
+def process_env(app_environ: dict) -> dict:
+    """The environment for a worker or server process of the app under test."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "LEADAPP_"))}
+    env.update(app_environ)
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+@pytest.fixture
+def run_worker(app_environ):
+    """Run a real RQ worker process in burst mode (`flask worker --burst`) until the queues
+    are empty; returns the finished process (stdout+stderr in ``.stdout``)."""
+    import subprocess
+
+    def run(timeout: int = 120):
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
+            cwd=ROOT,
+            env=process_env(app_environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run

@@ -1,0 +1,148 @@
+"""The job framework, run by a real RQ worker process against the real database."""
+
+import json
+import zlib
+
+import redis
+import sqlalchemy as sa
+from rq import Queue
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from leadapp.extensions import db, redis_connection
+from leadapp.models import BackgroundJob, Lead, LeadPool
+from leadapp.security import account_scope
+from leadapp.services import jobs as job_rows
+from leadapp.tasks import REGISTRY, QueueUnavailable, dispatch, tracked
+from leadapp.tasks.pools import refresh_pool_counts
+
+
+@tracked(queue="default", timeout=60)
+def always_fails(job, progress):
+    """A task that reports progress, then fails: the row must say so."""
+    progress(40, "Working on it.")
+    raise ValueError("the file had no phone column")
+
+
+def _seed_pool_with_leads(account_id: int, n: int) -> int:
+    with account_scope(account_id):
+        pool = LeadPool(account_id=account_id, name="Spring")
+        db.session.add(pool)
+        db.session.flush()
+        db.session.execute(
+            sa.insert(Lead),
+            [
+                {
+                    "account_id": account_id,
+                    "pool_id": pool.id,
+                    "phone1": f"+1212555{i:04d}",
+                    "status": "open" if i % 4 else "closed",
+                    "custom": {},
+                }
+                for i in range(n)
+            ],
+        )
+        db.session.commit()
+        return pool.id
+
+
+def test_worker_runs_a_job_and_its_progress_row_follows(committed, make_account, run_worker):
+    app = committed
+    account_id = make_account("acme")
+    with app.app_context():
+        pool_id = _seed_pool_with_leads(account_id, 20)
+        with account_scope(account_id):
+            job = job_rows.create_job(account_id, "pool_counts", "Recount", "default")
+            db.session.commit()
+            dispatch(job, refresh_pool_counts)
+            job_id, rq_id = job.id, job.rq_id
+        assert db.session.get(BackgroundJob, job_id).status == "queued"
+
+    result = run_worker()
+    assert result.returncode == 0, result.stdout
+
+    with app.app_context():
+        job = db.session.get(BackgroundJob, job_id)
+        assert job.status == "completed", job.error
+        assert job.progress == 100
+        assert job.started_at is not None and job.finished_at >= job.started_at
+        assert job.result == {"pools": 2}  # Spring and the system Inactive pool
+        assert job.message == "Done."
+        pool = db.session.get(LeadPool, pool_id)
+        assert (pool.total_count, pool.open_count, pool.closed_count) == (20, 15, 5)
+        rq_job = Job.fetch(rq_id, connection=redis_connection.client(), serializer=JSONSerializer)
+        assert rq_job.get_status() == "finished"
+        assert rq_job.meta["progress"] == 100
+
+
+def test_a_failing_job_is_recorded_and_not_swallowed(committed, make_account, run_worker):
+    app = committed
+    account_id = make_account("acme")
+    assert "tests.tasks.test_init.always_fails" in REGISTRY
+    with app.app_context(), account_scope(account_id):
+        job = job_rows.create_job(account_id, "test", "Failing job", "default")
+        db.session.commit()
+        dispatch(job, always_fails)
+        job_id, rq_id = job.id, job.rq_id
+
+    result = run_worker()
+    assert "the file had no phone column" in result.stdout  # the worker logged the traceback
+
+    with app.app_context():
+        job = db.session.get(BackgroundJob, job_id)
+        assert job.status == "failed"
+        assert job.error == "ValueError: the file had no phone column"
+        assert job.progress == 40 and job.message == "Working on it."
+        rq_job = Job.fetch(rq_id, connection=redis_connection.client(), serializer=JSONSerializer)
+        assert rq_job.get_status() == "failed"  # RQ saw the exception too
+
+
+def test_enqueue_uses_json_the_task_timeout_and_a_deterministic_id(app, make_account):
+    account_id = make_account("acme")
+    with app.app_context(), account_scope(account_id):
+        job = job_rows.create_job(account_id, "pool_counts", "Recount", "default")
+        db.session.commit()
+        dispatch(job, refresh_pool_counts)
+        queue = Queue("default", connection=redis_connection.client(), serializer=JSONSerializer)
+        try:
+            rq_job = queue.fetch_job(job.rq_id)
+            assert rq_job is not None
+            assert rq_job.func_name == "leadapp.tasks.pools.refresh_pool_counts"
+            assert rq_job.args == [job.id] or list(rq_job.args) == [job.id]
+            assert rq_job.timeout == 1800
+            raw = zlib.decompress(redis_connection.client().hget(rq_job.key, "data"))
+            assert json.loads(raw)[0] == "leadapp.tasks.pools.refresh_pool_counts"  # JSON
+        finally:
+            queue.empty()
+
+
+def test_redis_down_marks_the_job_failed_with_a_sentence(app, make_account):
+    account_id = make_account("acme")
+    with app.app_context(), account_scope(account_id):
+        state = app.extensions["leadapp_redis"]
+        saved = state["client"]
+        # A port nothing listens on: a real refused connection, not a mock.
+        state["client"] = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
+        try:
+            job = job_rows.create_job(account_id, "pool_counts", "Recount", "default")
+            db.session.commit()
+            try:
+                dispatch(job, refresh_pool_counts)
+                raise AssertionError("dispatch should have refused")
+            except QueueUnavailable as exc:
+                assert "not reachable" in str(exc) and "nothing was lost" in str(exc)
+        finally:
+            state["client"] = saved
+        row = db.session.get(BackgroundJob, job.id)
+        assert row.status == "failed" and "Redis" in row.error
+
+
+def test_progress_never_goes_backwards_or_past_100(app, make_account):
+    account_id = make_account("acme")
+    with app.app_context(), account_scope(account_id):
+        job = job_rows.create_job(account_id, "x", "X", "default")
+        job_rows.set_progress(job, 50)
+        job_rows.set_progress(job, 30)
+        assert job.progress == 50
+        job_rows.set_progress(job, 250, "almost")
+        assert job.progress == 100 and job.message == "almost"
