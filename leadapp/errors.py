@@ -24,7 +24,7 @@ MESSAGES = {
 
 
 def _render(code: int, message: str):
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         # htmx swaps nothing on an error status; app.js shows this text in the modal.
         return message, code, {"Content-Type": "text/plain; charset=utf-8"}
     return render_template("errors/error.html", code=code, message=message), code

@@ -51,3 +51,13 @@ def init_app(app: Flask) -> None:
         if current_user.is_authenticated:
             items = [(ep, label) for ep, label, role in NAV if role in (None, current_user.role)]
         return {"nav_items": items}
+
+
+def render_page_or_partial(page: str, partial: str, **context) -> str:
+    """The partial alone for an htmx request; otherwise the page, which includes it.
+
+    A history-restore request (back button after hx-push-url) needs the whole page."""
+    from flask import render_template, request
+
+    wants_partial = request.htmx and not request.htmx.history_restore_request
+    return render_template(partial if wants_partial else page, **context)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_login import login_required
 
 from leadapp.models import BackgroundJob
 from leadapp.security import get_or_404
+from leadapp.templating import render_page_or_partial
 
 bp = Blueprint("jobs", __name__, template_folder="templates")
 
@@ -21,6 +22,4 @@ def show(job_id: int):
 @login_required
 def progress(job_id: int):
     job = get_or_404(BackgroundJob, job_id)
-    if not request.headers.get("HX-Request"):
-        return render_template("jobs/show.html", job=job)
-    return render_template("jobs/_progress.html", job=job)
+    return render_page_or_partial("jobs/show.html", "jobs/_progress.html", job=job)

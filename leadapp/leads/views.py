@@ -7,6 +7,7 @@ from flask_login import login_required
 from leadapp.extensions import db
 from leadapp.models import Lead
 from leadapp.security import get_or_404
+from leadapp.templating import render_page_or_partial
 
 bp = Blueprint("leads", __name__, template_folder="templates")
 PAGE_SIZE = 50
@@ -31,9 +32,13 @@ def index():
             conditions.append(Lead.phone1.like(f"%{digits}%"))
         query = query.where(sa.or_(*conditions))
     leads = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
-    template = "leads/_table.html" if request.headers.get("HX-Request") else "leads/index.html"
-    return render_template(
-        template, leads=leads[:PAGE_SIZE], q=q, page=page, has_next=len(leads) > PAGE_SIZE
+    return render_page_or_partial(
+        "leads/index.html",
+        "leads/_table.html",
+        leads=leads[:PAGE_SIZE],
+        q=q,
+        page=page,
+        has_next=len(leads) > PAGE_SIZE,
     )
 
 

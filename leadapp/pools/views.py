@@ -10,6 +10,7 @@ from leadapp.security import get_or_404
 from leadapp.services import jobs as job_rows
 from leadapp.tasks import QueueUnavailable, dispatch
 from leadapp.tasks.pools import refresh_pool_counts
+from leadapp.templating import render_page_or_partial
 
 bp = Blueprint("pools", __name__, template_folder="templates")
 
@@ -35,8 +36,9 @@ def home():
 @login_required
 def index():
     pools, q, status = _filtered_pools()
-    template = "pools/_grid.html" if request.headers.get("HX-Request") else "pools/index.html"
-    return render_template(template, pools=pools, q=q, status=status)
+    return render_page_or_partial(
+        "pools/index.html", "pools/_grid.html", pools=pools, q=q, status=status
+    )
 
 
 @bp.route("/pools/<int:pool_id>")
