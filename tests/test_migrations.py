@@ -10,19 +10,43 @@ import sqlalchemy as sa
 from tests.conftest import ROOT, postgres_url, reset_postgres_schema
 
 EXPECTED = {
-    "accounts", "users", "projects", "campaigns", "lead_pools", "pool_assignments",
-    "saved_views", "leads", "interactions", "field_definitions", "mapping_templates",
-    "imports", "dedup_jobs", "dedup_moves", "audit_log", "background_jobs",
+    "accounts",
+    "users",
+    "projects",
+    "campaigns",
+    "lead_pools",
+    "pool_assignments",
+    "saved_views",
+    "leads",
+    "interactions",
+    "field_definitions",
+    "mapping_templates",
+    "imports",
+    "dedup_jobs",
+    "dedup_moves",
+    "audit_log",
+    "background_jobs",
 }
 
 
 def flask_db(database_url: str, instance, *args) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "LEADAPP_"))}
-    env.update({"DATABASE_URL": database_url, "LEADAPP_INSTANCE": str(instance),
-                "SECRET_KEY": "x", "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "LEADAPP_INSTANCE": str(instance),
+            "SECRET_KEY": "x",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
 

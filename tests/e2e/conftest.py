@@ -39,10 +39,20 @@ def live_server(app, app_environ):
     env = process_env(app_environ)
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     procs = [
-        subprocess.Popen([*flask, "run", "--port", str(port)], cwd=ROOT, env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([*flask, "worker"], cwd=ROOT, env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen(
+            [*flask, "run", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [*flask, "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
     ]
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
@@ -70,7 +80,7 @@ def browser():
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing on CI: `make test` should have installed it")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); browser tests skipped")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium): browser tests skipped")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -42,7 +42,11 @@ def test_demo_login_reaches_the_pool_grid(page, app_environ):
     """What `make run` prints after creating the demo data is a login that works."""
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "demo", "--leads", "300"],
-        cwd=ROOT, env=process_env(app_environ), capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=process_env(app_environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
         check=True,
     )
     match = re.search(r"supervisor:\s+(\S+) / (\S+)", result.stdout)

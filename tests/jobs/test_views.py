@@ -12,8 +12,14 @@ def _job(app, status="running", progress=30):
         from leadapp.models import User
 
         admin = db.session.query(User).filter_by(email="admin@acme.test").one()
-        job = BackgroundJob(account_id=admin.account_id, kind="x", title="Recount", status=status,
-                            progress=progress, message="Counting pools.")
+        job = BackgroundJob(
+            account_id=admin.account_id,
+            kind="x",
+            title="Recount",
+            status=status,
+            progress=progress,
+            message="Counting pools.",
+        )
         db.session.add(job)
         db.session.commit()
         return job.id

@@ -49,7 +49,12 @@ def test_unreachable_smtp_server_means_a_retry_not_a_lost_email(app, app_environ
     env = process_env({**app_environ, "MAIL_PORT": str(free_port())})  # nothing listens there
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     with app.app_context():
@@ -64,8 +69,13 @@ def test_unreachable_smtp_server_means_a_retry_not_a_lost_email(app, app_environ
 def test_every_email_template_has_a_subject_line(app):
     with app.test_request_context():
         subject, text, html = render_email(
-            "welcome", name="A", email="a@x.test", role="admin", account_name="X",
-            inviter="B", login_url="http://x/login",
+            "welcome",
+            name="A",
+            email="a@x.test",
+            role="admin",
+            account_name="X",
+            inviter="B",
+            login_url="http://x/login",
         )
     assert subject.startswith("Your LeadApp login")
     assert not text.startswith("Subject:") and "<p>" in html
