@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -26,15 +27,22 @@ CHROMIUM_ARGS = [
 ]
 
 
+HERE = Path(__file__).resolve().parent
+
+
 def pytest_collection_modifyitems(items):
+    # This hook sees every collected test, not only this folder's.
     for item in items:
-        item.add_marker(pytest.mark.e2e)
-        item.add_marker(pytest.mark.committed)
+        if HERE in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.committed)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(app, app_environ):
-    """`flask run` and `flask worker` as real processes; yields the base URL."""
+    """`flask run` and `flask worker` as real processes; yields the base URL.
+
+    Package scope: the worker must not outlive the browser tests and take other tests' jobs."""
     port = free_port()
     env = process_env(app_environ)
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]

@@ -14,6 +14,7 @@ def log_in(page, email, password):
     page.fill('input[name="email"]', email)
     page.fill('input[name="password"]', password)
     page.click('button:has-text("Log in")')
+    page.wait_for_load_state("load")
 
 
 def test_log_in_see_pools_log_out(page, make_account, tmp_path):
@@ -70,6 +71,7 @@ def test_htmx_search_updates_the_grid_without_reload(page, make_account):
 def test_htmx_error_shows_the_modal(page, make_account):
     make_account("acme")
     log_in(page, "admin@acme.test", PASSWORD)
+    expect(page.get_by_test_id("pool-grid")).to_be_visible()
     page.evaluate("htmx.ajax('GET', '/jobs/999999/progress', {target: '#flashes'})")
     modal = page.locator("#app-modal")
     expect(modal).to_be_visible()
