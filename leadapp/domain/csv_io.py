@@ -1,0 +1,461 @@
+"""Reading lead CSV files people actually upload: decoding, delimiter detection, chunks.
+
+Business rules:
+
+* Encodings: UTF-8 with or without BOM, UTF-16 LE/BE with BOM, then Windows-1252, then
+  Latin-1 as the last resort. The detected encoding is reported and can be overridden.
+* Delimiters: ``,`` ``;`` tab ``|``, or the spreadsheet hint ``sep=;`` on the first line.
+* Quoted fields may hold delimiters, quotes and line breaks; CR, LF and CRLF all end lines.
+* Blank lines (and rows whose cells are all empty) are skipped and counted.
+* Rows with more or fewer cells than the header are kept (short rows padded with empty
+  cells, extra cells dropped) and reported with their line numbers.
+* Header names are trimmed (BOM, NBSP, zero-width characters); an empty header becomes
+  ``Column N``; repeated names are kept apart as ``Phone``, ``Phone (2)``...
+* Refused with one clear sentence (``CsvError``, nothing read): an empty file, a header
+  without rows, a binary file (PNG, PDF, ZIP/XLSX, GZip...) renamed ``.csv``, bytes that are
+  not text in the chosen encoding, a file without line breaks past a size limit, a cell
+  longer than the field limit.
+* Cells are always text (``str``); nothing is turned into NaN, numbers or dates. Rows come in
+  chunks of DataFrames so a 1,000,000-row file is never held in memory as Python objects;
+  each chunk's index is the file line number where the row starts.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = [
+    "CsvError",
+    "CsvReader",
+    "Sniff",
+    "sniff",
+    "read_chunks",
+    "clean_headers",
+    "detect_encoding",
+    "detect_delimiter",
+    "DELIMITERS",
+    "MAX_FIELD_CHARS",
+    "MAX_LINE_BYTES",
+]
+
+DELIMITERS = (",", ";", "\t", "|")
+MAX_FIELD_CHARS = 100_000  # a notes cell longer than this is not a lead list any more
+MAX_LINE_BYTES = 4 * 1024 * 1024  # no line break in the first 4 MiB: not a CSV
+SAMPLE_BYTES = 256 * 1024
+PREVIEW_ROWS = 20
+
+_MAGIC = [
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx file is one)"),
+    (b"PK\x05\x06", "a ZIP archive"),
+    (b"\x1f\x8b", "a GZip-compressed file"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel .xls / Office file"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"BZh", "a BZip2-compressed file"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+]
+_HEADER_JUNK = "\ufeff\u00a0\u200b\u200c\u200d\u2060 \t\r\n"
+# Bytes Windows-1252 leaves undefined; their presence means the file is Latin-1.
+_CP1252_HOLES = frozenset(b"\x81\x8d\x8f\x90\x9d")
+
+
+class CsvError(ValueError):
+    """A file we refuse, with a sentence for people (``str(err)``) and a stable ``code``."""
+
+    def __init__(self, code: str, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.line = line
+
+
+@dataclass
+class Sniff:
+    """What we found out about a file before importing it."""
+
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    preview: list[list[str]]
+    sep_line: bool = False  # the file starts with a "sep=X" line
+    raw_headers: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Bytes and encodings
+# --------------------------------------------------------------------------------------------
+
+
+def _read_head(source: str | os.PathLike | bytes, size: int) -> tuple[bytes, int]:
+    if isinstance(source, bytes | bytearray):
+        return bytes(source[:size]), len(source)
+    path = Path(source)
+    with path.open("rb") as f:
+        return f.read(size), path.stat().st_size
+
+
+def _check_binary(head: bytes) -> None:
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise CsvError(
+                "binary_file",
+                f"This file is {what}, not a CSV: save or export it as CSV and upload that.",
+            )
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return
+    if b"\x00" in head[:8192]:
+        raise CsvError(
+            "binary_file",
+            "This file contains binary data, not text: save or export it as CSV and upload that.",
+        )
+
+
+def detect_encoding(head: bytes, whole: bytes | None = None) -> str:
+    """The encoding of a file from its first bytes (and, to confirm UTF-8, all of them).
+
+    UTF-8 BOM -> ``utf-8-sig``; UTF-16 BOM -> ``utf-16-le``/``utf-16-be``; bytes that are
+    valid UTF-8 -> ``utf-8``; otherwise ``cp1252``, or ``latin-1`` when the bytes use code
+    points Windows-1252 leaves undefined.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith(codecs.BOM_UTF16_LE):
+        return "utf-16-le"
+    if head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be"
+    data = whole if whole is not None else head
+    try:
+        # A multi-byte character may be cut at the end of a sample: decode incrementally.
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=whole is not None)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    return "latin-1" if _has_cp1252_holes(data) else "cp1252"
+
+
+def _has_cp1252_holes(data: bytes) -> bool:
+    return any(bytes([b]) in data for b in _CP1252_HOLES)
+
+
+def _utf8_ok(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as f:
+            while block := f.read(1 << 20):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+_CANONICAL = {
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8-sig",
+    "utf-16": "utf-16",
+    "utf-16-le": "utf-16-le",
+    "utf-16-be": "utf-16-be",
+    "iso8859-1": "latin-1",
+    "cp1252": "cp1252",
+}
+
+
+def _normalise_encoding(name: str) -> str:
+    """A user's encoding name in the spelling we report (``latin1`` -> ``latin-1``)."""
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        raise CsvError("unknown_encoding", f"{name!r} is not an encoding we know.") from None
+    return _CANONICAL.get(codec.replace("_", "-"), codec)
+
+
+def _open_text(source: str | os.PathLike | bytes, encoding: str) -> io.TextIOBase:
+    """A text stream; UTF-16 uses the BOM-aware codec so the BOM is not read as text."""
+    codec = "utf-16" if encoding in ("utf-16-le", "utf-16-be") else encoding
+    raw = (
+        io.BytesIO(bytes(source)) if isinstance(source, bytes | bytearray) else open(source, "rb")  # noqa: SIM115
+    )
+    if codec == "utf-16" and raw.read(2) not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        codec = encoding  # overridden without BOM: decode as told
+    raw.seek(0)
+    return io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
+
+
+def _resolve_encoding(source, head: bytes, size: int, encoding: str | None) -> str:
+    if encoding:
+        return _normalise_encoding(encoding)
+    enc = detect_encoding(head)
+    if enc == "utf-8" and size > len(head):
+        # The first bytes looked like UTF-8; a Windows export may still differ further down.
+        if isinstance(source, bytes | bytearray):
+            enc = detect_encoding(bytes(source), bytes(source))
+        elif not _utf8_ok(Path(source)):
+            enc = "latin-1" if _file_has_cp1252_holes(Path(source)) else "cp1252"
+    return enc
+
+
+def _file_has_cp1252_holes(path: Path) -> bool:
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            if _has_cp1252_holes(block):
+                return True
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# Delimiter, headers
+# --------------------------------------------------------------------------------------------
+
+
+def _sep_hint(first_line: str) -> str | None:
+    line = first_line.lstrip("\ufeff").strip()
+    if line.lower().startswith("sep=") and len(line) == 5:
+        return line[4]
+    return None
+
+
+def detect_delimiter(sample: str) -> str:
+    """The delimiter among ``, ; tab |`` that splits the sample's rows most consistently.
+
+    Ties go to the order above; a file with one column gets ``,``.
+    """
+    best, best_score = ",", (0.0, 0)
+    for delim in DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delim) if r][:50]
+        except csv.Error:
+            continue
+        if len(rows) > 1:
+            rows = rows[:-1]  # the sample's last row may be cut short
+        counts = [len(r) for r in rows]
+        if not counts or max(counts) < 2:
+            continue
+        mode = max(set(counts), key=counts.count)
+        score = (counts.count(mode) / len(counts), mode)
+        if mode >= 2 and score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def clean_headers(raw: list[str]) -> list[str]:
+    """Trimmed, non-empty, unique header names: repeats become ``Name (2)``, ``Name (3)``."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, name in enumerate(raw, start=1):
+        base = name.strip(_HEADER_JUNK).replace("\u00a0", " ").strip() or f"Column {i}"
+        candidate, n = base, 1
+        while candidate.casefold() in seen:
+            n += 1
+            candidate = f"{base} ({n})"
+        seen.add(candidate.casefold())
+        out.append(candidate)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+def _prepare(source, encoding: str | None, delimiter: str | None):
+    head, size = _read_head(source, max(SAMPLE_BYTES, MAX_LINE_BYTES))
+    if size == 0 or not head.strip(b" \t\r\n" + codecs.BOM_UTF8):
+        raise CsvError("empty_file", "The file is empty.")
+    _check_binary(head)
+    if b"\n" not in head and b"\r" not in head and size > MAX_LINE_BYTES:
+        raise CsvError(
+            "no_line_breaks",
+            f"The file has no line breaks in its first {MAX_LINE_BYTES // (1024 * 1024)} MiB, "
+            "so it is not a CSV of leads.",
+        )
+    enc = _resolve_encoding(source, head, size, encoding)
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in "\r\n\"'"):
+        raise CsvError("bad_delimiter", f"{delimiter!r} cannot be used as a column separator.")
+    return head[:SAMPLE_BYTES], size, enc
+
+
+def _decode_sample(head: bytes, enc: str, complete: bool) -> str:
+    codec = "utf-16" if enc in ("utf-16-le", "utf-16-be") else enc
+    try:
+        text = codecs.getincrementaldecoder(codec)().decode(head, final=complete)
+    except UnicodeDecodeError as exc:
+        raise CsvError(
+            "undecodable",
+            f"The file is not readable as {enc} text (byte {exc.start + 1} is not valid); "
+            "choose another encoding.",
+        ) from None
+    return text.lstrip("\ufeff")
+
+
+def sniff(
+    source: str | os.PathLike | bytes,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    preview_rows: int = PREVIEW_ROWS,
+) -> Sniff:
+    """Detect encoding, delimiter and headers and return a few rows to preview.
+
+    ``encoding`` / ``delimiter`` override the detection. Raises CsvError for files we refuse.
+    """
+    head, size, enc = _prepare(source, encoding, delimiter)
+    text = _decode_sample(head, enc, complete=size <= len(head))
+    first_line = text.split("\n", 1)[0].split("\r", 1)[0]
+    hint = _sep_hint(first_line)
+    body = text[len(first_line) :].lstrip("\r\n") if hint else text
+    delim = delimiter or hint or detect_delimiter(body)
+    rows = csv.reader(io.StringIO(body), delimiter=delim)
+    raw_headers: list[str] | None = None
+    preview: list[list[str]] = []
+    try:
+        for row in rows:
+            if not row or all(c == "" for c in row):
+                continue
+            if raw_headers is None:
+                raw_headers = row
+                continue
+            preview.append(row)
+            if len(preview) >= preview_rows:
+                break
+    except csv.Error:
+        pass  # a sample cut inside a quoted field; the full read reports real problems
+    if raw_headers is None:
+        raise CsvError("empty_file", "The file has no header row and no data.")
+    if not preview and size <= len(head):
+        raise CsvError("header_only", "The file has a header row but no leads under it.")
+    headers = clean_headers(raw_headers)
+    width = len(headers)
+    preview = [(r + [""] * width)[:width] for r in preview]
+    return Sniff(enc, delim, headers, preview, sep_line=bool(hint), raw_headers=raw_headers)
+
+
+class CsvReader:
+    """Iterates DataFrames of text cells (index = file line); ``report`` fills as it reads."""
+
+    def __init__(
+        self,
+        source: str | os.PathLike | bytes,
+        encoding: str | None = None,
+        delimiter: str | None = None,
+        chunk_rows: int = 50_000,
+        max_field_chars: int = MAX_FIELD_CHARS,
+    ) -> None:
+        info = sniff(source, encoding=encoding, delimiter=delimiter, preview_rows=1)
+        self.source = source
+        self.encoding = info.encoding
+        self.delimiter = info.delimiter
+        self.headers = info.headers
+        self.sep_line = info.sep_line
+        self.chunk_rows = chunk_rows
+        self.max_field_chars = max_field_chars
+        self.rows = 0
+        self.blank_rows = 0
+        self.ragged: list[tuple[int, int]] = []  # (line, number of cells)
+
+    @property
+    def report(self) -> dict:
+        return {
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "headers": self.headers,
+            "rows": self.rows,
+            "blank_rows_skipped": self.blank_rows,
+            "ragged_rows": list(self.ragged),
+        }
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        width = len(self.headers)
+        # csv's own field limit enforces ours without a per-cell Python check.
+        old_limit = csv.field_size_limit(self.max_field_chars)
+        try:
+            yield from self._rows(width)
+        finally:
+            csv.field_size_limit(old_limit)
+        if self.rows == 0:
+            raise CsvError("header_only", "The file has a header row but no leads under it.")
+
+    def _rows(self, width: int) -> Iterator[pd.DataFrame]:
+        with _open_text(self.source, self.encoding) as text:
+            if self.sep_line:
+                text.readline()
+            reader = csv.reader(text, delimiter=self.delimiter)
+            header_seen = False
+            buf: list[list[str]] = []
+            lines: list[int] = []
+            start = reader.line_num + 1
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except UnicodeDecodeError:
+                    raise CsvError(
+                        "undecodable",
+                        f"Line {reader.line_num + 1} is not readable as {self.encoding} text; "
+                        "choose another encoding.",
+                        reader.line_num + 1,
+                    ) from None
+                except csv.Error as exc:
+                    raise self._csv_error(exc, start) from None
+                line, start = start, reader.line_num + 1
+                if self.sep_line:
+                    line += 1
+                if not any(row):
+                    self.blank_rows += header_seen
+                    continue
+                if not header_seen:
+                    header_seen = True
+                    continue
+                if len(row) != width:
+                    self.ragged.append((line, len(row)))
+                    row = (row + [""] * width)[:width]
+                buf.append(row)
+                lines.append(line)
+                if len(buf) >= self.chunk_rows:
+                    yield self._frame(buf, lines)
+                    buf, lines = [], []
+            if buf:
+                yield self._frame(buf, lines)
+
+    def _frame(self, buf: list[list[str]], lines: list[int]) -> pd.DataFrame:
+        self.rows += len(buf)
+        columns = list(zip(*buf, strict=True))
+        return pd.DataFrame(
+            {h: pd.array(col, dtype="str") for h, col in zip(self.headers, columns, strict=True)},
+            index=pd.Index(lines, name="line"),
+        )
+
+    def _csv_error(self, exc: csv.Error, line: int) -> CsvError:
+        if "field larger than field limit" in str(exc):
+            return CsvError(
+                "field_too_long",
+                f"Line {line} has a cell longer than {self.max_field_chars:,} characters; "
+                "is a quote left open?",
+                line,
+            )
+        return CsvError("malformed", f"Line {line} cannot be read as CSV ({exc}).", line)
+
+
+def read_chunks(
+    source: str | os.PathLike | bytes,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    chunk_rows: int = 50_000,
+    max_field_chars: int = MAX_FIELD_CHARS,
+) -> CsvReader:
+    """Read a CSV as DataFrames of at most ``chunk_rows`` rows of text cells.
+
+    Returns a ``CsvReader``: iterate it for the chunks; its ``report`` (encoding, delimiter,
+    headers, rows, blank rows skipped, ragged rows with line numbers) is complete once the
+    iteration ends. Raises CsvError (at once, or while iterating for problems deep in the
+    file).
+    """
+    return CsvReader(source, encoding, delimiter, chunk_rows, max_field_chars)

@@ -1,0 +1,152 @@
+"""Checking mapped lead rows against the account's field definitions.
+
+Business rules, per cell:
+
+* ``required``: a required field may not be empty;
+* type: ``number`` must be a number, ``date`` a date or date-time, ``email`` an address like
+  ``name@example.com``, ``phone`` a valid number (see ``phones``; the reason says why not),
+  ``boolean`` yes/no, true/false, 1/0 (and the same words in the app's languages);
+* ``unique``: a non-empty value may occur once in a file (later occurrences are refused);
+* ``max_length``: a longer text is cut to the limit and reported as ``truncated`` - a
+  warning, the row stays valid.
+
+A row is valid when none of its cells has a reason other than a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from leadapp.domain import phones
+from leadapp.domain.fields import STANDARD_FIELDS
+
+__all__ = ["REASON_TEXT", "WARNINGS", "STANDARD_FIELDS", "Validated", "validate"]
+
+REASON_TEXT: dict[str, str] = {
+    "required": "This field is required but empty.",
+    "not_a_number": "This is not a number.",
+    "not_a_date": "This is not a date (use a form like 2025-01-31 or 2025-01-31 14:30).",
+    "invalid_email": "This is not a valid e-mail address.",
+    "not_a_boolean": "Use yes or no (true/false, 1/0).",
+    "duplicate_in_file": "This value already appears in an earlier row of the file.",
+    "truncated": "The text was longer than allowed and has been cut.",
+    **{f"phone_{k}": v for k, v in phones.REASON_TEXT.items()},
+}
+WARNINGS = frozenset({"truncated"})
+
+_EMAIL_RE = r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$"
+_TRUE = {"1", "true", "t", "yes", "y", "ja", "oui", "si", "sí", "tak", "sim", "x", "on"}
+_FALSE = {"0", "false", "f", "no", "n", "nein", "non", "nee", "nie", "não", "nao", "off"}
+
+
+@dataclass
+class Validated:
+    """``values``: cleaned cells (phones as E.164 with the raw text in ``<field>_raw``,
+    dates as datetimes, numbers as floats, booleans as bool); ``reasons``: a code per cell or
+    missing; ``row_valid``: True when a row has no reason other than a warning."""
+
+    values: pd.DataFrame
+    reasons: pd.DataFrame
+    row_valid: pd.Series
+
+    def row_reasons(self) -> pd.Series:
+        """One text per row, e.g. ``phone1: phone_too_short; email: invalid_email``."""
+        parts = [
+            (col + ": " + self.reasons[col]).where(self.reasons[col].notna())
+            for col in self.reasons.columns
+        ]
+        if not parts:
+            return pd.Series("", index=self.reasons.index, dtype="str")
+        joined = pd.concat(parts, axis=1).apply(lambda r: "; ".join(r.dropna()), axis=1)
+        return joined.astype("str")
+
+
+def _attr(f, name):
+    return f.get(name) if isinstance(f, dict) else getattr(f, name, None)
+
+
+def _parse_dates(text: pd.Series) -> pd.Series:
+    out = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    retry = out.isna() & (text != "")
+    if retry.any():
+        out[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed")
+    return out
+
+
+def validate(
+    df: pd.DataFrame, field_definitions: Iterable | None = None, *, region: str = "US"
+) -> Validated:
+    """Check every mapped column of ``df`` (columns named by field key) against its field.
+
+    Columns without a definition are passed through unchecked. Required fields missing
+    from ``df`` altogether make every row invalid with ``required``.
+    """
+    fields = {
+        _attr(f, "key"): f
+        for f in (field_definitions if field_definitions is not None else STANDARD_FIELDS)
+    }
+    values: dict[str, pd.Series] = {}
+    reasons: dict[str, pd.Series] = {}
+    for col in df.columns:
+        f = fields.get(col)
+        raw = df[col].astype("str").fillna("")
+        text = raw.str.strip()
+        empty = text == ""
+        why = pd.Series(np.full(len(df), None, dtype=object), index=df.index)
+        if f is None:
+            values[col] = raw
+            continue
+        kind = _attr(f, "type") or "text"
+        value: pd.Series = text
+        if kind == "phone":
+            norm = phones.normalise_phones(raw, region)
+            value = norm["e164"]
+            bad = ~empty & norm["reason"].notna()
+            why[bad] = "phone_" + norm["reason"][bad]
+            values[f"{col}_raw"] = raw
+            key = value
+        elif kind == "email":
+            value = text.where(~empty)
+            bad = ~empty & ~text.str.match(_EMAIL_RE)
+            why[bad] = "invalid_email"
+            key = text.str.lower().where(~empty & ~bad)
+        elif kind == "number":
+            value = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+            why[~empty & value.isna()] = "not_a_number"
+            key = value.where(~empty)
+        elif kind == "date":
+            value = _parse_dates(text)
+            why[~empty & value.isna()] = "not_a_date"
+            key = value
+        elif kind == "boolean":
+            low = text.str.lower()
+            value = pd.Series(pd.NA, index=df.index, dtype="boolean")
+            value[low.isin(_TRUE)] = True
+            value[low.isin(_FALSE)] = False
+            why[~empty & value.isna()] = "not_a_boolean"
+            key = value
+        else:
+            key = text.where(~empty)
+            limit = _attr(f, "max_length")
+            if limit:
+                long_ = text.str.len() > limit
+                value = text.where(~long_, text.str.slice(0, limit))
+                why[long_] = "truncated"
+        if _attr(f, "unique"):
+            dup = key.notna() & key.duplicated(keep="first") & why.isna()
+            why[dup] = "duplicate_in_file"
+        if _attr(f, "required"):
+            why[empty] = "required"
+        values[col] = value
+        reasons[col] = why.astype("str")
+    for key_, f in fields.items():
+        if _attr(f, "required") and key_ not in df.columns:
+            reasons[key_] = pd.Series("required", index=df.index, dtype="str")
+    reason_df = pd.DataFrame(reasons, index=df.index)
+    blocking = reason_df.notna() & ~reason_df.isin(list(WARNINGS))
+    row_valid = ~blocking.any(axis=1) if len(reason_df.columns) else pd.Series(True, df.index)
+    return Validated(pd.DataFrame(values, index=df.index), reason_df, row_valid.rename("valid"))
