@@ -180,7 +180,10 @@ def bootstrap():
 
 
 def init_app(app: Flask) -> None:
+    from leadapp.imports.cli import leads_cli
+
     for command in (
+        leads_cli,
         accounts_cli,
         campaigns_cli,
         pools_cli,

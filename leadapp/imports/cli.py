@@ -1,0 +1,256 @@
+"""``flask leads import FILE ...``: the import engine from the command line (DESIGN.md §7)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from leadapp.domain.csv_io import CsvError
+from leadapp.extensions import db
+from leadapp.models import Campaign, LeadPool, MappingTemplate, User
+from leadapp.security import account_scope
+from leadapp.services import accounts as account_service
+from leadapp.services import imports as import_service
+from leadapp.services import jobs as job_rows
+from leadapp.tasks import QueueUnavailable, dispatch
+
+leads_cli = AppGroup("leads", help="Import leads.")
+
+
+def fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+class ProgressBar:
+    """A progress bar on standard error, only when it is a terminal."""
+
+    def __init__(self):
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, percent: float, message: str) -> None:
+        if self.tty:
+            filled = int(percent / 2.5)
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (40 - filled)}] {percent:5.1f}% {message}")
+            sys.stderr.flush()
+
+    def close(self):
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def parse_map(entries: tuple[str, ...]) -> dict[str, str | list[str]]:
+    mapping: dict[str, str | list[str]] = {}
+    for entry in entries:
+        header, sep, target = entry.rpartition("=")
+        if not sep or not header or not target:
+            fail(f'--map takes "CSV header=field", not {entry!r}.')
+        mapping[header] = target.strip() if target.strip() != "-" else None
+    return mapping
+
+
+@leads_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--account", "slug", required=True)
+@click.option("--campaign", "campaign_name", required=True)
+@click.option("--pool", "pool_name", required=True, help="New pool name, or an existing pool.")
+@click.option("--map", "map_entries", multiple=True, help='"CSV header=field"; repeatable.')
+@click.option("--auto-map", is_flag=True, help="Map columns from their names and values.")
+@click.option("--template", "template_name", help="A saved mapping template.")
+@click.option("--region", help="Phone region for numbers without +country code.")
+@click.option("--encoding")
+@click.option("--delimiter")
+@click.option("--match", default="phone1", show_default=True)
+@click.option(
+    "--scope", type=click.Choice(import_service.SCOPES), default="campaign", show_default=True
+)
+@click.option("--open-only", is_flag=True)
+@click.option("--include-inactive", is_flag=True)
+@click.option(
+    "--action", type=click.Choice(import_service.ACTIONS), default="discard-new", show_default=True
+)
+@click.option(
+    "--update-mode",
+    type=click.Choice(["overwrite", "fill-blanks"]),
+    default="overwrite",
+    show_default=True,
+)
+@click.option(
+    "--multiple",
+    type=click.Choice(import_service.MULTIPLE),
+    default="update-all",
+    show_default=True,
+    help="When several existing leads match one row.",
+)
+@click.option("--enqueue", is_flag=True, help="Hand the work to the workers; print the job id.")
+@click.option("--json", "as_json", is_flag=True)
+def import_leads(
+    file,
+    slug,
+    campaign_name,
+    pool_name,
+    map_entries,
+    auto_map,
+    template_name,
+    region,
+    encoding,
+    delimiter,
+    match,
+    scope,
+    open_only,
+    include_inactive,
+    action,
+    update_mode,
+    multiple,
+    enqueue,
+    as_json,
+):
+    """Import a CSV file of leads into a pool of a campaign."""
+    path = Path(file)
+    if not path.is_file():
+        fail(f"There is no file {file}.")
+    try:
+        account = account_service.account_by_slug(slug)
+    except account_service.AccountError as exc:
+        fail(str(exc))
+    with account_scope(account.id):
+        try:
+            imp = _prepare(
+                account,
+                path,
+                campaign_name,
+                pool_name,
+                map_entries,
+                auto_map,
+                template_name,
+                region,
+                encoding,
+                delimiter,
+                match,
+                scope,
+                open_only,
+                include_inactive,
+                action,
+                update_mode,
+                multiple,
+            )
+        except (import_service.ImportError_, CsvError) as exc:
+            db.session.rollback()
+            fail(str(exc))
+        if enqueue:
+            _enqueue(imp, as_json)
+            return
+        bar = ProgressBar()
+        try:
+            counts = import_service.run(imp, bar)
+        except Exception as exc:
+            db.session.rollback()
+            refused = isinstance(exc, import_service.ImportError_ | CsvError)
+            message = str(exc) if refused else f"the import stopped: {type(exc).__name__}: {exc}"
+            import_service.fail(db.session.get(type(imp), imp.id), message)
+            db.session.commit()
+            if not refused:
+                raise  # an unexpected error keeps its traceback
+            fail(message)
+        finally:
+            bar.close()
+    if as_json:
+        click.echo(json.dumps(counts))
+    else:
+        click.echo(
+            f"{counts['rows']:,} rows: {counts['valid']:,} valid, {counts['invalid']:,} invalid, "
+            f"{counts['duplicates_in_file']:,} duplicates in the file, "
+            f"{counts['duplicates_existing']:,} matching existing leads; "
+            f"imported {counts['imported']:,}, updated {counts['updated']:,} "
+            f"into pool #{counts['pool_id']}."
+        )
+
+
+def _prepare(
+    account,
+    path,
+    campaign_name,
+    pool_name,
+    map_entries,
+    auto_map,
+    template_name,
+    region,
+    encoding,
+    delimiter,
+    match,
+    scope,
+    open_only,
+    include_inactive,
+    action,
+    update_mode,
+    multiple,
+):
+    campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == campaign_name))
+    if campaign is None:
+        raise import_service.ImportError_(
+            f"The account has no campaign named '{campaign_name}'; "
+            "create it with `flask campaigns create`."
+        )
+    admin = db.session.scalar(
+        sa.select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
+    )
+    pool = db.session.scalar(sa.select(LeadPool).where(LeadPool.name == pool_name))
+    settings = {"region": region.upper()} if region else {}
+    imp = import_service.create_import(
+        account, admin, campaign, pool_name=pool_name, pool=pool, settings=settings
+    )
+    info = import_service.attach_file(imp, path, path.name, encoding, delimiter)
+    mapping: dict = {}
+    rules: list = []
+    if template_name:
+        template = db.session.scalar(
+            sa.select(MappingTemplate).where(MappingTemplate.name == template_name)
+        )
+        if template is None:
+            raise import_service.ImportError_(f"There is no mapping template '{template_name}'.")
+        mapping, rules = dict(template.mapping), list(template.timezone_rules or [])
+    if auto_map or not (map_entries or template_name):
+        suggested = import_service.suggest(imp, info)
+        mapping = {**suggested, **mapping}
+    mapping.update(parse_map(map_entries))
+    # A --map target replaces any auto-mapped column that had the same field.
+    explicit = set(parse_map(map_entries).values())
+    for header in [h for h, t in mapping.items() if t in explicit]:
+        if header not in dict(parse_map(map_entries)):
+            mapping[header] = None
+    dup = import_service.DuplicateSettings(
+        match=[m.strip() for m in match.split(",") if m.strip()],
+        scope=scope,
+        open_only=open_only,
+        include_inactive=include_inactive,
+        action=action,
+        update_mode=update_mode,
+        multiple=multiple,
+    )
+    import_service.set_mapping(imp, mapping, info.headers, rules, dup)
+    db.session.commit()
+    return imp
+
+
+def _enqueue(imp, as_json: bool) -> None:
+    from leadapp.tasks.imports import run_import
+
+    job = job_rows.create_job(
+        imp.account_id, "import", f"Import {imp.file_name}", "imports", imp.user_id
+    )
+    imp.job_id = job.id
+    imp.status = "queued"
+    db.session.commit()
+    try:
+        dispatch(job, run_import, imp.id)
+    except QueueUnavailable as exc:
+        import_service.fail(imp, str(exc))
+        db.session.commit()
+        fail(str(exc))
+    data = {"job_id": job.id, "import_id": imp.id}
+    click.echo(json.dumps(data) if as_json else f"Queued import {imp.id} as job {job.id}.")

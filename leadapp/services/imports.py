@@ -1,0 +1,750 @@
+"""The import engine: one engine behind the wizard, ``flask leads import`` and the API.
+
+An import goes through three steps, each resumable:
+
+1. **stage** — the CSV is read in chunks, mapped to lead fields, validated and normalised
+   (phones to E.164, time zones resolved), and written to ``staged.parquet`` in the import's
+   staging folder, one row per data row of the file with its line number, validity,
+   reasons and match key. Edits and deletions made in the wizard live beside it in small
+   tables (see ``staging``), so the staged file is never rewritten.
+2. **analyse** — duplicates in the file (pandas over the staged keys) and duplicates of
+   existing leads in scope (set-based SQL against the indexed keys, a chunk of keys per
+   query), giving the counts shown on the review step.
+3. **execute** — leads are written in batches, each batch in one transaction together with
+   its checkpoint (``Import.rows_done``); a run that is killed resumes after the last
+   committed batch and never writes a row twice.
+
+Counting rules (DESIGN.md §7): ``valid + invalid = rows``; a row is invalid when its
+duplicate-key phone (the first phone field, the number that is dialled) holds no valid
+number, or a field fails its definition — invalid extra phones are dropped from the lead
+and reported as a warning; ``duplicates_in_file`` are valid rows repeating the key of an
+earlier valid row; ``duplicates_existing`` are the remaining valid rows that match a lead
+in scope. Scope ``none`` searches nothing and imports every valid row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from flask import current_app
+
+from leadapp.domain import csv_io, phones
+from leadapp.domain.columns import apply_mapping, suggest_mapping
+from leadapp.domain.duplicates import match_key
+from leadapp.domain.fields import PHONE_FIELDS
+from leadapp.domain.timezones import resolve_timezones
+from leadapp.domain.validation import WARNINGS, validate
+from leadapp.extensions import db
+from leadapp.models import (
+    Campaign,
+    FieldDefinition,
+    Import,
+    Lead,
+    LeadPool,
+    PoolAssignment,
+)
+from leadapp.models.base import utcnow
+from leadapp.services import audit, lead_writer
+from leadapp.services import pools as pool_service
+
+SCOPES = ("none", "pool", "campaign", "project", "account")
+ACTIONS = (
+    "notify",
+    "discard-new",
+    "deactivate-existing",
+    "remove-existing",
+    "update-existing",
+    "move-existing",
+)
+MULTIPLE = ("update-all", "update-newest", "create-new")
+MATCH_FIELDS = ("phone1", "email", "customer_key")
+MAX_MATCHES_TO_ACT = 3  # more existing matches than this: notify only
+STAGE_CHUNK = 50_000
+WRITE_BATCH = 20_000
+KEY_CHUNK = 5_000
+
+
+class ImportError_(ValueError):  # noqa: N801 (``ImportError`` is Python's)
+    """An import the rules refuse; the message is one sentence for the supervisor."""
+
+
+@dataclass
+class DuplicateSettings:
+    match: list[str] = field(default_factory=lambda: ["phone1"])
+    scope: str = "campaign"
+    open_only: bool = False
+    include_inactive: bool = False
+    action: str = "discard-new"
+    update_mode: str = "overwrite"  # or "fill-blanks"
+    multiple: str = "update-all"
+
+    def check(self) -> DuplicateSettings:
+        if self.scope not in SCOPES:
+            raise ImportError_(f"The duplicate scope must be one of: {', '.join(SCOPES)}.")
+        if self.action not in ACTIONS:
+            raise ImportError_(f"The duplicate action must be one of: {', '.join(ACTIONS)}.")
+        if self.multiple not in MULTIPLE:
+            raise ImportError_(f"When several leads match, choose one of: {', '.join(MULTIPLE)}.")
+        if self.update_mode not in ("overwrite", "fill-blanks"):
+            raise ImportError_("Updating existing leads is either overwrite or fill-blanks.")
+        unknown = [m for m in self.match if m not in MATCH_FIELDS]
+        if not self.match or unknown:
+            raise ImportError_(
+                f"Match duplicates on {', '.join(MATCH_FIELDS)} (or several of them)"
+                + (f", not {', '.join(unknown)}." if unknown else ".")
+            )
+        return self
+
+
+# ---------------------------------------------------------------------------------------
+# Creating an import and staging its file
+
+
+def staging_dir(imp: Import) -> Path:
+    """The import's own folder; a random part keeps a reused id from seeing old files."""
+    if imp.staging_path:
+        return Path(imp.staging_path)
+    return Path(current_app.config["STAGING_DIR"]) / f"{imp.id}-{uuid.uuid4().hex[:12]}"
+
+
+def create_import(
+    account,
+    user,
+    campaign: Campaign,
+    *,
+    pool_name: str | None = None,
+    pool: LeadPool | None = None,
+    description: str = "",
+    settings: dict | None = None,
+) -> Import:
+    """A draft import into a new pool named ``pool_name`` (or into ``pool``)."""
+    if campaign.account_id != account.id:
+        raise ImportError_("That campaign does not exist in your account.")
+    if pool is None:
+        name = (pool_name or "").strip()
+        if not name:
+            raise ImportError_("Give the new lead pool a name.")
+        taken = db.session.scalar(
+            sa.select(LeadPool.id).where(LeadPool.account_id == account.id, LeadPool.name == name)
+        )
+        if taken:
+            raise ImportError_(
+                f"A lead pool named '{name}' already exists; choose another name "
+                "or import into the existing pool."
+            )
+    elif pool.is_system:
+        raise ImportError_("Leads cannot be imported into the system Inactive pool.")
+    imp = Import(
+        account_id=account.id,
+        user_id=user.id if user else None,
+        campaign_id=campaign.id,
+        pool_id=pool.id if pool else None,
+        step="file",
+        status="draft",
+        settings={
+            "pool_name": pool.name if pool else pool_name.strip(),
+            "description": description,
+            **(settings or {}),
+        },
+    )
+    db.session.add(imp)
+    db.session.flush()
+    return imp
+
+
+def attach_file(
+    imp: Import,
+    source: str | Path,
+    file_name: str,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> csv_io.Sniff:
+    """Copy the uploaded file into the import's staging folder and detect its format.
+
+    Refuses (``CsvError``) what is not a lead CSV; nothing is kept then."""
+    info = csv_io.sniff(str(source), encoding=encoding, delimiter=delimiter)
+    folder = staging_dir(imp)
+    if folder.exists():  # a new file replaces everything staged from the old one
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    target = folder / "source.csv"
+    if Path(source) != target:
+        shutil.copyfile(source, target)
+    imp.file_name = file_name
+    imp.file_size = target.stat().st_size
+    imp.file_sha256 = _sha256(target)
+    imp.staging_path = str(folder)
+    imp.encoding = info.encoding
+    imp.delimiter = info.delimiter
+    imp.step = "mapping"
+    db.session.flush()
+    return info
+
+
+def same_file_imported_before(imp: Import) -> Import | None:
+    """An earlier, finished or running import of the very same bytes into this account."""
+    return db.session.scalar(
+        sa.select(Import)
+        .where(
+            Import.file_sha256 == imp.file_sha256,
+            Import.id != imp.id,
+            Import.status.in_(("queued", "running", "completed")),
+        )
+        .order_by(Import.created_at.desc())
+        .limit(1)
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def field_definitions() -> list[FieldDefinition]:
+    return list(db.session.scalars(sa.select(FieldDefinition).order_by(FieldDefinition.position)))
+
+
+def suggest(imp: Import, info: csv_io.Sniff) -> dict[str, str | None]:
+    """Mapping suggestions: the account's earlier mappings first, then names and values."""
+    history: dict[str, str] = {}
+    earlier = db.session.scalars(
+        sa.select(Import.mapping)
+        .where(Import.id != imp.id, Import.status == "completed")
+        .order_by(Import.created_at.desc())
+        .limit(20)
+    )
+    from leadapp.domain.columns import normalise_header
+
+    for mapping in earlier:
+        for header, target in (mapping or {}).items():
+            if target and isinstance(target, str):
+                history.setdefault(normalise_header(header), target)
+    campaign = db.session.get(Campaign, imp.campaign_id)
+    return dict(
+        suggest_mapping(
+            info.headers,
+            info.preview,
+            field_definitions(),
+            history=history,
+            region=(imp.settings or {}).get("region") or campaign.default_region,
+        )
+    )
+
+
+def set_mapping(
+    imp: Import,
+    mapping: dict[str, str | list[str] | None],
+    headers: list[str],
+    timezone_rules: list | None = None,
+    duplicates: DuplicateSettings | None = None,
+) -> None:
+    """Keep the mapping; refuse one without a phone, or one naming a column not in the file."""
+    missing = [h for h, target in mapping.items() if target and h not in headers]
+    if missing:
+        raise ImportError_(
+            f"The mapping names column(s) {', '.join(repr(m) for m in missing)} "
+            "that this file does not have; pick the columns again."
+        )
+    targets = _targets(mapping)
+    known = {f.key for f in field_definitions()}
+    unknown = sorted(set(targets) - known)
+    if unknown:
+        raise ImportError_(f"There is no lead field {', '.join(unknown)}; add it under Admin.")
+    if not any(t in PHONE_FIELDS for t in targets):
+        raise ImportError_("Map at least one column to a phone field (phone1) before going on.")
+    duplicates = (duplicates or DuplicateSettings()).check()
+    for key in duplicates.match:
+        if duplicates.scope != "none" and key not in targets and key != "phone1":
+            raise ImportError_(f"Duplicates are matched on {key}, so map a column to {key}.")
+    imp.mapping = mapping
+    imp.timezone_rules = [list(r) for r in (timezone_rules or [])]
+    imp.duplicate_settings = asdict(duplicates)
+    imp.step = "check"
+    db.session.flush()
+
+
+def _targets(mapping) -> list[str]:
+    out: list[str] = []
+    for target in mapping.values():
+        if not target:
+            continue
+        out.extend([target] if isinstance(target, str) else list(target))
+    return out
+
+
+def _key_phone(mapping) -> str:
+    """The phone that is dialled and matched: phone1 or the first mapped phone field."""
+    phones_mapped = [t for t in _targets(mapping) if t in PHONE_FIELDS]
+    return "phone1" if "phone1" in phones_mapped else sorted(phones_mapped)[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Stage
+
+
+def fail(imp: Import, message: str) -> None:
+    """Mark the import failed with a sentence for the supervisor (caller commits)."""
+    imp.status = "failed"
+    imp.error = message
+    db.session.flush()
+
+
+def run(imp: Import, progress: Callable[[float, str], None] | None = None) -> dict:
+    """Stage (unless already staged), analyse and execute: what the job and the CLI run.
+
+    Progress: staging is the first 30 %, writing the rest."""
+
+    def part(lo: float, hi: float):
+        if progress is None:
+            return None
+        return lambda pct, msg: progress(lo + (hi - lo) * pct / 100.0, msg)
+
+    if not (Path(imp.staging_path) / "staged.parquet").exists():
+        stage(imp, part(0, 30))
+        analyse(imp)
+    elif "duplicates_in_file" not in (imp.counts or {}):
+        analyse(imp)
+    return execute(imp, part(30, 100))
+
+
+def stage(imp: Import, progress: Callable[[float, str], None] | None = None) -> dict:
+    """Read, map, validate and normalise the whole file into ``staged.parquet``."""
+    campaign = db.session.get(Campaign, imp.campaign_id)
+    definitions = field_definitions()
+    region = (imp.settings or {}).get("region") or campaign.default_region
+    key_phone = _key_phone(imp.mapping)
+    reader = csv_io.read_chunks(
+        Path(imp.staging_path) / "source.csv",
+        encoding=imp.encoding,
+        delimiter=imp.delimiter,
+        chunk_rows=STAGE_CHUNK,
+    )
+    target = Path(imp.staging_path) / "staged.parquet"
+    tmp = target.with_suffix(".part")
+    writer = None
+    rows = valid = 0
+    size = max(imp.file_size or 1, 1)
+    try:
+        for chunk in reader:
+            frame = stage_frame(
+                chunk,
+                imp.mapping,
+                definitions,
+                region=region,
+                default_zone=campaign.timezone,
+                rules=imp.timezone_rules,
+                key_phone=key_phone,
+                match=imp.duplicate_settings.get("match", ["phone1"]),
+                first_row=rows,
+            )
+            rows += len(frame)
+            valid += int(frame["_valid"].sum())
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table.cast(writer.schema))
+            if progress:
+                done = min(0.99, (chunk.index.max() or 0) * 100.0 / size)
+                progress(done, f"Checked {rows:,} rows.")
+    finally:
+        if writer is not None:
+            writer.close()
+    tmp.replace(target)
+    report = reader.report
+    imp.counts = {
+        **(imp.counts or {}),
+        "rows": rows,
+        "valid": valid,
+        "invalid": rows - valid,
+        "blank_rows_skipped": report["blank_rows_skipped"],
+        "ragged_rows": [line for line, _ in report["ragged_rows"]][:1000],
+    }
+    db.session.flush()
+    return imp.counts
+
+
+def stage_frame(
+    chunk: pd.DataFrame,
+    mapping: dict,
+    definitions,
+    *,
+    region: str,
+    default_zone: str,
+    rules,
+    key_phone: str,
+    match: list[str],
+    first_row: int = 0,
+) -> pd.DataFrame:
+    """One chunk of the file as staged rows: lead fields, validity, reasons, match key.
+
+    Pure apart from its inputs; the wizard's cell edits re-run it for one row."""
+    mapped = apply_mapping(chunk, {h: t for h, t in mapping.items() if h in chunk.columns})
+    checked = validate(mapped, definitions, region=region)
+    values = checked.values
+    reasons = checked.reasons.copy()
+    # Extra phones are optional: an invalid one is dropped and reported, the row stays.
+    for col in reasons.columns:
+        if col in PHONE_FIELDS and col != key_phone:
+            bad = reasons[col].notna()
+            reasons.loc[bad, col] = "warn_" + reasons.loc[bad, col]
+            values.loc[bad, col] = np.nan
+    blocking = (
+        reasons.notna()
+        & ~reasons.isin(list(WARNINGS))
+        & ~reasons.apply(lambda s: s.str.startswith("warn_").fillna(False))
+    )
+    row_valid = ~blocking.any(axis=1) if len(reasons.columns) else pd.Series(True, chunk.index)
+    key_e164 = values[key_phone] if key_phone in values else pd.Series(np.nan, chunk.index)
+    row_valid &= key_e164.notna()
+    if key_phone not in reasons:
+        reasons[key_phone] = pd.Series(np.nan, index=chunk.index, dtype="str")
+    reasons.loc[key_e164.isna() & reasons[key_phone].isna(), key_phone] = "phone_empty"
+
+    out = pd.DataFrame(index=chunk.index)
+    out["_row"] = np.arange(first_row, first_row + len(chunk), dtype="int64")
+    out["_line"] = chunk.index.to_numpy(dtype="int64")
+    for col in values.columns:
+        series = values[col]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            series = series.dt.strftime("%Y-%m-%d %H:%M:%S")
+        out[col] = series.astype("str")
+    if key_phone != "phone1":  # the dialled phone is phone1 in the lead
+        out["phone1"], out[key_phone] = out[key_phone], np.nan
+        out["phone1_raw"] = out.pop(f"{key_phone}_raw")
+    tz = resolve_timezones(
+        out,
+        tz_field="timezone" if "timezone" in out else None,
+        rules=rules,
+        e164=out["phone1"],
+        default_zone=default_zone,
+    )
+    out["timezone"] = tz["timezone"]
+    out["timezone_source"] = tz["zone_source"].where(~tz["several_zones"], "several")
+    out["_valid"] = row_valid.to_numpy()
+    out["_reasons"] = _reason_text(reasons)
+    key_fields = [("phone1" if m == "phone1" else m) for m in match]
+    present = [f for f in key_fields if f in out]
+    out["_key"] = (
+        match_key(out, present).where(out["_valid"]) if len(present) == len(key_fields) else None
+    )
+    out["_key"] = out["_key"].astype("str")
+    return out
+
+
+def _reason_text(reasons: pd.DataFrame) -> pd.Series:
+    """``field: code`` pairs joined with ``; `` (empty when the row is clean)."""
+    if not len(reasons.columns):
+        return pd.Series("", index=reasons.index, dtype="str")
+    text = pd.Series("", index=reasons.index, dtype="str")
+    for col in reasons.columns:
+        has = reasons[col].notna()
+        if has.any():
+            part = col + ": " + reasons[col].str.removeprefix("warn_")
+            text = text.where(~has, text.where(text == "", text + "; ") + part)
+    return text
+
+
+def staged(imp: Import, columns: list[str] | None = None) -> pd.DataFrame:
+    """The staged rows with the wizard's edits and deletions applied."""
+    from leadapp.services import staging
+
+    frame = pq.read_table(Path(imp.staging_path) / "staged.parquet", columns=columns).to_pandas()
+    return staging.apply_changes(imp, frame)
+
+
+# ---------------------------------------------------------------------------------------
+# Analyse
+
+
+def scope_pool_ids(imp: Import, pool: LeadPool | None, settings: DuplicateSettings) -> list[int]:
+    """The pools whose leads count as "existing" for duplicate search."""
+    query = sa.select(LeadPool.id)
+    if settings.scope == "pool":
+        if pool is None:
+            return []
+        query = query.where(LeadPool.id == pool.id)
+    elif settings.scope in ("campaign", "project"):
+        campaign_ids = [imp.campaign_id]
+        if settings.scope == "project":
+            campaign = db.session.get(Campaign, imp.campaign_id)
+            campaign_ids = list(
+                db.session.scalars(
+                    sa.select(Campaign.id).where(Campaign.project_id == campaign.project_id)
+                )
+            )
+        assigned = sa.select(PoolAssignment.pool_id).where(
+            PoolAssignment.campaign_id.in_(campaign_ids)
+        )
+        query = query.where(LeadPool.id.in_(assigned))
+    if not settings.include_inactive:
+        query = query.where(LeadPool.status == "active", LeadPool.is_system.is_(False))
+    return list(db.session.scalars(query))
+
+
+def existing_matches(
+    keys: pd.Series, match: list[str], pool_ids: list[int], open_only: bool, exclude_import: int
+) -> pd.DataFrame:
+    """Existing leads whose match key is one of ``keys``: columns ``_key``, ``lead_id``,
+    ``created_at`` — one query per chunk of keys, on the indexed first key part."""
+    wanted = pd.Series(keys.dropna().unique(), dtype="str")
+    if wanted.empty or not pool_ids:
+        return pd.DataFrame({"_key": [], "lead_id": [], "created_at": []})
+    first = match[0]
+    columns = {"phone1": Lead.phone1, "email": Lead.email_key, "customer_key": Lead.customer_key}
+    first_values = (
+        wanted.str.split("\x1f", n=1).str[0] if len(match) > 1 else wanted
+    ).drop_duplicates()
+    found = []
+    for start in range(0, len(first_values), KEY_CHUNK):
+        part = first_values.iloc[start : start + KEY_CHUNK].tolist()
+        query = sa.select(
+            Lead.id.label("lead_id"),
+            Lead.created_at,
+            *[columns[m].label(m) for m in match],
+        ).where(
+            columns[first].in_(part),
+            Lead.pool_id.in_(pool_ids),
+            sa.or_(Lead.import_id.is_(None), Lead.import_id != exclude_import),
+        )
+        if open_only:
+            query = query.where(Lead.status == "open")
+        found.append(pd.DataFrame(db.session.execute(query).mappings().all()))
+    rows = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+    if rows.empty:
+        return pd.DataFrame({"_key": [], "lead_id": [], "created_at": []})
+    rows = rows.rename(columns={"email": "email"})
+    rows["_key"] = match_key(rows.astype({m: "str" for m in match}), match)
+    return rows[rows["_key"].isin(set(wanted))][["_key", "lead_id", "created_at"]]
+
+
+def analyse(imp: Import) -> dict:
+    """Count duplicates in the file and of existing leads; store the counts."""
+    settings = DuplicateSettings(**imp.duplicate_settings).check()
+    frame = staged(imp, ["_row", "_valid", "_key"])
+    counts = dict(imp.counts or {})
+    counts["rows"] = len(frame) + counts.get("deleted_rows", 0) * 0
+    counts["valid"] = int(frame["_valid"].sum())
+    counts["invalid"] = len(frame) - counts["valid"]
+    counts["rows"] = len(frame)
+    if settings.scope == "none":
+        counts.update(duplicates_in_file=0, duplicates_existing=0, existing_leads_matched=0)
+    else:
+        valid = frame[frame["_valid"]]
+        in_file = valid["_key"].duplicated(keep="first")
+        firsts = valid.loc[~in_file, "_key"]
+        pool = db.session.get(LeadPool, imp.pool_id) if imp.pool_id else None
+        matches = existing_matches(
+            firsts,
+            settings.match,
+            scope_pool_ids(imp, pool, settings),
+            settings.open_only,
+            imp.id,
+        )
+        counts["duplicates_in_file"] = int(in_file.sum())
+        counts["duplicates_existing"] = int(firsts.isin(set(matches["_key"])).sum())
+        counts["existing_leads_matched"] = int(matches["lead_id"].nunique())
+    imp.counts = counts
+    imp.step = "review"
+    db.session.flush()
+    return counts
+
+
+# ---------------------------------------------------------------------------------------
+# Execute
+
+
+def ensure_pool(imp: Import, user_id: int | None) -> LeadPool:
+    """The import's pool: created (and assigned to the campaign) on first execution."""
+    if imp.pool_id:
+        pool = db.session.get(LeadPool, imp.pool_id)
+        _assign(pool, imp.campaign_id)
+        return pool
+    settings = imp.settings or {}
+    dup = imp.duplicate_settings or {}
+    pool = LeadPool(
+        account_id=imp.account_id,
+        name=settings["pool_name"],
+        description=settings.get("description", ""),
+        owner_id=settings.get("owner_id") or user_id,
+        priority=settings.get("priority", 5),
+        source_file_name=imp.file_name,
+        duplicate_check_field="+".join(dup.get("match", ["phone1"])),
+        duplicate_processing=dup.get("action"),
+        created_by_id=user_id,
+        modified_by_id=user_id,
+    )
+    db.session.add(pool)
+    db.session.flush()
+    _assign(pool, imp.campaign_id)
+    imp.pool_id = pool.id
+    db.session.flush()
+    return pool
+
+
+def _assign(pool: LeadPool, campaign_id: int) -> None:
+    """An imported pool feeds the import's campaign (and so counts in its duplicate scope)."""
+    exists = db.session.scalar(
+        sa.select(PoolAssignment.id).where(
+            PoolAssignment.pool_id == pool.id, PoolAssignment.campaign_id == campaign_id
+        )
+    )
+    if not exists:
+        db.session.add(
+            PoolAssignment(account_id=pool.account_id, pool_id=pool.id, campaign_id=campaign_id)
+        )
+        db.session.flush()
+
+
+def execute(imp: Import, progress: Callable[[float, str], None] | None = None) -> dict:
+    """Write the staged valid rows as leads, in batches, each committed with its checkpoint.
+
+    Commits: this is the one service that must (a batch is the unit of work). Re-running
+    after a crash continues after ``rows_done`` and yields exactly the leads of an
+    uninterrupted run."""
+    settings = DuplicateSettings(**imp.duplicate_settings).check()
+    # The new pool is committed with the first batch: a failed first batch leaves no pool.
+    pool = ensure_pool(imp, imp.user_id)
+    imp.status = "running"
+    imp.step = "import"
+
+    frame = staged(imp)
+    frame = frame[frame["_valid"]].copy()
+    if settings.scope != "none":
+        frame = frame[~frame["_key"].duplicated(keep="first")]
+    scope_ids = scope_pool_ids(imp, pool, settings) if settings.scope != "none" else []
+    totals = dict(imp.counts or {})
+    for name in ("imported", "updated", "discarded", "notified", "deactivated", "removed", "moved"):
+        totals.setdefault(name, 0)
+    pending = frame[frame["_row"] >= imp.rows_done]
+    total_rows = max(len(frame), 1)
+    done_before = len(frame) - len(pending)
+    for start in range(0, len(pending), WRITE_BATCH):
+        batch = pending.iloc[start : start + WRITE_BATCH]
+        outcome = _write_batch(imp, pool, batch, settings, scope_ids)
+        for name, value in outcome.items():
+            totals[name] = totals.get(name, 0) + value
+        imp.rows_done = int(batch["_row"].max()) + 1
+        imp.counts = dict(totals)
+        db.session.commit()  # the batch and its checkpoint, together
+        if progress:
+            progress(
+                100.0 * (done_before + start + len(batch)) / total_rows,
+                f"Imported {totals['imported']:,} leads.",
+            )
+    totals["discarded"] = totals.get("duplicates_in_file", 0) + totals.get("discarded_existing", 0)
+    _finish(imp, pool, totals)
+    db.session.commit()
+    return public_counts(imp)
+
+
+def _write_batch(imp, pool, batch: pd.DataFrame, settings, scope_ids) -> dict:
+    out = {"imported": 0, "updated": 0, "discarded_existing": 0}
+    to_insert = batch
+    if settings.scope != "none" and scope_ids:
+        matches = existing_matches(
+            batch["_key"], settings.match, scope_ids, settings.open_only, imp.id
+        )
+        if not matches.empty:
+            to_insert, acted = _apply_duplicate_action(imp, pool, batch, matches, settings)
+            out["updated"] += acted["updated"]
+            out["discarded_existing"] += acted["discarded"]
+    out["imported"] = lead_writer.insert_leads(imp, pool, to_insert)
+    return out
+
+
+def _apply_duplicate_action(imp, pool, batch, matches, settings) -> tuple[pd.DataFrame, dict]:
+    """Act on the existing leads matched by ``batch``; return the rows still to insert."""
+    per_key = matches.groupby("_key")["lead_id"].transform("size")
+    matches = matches.assign(n=per_key)
+    dup_rows = batch["_key"].isin(set(matches["_key"]))
+    acted = {"updated": 0, "discarded": 0}
+    action = settings.action
+    # More than three existing matches: only report, whatever the action says.
+    crowded = set(matches.loc[matches["n"] > MAX_MATCHES_TO_ACT, "_key"])
+    actionable = matches[~matches["_key"].isin(crowded)]
+    if settings.multiple == "update-newest":
+        actionable = actionable.sort_values(["created_at", "lead_id"]).drop_duplicates(
+            "_key", keep="last"
+        )
+    elif settings.multiple == "create-new":
+        several = set(actionable.loc[actionable["n"] > 1, "_key"])
+        actionable = actionable[~actionable["_key"].isin(several)]
+        crowded |= several
+    lead_ids = [int(i) for i in actionable["lead_id"]]
+    if action == "notify":
+        return batch, acted
+    if action == "discard-new":
+        keep = ~dup_rows
+        acted["discarded"] = int(dup_rows.sum())
+        return batch[keep], acted
+    if action in ("deactivate-existing", "remove-existing"):
+        status = "inactive" if action == "deactivate-existing" else "removed"
+        lead_writer.set_status(lead_ids, status)
+        return batch, acted
+    # update-existing and move-existing replace the new lead by the existing one
+    handled = batch["_key"].isin(set(actionable["_key"]))
+    if action == "update-existing":
+        acted["updated"] = lead_writer.update_leads(
+            batch[handled], actionable, fill_blanks=settings.update_mode == "fill-blanks"
+        )
+    else:
+        acted["updated"] = lead_writer.move_leads(lead_ids, pool.id)
+    return batch[~handled], acted
+
+
+def _finish(imp: Import, pool: LeadPool, totals: dict) -> None:
+    totals.pop("discarded_existing", None)
+    imp.counts = totals
+    imp.status = "completed"
+    imp.step = "done"
+    imp.finished_at = utcnow()
+    pool.valid_count = (pool.valid_count or 0) + totals.get("valid", 0)
+    pool.invalid_count = (pool.invalid_count or 0) + totals.get("invalid", 0)
+    pool.source_file_name = pool.source_file_name or imp.file_name
+    pool.modified_by_id = imp.user_id
+    pool.updated_at = utcnow()
+    pool_service.refresh_counts(list(db.session.scalars(sa.select(LeadPool))))
+    audit.record(
+        imp.account_id,
+        imp.user_id,
+        "import.completed",
+        pool,
+        import_id=imp.id,
+        file=imp.file_name,
+        **public_counts(imp),
+    )
+    db.session.flush()
+
+
+def public_counts(imp: Import) -> dict:
+    """The counts of ``leads import --json`` (DESIGN.md §7)."""
+    c = imp.counts or {}
+    return {
+        "rows": c.get("rows", 0),
+        "valid": c.get("valid", 0),
+        "invalid": c.get("invalid", 0),
+        "duplicates_in_file": c.get("duplicates_in_file", 0),
+        "duplicates_existing": c.get("duplicates_existing", 0),
+        "imported": c.get("imported", 0),
+        "updated": c.get("updated", 0),
+        "discarded": c.get("discarded", 0),
+        "pool_id": imp.pool_id,
+        "mapping": {h: t for h, t in (imp.mapping or {}).items() if t},
+    }
+
+
+def phone_reason_text() -> dict[str, str]:
+    return {f"phone_{k}": v for k, v in phones.REASON_TEXT.items()}

@@ -1,0 +1,40 @@
+"""The import job: stage, analyse and write an import's leads in the ``imports`` queue."""
+
+from __future__ import annotations
+
+from leadapp.extensions import db
+from leadapp.models import Import, User
+from leadapp.services import imports as import_service
+from leadapp.services.mail import queue_email
+from leadapp.tasks import tracked
+
+
+@tracked(queue="imports")
+def run_import(job, progress, import_id: int) -> dict:
+    """Run import ``import_id``; on failure the import says why, and the error propagates."""
+    imp = db.session.get(Import, import_id)
+    if imp is None:
+        raise LookupError(f"Import {import_id} no longer exists.")
+    imp.status = "running"
+    db.session.commit()
+    try:
+        counts = import_service.run(imp, progress)
+    except Exception as exc:
+        db.session.rollback()
+        imp = db.session.get(Import, import_id)
+        message = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        import_service.fail(imp, message)
+        db.session.commit()
+        raise
+    notify_done(imp, counts)
+    return counts
+
+
+def notify_done(imp: Import, counts: dict) -> None:
+    """The summary email, after the import's final commit, to the user and extra addresses."""
+    recipients = list((imp.settings or {}).get("notify_emails") or [])
+    user = db.session.get(User, imp.user_id) if imp.user_id else None
+    if (imp.settings or {}).get("notify_me") and user is not None:
+        recipients.insert(0, user.email)
+    if recipients:
+        queue_email(recipients, "import_done", imp=imp, counts=counts)

@@ -1,0 +1,253 @@
+"""`flask leads import` reproduces the known truth of sample files through the engine."""
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from leadapp.extensions import db
+from leadapp.models import Import, Lead, LeadPool
+from tests.conftest import SHARED
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "domain"
+REGION = {"us": "US", "au": "AU", "uk": "GB"}
+
+
+def sample_files():
+    files = [(p, "repo") for p in sorted(FIXTURES.glob("leads_*.csv")) if "_mix_" not in p.name]
+    shared = SHARED / "samples"
+    files += [(p, "shared") for p in sorted(shared.glob("leads_*.csv"))] if shared.is_dir() else []
+    return files
+
+
+def run_json(runner, *args):
+    result = runner.invoke(args=["leads", "import", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def account(app, runner, make_account):
+    make_account("acme")
+    return "acme"
+
+
+def make_campaign(runner, name, region):
+    result = runner.invoke(
+        args=["campaigns", "create", "--account", "acme", "--name", name, "--region", region]
+    )
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("path,origin", sample_files(), ids=lambda v: getattr(v, "name", v))
+def test_import_reproduces_the_truth_and_a_second_import_finds_every_row(
+    app, runner, account, path, origin
+):
+    truth = json.loads(path.with_suffix(".truth.json").read_text())
+    make_campaign(runner, "Spring", REGION[path.name.split("_")[1]])
+    args = [str(path), "--account", "acme", "--campaign", "Spring"]
+    first = run_json(
+        runner, *args, "--pool", "first", "--scope", "campaign", "--action", "discard-new"
+    )
+    assert first["rows"] == truth["rows"]
+    assert first["valid"] == truth["rows_with_valid_phone"]
+    assert first["invalid"] == truth["invalid_phone_rows"]
+    assert first["valid"] + first["invalid"] == first["rows"]
+    assert first["duplicates_in_file"] == truth["duplicate_rows"]
+    assert first["duplicates_existing"] == 0
+    assert first["imported"] == truth["unique_valid_phones"]
+    assert first["imported"] == first["valid"] - first["duplicates_in_file"]
+    assert first["mapping"]["Phone"] == "phone1"  # auto-mapped without help
+
+    second = run_json(
+        runner, *args, "--pool", "second", "--scope", "campaign", "--action", "discard-new"
+    )
+    assert second["imported"] == 0
+    assert second["duplicates_in_file"] + second["duplicates_existing"] == second["valid"]
+    assert second["duplicates_existing"] == truth["unique_valid_phones"]
+
+    with app.app_context():
+        pools = {p.name: p for p in db.session.scalars(sa.select(LeadPool))}
+        count = db.session.scalar(
+            sa.select(sa.func.count(Lead.id)).where(Lead.pool_id == pools["first"].id)
+        )
+        assert count == truth["unique_valid_phones"]
+        assert pools["first"].total_count == count  # counters refreshed with the import
+        assert pools["first"].source_file_name == path.name
+        phones = db.session.scalars(sa.select(Lead.phone1).where(Lead.pool_id == pools["first"].id))
+        assert all(p.startswith("+") for p in phones)
+
+
+def test_scope_none_imports_every_valid_row(app, runner, account):
+    path = FIXTURES / "leads_us_1500.csv"
+    truth = json.loads(path.with_suffix(".truth.json").read_text())
+    make_campaign(runner, "Spring", "US")
+    counts = run_json(
+        runner,
+        str(path),
+        "--account",
+        "acme",
+        "--campaign",
+        "Spring",
+        "--pool",
+        "all",
+        "--scope",
+        "none",
+    )
+    assert counts["imported"] == truth["rows_with_valid_phone"]
+    assert counts["duplicates_in_file"] == counts["duplicates_existing"] == 0
+
+
+def test_explicit_map_without_auto_map(app, runner, account):
+    path = FIXTURES / "leads_uk_800.csv"
+    make_campaign(runner, "UK", "GB")
+    counts = run_json(
+        runner,
+        str(path),
+        "--account",
+        "acme",
+        "--campaign",
+        "UK",
+        "--pool",
+        "uk",
+        "--map",
+        "Phone=phone1",
+        "--map",
+        "Email=email",
+    )
+    assert counts["mapping"] == {"Phone": "phone1", "Email": "email"}
+    with app.app_context():
+        lead = db.session.scalars(sa.select(Lead).where(Lead.email.is_not(None))).first()
+        assert lead.first_name is None and lead.email and lead.phone1.startswith("+44")
+
+
+@pytest.mark.parametrize(
+    "args,sentence",
+    [
+        (["--campaign", "Nope"], "no campaign named 'Nope'"),
+        (["--map", "Nope=phone1"], "does not have"),
+        (["--map", "Email=email", "--map", "Phone=-"], "phone field"),
+        (["--scope", "galaxy"], "Invalid value"),
+        (["--template", "missing"], "no mapping template"),
+    ],
+)
+def test_refusals_are_one_sentence_and_write_nothing(app, runner, account, args, sentence):
+    make_campaign(runner, "Spring", "US")
+    base = [str(FIXTURES / "leads_us_1500.csv"), "--account", "acme", "--pool", "p"]
+    if "--campaign" not in args:
+        base += ["--campaign", "Spring"]
+    result = runner.invoke(args=["leads", "import", *base, *args])
+    assert result.exit_code != 0
+    assert sentence in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Lead.id))) == 0
+        assert (
+            db.session.scalar(sa.select(sa.func.count(LeadPool.id)).where(LeadPool.name == "p"))
+            == 0
+        )
+
+
+@pytest.mark.parametrize(
+    "content,sentence",
+    [
+        (b"", "The file is empty"),
+        (b"Phone,Email\n", "no leads under it"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "PNG image"),
+        (b"PK\x03\x04" + b"\x00" * 64, "xlsx"),
+    ],
+)
+def test_bad_files_are_refused(app, runner, account, tmp_path, content, sentence):
+    make_campaign(runner, "Spring", "US")
+    path = tmp_path / "leads.csv"
+    path.write_bytes(content)
+    result = runner.invoke(
+        args=[
+            "leads",
+            "import",
+            str(path),
+            "--account",
+            "acme",
+            "--campaign",
+            "Spring",
+            "--pool",
+            "p",
+        ]
+    )
+    assert result.exit_code != 0
+    assert sentence in result.output
+    with app.app_context():
+        assert (
+            db.session.scalar(sa.select(sa.func.count(LeadPool.id)).where(LeadPool.name == "p"))
+            == 0
+        )
+
+
+def test_other_accounts_campaign_is_not_found(app, runner, make_account):
+    make_account("acme")
+    make_account("other")
+    result = runner.invoke(args=["campaigns", "create", "--account", "other", "--name", "Theirs"])
+    assert result.exit_code == 0
+    result = runner.invoke(
+        args=[
+            "leads",
+            "import",
+            str(FIXTURES / "leads_us_1500.csv"),
+            "--account",
+            "acme",
+            "--campaign",
+            "Theirs",
+            "--pool",
+            "p",
+        ]
+    )
+    assert result.exit_code != 0 and "no campaign named 'Theirs'" in result.output
+
+
+@pytest.mark.parametrize(
+    "action,expect_status,imported",
+    [
+        ("deactivate-existing", "inactive", True),
+        ("remove-existing", "removed", True),
+        ("notify", "open", True),
+        ("move-existing", "open", False),
+        ("update-existing", "open", False),
+    ],
+)
+def test_duplicate_actions_on_existing_leads(
+    app, runner, account, tmp_path, action, expect_status, imported
+):
+    make_campaign(runner, "Spring", "US")
+    first = tmp_path / "first.csv"
+    first.write_text("Phone,First Name,Email\n(212) 555-0101,Ann,\n(212) 555-0102,Bob,b@x.test\n")
+    second = tmp_path / "second.csv"
+    second.write_text("Phone,First Name,Email\n+1 212 555 0101,Annie,ann@x.test\n")
+    run_json(runner, str(first), "--account", "acme", "--campaign", "Spring", "--pool", "one")
+    counts = run_json(
+        runner,
+        str(second),
+        "--account",
+        "acme",
+        "--campaign",
+        "Spring",
+        "--pool",
+        "two",
+        "--action",
+        action,
+    )
+    assert counts["duplicates_existing"] == 1
+    assert counts["imported"] == (1 if imported else 0)
+    with app.app_context():
+        pools = {p.name: p.id for p in db.session.scalars(sa.select(LeadPool))}
+        old = db.session.scalar(
+            sa.select(Lead).where(
+                Lead.phone1 == "+12125550101",
+                Lead.import_id.in_(sa.select(Import.id).where(Import.file_name == "first.csv")),
+            )
+        )
+        assert old.status == expect_status
+        if action == "move-existing":
+            assert old.pool_id == pools["two"]
+        if action == "update-existing":
+            assert old.first_name == "Annie" and old.email == "ann@x.test"
+            assert counts["updated"] == 1
