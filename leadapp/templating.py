@@ -6,7 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from flask_login import current_user
 
 NAV = (
@@ -18,12 +18,17 @@ NAV = (
 )
 
 
+def _logged_in() -> bool:
+    # Emails are rendered in jobs, where there is no request and so no user.
+    return bool(has_request_context() and current_user and current_user.is_authenticated)
+
+
 def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored UTC time shown in the account's zone (the display zone when logged out)."""
     if value is None:
         return ""
     zone = current_app.config["DISPLAY_TIMEZONE"]
-    if current_user and current_user.is_authenticated:
+    if _logged_in():
         zone = current_user.account.timezone
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
@@ -48,15 +53,16 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def navigation():
         items = []
-        if current_user.is_authenticated:
+        if _logged_in():
             items = [(ep, label) for ep, label, role in NAV if role in (None, current_user.role)]
         return {"nav_items": items}
 
 
-def render_page_or_partial(page: str, partial: str, **context) -> str:
+def render_page_or_partial(page: str, partial: str, /, **context) -> str:
     """The partial alone for an htmx request; otherwise the page, which includes it.
 
-    A history-restore request (back button after hx-push-url) needs the whole page."""
+    A history-restore request (back button after hx-push-url) needs the whole page.
+    The template names are positional-only, so a context variable may be called ``page``."""
     from flask import render_template, request
 
     wants_partial = request.htmx and not request.htmx.history_restore_request

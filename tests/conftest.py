@@ -157,21 +157,24 @@ def _rollback_each_test(request):
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
-        original = db.session
-        db.session = db._make_scoped_session(
-            {
-                "class_": _ConnectionBoundSession,
-                "bind": connection,
-                "join_transaction_mode": "create_savepoint",
-            }
-        )
-        try:
-            yield
-        finally:
+    original = db.session
+    db.session = db._make_scoped_session(
+        {
+            "class_": _ConnectionBoundSession,
+            "bind": connection,
+            "join_transaction_mode": "create_savepoint",
+        }
+    )
+    # No app context stays pushed during the test: each request must get its own (its own
+    # ``g``, so Flask-Login's user and the session do not leak between requests or clients).
+    try:
+        yield
+    finally:
+        with app.app_context():
             db.session.remove()
-            db.session = original
-            outer.rollback()
-            connection.close()
+        db.session = original
+        outer.rollback()
+        connection.close()
 
 
 def empty_tables(app) -> None:

@@ -20,7 +20,7 @@ def _filtered_pools():
     status = request.args.get("status") or "all"
     query = sa.select(LeadPool).order_by(LeadPool.is_system, LeadPool.created_at.desc())
     if q:
-        query = query.where(LeadPool.name.ilike(f"%{q}%"))
+        query = query.where(LeadPool.name.icontains(q, autoescape=True))  # % and _ are literal
     if status in ("active", "inactive"):
         query = query.where(LeadPool.status == status)
     return list(db.session.scalars(query)), q, status

@@ -17,6 +17,7 @@ INACTIVE_POOL_NAME = "Inactive"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
+NAME_MAX = 120
 
 
 class AccountError(ValueError):
@@ -42,8 +43,15 @@ def _check_password(password: str) -> str:
     return password
 
 
+def _check_length(value: str, what: str, limit: int = NAME_MAX) -> str:
+    # The columns hold ``limit`` characters; PostgreSQL would refuse more with a crash.
+    if len(value) > limit:
+        raise AccountError(f"The {what} can have at most {limit} characters.")
+    return value
+
+
 def normalise_email(email: str) -> str:
-    email = (email or "").strip().lower()
+    email = _check_length((email or "").strip().lower(), "email address", 254)
     if not EMAIL_RE.match(email):
         raise AccountError(f"'{email}' is not an email address.")
     return email
@@ -67,7 +75,7 @@ def create_account(
     if db.session.scalar(sa.select(Account.id).where(Account.slug == slug)):
         raise AccountError(f"An account with the slug '{slug}' already exists.")
     account = Account(
-        name=name.strip() or slug,
+        name=_check_length(name.strip(), "account name") or slug,
         slug=slug,
         default_region=_check_region(region),
         timezone=_check_timezone(timezone),
@@ -114,7 +122,8 @@ def create_user(
     )
     if exists:
         raise AccountError(f"A user with the email {email} already exists.")
-    user = User(account_id=account.id, email=email, name=name.strip() or email, role=role)
+    name = _check_length(name.strip(), "user's name") or email
+    user = User(account_id=account.id, email=email, name=name, role=role)
     user.set_password(_check_password(password))
     db.session.add(user)
     db.session.flush()
@@ -125,7 +134,8 @@ def set_role(user: User, role: str, acting: User) -> None:
     """Admins change roles; nobody can take away the account's last active admin."""
     if role not in ROLES:
         raise AccountError(f"The role must be one of: {', '.join(ROLES)}.")
-    if user.role == "admin" and role != "admin":
+    if user.role == "admin" and role != "admin" and user.active:
+        # Demoting an inactive admin leaves the number of active admins as it is.
         _keep_an_admin(user)
     user.role = role
     db.session.flush()
@@ -165,6 +175,24 @@ def account_by_slug(slug: str) -> Account:
     return account
 
 
+def _free_api_code(account_id: int, base: str) -> str:
+    """``base``, or ``base_2``, ``base_3``... when another campaign of the account has it
+    ("Spring Sales" and "spring-sales" both derive SPRING_SALES)."""
+    taken = set(
+        db.session.scalars(
+            sa.select(Campaign.api_code).where(
+                Campaign.account_id == account_id,
+                Campaign.api_code.startswith(base, autoescape=True),
+            )
+        )
+    )
+    code, n = base, 1
+    while code in taken:
+        n += 1
+        code = f"{base}_{n}"
+    return code
+
+
 def create_campaign(
     account: Account,
     name: str,
@@ -177,6 +205,8 @@ def create_campaign(
     name = name.strip()
     if not name:
         raise AccountError("Give the campaign a name.")
+    _check_length(name, "campaign name")
+    project = _check_length(project.strip(), "project name") or "Default"
     taken = db.session.scalar(
         sa.select(Campaign.id).where(Campaign.account_id == account.id, Campaign.name == name)
     )
@@ -189,7 +219,9 @@ def create_campaign(
         proj = Project(account_id=account.id, name=project)
         db.session.add(proj)
         db.session.flush()
-    code = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")[:50] or "CAMPAIGN"
+    code = _free_api_code(
+        account.id, re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")[:50] or "CAMPAIGN"
+    )
     campaign = Campaign(
         account_id=account.id,
         project_id=proj.id,

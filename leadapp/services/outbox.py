@@ -53,6 +53,7 @@ def _summary(path: Path, msg=None) -> dict:
         "recipients": [
             addr.lower()
             for _, addr in getaddresses([str(msg.get("To", "")), str(msg.get("Cc", ""))])
+            if addr  # a missing Cc header parses as one empty address
         ],
         "subject": str(msg.get("Subject", "")),
         "date": str(msg.get("Date", "")),

@@ -1,0 +1,155 @@
+"""Reading the sink's outbox: filtered by recipient, never outside the folder; the admin page
+shows an admin only mail to their own account's users."""
+
+import os
+import shutil
+import smtplib
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from leadapp.mailsink import start_sink
+from leadapp.services.outbox import list_messages, read_message
+from tests.conftest import free_port
+
+
+def _message(to, subject, body="Hello.\n", cc=None, html=None):
+    msg = EmailMessage()
+    msg["From"] = "LeadApp <leadapp@localhost>"
+    msg["To"] = to
+    if cc:
+        msg["Cc"] = cc
+    msg["Subject"] = subject
+    msg["Date"] = "Mon, 03 Mar 2025 10:00:00 +0000"
+    msg.set_content(body)
+    if html:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def _send(port, msg):
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        smtp.send_message(msg)
+
+
+@pytest.fixture
+def sink(tmp_path):
+    outbox = tmp_path / "outbox"
+    controller = start_sink(outbox, port=free_port())
+    yield controller.port, outbox
+    controller.stop()
+
+
+def test_list_messages_filters_by_address(sink):
+    port, outbox = sink
+    _send(port, _message("Agent <Agent@Acme.test>", "For acme"))
+    _send(port, _message("boss@other.test", "For other"))
+    _send(port, _message("boss@other.test", "Copied", cc="agent@acme.test"))
+    found = list_messages(str(outbox), {"agent@acme.test"})
+    assert sorted(m["subject"] for m in found) == ["Copied", "For acme"]
+    assert {m["name"] for m in found} <= {p.name for p in outbox.glob("*.eml")}
+    assert [m["subject"] for m in list_messages(str(outbox), {"boss@other.test"})] in (
+        ["Copied", "For other"],
+        ["For other", "Copied"],
+    )
+    assert list_messages(str(outbox), {"nobody@acme.test"}) == []
+    assert list_messages(str(outbox), set()) == []
+
+
+def test_list_messages_newest_first_with_a_limit(sink):
+    port, outbox = sink
+    for i in range(3):
+        _send(port, _message("a@acme.test", f"m{i}"))
+    # File times decide the order; make them distinct.
+    paths = {read_message(str(outbox), p.name)["subject"]: p for p in outbox.glob("*.eml")}
+    now = time.time()
+    for i in range(3):
+        os.utime(paths[f"m{i}"], (now - 100 + i * 10, now - 100 + i * 10))
+    found = list_messages(str(outbox), {"a@acme.test"})
+    assert [m["subject"] for m in found] == ["m2", "m1", "m0"]
+    assert [m["subject"] for m in list_messages(str(outbox), {"a@acme.test"}, limit=2)] == [
+        "m2",
+        "m1",
+    ]
+
+
+def test_missing_outbox_is_an_empty_list(tmp_path):
+    assert list_messages(str(tmp_path / "nope"), {"a@acme.test"}) == []
+
+
+def test_read_message_gives_text_and_html(sink):
+    port, outbox = sink
+    _send(port, _message("a@acme.test", "Both", body="Plain body.\n", html="<p>Rich body.</p>"))
+    (path,) = outbox.glob("*.eml")
+    message = read_message(str(outbox), path.name)
+    assert message["subject"] == "Both"
+    assert message["recipients"] == ["a@acme.test"]
+    assert message["text"].strip() == "Plain body."
+    assert "<p>Rich body.</p>" in message["html"]
+
+
+def test_read_message_refuses_names_outside_the_outbox(tmp_path):
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    secret = tmp_path / "secret.eml"
+    secret.write_bytes(bytes(_message("a@acme.test", "Secret")))
+    (outbox / "notes.txt").write_text("not mail")
+    (outbox / "ok.eml").write_bytes(bytes(_message("a@acme.test", "Fine")))
+    assert read_message(str(outbox), "ok.eml")["subject"] == "Fine"
+    for name in ("../secret.eml", str(secret), "..", "notes.txt", "missing.eml", "./../secret.eml"):
+        assert read_message(str(outbox), name) is None, name
+
+
+# --- the admin page -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_outbox(app):
+    outbox = Path(app.config["OUTBOX_DIR"])
+    assert outbox.is_relative_to(Path(app.instance_path))
+    shutil.rmtree(outbox, ignore_errors=True)
+    outbox.mkdir(parents=True)
+    yield outbox
+    shutil.rmtree(outbox, ignore_errors=True)
+
+
+def _write(outbox: Path, name: str, msg: EmailMessage) -> None:
+    (outbox / name).write_bytes(bytes(msg))
+
+
+def test_outbox_page_lists_only_mail_to_own_users(
+    admin_client, app_outbox, make_account, make_user
+):
+    other = make_account("other")
+    make_user(other, "agent@other.test")
+    _write(app_outbox, "1-own.eml", _message("admin@acme.test", "Welcome to Acme"))
+    _write(app_outbox, "2-other.eml", _message("agent@other.test", "Welcome to Other"))
+    _write(app_outbox, "3-unknown.eml", _message("stranger@nowhere.test", "Spam"))
+    html = admin_client.get("/admin/outbox").get_data(as_text=True)
+    assert "Welcome to Acme" in html
+    assert "Welcome to Other" not in html and "agent@other.test" not in html
+    assert "Spam" not in html
+
+    response = admin_client.get("/admin/outbox/1-own.eml")
+    assert response.status_code == 200
+    assert "Hello." in response.get_data(as_text=True)
+    assert admin_client.get("/admin/outbox/2-other.eml").status_code == 404
+    assert admin_client.get("/admin/outbox/3-unknown.eml").status_code == 404
+    assert admin_client.get("/admin/outbox/missing.eml").status_code == 404
+
+
+def test_outbox_page_shows_mail_delivered_through_the_sink(app, admin_client, app_outbox):
+    controller = start_sink(app_outbox, port=free_port())
+    try:
+        _send(controller.port, _message("admin@acme.test", "Import <done>"))
+    finally:
+        controller.stop()
+    html = admin_client.get("/admin/outbox").get_data(as_text=True)
+    assert "Import &lt;done&gt;" in html and "Import <done>" not in html
+
+
+def test_outbox_page_is_empty_without_mail(admin_client, app_outbox):
+    html = admin_client.get("/admin/outbox").get_data(as_text=True)
+    assert "The outbox is empty." in html
