@@ -26,6 +26,11 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     # Big imports and dedup runs take minutes; RQ's default of 180 s would kill them.
     JOB_TIMEOUTS = {"default": 600, "imports": 3 * 3600, "dedup": 3 * 3600, "mail": 60}
+    # A running job's work horse reports it is alive this often (in Redis); a running job
+    # that has neither reported nor made progress for JOB_STALL_SECONDS is "stalled".
+    JOB_HEARTBEAT_SECONDS = 10
+    JOB_STALL_SECONDS = 45
+    IMPORT_BATCH_ROWS = 20_000  # leads written per transaction (with its checkpoint)
     OUTBOX_PAGE = True  # the admin page listing the local SMTP sink's messages
     TESTING = False
     DEBUG = False
@@ -116,6 +121,9 @@ def load_config(
         cfg["MAX_CONTENT_LENGTH"] = int(environ["MAX_UPLOAD_MB"]) * 1024 * 1024
     if environ.get("DISPLAY_TIMEZONE"):
         cfg["DISPLAY_TIMEZONE"] = environ["DISPLAY_TIMEZONE"]
+    for name in ("IMPORT_BATCH_ROWS", "JOB_HEARTBEAT_SECONDS", "JOB_STALL_SECONDS"):
+        if environ.get(name):
+            cfg[name] = int(environ[name])
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Web and worker processes share the file; wait for a lock instead of failing.
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}

@@ -30,7 +30,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 __all__ = [
     "CsvError",
@@ -383,6 +387,10 @@ class CsvReader:
             raise CsvError("header_only", "The file has a header row but no leads under it.")
 
     def _rows(self, width: int) -> Iterator[pd.DataFrame]:
+        fast = self._fast_table(width)
+        if fast is not None:
+            yield from self._fast_chunks(*fast)
+            return
         with _open_text(self.source, self.encoding) as text:
             if self.sep_line:
                 text.readline()
@@ -424,6 +432,92 @@ class CsvReader:
                     buf, lines = [], []
             if buf:
                 yield self._frame(buf, lines)
+
+    def _fast_table(self, width: int) -> tuple[pa.Table, np.ndarray] | None:
+        """The whole file parsed by Arrow's multi-threaded reader, when that gives exactly
+        what the csv module would: UTF-8, no quotes (so one line is one row and line numbers
+        follow), no empty lines, no bare CR, no NUL, the header on line 1, every row as wide
+        as the header, no cell over the limit. Anything else (or any doubt) returns None and
+        the csv module reads the file, reporting problems with their line numbers."""
+        if self.encoding not in ("utf-8", "utf-8-sig") or self.sep_line:
+            return None
+        if isinstance(self.source, bytes | bytearray):
+            data = bytes(self.source)
+        else:
+            with open(self.source, "rb") as f:
+                data = f.read()
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+        end = data.find(b"\n")
+        first = (data if end < 0 else data[:end]).rstrip(b"\r")
+        if (
+            not first.replace(self.delimiter.encode(), b"").strip(b" \t")
+            or b'"' in data
+            or b"\x00" in data
+            or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))
+        ):
+            return None
+        # Arrow skips empty lines silently: compared with the row count below.
+        lines_in_file = data.count(b"\n") + (not data.endswith(b"\n"))
+        names = [f"c{i}" for i in range(width)]
+        try:
+            table = pa_csv.read_csv(
+                pa.BufferReader(data),
+                read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
+                parse_options=pa_csv.ParseOptions(
+                    delimiter=self.delimiter, quote_char=False, escape_char=False
+                ),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None  # ragged rows or undecodable bytes: the csv module reports them
+        del data
+        if table.num_rows + 1 != lines_in_file:
+            return None
+        for col in table.columns:
+            # Bytes bound characters from above; count characters only when it matters.
+            if (pc.max(pc.binary_length(col)).as_py() or 0) > self.max_field_chars and (
+                pc.max(pc.utf8_length(col)).as_py() or 0
+            ) > self.max_field_chars:
+                return None
+        lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
+        if not table.num_rows:
+            return table, lines
+        # Rows whose cells are all empty: look only at rows with an empty first cell.
+        cand = np.flatnonzero(
+            np.asarray(
+                pc.equal(pc.binary_length(table.column(0)), 0).to_numpy(zero_copy_only=False),
+                dtype=bool,
+            )
+        )
+        if len(cand):
+            sub = table.take(pa.array(cand))
+            blank = np.ones(len(cand), dtype=bool)
+            for col in sub.columns:
+                blank &= np.asarray(
+                    pc.equal(pc.binary_length(col), 0).to_numpy(zero_copy_only=False), dtype=bool
+                )
+            if blank.any():
+                keep = np.ones(table.num_rows, dtype=bool)
+                keep[cand[blank]] = False
+                self.blank_rows += int(blank.sum())
+                table = table.filter(pa.array(keep))
+                lines = lines[keep]
+        return table, lines
+
+    def _fast_chunks(self, table: pa.Table, lines: np.ndarray) -> Iterator[pd.DataFrame]:
+        for start in range(0, table.num_rows, self.chunk_rows):
+            part = table.slice(start, self.chunk_rows)
+            self.rows += part.num_rows
+            yield pd.DataFrame(
+                {
+                    h: pd.Series(col, dtype="str").array
+                    for h, col in zip(self.headers, part.columns, strict=True)
+                },
+                index=pd.Index(lines[start : start + part.num_rows], name="line"),
+            )
 
     def _frame(self, buf: list[list[str]], lines: list[int]) -> pd.DataFrame:
         self.rows += len(buf)

@@ -722,9 +722,14 @@ def number_time_zones(e164: Iterable[object] | pd.Series) -> pd.DataFrame:
 
     series = e164 if isinstance(e164, pd.Series) else pd.Series(list(e164), dtype=object)
     index = series.index
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    vals = [v if isinstance(v, str) else "" for v in uniques]
-    n = len(vals)
+    if isinstance(series.dtype, pd.StringDtype) or str(series.dtype) == "str":
+        texts = _as_arrow(series)
+    else:  # only text can be a number; anything else has no zone
+        texts = pa.array([v if isinstance(v, str) else None for v in series], type=pa.string())
+    encoded = texts.dictionary_encode()
+    n = len(encoded.dictionary)
+    # Missing cells point at the spare slot after the distinct values.
+    codes = pc.fill_null(encoded.indices, n).to_numpy(zero_copy_only=False).astype(np.int64)
     # Each distinct value gets the id of its zone tuple; tuples are few.
     zone_id = np.full(n + 1, -1, dtype=np.int64)
     table: dict[tuple[str, ...], int] = {}
@@ -732,7 +737,7 @@ def number_time_zones(e164: Iterable[object] | pd.Series) -> pd.DataFrame:
     def _assign(rows: np.ndarray, z: tuple[str, ...]) -> None:
         zone_id[rows] = table.setdefault(tuple(z), len(table))
 
-    arr = pa.array(vals, type=pa.string())
+    arr = encoded.dictionary
     wellformed = _np(pc.match_substring_regex(arr, r"^\+[1-9][0-9]{1,19}$"))
     idx = np.flatnonzero(wellformed)
     digits = pc.utf8_slice_codeunits(_take(arr, idx), 1)
@@ -750,7 +755,7 @@ def number_time_zones(e164: Iterable[object] | pd.Series) -> pd.DataFrame:
         types = _number_types(cc, nsn)
         if types is None:  # non-geographic codes: ask phonenumbers per value
             for i in ridx:
-                _assign(np.array([i]), _zones_slow(vals[i]))
+                _assign(np.array([i]), _zones_slow(arr[int(i)].as_py()))
             continue
         geo = np.zeros(len(ridx), dtype=bool)
         for t in np.unique(types):
@@ -763,15 +768,22 @@ def number_time_zones(e164: Iterable[object] | pd.Series) -> pd.DataFrame:
         for plen in range(TIMEZONE_LONGEST_PREFIX, 0, -1):
             if not todo.any():
                 break
+            keys = _zone_prefixes(plen)
+            if not len(keys):
+                continue
             tidx = np.flatnonzero(todo)
-            pre = pc.utf8_slice_codeunits(_take(sub_digits, tidx), 0, plen).dictionary_encode()
-            pcodes = np.asarray(pre.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-            for j, p in enumerate(pre.dictionary.to_pylist()):
-                z = TIMEZONE_DATA.get(p) if len(p) == plen else None
-                if z is None:
-                    continue
-                hit = tidx[pcodes == j]
-                _assign(ridx[hit], z)
+            pre = pc.utf8_slice_codeunits(_take(sub_digits, tidx), 0, plen)
+            pos = pc.index_in(pre, value_set=keys).to_numpy(zero_copy_only=False)
+            pos = np.where(np.isnan(pos), -1, pos).astype(np.int64)
+            found = pos >= 0
+            if found.any():
+                used = np.unique(pos[found])
+                ids = np.zeros(len(keys), dtype=np.int64)
+                for j in used:  # one lookup per distinct prefix
+                    z = tuple(TIMEZONE_DATA[keys[int(j)].as_py()])
+                    ids[j] = table.setdefault(z, len(table))
+                hit = tidx[found]
+                zone_id[ridx[hit]] = ids[pos[found]]
                 todo[hit] = False
         if todo.any():
             _assign(ridx[todo], (UNKNOWN_TIMEZONE,))
@@ -787,7 +799,6 @@ def number_time_zones(e164: Iterable[object] | pd.Series) -> pd.DataFrame:
             zone_of[k] = z[0]
         else:
             several_of[k] = True
-    codes = np.where(codes < 0, n, codes)
     per_row = zone_id[codes]  # -1 (no zone) indexes the spare last slot
     return pd.DataFrame(
         {
@@ -797,6 +808,14 @@ def number_time_zones(e164: Iterable[object] | pd.Series) -> pd.DataFrame:
         },
         index=index,
     )
+
+
+@lru_cache(maxsize=32)
+def _zone_prefixes(plen: int) -> pa.Array:
+    """The prefixes of length ``plen`` that phonenumbers' time-zone data knows."""
+    from phonenumbers.timezone import TIMEZONE_DATA
+
+    return pa.array(sorted(k for k in TIMEZONE_DATA if len(k) == plen), type=pa.string())
 
 
 @lru_cache(maxsize=1024)

@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 
 from leadapp.domain.csv_io import CsvError
 from leadapp.extensions import db
-from leadapp.models import Campaign, LeadPool, MappingTemplate, User
+from leadapp.models import BackgroundJob, Campaign, Import, LeadPool, MappingTemplate, User
 from leadapp.security import account_scope
 from leadapp.services import accounts as account_service
 from leadapp.services import imports as import_service
@@ -145,20 +145,30 @@ def import_leads(
         if enqueue:
             _enqueue(imp, as_json)
             return
-        bar = ProgressBar()
-        try:
-            counts = import_service.run(imp, bar)
-        except Exception as exc:
-            db.session.rollback()
-            refused = isinstance(exc, import_service.ImportError_ | CsvError)
-            message = str(exc) if refused else f"the import stopped: {type(exc).__name__}: {exc}"
-            import_service.fail(db.session.get(type(imp), imp.id), message)
-            db.session.commit()
-            if not refused:
-                raise  # an unexpected error keeps its traceback
-            fail(message)
-        finally:
-            bar.close()
+        counts = _run_here(imp)
+    _print_counts(counts, as_json)
+
+
+def _run_here(imp) -> dict:
+    """Run the import in this process (progress bar on a terminal); refusals exit with a
+    sentence, unexpected errors keep their traceback; either way the import says why."""
+    bar = ProgressBar()
+    try:
+        return import_service.run(imp, bar)
+    except Exception as exc:
+        db.session.rollback()
+        refused = isinstance(exc, import_service.ImportError_ | CsvError)
+        message = str(exc) if refused else f"the import stopped: {type(exc).__name__}: {exc}"
+        import_service.fail(db.session.get(type(imp), imp.id), message)
+        db.session.commit()
+        if not refused:
+            raise  # an unexpected error keeps its traceback
+        fail(message)
+    finally:
+        bar.close()
+
+
+def _print_counts(counts: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(counts))
     else:
@@ -235,6 +245,42 @@ def _prepare(
     import_service.set_mapping(imp, mapping, info.headers, rules, dup)
     db.session.commit()
     return imp
+
+
+@leads_cli.command("resume")
+@click.argument("import_id", type=int)
+@click.option("--enqueue", is_flag=True, help="Hand the work to the workers; print the job id.")
+@click.option("--json", "as_json", is_flag=True)
+def resume_import(import_id, enqueue, as_json):
+    """Finish an import that stopped: failed, stalled (its worker was killed) or never
+    handed to a worker. Batches already written are kept and never written twice."""
+    imp = db.session.get(Import, import_id)
+    if imp is None:
+        fail(f"There is no import {import_id}.")
+    with account_scope(imp.account_id):
+        if imp.status == "completed":
+            fail(f"Import {import_id} has already finished; there is nothing to resume.")
+        staged = Path(imp.staging_path or "", "source.csv")
+        if not imp.mapping or not imp.staging_path or not staged.is_file():
+            fail(
+                f"Import {import_id} has no file and mapping yet; "
+                "finish its steps in the upload wizard first."
+            )
+        job = db.session.get(BackgroundJob, imp.job_id) if imp.job_id else None
+        if job is not None and not job.ended:
+            if not job_rows.is_stalled(job):
+                fail(
+                    f"Import {import_id} is still {job.status} (job {job.id}); "
+                    "wait for it, or resume it once it shows as stalled."
+                )
+            job_rows.mark_failed(job, job_rows.STALLED_MESSAGE)
+        imp.error = None
+        db.session.commit()
+        if enqueue:
+            _enqueue(imp, as_json)
+            return
+        counts = _run_here(imp)
+    _print_counts(counts, as_json)
 
 
 def _enqueue(imp, as_json: bool) -> None:

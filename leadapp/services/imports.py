@@ -27,7 +27,9 @@ from __future__ import annotations
 import hashlib
 import shutil
 import uuid
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,12 +39,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from leadapp.domain import csv_io, phones
 from leadapp.domain.columns import apply_mapping, suggest_mapping
 from leadapp.domain.duplicates import match_key
 from leadapp.domain.fields import PHONE_FIELDS
-from leadapp.domain.timezones import resolve_timezones
+from leadapp.domain.timezones import check_rules, resolve_timezones
 from leadapp.domain.validation import WARNINGS, validate
 from leadapp.extensions import db
 from leadapp.models import (
@@ -51,6 +54,7 @@ from leadapp.models import (
     Import,
     Lead,
     LeadPool,
+    MappingTemplate,
     PoolAssignment,
 )
 from leadapp.models.base import utcnow
@@ -70,6 +74,7 @@ MULTIPLE = ("update-all", "update-newest", "create-new")
 MATCH_FIELDS = ("phone1", "email", "customer_key")
 MAX_MATCHES_TO_ACT = 3  # more existing matches than this: notify only
 STAGE_CHUNK = 50_000
+STAGE_THREADS = 2
 WRITE_BATCH = 20_000
 KEY_CHUNK = 5_000
 
@@ -131,17 +136,7 @@ def create_import(
     if campaign.account_id != account.id:
         raise ImportError_("That campaign does not exist in your account.")
     if pool is None:
-        name = (pool_name or "").strip()
-        if not name:
-            raise ImportError_("Give the new lead pool a name.")
-        taken = db.session.scalar(
-            sa.select(LeadPool.id).where(LeadPool.account_id == account.id, LeadPool.name == name)
-        )
-        if taken:
-            raise ImportError_(
-                f"A lead pool named '{name}' already exists; choose another name "
-                "or import into the existing pool."
-            )
+        _check_pool_name_free((pool_name or "").strip(), allow_empty=True)
     elif pool.is_system:
         raise ImportError_("Leads cannot be imported into the system Inactive pool.")
     imp = Import(
@@ -152,7 +147,8 @@ def create_import(
         step="file",
         status="draft",
         settings={
-            "pool_name": pool.name if pool else pool_name.strip(),
+            "existing_pool": pool is not None,
+            "pool_name": pool.name if pool else (pool_name or "").strip(),
             "description": description,
             **(settings or {}),
         },
@@ -160,6 +156,19 @@ def create_import(
     db.session.add(imp)
     db.session.flush()
     return imp
+
+
+def _check_pool_name_free(name: str, allow_empty: bool = False) -> None:
+    if not name:
+        if allow_empty:
+            return  # the file name becomes the pool name
+        raise ImportError_("Give the new lead pool a name.")
+    taken = db.session.scalar(sa.select(LeadPool.id).where(LeadPool.name == name))
+    if taken:
+        raise ImportError_(
+            f"A lead pool named '{name}' already exists; choose another name "
+            "or import into the existing pool."
+        )
 
 
 def attach_file(
@@ -173,6 +182,10 @@ def attach_file(
 
     Refuses (``CsvError``) what is not a lead CSV; nothing is kept then."""
     info = csv_io.sniff(str(source), encoding=encoding, delimiter=delimiter)
+    if not imp.pool_id and not (imp.settings or {}).get("pool_name"):
+        name = Path(file_name).stem.strip()[:160] or "Imported leads"
+        _check_pool_name_free(name)
+        imp.settings = {**(imp.settings or {}), "pool_name": name}
     folder = staging_dir(imp)
     if folder.exists():  # a new file replaces everything staged from the old one
         shutil.rmtree(folder)
@@ -244,14 +257,11 @@ def suggest(imp: Import, info: csv_io.Sniff) -> dict[str, str | None]:
     )
 
 
-def set_mapping(
-    imp: Import,
-    mapping: dict[str, str | list[str] | None],
-    headers: list[str],
-    timezone_rules: list | None = None,
-    duplicates: DuplicateSettings | None = None,
+def check_mapping(
+    imp: Import, mapping: dict, headers: list[str], timezone_rules: list | None = None
 ) -> None:
-    """Keep the mapping; refuse one without a phone, or one naming a column not in the file."""
+    """Refuse a mapping without a phone, naming a column the file lacks or an unknown field,
+    or with a time-zone rule whose zone does not exist."""
     missing = [h for h, target in mapping.items() if target and h not in headers]
     if missing:
         raise ImportError_(
@@ -263,8 +273,30 @@ def set_mapping(
     unknown = sorted(set(targets) - known)
     if unknown:
         raise ImportError_(f"There is no lead field {', '.join(unknown)}; add it under Admin.")
-    if not any(t in PHONE_FIELDS for t in targets):
-        raise ImportError_("Map at least one column to a phone field (phone1) before going on.")
+    doubled = sorted({t for t in targets if targets.count(t) > 1})
+    if doubled:
+        raise ImportError_(f"Two columns are mapped to {', '.join(doubled)}; keep one of them.")
+    if "phone1" not in targets:
+        raise ImportError_(
+            "Map a column to the phone field Phone 1 (phone1): it is the number that is "
+            "dialled and checked for duplicates."
+        )
+    try:
+        check_rules(timezone_rules or [])
+    except ValueError as exc:
+        raise ImportError_(str(exc)) from exc
+
+
+def set_mapping(
+    imp: Import,
+    mapping: dict[str, str | list[str] | None],
+    headers: list[str],
+    timezone_rules: list | None = None,
+    duplicates: DuplicateSettings | None = None,
+) -> None:
+    """Keep a checked mapping and duplicate settings; the match keys must be mapped."""
+    check_mapping(imp, mapping, headers, timezone_rules)
+    targets = _targets(mapping)
     duplicates = (duplicates or DuplicateSettings()).check()
     for key in duplicates.match:
         if duplicates.scope != "none" and key not in targets and key != "phone1":
@@ -335,30 +367,50 @@ def stage(imp: Import, progress: Callable[[float, str], None] | None = None) -> 
     target = Path(imp.staging_path) / "staged.parquet"
     tmp = target.with_suffix(".part")
     writer = None
-    rows = valid = 0
+    rows = valid = submitted = 0
     size = max(imp.file_size or 1, 1)
+    options = {
+        "mapping": imp.mapping,
+        # Plain values: the worker threads must not touch ORM objects.
+        "definitions": [
+            {k: getattr(f, k) for k in ("key", "type", "required", "unique", "max_length")}
+            for f in definitions
+        ],
+        "region": region,
+        "default_zone": campaign.timezone,
+        "rules": imp.timezone_rules,
+        "key_phone": key_phone,
+        "match": imp.duplicate_settings.get("match", ["phone1"]),
+    }
+    in_flight: deque = deque()
+
+    def write_next() -> None:
+        nonlocal writer, rows, valid
+        last_line, future = in_flight.popleft()
+        frame = future.result()
+        rows += len(frame)
+        valid += int(frame["_valid"].sum())
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if writer is None:
+            # lz4 without dictionaries: written and read back several times faster.
+            writer = pq.ParquetWriter(tmp, table.schema, compression="lz4", use_dictionary=False)
+        writer.write_table(table.cast(writer.schema))
+        if progress:
+            done = min(0.99, (last_line or 0) * 100.0 / size)
+            progress(done, f"Checked {rows:,} rows.")
+
+    # Two chunks are checked at once (Arrow and pandas release the GIL for much of the
+    # work); they are written in file order.
     try:
-        for chunk in reader:
-            frame = stage_frame(
-                chunk,
-                imp.mapping,
-                definitions,
-                region=region,
-                default_zone=campaign.timezone,
-                rules=imp.timezone_rules,
-                key_phone=key_phone,
-                match=imp.duplicate_settings.get("match", ["phone1"]),
-                first_row=rows,
-            )
-            rows += len(frame)
-            valid += int(frame["_valid"].sum())
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
-            writer.write_table(table.cast(writer.schema))
-            if progress:
-                done = min(0.99, (chunk.index.max() or 0) * 100.0 / size)
-                progress(done, f"Checked {rows:,} rows.")
+        with ThreadPoolExecutor(max_workers=STAGE_THREADS) as workers:
+            for chunk in reader:
+                future = workers.submit(stage_frame, chunk, first_row=submitted, **options)
+                in_flight.append((chunk.index.max(), future))
+                submitted += len(chunk)
+                if len(in_flight) >= STAGE_THREADS:
+                    write_next()
+            while in_flight:
+                write_next()
     finally:
         if writer is not None:
             writer.close()
@@ -508,14 +560,23 @@ def existing_matches(
         wanted.str.split("\x1f", n=1).str[0] if len(match) > 1 else wanted
     ).drop_duplicates()
     found = []
-    for start in range(0, len(first_values), KEY_CHUNK):
-        part = first_values.iloc[start : start + KEY_CHUNK].tolist()
+    # PostgreSQL takes the keys as one array parameter: thousands of separate bind
+    # parameters cost more to render and parse than the index lookups themselves.
+    as_array = db.session.get_bind().dialect.name == "postgresql"
+    chunk = KEY_CHUNK * 20 if as_array else KEY_CHUNK
+    for start in range(0, len(first_values), max(chunk, 1)):
+        part = first_values.iloc[start : start + chunk].tolist()
+        wanted_first = (
+            columns[first] == sa.any_(sa.bindparam("keys", part, type_=ARRAY(sa.String)))
+            if as_array
+            else columns[first].in_(part)
+        )
         query = sa.select(
             Lead.id.label("lead_id"),
             Lead.created_at,
             *[columns[m].label(m) for m in match],
         ).where(
-            columns[first].in_(part),
+            wanted_first,
             Lead.pool_id.in_(pool_ids),
             sa.or_(Lead.import_id.is_(None), Lead.import_id != exclude_import),
         )
@@ -535,7 +596,9 @@ def analyse(imp: Import) -> dict:
     settings = DuplicateSettings(**imp.duplicate_settings).check()
     frame = staged(imp, ["_row", "_valid", "_key"])
     counts = dict(imp.counts or {})
-    counts["rows"] = len(frame) + counts.get("deleted_rows", 0) * 0
+    from leadapp.services import staging
+
+    counts["deleted"] = len(staging.deleted_rows(imp))
     counts["valid"] = int(frame["_valid"].sum())
     counts["invalid"] = len(frame) - counts["valid"]
     counts["rows"] = len(frame)
@@ -631,9 +694,12 @@ def execute(imp: Import, progress: Callable[[float, str], None] | None = None) -
     pending = frame[frame["_row"] >= imp.rows_done]
     total_rows = max(len(frame), 1)
     done_before = len(frame) - len(pending)
-    for start in range(0, len(pending), WRITE_BATCH):
-        batch = pending.iloc[start : start + WRITE_BATCH]
-        outcome = _write_batch(imp, pool, batch, settings, scope_ids)
+    step = int(current_app.config.get("IMPORT_BATCH_ROWS", WRITE_BATCH))
+    found = _matches_per_batch(imp, pending, settings, scope_ids, step)
+    for start in range(0, len(pending), step):
+        batch = pending.iloc[start : start + step]
+        matches = found.get(start // step, _NO_MATCHES)
+        outcome = _write_batch(imp, pool, batch, settings, scope_ids, matches)
         for name, value in outcome.items():
             totals[name] = totals.get(name, 0) + value
         imp.rows_done = int(batch["_row"].max()) + 1
@@ -650,13 +716,39 @@ def execute(imp: Import, progress: Callable[[float, str], None] | None = None) -
     return public_counts(imp)
 
 
-def _write_batch(imp, pool, batch: pd.DataFrame, settings, scope_ids) -> dict:
+_NO_MATCHES = pd.DataFrame({"_key": [], "lead_id": [], "created_at": []})
+
+
+def _matches_per_batch(imp, pending, settings, scope_ids, step) -> dict[int, pd.DataFrame]:
+    """The existing leads matched by the pending rows, searched once before anything is
+    written and split by batch number. Equal to searching batch by batch: this import's
+    own leads never match, and an existing lead has one key, so no batch's action changes
+    what another batch matches. Searching the leads table while it grows cost more than
+    the writes (the planner's statistics still describe the table before the import)."""
+    if settings.scope == "none" or not scope_ids or pending.empty:
+        return {}
+    matches = existing_matches(
+        pending["_key"], settings.match, scope_ids, settings.open_only, imp.id
+    )
+    if matches.empty:
+        return {}
+    # Keys are unique among pending rows (in-file duplicates are dropped with a scope).
+    batch_of = pd.Series(np.arange(len(pending)) // step, index=pending["_key"].to_numpy())
+    number = matches["_key"].map(batch_of[~batch_of.index.duplicated()])
+    return {int(b): part for b, part in matches.groupby(number.to_numpy(), sort=False)}
+
+
+def _write_batch(
+    imp, pool, batch: pd.DataFrame, settings, scope_ids, matches: pd.DataFrame | None = None
+) -> dict:
+    """Write one batch; ``matches``: its existing matches when already searched."""
     out = {"imported": 0, "updated": 0, "discarded_existing": 0}
     to_insert = batch
     if settings.scope != "none" and scope_ids:
-        matches = existing_matches(
-            batch["_key"], settings.match, scope_ids, settings.open_only, imp.id
-        )
+        if matches is None:
+            matches = existing_matches(
+                batch["_key"], settings.match, scope_ids, settings.open_only, imp.id
+            )
         if not matches.empty:
             to_insert, acted = _apply_duplicate_action(imp, pool, batch, matches, settings)
             out["updated"] += acted["updated"]
@@ -748,3 +840,110 @@ def public_counts(imp: Import) -> dict:
 
 def phone_reason_text() -> dict[str, str]:
     return {f"phone_{k}": v for k, v in phones.REASON_TEXT.items()}
+
+
+# ---------------------------------------------------------------------------------------
+# Wizard helpers (check data, review)
+
+
+def stage_options(imp: Import) -> dict:
+    """The keyword arguments ``stage_frame`` needs for this import (used to re-check edits)."""
+    campaign = db.session.get(Campaign, imp.campaign_id)
+    return {
+        "definitions": field_definitions(),
+        "region": (imp.settings or {}).get("region") or campaign.default_region,
+        "default_zone": campaign.timezone,
+        "rules": imp.timezone_rules,
+        "match": (imp.duplicate_settings or {}).get("match", ["phone1"]),
+    }
+
+
+def mapped_fields(imp: Import) -> list[str]:
+    """The lead fields this import fills, in the account's field order."""
+    targets = set(_targets(imp.mapping or {}))
+    return [f.key for f in field_definitions() if f.key in targets]
+
+
+def forget_staged(imp: Import) -> None:
+    """Drop the staged rows and their edits (the mapping or duplicate rules changed)."""
+    if imp.staging_path:
+        for name in ("staged.parquet", "edited.parquet", "deleted.json"):
+            (Path(imp.staging_path) / name).unlink(missing_ok=True)
+    imp.counts = {}
+    imp.rows_done = 0
+    db.session.flush()
+
+
+def forget_file(imp: Import) -> None:
+    """ "Start with a new file": keep the settings, drop the file and all that followed."""
+    if imp.staging_path and Path(imp.staging_path).exists():
+        shutil.rmtree(imp.staging_path)
+    imp.staging_path = imp.file_name = imp.file_sha256 = imp.encoding = imp.delimiter = None
+    imp.file_size = None
+    imp.mapping, imp.counts, imp.rows_done, imp.step = {}, {}, 0, "file"
+    if not imp.pool_id:
+        imp.settings = {**(imp.settings or {}), "pool_name": ""}
+    db.session.flush()
+
+
+def save_template(name: str, mapping: dict, rules: list, user_id: int | None) -> MappingTemplate:
+    """Save (or update) the named mapping template of the account."""
+    name = name.strip()[:120]
+    if not name:
+        raise ImportError_("Give the template a name.")
+    template = db.session.scalar(sa.select(MappingTemplate).where(MappingTemplate.name == name))
+    if template is None:
+        template = MappingTemplate(name=name, created_by_id=user_id)
+        db.session.add(template)
+    template.mapping = {h: t for h, t in mapping.items() if t}
+    template.timezone_rules = rules
+    db.session.flush()
+    return template
+
+
+ACTION_WORDS = {
+    "notify": "import the new lead and report the match",
+    "discard-new": "discard the new lead",
+    "deactivate-existing": "deactivate the existing lead and import the new one",
+    "remove-existing": "set the existing lead to removed and import the new one",
+    "update-existing": "update the existing lead instead of importing the new one",
+    "move-existing": "move the existing lead into this pool instead of importing the new one",
+}
+SCOPE_WORDS = {
+    "none": "no duplicate search: every valid row is imported",
+    "pool": "in this pool",
+    "campaign": "in this campaign",
+    "project": "in this project",
+    "account": "in the whole account",
+}
+
+
+def describe(imp: Import) -> list[str]:
+    """The chosen options in words, for the review step and the summary."""
+    d = imp.duplicate_settings or {}
+    campaign = db.session.get(Campaign, imp.campaign_id) if imp.campaign_id else None
+    pool_name = (imp.settings or {}).get("pool_name")
+    lines = [
+        f"Pool: {pool_name}"
+        + (" (existing)" if (imp.settings or {}).get("existing_pool") else " (new)"),
+        f"Campaign: {campaign.name if campaign else '—'}; default time zone "
+        f"{campaign.timezone if campaign else '—'}",
+        f"File: {imp.file_name} ({imp.encoding}, delimiter {imp.delimiter!r})",
+    ]
+    if d:
+        keys = " + ".join(d.get("match", ["phone1"]))
+        if d.get("scope") == "none":
+            lines.append("Duplicates: " + SCOPE_WORDS["none"] + ".")
+        else:
+            extra = []
+            if d.get("open_only"):
+                extra.append("open leads only")
+            if d.get("include_inactive"):
+                extra.append("inactive pools included")
+            lines.append(
+                f"Duplicates: match on {keys} {SCOPE_WORDS[d.get('scope', 'campaign')]}"
+                + (f" ({', '.join(extra)})" if extra else "")
+                + f"; when a row matches, {ACTION_WORDS[d.get('action', 'discard-new')]}."
+            )
+            lines.append("Rows repeating an earlier row of the file are not imported.")
+    return lines

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from leadapp.extensions import db
+import datetime as dt
+
+from flask import current_app
+from redis.exceptions import RedisError
+
+from leadapp.extensions import db, redis_connection
 from leadapp.models import BackgroundJob
 from leadapp.models.base import utcnow
 
@@ -54,3 +59,37 @@ def mark_failed(job: BackgroundJob, error: str) -> None:
     job.error = error
     job.finished_at = utcnow()
     db.session.flush()
+
+
+# ---------------------------------------------------------------------------------------
+# Liveness: a worker killed mid-job (SIGKILL, a lost machine) cannot say so itself.
+
+STALLED_MESSAGE = (
+    "The worker running this job stopped reporting (it was stopped or its machine was lost); "
+    "what was saved before that is kept — start the job again to finish it."
+)
+
+
+def alive_key(job_id: int) -> str:
+    return f"leadapp:job-alive:{job_id}"
+
+
+def beat(client, job_id: int, ttl: int) -> None:
+    """Called by the running job's work horse every few seconds (Redis: no database lock)."""
+    client.set(alive_key(job_id), "1", ex=max(1, int(ttl)))
+
+
+def is_stalled(job: BackgroundJob | None, now: dt.datetime | None = None) -> bool:
+    """A running job whose work horse has neither reported alive (Redis) nor saved progress
+    (``heartbeat_at``) for ``JOB_STALL_SECONDS``: its worker was killed or lost."""
+    if job is None or job.status != "running":
+        return False
+    limit = current_app.config.get("JOB_STALL_SECONDS", 45)
+    last = job.heartbeat_at or job.started_at
+    now = now or utcnow()
+    if last is not None and (now - last).total_seconds() < limit:
+        return False
+    try:
+        return not redis_connection.client().exists(alive_key(job.id))
+    except RedisError:
+        return True  # no word from the worker by either path

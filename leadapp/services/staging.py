@@ -62,3 +62,78 @@ def save_edited(imp: Import, rows: pd.DataFrame) -> None:
     tmp = path.with_suffix(".part")
     pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), tmp)
     tmp.replace(path)
+
+
+# ---------------------------------------------------------------------------------------
+# The check-data grid
+
+PAGE_SIZE = 50
+FILTERS = ("all", "valid", "invalid", "duplicate")
+
+
+def row_flags(imp: Import) -> pd.DataFrame:
+    """``_row``, ``_valid``, ``_dup`` (repeats an earlier valid row's key) for every row."""
+    from leadapp.services.imports import staged
+
+    flags = staged(imp, ["_row", "_valid", "_key"])
+    valid_keys = flags["_key"].where(flags["_valid"])
+    flags["_dup"] = valid_keys.notna() & valid_keys.duplicated(keep="first")
+    return flags
+
+
+def grid_page(imp: Import, show: str = "all", page: int = 1) -> tuple[pd.DataFrame, int, dict]:
+    """One page of staged rows for the grid, the number of rows the filter matches, and
+    the counts per filter."""
+
+    flags = row_flags(imp)
+    counts = {
+        "all": len(flags),
+        "valid": int(flags["_valid"].sum()),
+        "invalid": int((~flags["_valid"]).sum()),
+        "duplicate": int(flags["_dup"].sum()),
+    }
+    selected = {
+        "valid": flags["_valid"],
+        "invalid": ~flags["_valid"],
+        "duplicate": flags["_dup"],
+    }.get(show)
+    chosen = flags if selected is None else flags[selected]
+    start = (max(page, 1) - 1) * PAGE_SIZE
+    wanted = chosen.iloc[start : start + PAGE_SIZE]
+    rows = staged_rows(imp, wanted["_row"].tolist())
+    rows = rows.merge(wanted[["_row", "_dup"]], on="_row", how="left")
+    return rows, len(chosen), counts
+
+
+def staged_rows(imp: Import, row_numbers: list[int]) -> pd.DataFrame:
+    """The staged rows with these numbers (edits applied), read with a filter, not whole."""
+    if not row_numbers:
+        return pd.DataFrame(columns=["_row"])
+    table = pq.read_table(
+        Path(imp.staging_path) / "staged.parquet", filters=[("_row", "in", row_numbers)]
+    )
+    return apply_changes(imp, table.to_pandas())
+
+
+def edit_cell(imp: Import, row: int, field: str, value: str) -> pd.Series:
+    """Change one cell and re-check the whole row at once; returns the new staged row."""
+    from leadapp.services.imports import ImportError_, mapped_fields, stage_frame, stage_options
+
+    fields = mapped_fields(imp)
+    if field not in fields:
+        raise ImportError_(f"The column {field} is not part of this import.")
+    current = staged_rows(imp, [row])
+    if current.empty:
+        raise ImportError_("That row no longer exists (it was deleted).")
+    record = current.iloc[0]
+    cells = {}
+    for name in fields:
+        source = f"{name}_raw" if f"{name}_raw" in current.columns else name
+        cell = record.get(source)
+        cells[name] = "" if cell is None or (isinstance(cell, float) and pd.isna(cell)) else cell
+    cells[field] = value
+    chunk = pd.DataFrame([cells], index=pd.Index([int(record["_line"])]), dtype="str")
+    options = stage_options(imp)
+    fresh = stage_frame(chunk, {f: f for f in fields}, key_phone="phone1", first_row=row, **options)
+    save_edited(imp, fresh)
+    return fresh.iloc[0]

@@ -10,8 +10,10 @@ re-raises it so RQ sees it too (nothing is swallowed).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import threading
 import traceback
 from collections.abc import Callable
 
@@ -99,6 +101,35 @@ class Progress:
             rq_job.save_meta()
 
 
+class Heartbeat(threading.Thread):
+    """Tells Redis every few seconds that the job's work horse is alive, so a killed worker
+    shows as stalled (``jobs.is_stalled``). Redis, not the database: no lock is taken that
+    could get in the way of the job's own transactions."""
+
+    def __init__(self, job_id: int):
+        super().__init__(name=f"heartbeat-{job_id}", daemon=True)
+        self.job_id = job_id
+        self.every = max(0.2, float(current_app.config.get("JOB_HEARTBEAT_SECONDS", 10)))
+        self.ttl = int(current_app.config.get("JOB_STALL_SECONDS", 45))
+        self.client = redis_connection.client()
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            try:
+                job_rows.beat(self.client, self.job_id, self.ttl)
+            except RedisError as exc:  # the job goes on; the database heartbeat remains
+                log.warning("job %s: heartbeat not sent: %s", self.job_id, exc)
+            if self.stopped.wait(self.every):
+                return
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+        with contextlib.suppress(RedisError):
+            self.client.delete(job_rows.alive_key(self.job_id))
+
+
 def tracked(queue: str = "default", timeout: int | None = None, retry: Retry | None = None):
     """``@task`` for work that has a ``BackgroundJob`` row: ``fn(job, progress, *args)``."""
 
@@ -112,9 +143,14 @@ def tracked(queue: str = "default", timeout: int | None = None, retry: Retry | N
             with account_scope(job.account_id):
                 job_rows.mark_running(job)
                 db.session.commit()
+                heartbeat = Heartbeat(job_id)
+                heartbeat.start()
                 try:
                     result = fn(job, Progress(job), *args)
-                    job_rows.mark_completed(job, result if isinstance(result, dict) else None)
+                    outcome = dict(result) if isinstance(result, dict) else None
+                    # A task may end with a sentence of its own for the job row.
+                    message = (outcome or {}).pop("message", "Done.")
+                    job_rows.mark_completed(job, outcome, message)
                     db.session.commit()
                 except Exception as exc:
                     db.session.rollback()
@@ -124,6 +160,7 @@ def tracked(queue: str = "default", timeout: int | None = None, retry: Retry | N
                     db.session.commit()
                     raise
                 finally:
+                    heartbeat.stop()
                     db.session.remove()
             return result
 

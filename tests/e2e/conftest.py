@@ -46,21 +46,17 @@ def live_server(app, app_environ):
     port = free_port()
     env = process_env(app_environ)
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    # Their output goes to the instance folder: the first place to look when a test fails.
+    logs = Path(app_environ["LEADAPP_INSTANCE"])
     procs = [
         subprocess.Popen(
-            [*flask, "run", "--port", str(port)],
+            [*flask, cmd, *extra],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
-            [*flask, "worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
+            stdout=(logs / f"{cmd}.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        for cmd, extra in (("run", ["--port", str(port)]), ("worker", []))
     ]
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30

@@ -1,0 +1,237 @@
+"""Benchmark: a whole import through the engine against the per-row phonenumbers loop.
+
+usage: python bench/import.py [--rows 1000000] [--seed 1] [--file leads.csv --truth truth.json]
+                              [--database-url postgresql://127.0.0.1:5432/test | sqlite:///x.db]
+                              [--schema leadapp_bench]
+
+Makes a US lead file with leadapp.domain.leadgen (default duplicate and invalid rates, in a
+child process, so generating it does not count towards this process's peak memory) or takes
+--file. Sets up a fresh database: on PostgreSQL the schema --schema is dropped and created
+again and the migrations run into it; a SQLite file is deleted and created again. Creates an
+account and a campaign, then times in the same run:
+  * engine: the import as ``flask leads import FILE --auto-map --scope campaign
+    --action discard-new`` runs it (create_import, attach_file, suggest, set_mapping, then
+    stage, analyse, execute), each phase timed;
+  * loop:   for each row of the phone column, phonenumbers.parse, is_valid_number,
+    format_number(E164).
+It prints rows/s, the ratio engine time / loop time (goal <= 0.33), the leads written and
+the process's peak memory (goal < 1.5 GiB). Exits 1 when the leads written differ from the
+generator's truth (``unique_valid_phones``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+import phonenumbers  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+GOAL_RATIO = 1 / 3
+GOAL_PEAK_MIB = 1.5 * 1024
+
+
+def loop_normalise(values: list[str], region: str) -> int:
+    """The obvious way: one parse per row; returns how many are valid."""
+    valid = 0
+    for v in values:
+        try:
+            n = phonenumbers.parse(v, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(n):
+            phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164)
+            valid += 1
+    return valid
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def peak_mib() -> float:
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def fresh_database(url: str, schema: str) -> str:
+    """An empty database for this run; returns the URL the app should use."""
+    from config import _database_url
+
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :])
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return url
+    engine = sa.create_engine(_database_url(url))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    engine.dispose()
+    full = _database_url(url)
+    return f"{full}{'&' if '?' in full else '?'}options=-csearch_path%3D{schema}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--file", help="import this CSV instead of generating one")
+    ap.add_argument("--truth", help="the generator's truth JSON for --file")
+    ap.add_argument("--column", default="Phone", help="the phone column for the loop")
+    ap.add_argument("--database-url", default="postgresql://127.0.0.1:5432/test")
+    ap.add_argument("--schema", default="leadapp_bench", help="PostgreSQL schema (re-created)")
+    a = ap.parse_args()
+    region = "US"
+
+    with tempfile.TemporaryDirectory(prefix="leadapp-bench-") as tmp:
+        path = Path(a.file) if a.file else Path(tmp) / "leads.csv"
+        truth: dict | None = None
+        if a.file:
+            truth = json.loads(Path(a.truth).read_text()) if a.truth else None
+        else:
+            truth_path = Path(tmp) / "truth.json"
+            t0 = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "leadapp.domain.leadgen", str(a.rows), str(path),
+                 "--seed", str(a.seed), "--region", region, "--truth", str(truth_path)],
+                check=True, cwd=ROOT,
+            )  # fmt: skip
+            truth = json.loads(truth_path.read_text())
+            print(f"generated {a.rows:,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
+
+        db_url = fresh_database(a.database_url, a.schema)
+        environ = {
+            "DATABASE_URL": db_url,
+            "LEADAPP_INSTANCE": str(Path(tmp) / "instance"),
+            "SECRET_KEY": "bench",
+            "REDIS_URL": "redis://127.0.0.1:6379/15",  # never used: the import runs here
+        }
+        from flask_migrate import upgrade
+
+        from leadapp import create_app
+        from leadapp.extensions import db
+        from leadapp.models import Lead, User
+        from leadapp.security import account_scope
+        from leadapp.services import accounts as account_service
+        from leadapp.services import imports as import_service
+
+        app = create_app("production", environ=environ)
+        with app.app_context():
+            upgrade()
+            account = account_service.create_account(
+                "Bench", "bench", "admin@bench.test", "correct horse battery", region=region
+            )
+            campaign = account_service.create_campaign(account, "Bench campaign")
+            db.session.commit()
+            dialect = db.engine.dialect.name
+
+            times: dict[str, float] = {}
+            with account_scope(account.id):
+                t0 = time.perf_counter()
+                admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
+                imp = import_service.create_import(account, admin, campaign, pool_name="Bench pool")
+                info = import_service.attach_file(imp, path, path.name)
+                mapping = import_service.suggest(imp, info)
+                import_service.set_mapping(
+                    imp,
+                    mapping,
+                    info.headers,
+                    [],
+                    import_service.DuplicateSettings(scope="campaign", action="discard-new"),
+                )
+                db.session.commit()
+                t1 = time.perf_counter()
+                import_service.stage(imp)
+                t2 = time.perf_counter()
+                import_service.analyse(imp)
+                t3 = time.perf_counter()
+                counts = import_service.execute(imp)
+                t4 = time.perf_counter()
+                times = {
+                    "prepare (sniff, copy, map)": t1 - t0,
+                    "stage (read, map, validate, normalise)": t2 - t1,
+                    "analyse (duplicates)": t3 - t2,
+                    "execute (write leads)": t4 - t3,
+                }
+                written = db.session.scalar(
+                    sa.select(sa.func.count(Lead.id)).where(Lead.pool_id == counts["pool_id"])
+                )
+            engine_peak = peak_mib()
+            db.session.remove()
+            db.engine.dispose()
+
+        col = pd.read_csv(
+            path, usecols=[a.column], dtype=str, keep_default_na=False, encoding="utf-8-sig"
+        )[a.column]
+        values = col.tolist()
+        del col
+        t0 = time.perf_counter()
+        loop_valid = loop_normalise(values, region)
+        t_loop = time.perf_counter() - t0
+
+    rows = counts["rows"]
+    t_engine = sum(times.values())
+    ratio = t_engine / t_loop
+    expected = truth["unique_valid_phones"] if truth else None
+    ok = expected is None or (written == expected == counts["imported"])
+    peak = peak_mib()
+
+    print()
+    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, {platform.machine()}")
+    print(
+        f"python {platform.python_version()}, pandas {pd.__version__}, "
+        f"phonenumbers {phonenumbers.__version__}; database {dialect}; rows {rows:,}"
+    )
+    print(
+        f"engine counts: valid {counts['valid']:,}, invalid {counts['invalid']:,}, "
+        f"duplicates in file {counts['duplicates_in_file']:,}, "
+        f"existing {counts['duplicates_existing']:,}, imported {counts['imported']:,}"
+    )
+    print()
+    print("| phase | seconds | rows/s |")
+    print("|---|---:|---:|")
+    for name, sec in times.items():
+        print(f"| engine: {name} | {sec:.2f} | {rows / sec:,.0f} |")
+    print(f"| **engine: whole import** | **{t_engine:.2f}** | **{rows / t_engine:,.0f}** |")
+    print(f"| per-row phonenumbers.parse loop (baseline) | {t_loop:.2f} | {rows / t_loop:,.0f} |")
+    print()
+    verdict = "goal met" if ratio <= GOAL_RATIO else "goal missed"
+    print(f"ratio engine / loop: {ratio:.3f} (goal <= {GOAL_RATIO:.2f}: {verdict})")
+    print(f"loop valid phones: {loop_valid:,}")
+    if expected is None:
+        print(f"leads written: {written:,} (no truth to compare with)")
+    else:
+        print(f"leads written: {written:,}; generator truth unique_valid_phones: {expected:,}")
+    verdict = "goal met" if peak < GOAL_PEAK_MIB else "goal missed"
+    print(
+        f"peak memory (max RSS of this process): {peak:,.0f} MiB; after the engine "
+        f"{engine_peak:,.0f} MiB (goal < {GOAL_PEAK_MIB:,.0f} MiB: {verdict})"
+    )
+    if not ok:
+        print("MISMATCH: the leads written differ from the truth", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
