@@ -38,3 +38,52 @@
     });
   });
 })();
+
+// Import mapping: a column changes its look as soon as it is mapped; the phone warning
+// stays until some column is mapped to a phone field.
+(function () {
+  "use strict";
+  function refreshMapping(form) {
+    var anyPhone = false;
+    form.querySelectorAll("[data-mapping-col]").forEach(function (col) {
+      var value = col.querySelector("select").value;
+      col.classList.toggle("mapped", !!value);
+      col.classList.toggle("unmapped", !value);
+      if (value === "phone1") anyPhone = true;
+    });
+    var warning = form.querySelector("[data-phone-warning]");
+    if (warning) warning.classList.toggle("d-none", anyPhone);
+  }
+  document.addEventListener("change", function (evt) {
+    var form = evt.target.closest && evt.target.closest("[data-mapping-form]");
+    if (form) refreshMapping(form);
+  });
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-remove-closest]");
+    if (button) {
+      var target = button.closest(button.dataset.removeClosest);
+      if (target) target.remove();
+    }
+  });
+})();
+
+// Drag and drop onto the upload area fills its file input.
+(function () {
+  "use strict";
+  document.addEventListener("dragover", function (evt) {
+    var zone = evt.target.closest && evt.target.closest(".dropzone");
+    if (zone) { evt.preventDefault(); zone.classList.add("dragover"); }
+  });
+  document.addEventListener("dragleave", function (evt) {
+    var zone = evt.target.closest && evt.target.closest(".dropzone");
+    if (zone) zone.classList.remove("dragover");
+  });
+  document.addEventListener("drop", function (evt) {
+    var zone = evt.target.closest && evt.target.closest(".dropzone");
+    if (!zone) return;
+    evt.preventDefault();
+    zone.classList.remove("dragover");
+    var input = zone.querySelector("input[type=file]");
+    if (input && evt.dataTransfer.files.length) input.files = evt.dataTransfer.files;
+  });
+})();

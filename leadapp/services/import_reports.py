@@ -1,0 +1,105 @@
+"""The downloads of an import: invalid rows with reasons, duplicates, the log, the data."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import sqlalchemy as sa
+
+from leadapp.domain.csv_export import to_csv_bytes
+from leadapp.domain.validation import REASON_TEXT
+from leadapp.extensions import db
+from leadapp.models import AuditLog, Import
+from leadapp.services import imports as import_service
+
+KINDS = ("invalid", "duplicates", "log", "current")
+
+
+def _fields_with_raw(imp: Import, frame: pd.DataFrame) -> pd.DataFrame:
+    """Mapped fields as the file had them (phones as received) plus the line number."""
+    out = pd.DataFrame({"line": frame["_line"]})
+    for name in import_service.mapped_fields(imp):
+        source = f"{name}_raw" if f"{name}_raw" in frame else name
+        if source in frame:
+            out[name] = frame[source]
+    return out
+
+
+def _sentences(text: pd.Series) -> pd.Series:
+    def one(value: str) -> str:
+        parts = []
+        for part in (value or "").split("; "):
+            field, _, code = part.partition(": ")
+            if code:
+                parts.append(f"{field}: {REASON_TEXT.get(code, code)}")
+        return " ".join(parts)
+
+    return text.fillna("").map(one)
+
+
+def build(imp: Import, kind: str) -> io.BytesIO:
+    """One download as CSV bytes (formula-safe)."""
+    frame = import_service.staged(imp)
+    if kind == "invalid":
+        bad = frame[~frame["_valid"]]
+        out = _fields_with_raw(imp, bad)
+        out["reasons"] = _sentences(bad["_reasons"]).to_numpy()
+    elif kind == "duplicates":
+        out = _duplicates(imp, frame)
+    elif kind == "current":
+        out = _fields_with_raw(imp, frame).drop(columns=["line"])
+    else:
+        out = _log(imp)
+    return io.BytesIO(to_csv_bytes(out))
+
+
+def _duplicates(imp: Import, frame: pd.DataFrame) -> pd.DataFrame:
+    valid = frame[frame["_valid"]].copy()
+    first_line = valid.groupby("_key")["_line"].transform("min")
+    in_file = valid["_key"].duplicated(keep="first")
+    rows = _fields_with_raw(imp, valid)
+    rows["duplicate_of"] = ""
+    rows.loc[in_file, "duplicate_of"] = "line " + first_line[in_file].astype("str")
+    rows["matched_lead_id"] = ""
+    rows["match_key"] = valid["_key"].str.replace("\x1f", " + ", regex=False)
+    rows["what_was_done"] = ""
+    rows.loc[in_file, "what_was_done"] = "not imported (repeats an earlier row)"
+    d = imp.duplicate_settings or {}
+    if d and d.get("scope") != "none":
+        settings = import_service.DuplicateSettings(**d)
+        pool = db.session.get(import_service.LeadPool, imp.pool_id) if imp.pool_id else None
+        firsts = valid.loc[~in_file, "_key"]
+        matches = import_service.existing_matches(
+            firsts,
+            settings.match,
+            import_service.scope_pool_ids(imp, pool, settings),
+            settings.open_only,
+            imp.id,
+        )
+        if not matches.empty:
+            ids = matches.groupby("_key")["lead_id"].apply(
+                lambda s: " ".join(str(int(i)) for i in s)
+            )
+            hit = ~in_file & valid["_key"].isin(ids.index)
+            rows.loc[hit, "matched_lead_id"] = valid.loc[hit, "_key"].map(ids)
+            rows.loc[hit, "what_was_done"] = import_service.ACTION_WORDS[settings.action]
+    return rows[(rows["duplicate_of"] != "") | (rows["matched_lead_id"] != "")]
+
+
+def _log(imp: Import) -> pd.DataFrame:
+    counts = import_service.public_counts(imp)
+    lines = [("summary", line) for line in import_service.describe(imp)]
+    lines += [("count", f"{k}: {v}") for k, v in counts.items() if k != "mapping"]
+    lines += [("mapping", f"{h} -> {t}") for h, t in counts["mapping"].items()]
+    for line in (imp.counts or {}).get("ragged_rows", []):
+        lines.append(("warning", f"line {line}: the number of cells differs from the header"))
+    if imp.error:
+        lines.append(("error", imp.error))
+    entries = db.session.scalars(
+        sa.select(AuditLog)
+        .where(AuditLog.object_type == "Import", AuditLog.object_id == imp.id)
+        .order_by(AuditLog.at)
+    )
+    lines += [("event", f"{e.at:%Y-%m-%d %H:%M:%S} UTC {e.action} {e.details}") for e in entries]
+    return pd.DataFrame(lines, columns=["kind", "entry"])
