@@ -29,10 +29,11 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(BIN)/python
 
 $(VENDOR)/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p $(VENDOR)/htmx $(VENDOR)/bootstrap
+	mkdir -p $(VENDOR)/htmx $(VENDOR)/bootstrap $(VENDOR)/chartjs
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css $(VENDOR)/bootstrap/
 	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js $(VENDOR)/bootstrap/
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chartjs/
 	touch $@
 
 install: $(VENV)/.runtime assets
@@ -70,6 +71,7 @@ test: install-dev check-chromium lint
 
 bench: install-dev
 	$(BIN)/python bench/normalise.py
+	$(BIN)/python bench/import.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache

@@ -44,15 +44,29 @@ def create_app(config_name: str | None = None, environ=None, **overrides) -> Fla
     templating.init_app(app)
 
     from leadapp.admin.views import bp as admin_bp
+    from leadapp.api.views import bp as api_bp
     from leadapp.auth.views import bp as auth_bp
+    from leadapp.campaigns.views import bp as campaigns_bp
     from leadapp.dedup.views import bp as dedup_bp
     from leadapp.imports.views import bp as imports_bp
     from leadapp.jobs.views import bp as jobs_bp
     from leadapp.leads.views import bp as leads_bp
     from leadapp.pools.views import bp as pools_bp
 
-    for bp in (auth_bp, pools_bp, imports_bp, leads_bp, dedup_bp, admin_bp, jobs_bp):
+    for bp in (
+        auth_bp,
+        pools_bp,
+        imports_bp,
+        leads_bp,
+        campaigns_bp,
+        dedup_bp,
+        admin_bp,
+        jobs_bp,
+        api_bp,
+    ):
         app.register_blueprint(bp)
+    # The API authenticates each request by token, not by a session cookie: no CSRF there.
+    csrf.exempt(api_bp)
 
     from leadapp import cli
 

@@ -13,6 +13,7 @@ NAV = (
     ("pools.index", "Lead pools", None),
     ("imports.index", "Imports", None),
     ("leads.index", "Leads", None),
+    ("campaigns.index", "Campaigns", None),
     ("dedup.index", "Lead Deduplicator", None),
     ("admin.users", "Admin", "admin"),
 )

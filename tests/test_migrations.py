@@ -26,6 +26,8 @@ EXPECTED = {
     "dedup_moves",
     "audit_log",
     "background_jobs",
+    "do_not_call_numbers",
+    "api_tokens",
 }
 
 

@@ -4,6 +4,7 @@ from .account import ROLES, Account, User
 from .audit import AuditLog
 from .base import AccountScoped
 from .campaign import Campaign, Project
+from .compliance import ApiToken, DoNotCallNumber
 from .dedup import DedupJob, DedupMove
 from .fields import FieldDefinition, MappingTemplate
 from .imports import Import
@@ -14,12 +15,14 @@ from .pool import LeadPool, PoolAssignment, SavedView
 __all__ = [
     "ROLES",
     "Account",
+    "ApiToken",
     "AccountScoped",
     "AuditLog",
     "BackgroundJob",
     "Campaign",
     "DedupJob",
     "DedupMove",
+    "DoNotCallNumber",
     "FieldDefinition",
     "Import",
     "Interaction",

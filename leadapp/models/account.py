@@ -40,6 +40,8 @@ class User(UserMixin, AccountScoped, Timestamped, db.Model):
     role: Mapped[str] = mapped_column(enum(*ROLES, name="user_role"), default="supervisor")
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    # Per-user display settings, e.g. {"lead_columns": [...]} (the leads column chooser).
+    preferences: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     account: Mapped[Account] = relationship(back_populates="users")
 

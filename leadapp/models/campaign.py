@@ -37,5 +37,9 @@ class Campaign(AccountScoped, Timestamped, db.Model):
     window_start: Mapped[dt.time] = mapped_column(default=dt.time(8, 0))
     window_end: Mapped[dt.time] = mapped_column(default=dt.time(21, 0))
     active: Mapped[bool] = mapped_column(default=True)
+    # Share the dialing among to-dial pools by their weights (else pools dial in order).
+    weighting: Mapped[bool] = mapped_column(default=True)
+    # Duplicate rules for leads created through the API (same keys as an import's options).
+    api_duplicate_options: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     project: Mapped[Project] = relationship(back_populates="campaigns")

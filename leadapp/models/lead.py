@@ -59,6 +59,8 @@ class Lead(AccountScoped, Timestamped, db.Model):
     last_called_at: Mapped[dt.datetime | None]
     last_outcome: Mapped[str | None] = mapped_column(sa.String(60))
     wrap_code: Mapped[str | None] = mapped_column(sa.String(60))
+    # Set with a callback wrap code: when the lead should be called again.
+    callback_at: Mapped[dt.datetime | None]
     call_count: Mapped[int] = mapped_column(default=0)
     custom: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 

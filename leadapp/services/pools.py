@@ -10,7 +10,8 @@ from leadapp.models.base import utcnow
 
 
 def pool_counts(pool_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
-    """Per pool: total, open, ready to dial (open, not completed, not do-not-call),
+    """Per pool: total, open, ready to dial (open, not completed, not do-not-call, with a
+    valid phone),
     closed and used (called at least once) — one grouped query."""
     query = sa.select(
         Lead.pool_id,
@@ -23,6 +24,7 @@ def pool_counts(pool_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
                         Lead.status == "open",
                         Lead.completed.is_(False),
                         Lead.do_not_call.is_(False),
+                        Lead.phone1.is_not(None),
                     ),
                     1,
                 ),

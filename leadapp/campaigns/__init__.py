@@ -1,0 +1,1 @@
+"""Projects, campaigns and the assignment of lead pools to campaigns."""
