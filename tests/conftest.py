@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
-TEST_SCHEMA = "leadapp_test"
+# One schema per test run, so two runs on the same database (two developers, two helpers)
+# do not drop each other's tables.
+TEST_SCHEMA = f"leadapp_test_{os.getpid()}"
 PASSWORD = "correct horse battery"
 
 
@@ -41,13 +43,15 @@ def postgres_url(base: str, schema: str) -> str:
     return f"{url}{sep}options=-csearch_path%3D{schema}"
 
 
-def reset_postgres_schema(base: str, schema: str) -> None:
+def reset_postgres_schema(base: str, schema: str, create: bool = True) -> None:
+    """Drop ``schema`` and (unless ``create`` is false) create it again, empty."""
     from config import _database_url
 
     engine = sa.create_engine(_database_url(base))
     with engine.begin() as conn:
         conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        if create:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     engine.dispose()
 
 
@@ -99,7 +103,7 @@ def database_url(tmp_path_factory):
     if base:
         reset_postgres_schema(base, TEST_SCHEMA)
         yield postgres_url(base, TEST_SCHEMA)
-        reset_postgres_schema(base, TEST_SCHEMA)
+        reset_postgres_schema(base, TEST_SCHEMA, create=False)
     else:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 

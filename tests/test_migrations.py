@@ -85,13 +85,14 @@ def test_migrations_up_and_down_on_postgresql(tmp_path):
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         pytest.skip("TEST_DATABASE_URL is not set (CI's second pass sets it)")
-    reset_postgres_schema(base, "leadapp_migrations")
+    schema = f"leadapp_migrations_{os.getpid()}"
+    reset_postgres_schema(base, schema)
     try:
-        up_and_down(postgres_url(base, "leadapp_migrations"), tmp_path)
+        up_and_down(postgres_url(base, schema), tmp_path)
     finally:
         engine = sa.create_engine(postgres_url(base, "public"))
         with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS leadapp_migrations CASCADE")
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         engine.dispose()
 
 

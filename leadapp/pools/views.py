@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from leadapp.extensions import db
-from leadapp.models import Lead, LeadPool
-from leadapp.security import get_or_404
+from leadapp.models import LeadPool
 from leadapp.services import jobs as job_rows
 from leadapp.tasks import QueueUnavailable, dispatch
 from leadapp.tasks.pools import refresh_pool_counts
@@ -41,16 +40,6 @@ def index():
     )
 
 
-@bp.route("/pools/<int:pool_id>")
-@login_required
-def show(pool_id: int):
-    pool = get_or_404(LeadPool, pool_id)
-    leads = db.session.scalars(
-        sa.select(Lead).where(Lead.pool_id == pool.id).order_by(Lead.id).limit(50)
-    ).all()
-    return render_template("pools/show.html", pool=pool, leads=leads)
-
-
 @bp.route("/pools/refresh-counts", methods=["POST"])
 @login_required
 def refresh_counts():
@@ -64,3 +53,7 @@ def refresh_counts():
         flash(str(exc), "danger")
         return redirect(url_for("pools.index"))
     return redirect(url_for("jobs.show", job_id=job.id))
+
+
+# The pool-detail pages live in their own module on the same blueprint.
+from leadapp.pools import details  # noqa: E402, F401
