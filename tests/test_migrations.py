@@ -28,6 +28,7 @@ EXPECTED = {
     "background_jobs",
     "do_not_call_numbers",
     "api_tokens",
+    "dedup_golden_changes",
 }
 
 

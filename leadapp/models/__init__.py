@@ -5,7 +5,7 @@ from .audit import AuditLog
 from .base import AccountScoped
 from .campaign import Campaign, Project
 from .compliance import ApiToken, DoNotCallNumber
-from .dedup import DedupJob, DedupMove
+from .dedup import DedupGoldenChange, DedupJob, DedupMove
 from .fields import FieldDefinition, MappingTemplate
 from .imports import Import
 from .jobs import BackgroundJob
@@ -20,6 +20,7 @@ __all__ = [
     "AuditLog",
     "BackgroundJob",
     "Campaign",
+    "DedupGoldenChange",
     "DedupJob",
     "DedupMove",
     "DoNotCallNumber",

@@ -57,6 +57,8 @@ class DedupJob(AccountScoped, Timestamped, db.Model):
     job_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("background_jobs.id", ondelete="SET NULL")
     )
+    # Why a run failed, in one sentence for the job table and the email.
+    error: Mapped[str | None] = mapped_column(sa.Text)
 
     moves: Mapped[list[DedupMove]] = relationship(
         back_populates="dedup_job", cascade="all, delete-orphan", lazy="dynamic"
@@ -80,7 +82,26 @@ class DedupMove(AccountScoped, db.Model):
     )
     from_status: Mapped[str] = mapped_column(sa.String(20))
     match_key: Mapped[str | None] = mapped_column(sa.String(254))
-    moved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Which match key field(s) matched and the keep rule that chose the golden record.
+    matched_on: Mapped[str] = mapped_column(sa.String(120), default="")
+    reason: Mapped[str] = mapped_column(sa.String(120), default="")
+    # Planned moves are written first (moved_at empty) and carried out in batches, so a
+    # killed run resumes where it stopped and no lead is moved twice.
+    moved_at: Mapped[dt.datetime | None]
     undone_at: Mapped[dt.datetime | None]
 
     dedup_job: Mapped[DedupJob] = relationship(back_populates="moves")
+
+
+class DedupGoldenChange(AccountScoped, db.Model):
+    """A golden record that inherited compliance state or call history from its copies,
+    with its values before (for the report and for undo)."""
+
+    __tablename__ = "dedup_golden_changes"
+    __table_args__ = (sa.Index("ix_dedup_golden_changes_job", "dedup_job_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_job_id: Mapped[int] = mapped_column(sa.ForeignKey("dedup_jobs.id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
+    before: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    after: Mapped[dict] = mapped_column(sa.JSON, default=dict)
