@@ -44,6 +44,7 @@ def create_app(config_name: str | None = None, environ=None, **overrides) -> Fla
     templating.init_app(app)
 
     from leadapp.admin.views import bp as admin_bp
+    from leadapp.api.tokens import bp as tokens_bp
     from leadapp.api.views import bp as api_bp
     from leadapp.auth.views import bp as auth_bp
     from leadapp.campaigns.views import bp as campaigns_bp
@@ -63,6 +64,7 @@ def create_app(config_name: str | None = None, environ=None, **overrides) -> Fla
         admin_bp,
         jobs_bp,
         api_bp,
+        tokens_bp,
     ):
         app.register_blueprint(bp)
     # The API authenticates each request by token, not by a session cookie: no CSRF there.

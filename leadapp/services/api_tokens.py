@@ -1,0 +1,133 @@
+"""Per-user API tokens for ``/api/v1``: created and revoked in the UI, hashed at rest.
+
+A token reads ``la_`` + 43 random URL-safe characters. Only its SHA-256 is stored; the
+first 11 characters (``la_XXXXXXXX``) are kept as ``prefix`` so people can tell their
+tokens apart. The plaintext exists once, in the answer to the create request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+import sqlalchemy as sa
+
+from leadapp.extensions import db
+from leadapp.models import ApiToken, User
+from leadapp.models.base import utcnow
+from leadapp.services import audit
+
+TOKEN_PREFIX = "la_"  # noqa: S105 (a label, not a secret)
+PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
+NAME_MAX = 120
+# A real token is 46 characters; anything much longer is not worth hashing.
+MAX_TOKEN_LENGTH = 200
+# ``last_used_at`` is written at most this often, so busy scripts do not write every call.
+TOUCH_INTERVAL = dt.timedelta(minutes=1)
+
+
+class ApiTokenError(ValueError):
+    """A token request the rules refuse; the message is one sentence for the user."""
+
+
+def hash_token(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """A new token of ``user`` named ``name``; returns it and its plaintext (shown once)."""
+    name = (name or "").strip()
+    if not name:
+        raise ApiTokenError("Give the token a name, e.g. the script or CRM that will use it.")
+    if len(name) > NAME_MAX:
+        raise ApiTokenError(f"The token name can be at most {NAME_MAX} characters long.")
+    if not user.active:
+        raise ApiTokenError("A deactivated user cannot have API tokens.")
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        account_id=user.account_id,
+        user_id=user.id,
+        name=name,
+        prefix=plaintext[:PREFIX_LENGTH],
+        token_hash=hash_token(plaintext),
+    )
+    db.session.add(token)
+    db.session.flush()
+    audit.record(
+        user.account_id, user.id, "api_token.create", token, name=name, prefix=token.prefix
+    )
+    return token, plaintext
+
+
+def can_manage(token: ApiToken, user: User) -> bool:
+    """Users manage their own tokens; admins every token of their account."""
+    if token.account_id != user.account_id:
+        return False
+    return token.user_id == user.id or user.is_admin
+
+
+def revoke(token: ApiToken, acting_user: User) -> None:
+    """Revoke ``token`` for good (revoking a revoked token changes nothing)."""
+    if not can_manage(token, acting_user):
+        raise ApiTokenError("You can revoke only your own tokens; ask an admin for others.")
+    if token.revoked_at is not None:
+        return
+    token.revoked_at = utcnow()
+    db.session.flush()
+    audit.record(
+        token.account_id,
+        acting_user.id,
+        "api_token.revoke",
+        token,
+        name=token.name,
+        prefix=token.prefix,
+        owner_id=token.user_id,
+    )
+
+
+def tokens_for(user: User, everyone: bool = False) -> list[ApiToken]:
+    """``user``'s tokens, or (``everyone``, admins only) all tokens of the account."""
+    query = sa.select(ApiToken).where(ApiToken.account_id == user.account_id)
+    if not (everyone and user.is_admin):
+        query = query.where(ApiToken.user_id == user.id)
+    return list(
+        db.session.scalars(
+            query.order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
+        )
+    )
+
+
+def authenticate(plaintext: str | None) -> User | None:
+    """The active user owning the live token ``plaintext``, else None.
+
+    The lookup is by the token's SHA-256, so the database never compares the secret
+    itself; the found hash is compared again in constant time. Flushes ``last_used_at``
+    (at most once a minute); the caller commits."""
+    if not plaintext or len(plaintext) > MAX_TOKEN_LENGTH:
+        return None
+    try:
+        digest = hash_token(plaintext)
+    except UnicodeEncodeError:
+        return None
+    # The request is not bound to an account yet: this is the lookup that decides it.
+    token = db.session.scalar(
+        sa.select(ApiToken)
+        .where(ApiToken.token_hash == digest)
+        .execution_options(all_accounts=True)
+    )
+    if token is None or not hmac.compare_digest(token.token_hash, digest):
+        return None
+    if token.revoked_at is not None:
+        return None
+    user = db.session.scalar(
+        sa.select(User).where(User.id == token.user_id).execution_options(all_accounts=True)
+    )
+    if user is None or not user.active or user.account_id != token.account_id:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL:
+        token.last_used_at = now
+        db.session.flush()
+    return user
