@@ -1,0 +1,291 @@
+"""The account's do-not-call list and the leads it marks.
+
+A listed number (E.164, normalised with the account's default region) marks every lead of
+the account having it in phone1..phone5 ``do_not_call`` — one set-based UPDATE; removing a
+number unmarks the leads that had it and have no other listed number. Leads created by
+hand, by the API or by an import are checked against the list when they are written.
+Every change is audited and refreshes the counters of the pools it touched."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from leadapp.domain import csv_io, phones
+from leadapp.domain.columns import normalise_header
+from leadapp.domain.fields import PHONE_FIELDS
+from leadapp.extensions import db
+from leadapp.models import Account, DoNotCallNumber, Lead, LeadPool
+from leadapp.services import audit
+from leadapp.services import pools as pool_service
+
+NOTE_MAX = 255
+PHONE_HEADERS = {"phone", "phonenumber", "number", "telephone", "tel", "mobile", "dnc", "msisdn"}
+INSERT_CHUNK = 5_000
+
+
+class DncError(ValueError):
+    """A number or file the list refuses; the message is one sentence for people."""
+
+
+@dataclass
+class UploadResult:
+    rows: int = 0
+    added: int = 0
+    already_listed: int = 0
+    invalid: int = 0
+    invalid_examples: list[tuple[int, str, str]] = field(default_factory=list)
+    leads_marked: int = 0
+
+
+def _phone_columns():
+    return [getattr(Lead, p) for p in PHONE_FIELDS]
+
+
+def normalise(text: str, region: str) -> str:
+    """``text`` in E.164, or DncError with the reason."""
+    value = (text or "").strip()
+    if not value:
+        raise DncError("Type the phone number to add.")
+    e164, _ext, reason = phones.normalise_phone(value, region)
+    if e164 is None:
+        why = phones.REASON_TEXT.get(reason or "", "It is not a phone number.")
+        raise DncError(f"“{value[:40]}” is not a valid phone number for {region}: {why}")
+    return e164
+
+
+def is_listed(account_id: int, numbers: Iterable[str | None]) -> bool:
+    """Whether any of ``numbers`` (E.164) is on the account's list."""
+    wanted = sorted({n for n in numbers if n})
+    if not wanted:
+        return False
+    return (
+        db.session.scalar(
+            sa.select(DoNotCallNumber.id)
+            .where(DoNotCallNumber.account_id == account_id, DoNotCallNumber.phone.in_(wanted))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _mark(account_id: int, numbers: list[str] | None, pool_ids: list[int] | None) -> int:
+    """Set ``do_not_call`` on the account's leads having a listed number (only ``numbers``
+    when given, only in ``pool_ids`` when given); refresh their pools. Returns the count."""
+    listed = (
+        sa.select(DoNotCallNumber.phone)
+        .where(DoNotCallNumber.account_id == account_id)
+        .scalar_subquery()
+    )
+    if numbers is not None:
+        if not numbers:
+            return 0
+        hit = sa.or_(*[col.in_(numbers) for col in _phone_columns()])
+    else:
+        hit = sa.or_(*[col.in_(listed) for col in _phone_columns()])
+    where = [Lead.account_id == account_id, Lead.do_not_call.is_(False), hit]
+    if pool_ids is not None:
+        if not pool_ids:
+            return 0
+        where.append(Lead.pool_id.in_(pool_ids))
+    touched = list(db.session.scalars(sa.select(Lead.pool_id).where(*where).distinct()))
+    if not touched:
+        return 0
+    result = db.session.execute(
+        sa.update(Lead)
+        .where(*where)
+        .values(do_not_call=True)
+        .execution_options(synchronize_session=False)
+    )
+    _refresh(touched)
+    return result.rowcount or 0
+
+
+def _refresh(pool_ids) -> None:
+    db.session.expire_all()
+    pools = list(db.session.scalars(sa.select(LeadPool).where(LeadPool.id.in_(list(pool_ids)))))
+    pool_service.refresh_counts(pools)
+
+
+def mark_do_not_call(pool_ids: list[int] | None) -> int:
+    """After an import: mark the leads of ``pool_ids`` (None: every pool of the bound
+    account) whose phone1..phone5 is listed; refresh the pools' counters. Costs one cheap
+    query when the account's list is empty."""
+    if pool_ids is not None and not pool_ids:
+        return 0
+    accounts = (
+        list(
+            db.session.scalars(
+                sa.select(LeadPool.account_id).where(LeadPool.id.in_(pool_ids)).distinct()
+            )
+        )
+        if pool_ids is not None
+        else list(db.session.scalars(sa.select(DoNotCallNumber.account_id).distinct()))
+    )
+    marked = 0
+    for account_id in accounts:
+        has_list = db.session.scalar(
+            sa.select(DoNotCallNumber.id).where(DoNotCallNumber.account_id == account_id).limit(1)
+        )
+        if has_list:
+            marked += _mark(account_id, None, pool_ids)
+    db.session.flush()
+    return marked
+
+
+def add_number(
+    account: Account, text: str, *, user_id: int | None, note: str = ""
+) -> tuple[DoNotCallNumber, bool, int]:
+    """Put a number (any format) on the list: (entry, newly added, leads marked).
+    A number already listed is left as it is."""
+    e164 = normalise(text, account.default_region)
+    entry = db.session.scalar(
+        sa.select(DoNotCallNumber).where(
+            DoNotCallNumber.account_id == account.id, DoNotCallNumber.phone == e164
+        )
+    )
+    if entry is not None:
+        return entry, False, 0
+    entry = DoNotCallNumber(
+        account_id=account.id, phone=e164, note=(note or "").strip()[:NOTE_MAX], added_by_id=user_id
+    )
+    db.session.add(entry)
+    db.session.flush()
+    marked = _mark(account.id, [e164], None)
+    audit.record(
+        account.id, user_id, "dnc.added", entry, phone=e164, typed=text.strip()[:64], marked=marked
+    )
+    db.session.flush()
+    return entry, True, marked
+
+
+def remove_number(entry: DoNotCallNumber, *, user_id: int | None) -> int:
+    """Take a number off the list; leads that had it and no other listed number are
+    unmarked. Returns how many leads were unmarked."""
+    account_id, phone = entry.account_id, entry.phone
+    audit.record(account_id, user_id, "dnc.removed", entry, phone=phone, note=entry.note)
+    db.session.delete(entry)
+    db.session.flush()
+    listed = (
+        sa.select(DoNotCallNumber.phone)
+        .where(DoNotCallNumber.account_id == account_id)
+        .scalar_subquery()
+    )
+    where = [
+        Lead.account_id == account_id,
+        Lead.do_not_call.is_(True),
+        sa.or_(*[col == phone for col in _phone_columns()]),
+        *[sa.or_(col.is_(None), col.not_in(listed)) for col in _phone_columns()],
+    ]
+    touched = list(db.session.scalars(sa.select(Lead.pool_id).where(*where).distinct()))
+    if not touched:
+        return 0
+    result = db.session.execute(
+        sa.update(Lead)
+        .where(*where)
+        .values(do_not_call=False)
+        .execution_options(synchronize_session=False)
+    )
+    _refresh(touched)
+    return result.rowcount or 0
+
+
+def _phone_column(headers: list[str]) -> str:
+    for header in headers:
+        norm = normalise_header(header).replace(" ", "").replace("_", "")
+        if norm in PHONE_HEADERS or "phone" in norm:
+            return header
+    return headers[0]
+
+
+def upload(
+    account: Account, source: str | Path | bytes, *, user_id: int | None, note: str = ""
+) -> UploadResult:
+    """Add the numbers of a CSV (a column named like "phone", else the first column; a
+    file of bare numbers works too): counts of added, already listed and invalid rows."""
+    try:
+        info = csv_io.sniff(source)
+    except csv_io.CsvError as exc:
+        if exc.code != "header_only":
+            raise DncError(str(exc)) from exc
+        info = None
+    result = UploadResult()
+    region = account.default_region
+    values: list[pd.Series] = []
+    if info is not None:
+        column = _phone_column(info.headers)
+        header_raw = info.raw_headers[info.headers.index(column)] if info.raw_headers else column
+        # A file without a header: its first line is a number too.
+        if phones.normalise_phone(header_raw, region)[0] is not None:
+            values.append(pd.Series([header_raw], index=[1], dtype="str"))
+        try:
+            for chunk in csv_io.read_chunks(
+                source, encoding=info.encoding, delimiter=info.delimiter
+            ):
+                values.append(chunk[column].astype("str"))
+        except csv_io.CsvError as exc:
+            raise DncError(str(exc)) from exc
+    else:  # one line only: a single number without a header
+        text = (
+            source.decode("utf-8", "replace")
+            if isinstance(source, bytes)
+            else (Path(source).read_text("utf-8", "replace"))
+        )
+        values.append(pd.Series([text.strip().strip('"')], index=[1], dtype="str"))
+    column_values = pd.concat(values) if values else pd.Series([], dtype="str")
+    result.rows = len(column_values)
+    norm = phones.normalise_phones(column_values, region)
+    bad = norm["e164"].isna()
+    result.invalid = int(bad.sum())
+    for line, raw, reason in zip(
+        column_values.index[bad][:20],
+        column_values[bad][:20],
+        norm["reason"][bad][:20],
+        strict=True,
+    ):
+        result.invalid_examples.append(
+            (int(line), str(raw), phones.REASON_TEXT.get(str(reason), str(reason)))
+        )
+    numbers = norm.loc[~bad, "e164"]
+    distinct = list(dict.fromkeys(numbers.tolist()))
+    existing: set[str] = set()
+    for start in range(0, len(distinct), INSERT_CHUNK):
+        part = distinct[start : start + INSERT_CHUNK]
+        existing |= set(
+            db.session.scalars(
+                sa.select(DoNotCallNumber.phone).where(
+                    DoNotCallNumber.account_id == account.id, DoNotCallNumber.phone.in_(part)
+                )
+            )
+        )
+    new = [n for n in distinct if n not in existing]
+    result.added = len(new)
+    result.already_listed = len(numbers) - len(new)
+    note = (note or "").strip()[:NOTE_MAX]
+    for start in range(0, len(new), INSERT_CHUNK):
+        db.session.execute(
+            sa.insert(DoNotCallNumber),
+            [
+                {"account_id": account.id, "phone": n, "note": note, "added_by_id": user_id}
+                for n in new[start : start + INSERT_CHUNK]
+            ],
+        )
+    if new:
+        result.leads_marked = _mark(account.id, None, None)
+    audit.record(
+        account.id,
+        user_id,
+        "dnc.uploaded",
+        account,
+        rows=result.rows,
+        added=result.added,
+        already_listed=result.already_listed,
+        invalid=result.invalid,
+        marked=result.leads_marked,
+    )
+    db.session.flush()
+    return result

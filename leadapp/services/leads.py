@@ -1,0 +1,743 @@
+"""One lead at a time: created by hand or through the API, edited, copied, deleted, called.
+
+Creating a lead runs the import engine on a one-row frame (``imports.stage_frame``): the same
+normalisation (phones to E.164 with the campaign's region, time zone resolution), the same
+field validation and the same duplicate search and actions (``imports.existing_matches``,
+``imports._apply_duplicate_action``). Nothing here is a second validator.
+
+Every change writes the audit log and refreshes the counters of the pools it touched
+(``pools.refresh_counts``), so the pool grid always equals a full recount. Services flush;
+the view, task or API call commits once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from leadapp.domain import phones
+from leadapp.domain.fields import PHONE_FIELDS
+from leadapp.domain.timezones import REASON_TEXT as TZ_REASON_TEXT
+from leadapp.domain.timezones import is_valid_zone
+from leadapp.domain.validation import REASON_TEXT
+from leadapp.extensions import db
+from leadapp.models import (
+    Account,
+    Campaign,
+    FieldDefinition,
+    Interaction,
+    Lead,
+    LeadPool,
+    PoolAssignment,
+    User,
+)
+from leadapp.models.base import utcnow
+from leadapp.models.lead import DIRECTIONS
+from leadapp.services import audit, dnc, lead_writer
+from leadapp.services import imports as engine
+from leadapp.services import pools as pool_service
+
+# Fields a person or a script may set on a lead (plus the account's custom fields).
+EDITABLE = (
+    "customer_key",
+    "first_name",
+    "last_name",
+    "email",
+    *PHONE_FIELDS,
+    "timezone",
+    "state",
+    "postal_code",
+    "country",
+)
+# Standard fields that are not lead columns of their own: stored in ``Lead.custom``.
+STANDARD_EXTRA = ("notes",)
+CALLBACK_CODES = frozenset({"callback", "call back", "call-back", "cb", "call_back"})
+WRAP_CODE_MAX = 60
+
+
+class LeadError(ValueError):
+    """A change the rules refuse; the message is one sentence a supervisor can act on."""
+
+
+@dataclass
+class LeadOutcome:
+    """What happened to one lead.
+
+    ``action``: ``created`` (a new lead), ``notified`` (created; existing matches reported),
+    ``discarded`` (not created: it duplicates ``matches``), ``deactivated`` / ``removed``
+    (created; the matched leads were deactivated / set to removed), ``updated`` (the matched
+    lead was updated instead; ``lead`` is it), ``moved`` (the matched lead was moved into the
+    pool instead), ``invalid`` (``errors`` per field, nothing written).
+    ``warnings``: per field, what was accepted with a change (an invalid extra phone
+    dropped, a text cut to its maximum length)."""
+
+    lead: Lead | None
+    action: str
+    errors: dict[str, str] = field(default_factory=dict)
+    matches: list[int] = field(default_factory=list)
+    warnings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+
+
+def is_callback(wrap_code: str | None) -> bool:
+    """A wrap code that asks for a callback (then the lead needs a callback date/time)."""
+    return bool(wrap_code) and wrap_code.strip().lower() in CALLBACK_CODES
+
+
+def _pool_campaign(pool: LeadPool) -> Campaign | None:
+    """The campaign a pool feeds (its first assignment, to-dial first), if any."""
+    return db.session.scalar(
+        sa.select(Campaign)
+        .join(PoolAssignment, PoolAssignment.campaign_id == Campaign.id)
+        .where(PoolAssignment.pool_id == pool.id)
+        .order_by(PoolAssignment.to_dial.desc(), PoolAssignment.id)
+        .limit(1)
+    )
+
+
+def _context(pool: LeadPool, campaign: Campaign | None) -> tuple[str, str]:
+    """(phone region, default time zone) for leads of ``pool``."""
+    if campaign is not None:
+        return campaign.default_region, campaign.timezone
+    account = db.session.get(Account, pool.account_id)
+    return account.default_region, account.timezone
+
+
+def _definitions() -> list[FieldDefinition]:
+    return engine.field_definitions()
+
+
+def _clean(data: dict) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for key, value in (data or {}).items():
+        if value is None:
+            out[key] = None
+        elif isinstance(value, str):
+            out[key] = value
+        elif isinstance(value, bool):
+            out[key] = "yes" if value else "no"
+        elif isinstance(value, (int, float, dt.date)):
+            out[key] = value.isoformat() if isinstance(value, dt.date) else str(value)
+        else:
+            raise LeadError(f"The field {key} must be text, not {type(value).__name__}.")
+    return out
+
+
+def _check_keys(data: dict, definitions) -> None:
+    known = {f.key for f in definitions}
+    unknown = sorted(k for k in data if k not in known)
+    if unknown:
+        raise LeadError(
+            f"There is no lead field {', '.join(unknown)}; an administrator can add custom "
+            "fields under Admin."
+        )
+
+
+def _reason_message(field_key: str, code: str) -> str:
+    code = code.strip()
+    return REASON_TEXT.get(code) or TZ_REASON_TEXT.get(code) or code.replace("_", " ")
+
+
+def _parse_reasons(text: str) -> dict[str, str]:
+    """``"phone1: phone_too_short; email: invalid_email"`` -> {field: code}."""
+    out: dict[str, str] = {}
+    for part in (text or "").split("; "):
+        if ": " in part:
+            key, code = part.split(": ", 1)
+            out[key.strip()] = code.strip()
+    return out
+
+
+def _stage_one(
+    data: dict[str, str | None],
+    *,
+    definitions,
+    region: str,
+    default_zone: str,
+    match: list[str],
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
+    """The import's staging of one row: (staged frame, errors, warnings) by field."""
+    phone_keys = [k for k in PHONE_FIELDS if (data.get(k) or "").strip()]
+    key_phone = "phone1" if "phone1" in phone_keys or not phone_keys else phone_keys[0]
+    columns = {k: [v] for k, v in data.items()}
+    columns.setdefault(key_phone, [None])
+    chunk = pd.DataFrame(columns, index=[1], dtype="str")
+    staged = engine.stage_frame(
+        chunk,
+        {k: k for k in chunk.columns},
+        definitions,
+        region=region,
+        default_zone=default_zone,
+        rules=[],
+        key_phone=key_phone,
+        match=match,
+    )
+    reasons = _parse_reasons(staged["_reasons"].iloc[0])
+    valid = bool(staged["_valid"].iloc[0])
+    errors: dict[str, str] = {}
+    warnings: dict[str, str] = {}
+    for key, code in reasons.items():
+        message = _reason_message(key, code)
+        dropped = key in PHONE_FIELDS and key != key_phone and staged[key].isna().iloc[0]
+        if code == "truncated" or dropped:
+            warnings[key] = message + (" It was left out." if dropped else "")
+        else:
+            errors[key] = message
+    if key_phone != "phone1" and key_phone in errors:
+        errors["phone1"] = errors.pop(key_phone)
+    if not valid and not errors:
+        errors["phone1"] = _reason_message("phone1", "phone_empty")
+    # The import falls back to other zones for a zone it does not know; a lead typed by
+    # a person or sent by a script should hear about it instead.
+    zone = (data.get("timezone") or "").strip()
+    if zone and not is_valid_zone(zone):
+        errors["timezone"] = _reason_message("timezone", "invalid_timezone")
+    return staged, errors, warnings
+
+
+def _lead_values(account_id: int, pool: LeadPool, staged: pd.DataFrame) -> dict:
+    """Column values for a new ``Lead`` from a staged row, as the import's writer makes
+    them (``lead_writer.lead_frame``)."""
+    rows = staged.drop(columns=["_key"])
+    for col in lead_writer.DIRECT:
+        if col not in rows:
+            rows[col] = pd.Series([None] * len(rows), index=rows.index, dtype="str")
+    frame = lead_writer.lead_frame(SimpleNamespace(account_id=account_id, id=None), pool, rows)
+    row = frame.iloc[0].to_dict()
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, float) and np.isnan(value) or value is pd.NaT:
+            value = None
+        elif isinstance(value, pd.Timestamp):
+            value = value.to_pydatetime()
+        elif isinstance(value, np.generic):
+            value = value.item()
+        out[key] = value
+    out["custom"] = {
+        k: v for k, v in json.loads(out.get("custom") or "{}").items() if v not in (None, "")
+    }
+    out["custom"] = {k: v for k, v in out["custom"].items() if not _is_nan(v)}
+    out.pop("import_id", None)
+    return out
+
+
+def _is_nan(value) -> bool:
+    return isinstance(value, float) and value != value
+
+
+def _pools_of(lead_ids: list[int]) -> list[int]:
+    if not lead_ids:
+        return []
+    return list(db.session.scalars(sa.select(Lead.pool_id).where(Lead.id.in_(lead_ids)).distinct()))
+
+
+def _refresh(pool_ids) -> None:
+    ids = sorted({int(i) for i in pool_ids if i is not None})
+    if ids:
+        pools = list(db.session.scalars(sa.select(LeadPool).where(LeadPool.id.in_(ids))))
+        pool_service.refresh_counts(pools)
+
+
+def duplicate_settings(options: dict | None, campaign: Campaign | None):
+    """The duplicate rules for one lead: ``options``, else the campaign's API options, else
+    what an import defaults to (match phone1 in the campaign, discard the new lead)."""
+    chosen = options
+    if chosen is None and campaign is not None:
+        chosen = campaign.api_duplicate_options or {}
+    chosen = dict(chosen or {})
+    allowed = set(engine.DuplicateSettings.__dataclass_fields__)
+    unknown = sorted(set(chosen) - allowed)
+    if unknown:
+        raise LeadError(
+            f"Unknown duplicate option(s) {', '.join(unknown)}; use {', '.join(sorted(allowed))}."
+        )
+    if isinstance(chosen.get("match"), str):
+        chosen["match"] = [m.strip() for m in chosen["match"].split(",") if m.strip()]
+    try:
+        return engine.DuplicateSettings(**chosen).check()
+    except engine.ImportError_ as exc:
+        raise LeadError(str(exc)) from exc
+
+
+# ---------------------------------------------------------------------------------------
+# Create
+
+
+def create_lead(
+    pool: LeadPool,
+    data: dict[str, str | None],
+    *,
+    user_id: int | None,
+    source: str = "manual",
+    options: dict | None = None,
+    campaign: Campaign | None = None,
+) -> LeadOutcome:
+    """A new lead in ``pool`` with the import's normalisation, validation and duplicate
+    rules. ``campaign`` (default: the campaign the pool feeds) gives the phone region, the
+    default time zone and the duplicate scope; ``options`` the duplicate rules (default:
+    the campaign's ``api_duplicate_options``, else the import's defaults).
+
+    Invalid input: ``action == "invalid"`` with ``errors`` per field and nothing written;
+    a request that cannot be served at all (system pool, unknown field, bad options) raises
+    ``LeadError``."""
+    if pool.is_system:
+        raise LeadError("Leads cannot be added to the system Inactive pool; choose another pool.")
+    data = _clean(data)
+    definitions = _definitions()
+    _check_keys(data, definitions)
+    campaign = campaign or _pool_campaign(pool)
+    settings = duplicate_settings(options, campaign)
+    region, default_zone = _context(pool, campaign)
+    staged, errors, warnings = _stage_one(
+        data,
+        definitions=definitions,
+        region=region,
+        default_zone=default_zone,
+        match=settings.match,
+    )
+    if errors:
+        return LeadOutcome(None, "invalid", errors=errors, warnings=warnings)
+
+    matches = engine._NO_MATCHES
+    scope_ids: list[int] = []
+    if settings.scope != "none":
+        key = staged["_key"].iloc[0]
+        if not isinstance(key, str) or key in ("", "nan"):
+            missing = [m for m in settings.match if not (data.get(m) or "").strip()]
+            raise LeadError(
+                f"Duplicates are matched on {' + '.join(settings.match)}, so fill in "
+                f"{', '.join(missing or settings.match)}."
+            )
+        scope_ids = _scope_pool_ids(pool, campaign, settings)
+        matches = engine.existing_matches(
+            staged["_key"], settings.match, scope_ids, settings.open_only, 0
+        )
+    matched = [int(i) for i in matches["lead_id"]]
+    touched = {pool.id, *_pools_of(matched)}
+    action = "created"
+    to_insert = staged
+    if matched:
+        acting = SimpleNamespace(account_id=pool.account_id, id=0)
+        to_insert, acted = engine._apply_duplicate_action(acting, pool, staged, matches, settings)
+        crowded = len(matched) > engine.MAX_MATCHES_TO_ACT or (
+            settings.multiple == "create-new" and len(matched) > 1
+        )
+        if settings.action == "discard-new":
+            action = "discarded"
+        elif settings.action == "notify" or crowded:
+            action = "notified"
+        else:
+            action = {
+                "deactivate-existing": "deactivated",
+                "remove-existing": "removed",
+                "update-existing": "updated",
+                "move-existing": "moved",
+            }[settings.action]
+        db.session.expire_all()  # the engine changed matched leads with set-based UPDATEs
+
+    lead: Lead | None = None
+    if not to_insert.empty:
+        values = _lead_values(pool.account_id, pool, to_insert)
+        if "source" not in data:
+            values["source"] = source
+        lead = Lead(**values)
+        lead.do_not_call = dnc.is_listed(pool.account_id, lead.phones)
+        db.session.add(lead)
+        db.session.flush()
+        audit.record(
+            pool.account_id,
+            user_id,
+            "lead.created",
+            lead,
+            pool_id=pool.id,
+            source=lead.source,
+            outcome=action,
+            matches=matched,
+        )
+    elif action in ("updated", "moved") and matched:
+        if settings.multiple == "update-newest":
+            newest = matches.sort_values(["created_at", "lead_id"]).iloc[-1]
+            lead = db.session.get(Lead, int(newest["lead_id"]))
+        else:
+            lead = db.session.get(Lead, matched[0])
+        for lead_id in matched:
+            changed = db.session.get(Lead, lead_id)
+            if changed is not None and dnc.is_listed(pool.account_id, changed.phones):
+                changed.do_not_call = True
+    if matched:
+        audit.record(
+            pool.account_id,
+            user_id,
+            f"lead.duplicate_{action}",
+            pool,
+            matches=matched,
+            lead_id=lead.id if lead is not None else None,
+            settings=asdict(settings),
+            source=source,
+        )
+    db.session.flush()
+    _refresh(touched | set(_pools_of(matched)))
+    return LeadOutcome(lead, action, matches=matched, warnings=warnings)
+
+
+def _scope_pool_ids(pool: LeadPool, campaign: Campaign | None, settings) -> list[int]:
+    """The import's duplicate scope for one lead; this pool always counts as in scope
+    (an import's pool is assigned to its campaign), unless inactive pools are excluded."""
+    if settings.scope in ("campaign", "project") and campaign is None:
+        settings = engine.DuplicateSettings(**{**asdict(settings), "scope": "pool"})
+    stub = SimpleNamespace(campaign_id=campaign.id if campaign else None)
+    ids = set(engine.scope_pool_ids(stub, pool, settings))
+    if settings.include_inactive or (pool.status == "active" and not pool.is_system):
+        ids.add(pool.id)
+    return sorted(ids)
+
+
+# ---------------------------------------------------------------------------------------
+# Edit
+
+
+def custom_field_keys() -> list[str]:
+    return [f.key for f in _definitions() if not f.is_standard]
+
+
+def lead_data(lead: Lead) -> dict[str, str | None]:
+    """The editable values of ``lead`` as text (phones as received), e.g. to fill a form."""
+    out: dict[str, str | None] = {}
+    for key in EDITABLE:
+        if key in PHONE_FIELDS:
+            out[key] = getattr(lead, key) and (getattr(lead, f"{key}_raw") or getattr(lead, key))
+        else:
+            out[key] = getattr(lead, key)
+    for key, value in (lead.custom or {}).items():
+        out[key] = None if value is None else str(value)
+    return out
+
+
+def update_lead(lead: Lead, data: dict[str, str | None], *, user_id: int | None) -> LeadOutcome:
+    """Change the fields given in ``data`` (others stay) with the import's validation.
+
+    An empty value clears the field; the dialled phone (phone1) cannot be cleared. Errors:
+    ``action == "invalid"`` and nothing changed."""
+    data = _clean(data)
+    definitions = _definitions()
+    _check_keys(data, definitions)
+    pool = db.session.get(LeadPool, lead.pool_id)
+    region, default_zone = _context(pool, _pool_campaign(pool))
+    merged = {**lead_data(lead), **data}
+    # Phones already stored are given as E.164 so they re-validate as they were stored.
+    for key in PHONE_FIELDS:
+        if key not in data and getattr(lead, key):
+            merged[key] = getattr(lead, key)
+    known = {f.key for f in definitions}
+    merged = {k: v for k, v in merged.items() if k in known}
+    if not (merged.get("phone1") or "").strip():
+        return LeadOutcome(
+            lead,
+            "invalid",
+            errors={"phone1": "Phone 1 is the number that is dialled; it cannot be empty."},
+        )
+    staged, errors, warnings = _stage_one(
+        merged,
+        definitions=definitions,
+        region=region,
+        default_zone=default_zone,
+        match=["phone1"],
+    )
+    if errors:
+        return LeadOutcome(lead, "invalid", errors=errors, warnings=warnings)
+    row = staged.iloc[0]
+    before = {k: getattr(lead, k) for k in EDITABLE}
+    for key in EDITABLE:
+        if key not in data:
+            continue
+        if key == "timezone":
+            lead.timezone = _text(row.get("timezone"))
+            lead.timezone_source = _text(row.get("timezone_source"))
+        elif key in PHONE_FIELDS:
+            e164 = _text(row.get(key))
+            setattr(lead, key, e164)
+            raw = _text(row.get(f"{key}_raw")) if e164 else None
+            setattr(lead, f"{key}_raw", raw.strip()[:64] if raw else None)
+        else:
+            setattr(lead, key, _text(row.get(key)))
+    lead.email_key = lead.email.strip().lower() if lead.email else None
+    custom = dict(lead.custom or {})
+    for key in data:
+        if key not in EDITABLE and key not in lead_writer.NOT_CUSTOM:
+            value = _text(row.get(key))
+            if value is None:
+                custom.pop(key, None)
+            else:
+                custom[key] = value
+    lead.custom = custom
+    if dnc.is_listed(lead.account_id, lead.phones):
+        lead.do_not_call = True
+    lead.updated_at = utcnow()
+    changed = {k: [before[k], getattr(lead, k)] for k in EDITABLE if before[k] != getattr(lead, k)}
+    audit.record(lead.account_id, user_id, "lead.updated", lead, changes=changed)
+    db.session.flush()
+    _refresh([lead.pool_id])
+    return LeadOutcome(lead, "updated", warnings=warnings)
+
+
+def _text(value) -> str | None:
+    if value is None or _is_nan(value) or value is pd.NA:
+        return None
+    text = str(value)
+    return text if text.strip() and text != "nan" else None
+
+
+def _utc_naive(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+def set_wrap_code(
+    lead: Lead,
+    wrap_code: str | None,
+    *,
+    completed: bool,
+    callback_at: dt.datetime | None = None,
+    user_id: int | None,
+) -> Lead:
+    """Set the lead's wrap code and completed status; a callback code needs ``callback_at``
+    (a naive time is UTC), any other code clears it."""
+    code = (wrap_code or "").strip() or None
+    if code and len(code) > WRAP_CODE_MAX:
+        raise LeadError(f"A wrap code has at most {WRAP_CODE_MAX} characters.")
+    callback_at = _utc_naive(callback_at)
+    if is_callback(code):
+        if callback_at is None:
+            raise LeadError("A callback needs a date and time: when should the lead be called?")
+        if completed:
+            raise LeadError("A lead waiting for a callback cannot be completed; untick completed.")
+    else:
+        callback_at = None
+    before = {"wrap_code": lead.wrap_code, "completed": lead.completed}
+    lead.wrap_code = code
+    lead.completed = bool(completed)
+    lead.callback_at = callback_at
+    lead.updated_at = utcnow()
+    audit.record(
+        lead.account_id,
+        user_id,
+        "lead.wrap_code",
+        lead,
+        before=before,
+        wrap_code=code,
+        completed=bool(completed),
+        callback_at=callback_at.isoformat() if callback_at else None,
+    )
+    db.session.flush()
+    _refresh([lead.pool_id])
+    return lead
+
+
+# ---------------------------------------------------------------------------------------
+# Copy and delete
+
+COPIED = (
+    "customer_key",
+    "first_name",
+    "last_name",
+    "email",
+    "email_key",
+    *PHONE_FIELDS,
+    *(f"{p}_raw" for p in PHONE_FIELDS),
+    "timezone",
+    "timezone_source",
+    "state",
+    "postal_code",
+    "country",
+    "source",
+    "do_not_call",
+)
+
+
+def copy_lead(
+    lead: Lead, target_pool: LeadPool, *, as_update_by_customer_key: bool, user_id: int | None
+) -> LeadOutcome:
+    """A copy of ``lead`` (its data, not its calls) in ``target_pool``; or, as an update by
+    customer key, the leads of ``target_pool`` with the same customer key get its data (a
+    new copy when none has it). Do-not-call travels with the data."""
+    if target_pool.is_system:
+        raise LeadError("Leads cannot be copied into the system Inactive pool.")
+    if target_pool.id == lead.pool_id:
+        raise LeadError("The lead is already in that pool; choose another pool.")
+    if as_update_by_customer_key:
+        if not lead.customer_key:
+            raise LeadError("This lead has no customer key, so it cannot update by customer key.")
+        targets = list(
+            db.session.scalars(
+                sa.select(Lead).where(
+                    Lead.pool_id == target_pool.id, Lead.customer_key == lead.customer_key
+                )
+            )
+        )
+        if targets:
+            for target in targets:
+                for key in COPIED:
+                    value = getattr(lead, key)
+                    if key == "do_not_call":
+                        target.do_not_call = target.do_not_call or lead.do_not_call
+                    elif value not in (None, ""):
+                        setattr(target, key, value)
+                target.custom = {**(target.custom or {}), **(lead.custom or {})}
+                target.updated_at = utcnow()
+            audit.record(
+                lead.account_id,
+                user_id,
+                "lead.copied",
+                lead,
+                target_pool_id=target_pool.id,
+                updated=[t.id for t in targets],
+            )
+            db.session.flush()
+            _refresh([target_pool.id])
+            return LeadOutcome(targets[0], "updated", matches=[t.id for t in targets])
+    copy = Lead(
+        account_id=lead.account_id,
+        pool_id=target_pool.id,
+        **{k: getattr(lead, k) for k in COPIED},
+        custom=dict(lead.custom or {}),
+        dial_order=lead.dial_order,
+    )
+    if dnc.is_listed(lead.account_id, copy.phones):
+        copy.do_not_call = True
+    db.session.add(copy)
+    db.session.flush()
+    audit.record(
+        lead.account_id,
+        user_id,
+        "lead.copied",
+        lead,
+        target_pool_id=target_pool.id,
+        copy_id=copy.id,
+    )
+    db.session.flush()
+    _refresh([target_pool.id])
+    return LeadOutcome(copy, "created")
+
+
+def delete_lead(lead: Lead, *, user_id: int | None) -> None:
+    """Delete the lead and its call history (the audit log keeps who it was)."""
+    pool_id = lead.pool_id
+    audit.record(
+        lead.account_id,
+        user_id,
+        "lead.deleted",
+        lead,
+        pool_id=pool_id,
+        name=lead.display_name,
+        phone1=lead.phone1,
+        customer_key=lead.customer_key,
+    )
+    db.session.delete(lead)
+    db.session.flush()
+    _refresh([pool_id])
+
+
+# ---------------------------------------------------------------------------------------
+# Calls
+
+
+def _number(value: str | None, region: str, what: str) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    e164, _ext, reason = phones.normalise_phone(text, region)
+    if e164 is None:
+        why = phones.REASON_TEXT.get(reason or "", "It is not a phone number.")
+        raise LeadError(f"The {what} “{text[:40]}” is not a valid phone number: {why}")
+    return e164
+
+
+def record_interaction(
+    lead: Lead,
+    *,
+    campaign: Campaign | None = None,
+    agent_id: int | None = None,
+    called_number: str | None = None,
+    caller_number: str | None = None,
+    wrap_code: str | None = None,
+    outcome: str | None = None,
+    notes: str = "",
+    direction: str = "outbound",
+    at: dt.datetime | None = None,
+    completed: bool | None = None,
+) -> Interaction:
+    """One call on ``lead``: the interaction, and the lead's last called time, call count,
+    last outcome, wrap code and (when given) completed flag. Numbers in any format are
+    stored in E.164; a naive ``at`` is UTC (default now)."""
+    if direction not in DIRECTIONS:
+        raise LeadError(f"The direction must be {' or '.join(DIRECTIONS)}.")
+    for what, value in (("wrap code", wrap_code), ("outcome", outcome)):
+        if value and len(value.strip()) > WRAP_CODE_MAX:
+            raise LeadError(f"The {what} has at most {WRAP_CODE_MAX} characters.")
+    if campaign is not None and campaign.account_id != lead.account_id:
+        raise LeadError("That campaign does not exist in this account.")
+    if agent_id is not None:
+        agent = db.session.get(User, agent_id)
+        if agent is None or agent.account_id != lead.account_id:
+            raise LeadError("That agent is not a user of this account.")
+    pool = db.session.get(LeadPool, lead.pool_id)
+    region, _zone = _context(pool, campaign or _pool_campaign(pool))
+    called = _number(called_number, region, "called number")
+    caller = _number(caller_number, region, "caller number")
+    if called is None and direction == "outbound":
+        called = lead.phone1
+    at = _utc_naive(at) or utcnow()
+    interaction = Interaction(
+        account_id=lead.account_id,
+        lead_id=lead.id,
+        campaign_id=campaign.id if campaign else None,
+        agent_id=agent_id,
+        called_number=called,
+        caller_number=caller,
+        wrap_code=(wrap_code or "").strip() or None,
+        outcome=(outcome or "").strip() or None,
+        notes=notes or "",
+        direction=direction,
+        at=at,
+    )
+    db.session.add(interaction)
+    if lead.last_called_at is None or at >= lead.last_called_at:
+        lead.last_called_at = at
+        if interaction.outcome:
+            lead.last_outcome = interaction.outcome
+        if interaction.wrap_code:
+            lead.wrap_code = interaction.wrap_code
+    lead.call_count = (lead.call_count or 0) + 1
+    if completed is not None:
+        lead.completed = bool(completed)
+    lead.updated_at = utcnow()
+    db.session.flush()
+    audit.record(
+        lead.account_id,
+        agent_id,
+        "lead.interaction",
+        lead,
+        interaction_id=interaction.id,
+        direction=direction,
+        outcome=interaction.outcome,
+        wrap_code=interaction.wrap_code,
+    )
+    db.session.flush()
+    _refresh([lead.pool_id])
+    return interaction
