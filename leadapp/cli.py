@@ -180,10 +180,12 @@ def bootstrap():
 
 
 def init_app(app: Flask) -> None:
+    from leadapp.dedup.cli import dedup_cli
     from leadapp.imports.cli import leads_cli
 
     for command in (
         leads_cli,
+        dedup_cli,
         accounts_cli,
         campaigns_cli,
         pools_cli,

@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import AccountScoped, Timestamped, db, enum, utcnow
+from .base import AccountScoped, Timestamped, db, enum
 
 DEDUP_SCOPES = ("account", "campaign", "list", "purpose")
 KEEP_RULES = ("latest-created", "latest-called", "inbound")

@@ -1,0 +1,157 @@
+"""``flask dedup test-run | run | undo``: the Lead Deduplicator from the command line
+(DESIGN.md §7). Work happens in this process; refusals are one sentence, exit 1."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from leadapp.extensions import db
+from leadapp.models import Campaign, DedupJob, LeadPool
+from leadapp.models.base import utcnow
+from leadapp.models.dedup import DEDUP_SCOPES, KEEP_RULES
+from leadapp.security import account_scope
+from leadapp.services import accounts as account_service
+from leadapp.services import dedup as dedup_service
+
+dedup_cli = AppGroup("dedup", help="Find and move duplicate leads (the Lead Deduplicator).")
+
+
+def fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def scope_options(fn):
+    for option in reversed(
+        [
+            click.option("--account", "slug", required=True, help="The account's slug."),
+            click.option("--scope", type=click.Choice(DEDUP_SCOPES), default="account"),
+            click.option(
+                "--target",
+                "targets",
+                multiple=True,
+                help="A campaign, pool or purpose name (repeat for several).",
+            ),
+            click.option("--keep", type=click.Choice(KEEP_RULES), default="latest-created"),
+            click.option("--retain-inbound", is_flag=True, help="Never move inbound leads."),
+            click.option(
+                "--match",
+                default="phone1",
+                show_default=True,
+                help="Match keys, comma-separated: phone1, phones, email, customer_key, "
+                "custom:<field>.",
+            ),
+            click.option("--json", "as_json", is_flag=True),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _target_ids(scope: str, names: tuple[str, ...]) -> list:
+    """Names on the command line → what a dedup job stores (ids; purposes as words)."""
+    if scope == "account":
+        return []
+    if scope == "purpose":
+        return list(names)
+    model = Campaign if scope == "campaign" else LeadPool
+    found = dict(
+        db.session.execute(sa.select(model.name, model.id).where(model.name.in_(names))).all()
+    )
+    missing = [n for n in names if n not in found]
+    if missing:
+        what = "campaign" if scope == "campaign" else "pool"
+        fail(f"No {what} named {', '.join(repr(n) for n in missing)} in this account.")
+    return [found[n] for n in names]
+
+
+def _settings(scope, targets, keep, retain_inbound, match) -> dedup_service.DedupSettings:
+    return dedup_service.DedupSettings(
+        scope=scope,
+        targets=_target_ids(scope, targets),
+        match_keys=[k.strip() for k in match.split(",")],
+        keep_rule=keep,
+        retain_inbound=retain_inbound,
+    ).check()
+
+
+def _account(slug: str):
+    try:
+        return account_service.account_by_slug(slug)
+    except account_service.AccountError as exc:
+        fail(str(exc))
+
+
+def _emit(data: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(data))
+    else:
+        click.echo("  ".join(f"{k}={v}" for k, v in data.items()))
+
+
+@dedup_cli.command("test-run")
+@scope_options
+def test_run(slug, scope, targets, keep, retain_inbound, match, as_json):
+    """Count duplicates without changing anything: {"total", "duplicates", "after"}."""
+    account = _account(slug)
+    with account_scope(account.id):
+        try:
+            figures = dedup_service.count(_settings(scope, targets, keep, retain_inbound, match))
+        except dedup_service.DedupError as exc:
+            fail(str(exc))
+    _emit(figures, as_json)
+
+
+@dedup_cli.command("run")
+@scope_options
+def run(slug, scope, targets, keep, retain_inbound, match, as_json):
+    """Move duplicates to the Inactive pool now: {"total", "duplicates", "after", "moved",
+    "job_id"}. The run is kept as a dedup job (report, undo)."""
+    account = _account(slug)
+    with account_scope(account.id):
+        try:
+            settings = _settings(scope, targets, keep, retain_inbound, match)
+            job = DedupJob(
+                account_id=account.id,
+                name=f"Command line run {utcnow():%Y-%m-%d %H:%M:%S}",
+                description=f"flask dedup run: {settings.describe()}",
+                scope=settings.scope,
+                targets=settings.targets,
+                match_keys=settings.match_keys,
+                keep_rule=settings.keep_rule,
+                retain_inbound=settings.retain_inbound,
+                status="running",
+            )
+            db.session.add(job)
+            db.session.commit()
+            result = dedup_service.run(job)
+            db.session.commit()
+        except dedup_service.DedupError as exc:
+            db.session.rollback()
+            fail(str(exc))
+    _emit({k: result[k] for k in ("total", "duplicates", "after", "moved", "job_id")}, as_json)
+
+
+@dedup_cli.command("undo")
+@click.argument("job_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def undo(job_id, as_json):
+    """Put a completed run's moved leads back: {"restored"}."""
+    job = db.session.scalar(
+        sa.select(DedupJob).where(DedupJob.id == job_id).execution_options(all_accounts=True)
+    )
+    if job is None:
+        fail(f"There is no dedup job {job_id}.")
+    with account_scope(job.account_id):
+        job = db.session.get(DedupJob, job_id)
+        try:
+            result = dedup_service.undo(job)
+            db.session.commit()
+        except dedup_service.DedupError as exc:
+            fail(str(exc))
+    _emit({"restored": result["restored"]}, as_json)

@@ -1,0 +1,630 @@
+"""The Lead Deduplicator: find duplicate leads in a scope, keep one golden record per group,
+move every other copy to the account's system Inactive pool, and undo a run.
+
+Counting (DESIGN.md §7): ``total`` = leads in scope with a complete match key,
+``duplicates`` = leads that would move, ``after = total - duplicates``.
+
+Duplicates are found by one window-function query (``ROW_NUMBER() OVER (PARTITION BY
+key ORDER BY keep rule)``), except for the ``phones`` key (any of phone1..phone5), whose
+groups are chains (A shares a number with B, B with C), found with pandas. A run first writes
+its whole plan (one ``DedupMove`` per lead to move, golden-record changes), then carries the
+moves out in batches, each one transaction; a killed run resumes from the plan, so no lead
+is moved twice, and a run that fails puts back what it had moved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+
+import pandas as pd
+import sqlalchemy as sa
+
+from leadapp.domain.duplicates import choose_golden
+from leadapp.extensions import db
+from leadapp.models import (
+    Campaign,
+    DedupGoldenChange,
+    DedupJob,
+    DedupMove,
+    Lead,
+    LeadPool,
+    PoolAssignment,
+)
+from leadapp.models.base import utcnow
+from leadapp.models.dedup import DEDUP_SCOPES, KEEP_RULES
+from leadapp.services import pools as pool_service
+from leadapp.services.accounts import INACTIVE_POOL_NAME
+
+SCOPE_LIMIT = 250_000
+MOVE_BATCH = 5_000
+PHONE_COLUMNS = [f"phone{i}" for i in range(1, 6)]
+# Match keys a job can use; "phones" = any of the five phone fields (E.164).
+MATCH_KEYS = ("phone1", "phones", "email", "customer_key")
+RULE_WORDS = {
+    "latest-created": "the most recently created lead is kept",
+    "latest-called": "the most recently called lead is kept",
+    "inbound": "the inbound lead is kept",
+}
+
+Progress = Callable[[float, str], None]
+
+
+class DedupError(ValueError):
+    """A dedup job cannot be tested, run or undone; the message says why and what to do."""
+
+
+@dataclasses.dataclass
+class DedupSettings:
+    scope: str = "account"
+    targets: list = dataclasses.field(default_factory=list)
+    match_keys: list[str] = dataclasses.field(default_factory=lambda: ["phone1"])
+    keep_rule: str = "latest-created"
+    retain_inbound: bool = False
+
+    @classmethod
+    def of(cls, job: DedupJob) -> DedupSettings:
+        return cls(
+            scope=job.scope,
+            targets=list(job.targets or []),
+            match_keys=list(job.match_keys or ["phone1"]),
+            keep_rule=job.keep_rule,
+            retain_inbound=bool(job.retain_inbound),
+        ).check()
+
+    def check(self) -> DedupSettings:
+        """Refuse settings that cannot describe a run, in one sentence each."""
+        if self.scope not in DEDUP_SCOPES:
+            raise DedupError(f"The scope must be one of: {', '.join(DEDUP_SCOPES)}.")
+        if self.scope != "account" and not self.targets:
+            raise DedupError(f"Choose at least one {self.scope} for the lead scope.")
+        if self.keep_rule not in KEEP_RULES:
+            raise DedupError(f"The keep rule must be one of: {', '.join(KEEP_RULES)}.")
+        keys = [k.strip() for k in self.match_keys if k and k.strip()]
+        if not keys:
+            raise DedupError("Choose at least one match key (phone, email or customer key).")
+        for key in keys:
+            if key not in MATCH_KEYS and not key.startswith("custom:"):
+                raise DedupError(
+                    f"'{key}' is not a match key: use phone1, phones, email, customer_key "
+                    "or custom:<field>."
+                )
+        if "phones" in keys and len(keys) > 1:
+            raise DedupError("Matching on any phone cannot be combined with other keys.")
+        self.match_keys = keys
+        return self
+
+    def describe(self) -> str:
+        keys = " + ".join(self.match_keys)
+        inbound = "; inbound leads are always kept" if self.retain_inbound else ""
+        return f"matched on {keys}; {RULE_WORDS[self.keep_rule]}{inbound}"
+
+
+# --- scope ---------------------------------------------------------------------------------
+
+
+def inactive_pool() -> LeadPool:
+    pool = db.session.scalar(sa.select(LeadPool).where(LeadPool.is_system.is_(True)))
+    if pool is None:
+        raise DedupError(
+            f"The account has no system '{INACTIVE_POOL_NAME}' pool to move duplicates to; "
+            "ask your administrator to recreate it."
+        )
+    return pool
+
+
+def scope_pool_ids(settings: DedupSettings) -> list[int]:
+    """The pools a job looks at; the system Inactive pool is never in scope."""
+    query = sa.select(LeadPool.id).where(LeadPool.is_system.is_(False))
+    targets = settings.targets
+    if settings.scope == "list":
+        query = query.where(LeadPool.id.in_([int(t) for t in targets]))
+    elif settings.scope in ("campaign", "purpose"):
+        campaigns = sa.select(Campaign.id)
+        campaigns = (
+            campaigns.where(Campaign.id.in_([int(t) for t in targets]))
+            if settings.scope == "campaign"
+            else campaigns.where(Campaign.purpose.in_([str(t) for t in targets]))
+        )
+        query = query.where(
+            LeadPool.id.in_(
+                sa.select(PoolAssignment.pool_id).where(PoolAssignment.campaign_id.in_(campaigns))
+            )
+        )
+    return list(db.session.scalars(query))
+
+
+def _in_scope(pool_ids: list[int]):
+    # Leads already inactive are out of the dialing and out of deduplication.
+    return sa.and_(Lead.pool_id.in_(pool_ids), Lead.status != "inactive")
+
+
+def count_in_scope(settings: DedupSettings) -> int:
+    pool_ids = scope_pool_ids(settings)
+    if not pool_ids:
+        return 0
+    return db.session.scalar(sa.select(sa.func.count(Lead.id)).where(_in_scope(pool_ids)))
+
+
+def check_limit(settings: DedupSettings) -> list[int]:
+    """The scope's pool ids, or a refusal when the scope holds more than 250,000 leads."""
+    pool_ids = scope_pool_ids(settings)
+    count = count_in_scope(settings) if pool_ids else 0
+    if count > SCOPE_LIMIT:
+        raise DedupError(
+            f"The lead scope holds {count:,} leads, over the limit of {SCOPE_LIMIT:,}; "
+            "choose fewer campaigns or pools. Nothing was moved."
+        )
+    return pool_ids
+
+
+# --- finding duplicates ----------------------------------------------------------------------
+
+
+def _key_columns(keys: list[str]) -> list:
+    columns = []
+    for key in keys:
+        if key == "phone1":
+            columns.append(Lead.phone1)
+        elif key == "email":
+            columns.append(Lead.email_key)
+        elif key == "customer_key":
+            columns.append(Lead.customer_key)
+        else:  # custom:<field>
+            field = key.split(":", 1)[1]
+            columns.append(sa.func.nullif(Lead.custom[field].as_string(), ""))
+    return columns
+
+
+def _keep_order(rule: str) -> list:
+    """The ORDER BY of the keep rule; the first row of each group is the golden record.
+
+    Same order as ``leadapp.domain.duplicates.choose_golden``: rule, then newest created,
+    then lowest id."""
+    order = []
+    if rule == "inbound":
+        order.append(sa.case((Lead.source == "inbound", 0), else_=1))
+    if rule == "latest-called":
+        order.append(Lead.last_called_at.desc().nulls_last())
+    return [*order, Lead.created_at.desc(), Lead.id]
+
+
+def _ranked(settings: DedupSettings, pool_ids: list[int]):
+    keys = _key_columns(settings.match_keys)
+    order = _keep_order(settings.keep_rule)
+    key_text = functools.reduce(lambda a, b: a.concat(" | ").concat(b), keys)
+    return (
+        sa.select(
+            Lead.id.label("lead_id"),
+            Lead.pool_id,
+            Lead.status,
+            Lead.source,
+            key_text.label("match_key"),
+            sa.func.row_number().over(partition_by=keys, order_by=order).label("rn"),
+            sa.func.first_value(Lead.id).over(partition_by=keys, order_by=order).label("golden"),
+        )
+        .where(_in_scope(pool_ids), *[k.is_not(None) for k in keys])
+        .subquery("ranked")
+    )
+
+
+def _moving(ranked, settings: DedupSettings):
+    cond = ranked.c.rn > 1
+    if settings.retain_inbound:
+        cond = sa.and_(cond, ranked.c.source != "inbound")
+    return cond
+
+
+def _phone_groups(settings: DedupSettings, pool_ids: list[int]) -> pd.DataFrame:
+    """Leads sharing any phone (through chains), with their golden record — for ``phones``."""
+    rows = db.session.execute(
+        sa.select(
+            Lead.id,
+            Lead.pool_id,
+            Lead.status,
+            Lead.source,
+            Lead.created_at,
+            Lead.last_called_at,
+            *[getattr(Lead, c) for c in PHONE_COLUMNS],
+        ).where(
+            _in_scope(pool_ids), sa.or_(*[getattr(Lead, c).is_not(None) for c in PHONE_COLUMNS])
+        )
+    ).all()
+    columns = ["id", "pool_id", "status", "source", "created_at", "last_called_at", *PHONE_COLUMNS]
+    leads = pd.DataFrame(rows, columns=columns)
+    if leads.empty:
+        return leads.assign(group=[], golden_id=[], is_golden=[], match_key=[])
+    pairs = leads.melt(id_vars="id", value_vars=PHONE_COLUMNS, value_name="phone")
+    pairs = pairs.dropna(subset=["phone"])[["id", "phone"]]
+    # Connected components by label propagation: each lead takes the smallest label among
+    # the leads it shares a number with, until nothing changes.
+    label = pd.Series(leads["id"].to_numpy(), index=leads["id"].to_numpy())
+    while True:
+        per_phone = pairs.assign(label=label.loc[pairs["id"]].to_numpy())
+        per_phone = per_phone.groupby("phone")["label"].transform("min")
+        new = pd.Series(per_phone.to_numpy(), index=pairs["id"].to_numpy()).groupby(level=0).min()
+        new = new.reindex(label.index).fillna(label).astype(label.dtype)
+        if new.equals(label):
+            break
+        label = new
+    leads["group"] = label.loc[leads["id"]].to_numpy()
+    golden = choose_golden(leads, "group", settings.keep_rule)
+    leads["golden_id"] = golden["golden_id"].to_numpy()
+    leads["is_golden"] = golden["is_golden"].to_numpy()
+    shared = pairs.assign(group=label.loc[pairs["id"]].to_numpy())
+    shared = shared[shared.duplicated(["group", "phone"], keep=False)]
+    first_shared = shared.drop_duplicates("id").set_index("id")["phone"]
+    leads["match_key"] = leads["id"].map(first_shared)
+    return leads
+
+
+def _phone_moves(settings: DedupSettings, leads: pd.DataFrame) -> pd.DataFrame:
+    moving = ~leads["is_golden"]
+    if settings.retain_inbound:
+        moving &= leads["source"] != "inbound"
+    return leads[moving]
+
+
+def count(settings: DedupSettings, pool_ids: list[int] | None = None) -> dict:
+    """The test run's figures, changing nothing: total, duplicates, after."""
+    settings.check()
+    pool_ids = check_limit(settings) if pool_ids is None else pool_ids
+    if not pool_ids:
+        return {"total": 0, "duplicates": 0, "after": 0}
+    if settings.match_keys == ["phones"]:
+        leads = _phone_groups(settings, pool_ids)
+        total, duplicates = len(leads), len(_phone_moves(settings, leads))
+    else:
+        ranked = _ranked(settings, pool_ids)
+        total, duplicates = db.session.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(sa.case((_moving(ranked, settings), 1), else_=0)), 0),
+            ).select_from(ranked)
+        ).one()
+    return {"total": int(total), "duplicates": int(duplicates), "after": int(total - duplicates)}
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def test_run(job: DedupJob) -> dict:
+    """Compute the projected counts of ``job`` and store them; nothing else changes."""
+    figures = count(DedupSettings.of(job))
+    job.test_results = {**figures, "completed_at": utcnow().isoformat(timespec="seconds")}
+    job.tested_at = utcnow()
+    db.session.flush()
+    return figures
+
+
+def plan(job: DedupJob) -> dict:
+    """Write the run's plan: one ``DedupMove`` per lead to move (not moved yet) and the
+    golden records' inherited state. Returns the counts. Raises ``DedupError`` when the
+    scope is over the limit (nothing written)."""
+    settings = DedupSettings.of(job)
+    pool_ids = check_limit(settings)
+    figures = count(settings, pool_ids)
+    if not pool_ids or not figures["duplicates"]:
+        return figures
+    reason = RULE_WORDS[settings.keep_rule]
+    matched_on = " + ".join(settings.match_keys)
+    common = {"account_id": job.account_id, "dedup_job_id": job.id}
+    if settings.match_keys == ["phones"]:
+        moves = _phone_moves(settings, _phone_groups(settings, pool_ids))
+        db.session.execute(
+            sa.insert(DedupMove),
+            [
+                {
+                    **common,
+                    "lead_id": int(r.id),
+                    "golden_lead_id": int(r.golden_id),
+                    "from_pool_id": int(r.pool_id),
+                    "from_status": r.status,
+                    "match_key": r.match_key if isinstance(r.match_key, str) else None,
+                    "matched_on": matched_on,
+                    "reason": reason,
+                }
+                for r in moves.itertuples()
+            ],
+        )
+    else:
+        ranked = _ranked(settings, pool_ids)
+        db.session.execute(
+            sa.insert(DedupMove).from_select(
+                [
+                    "account_id",
+                    "dedup_job_id",
+                    "lead_id",
+                    "golden_lead_id",
+                    "from_pool_id",
+                    "from_status",
+                    "match_key",
+                    "matched_on",
+                    "reason",
+                ],
+                sa.select(
+                    sa.literal(job.account_id),
+                    sa.literal(job.id),
+                    ranked.c.lead_id,
+                    ranked.c.golden,
+                    ranked.c.pool_id,
+                    ranked.c.status,
+                    sa.func.substr(ranked.c.match_key, 1, 254),
+                    sa.literal(matched_on),
+                    sa.literal(reason),
+                ).where(_moving(ranked, settings)),
+            )
+        )
+    _inherit_compliance(job)
+    db.session.flush()
+    return figures
+
+
+def _inherit_compliance(job: DedupJob) -> None:
+    """The golden record takes the strictest state of its group: do-not-call and removed
+    spread to it; call counts add up; the latest call time wins. Each change is recorded
+    with the values before, for the report and for undo."""
+    copy = sa.orm.aliased(Lead)
+    rows = db.session.execute(
+        sa.select(
+            DedupMove.golden_lead_id,
+            sa.func.max(sa.case((copy.do_not_call.is_(True), 1), else_=0)),
+            sa.func.max(sa.case((copy.status == "removed", 1), else_=0)),
+            sa.func.sum(copy.call_count),
+            sa.func.max(copy.last_called_at),
+        )
+        .join(copy, copy.id == DedupMove.lead_id)
+        .where(DedupMove.dedup_job_id == job.id)
+        .group_by(DedupMove.golden_lead_id)
+    ).all()
+    goldens = {
+        lead.id: lead
+        for lead in db.session.scalars(
+            sa.select(Lead).where(Lead.id.in_([r[0] for r in rows if r[0] is not None]))
+        )
+    }
+    changes = []
+    for golden_id, any_dnc, any_removed, calls, last_called in rows:
+        lead = goldens.get(golden_id)
+        if lead is None:
+            continue
+        before = _compliance_state(lead)
+        if any_dnc:
+            lead.do_not_call = True
+        if any_removed:
+            lead.status = "removed"
+        lead.call_count = (lead.call_count or 0) + int(calls or 0)
+        if last_called is not None and (
+            lead.last_called_at is None or last_called > lead.last_called_at
+        ):
+            lead.last_called_at = last_called
+        after = _compliance_state(lead)
+        if after != before:
+            changes.append(
+                {
+                    "account_id": job.account_id,
+                    "dedup_job_id": job.id,
+                    "lead_id": lead.id,
+                    "before": before,
+                    "after": after,
+                }
+            )
+    if changes:
+        db.session.execute(sa.insert(DedupGoldenChange), changes)
+
+
+def _compliance_state(lead: Lead) -> dict:
+    return {
+        "do_not_call": bool(lead.do_not_call),
+        "status": lead.status,
+        "call_count": int(lead.call_count or 0),
+        "last_called_at": lead.last_called_at.isoformat() if lead.last_called_at else None,
+    }
+
+
+def planned(job: DedupJob) -> bool:
+    return bool(
+        db.session.scalar(
+            sa.select(sa.func.count(DedupMove.id)).where(DedupMove.dedup_job_id == job.id)
+        )
+    )
+
+
+def move_next_batch(job: DedupJob, target: LeadPool, size: int = MOVE_BATCH) -> int:
+    """Carry out up to ``size`` planned moves: the leads go to ``target`` as inactive.
+
+    Returns how many; the caller commits (one transaction per batch)."""
+    batch = db.session.execute(
+        sa.select(DedupMove.id, DedupMove.lead_id, DedupMove.from_pool_id)
+        .where(DedupMove.dedup_job_id == job.id, DedupMove.moved_at.is_(None))
+        .order_by(DedupMove.id)
+        .limit(size)
+    ).all()
+    if not batch:
+        return 0
+    now = utcnow()
+    move_ids = [b.id for b in batch]
+    lead_ids = [b.lead_id for b in batch]
+    db.session.execute(
+        sa.update(Lead)
+        .where(Lead.id.in_(lead_ids))
+        .values(pool_id=target.id, status="inactive", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        sa.update(DedupMove)
+        .where(DedupMove.id.in_(move_ids))
+        .values(moved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    pool_ids = {b.from_pool_id for b in batch if b.from_pool_id} | {target.id}
+    pool_service.refresh_counts(
+        list(db.session.scalars(sa.select(LeadPool).where(LeadPool.id.in_(pool_ids))))
+    )
+    return len(batch)
+
+
+def run(job: DedupJob, progress: Progress | None = None) -> dict:
+    """Run ``job`` now: plan (unless a killed run left a plan), then move in batches, each
+    committed. On an error, what was moved is put back before the error propagates."""
+    progress = progress or (lambda *_: None)
+    target = inactive_pool()
+    if planned(job):
+        figures = dict((job.results or {}).get("planned") or {})
+    else:
+        progress(5, "Finding duplicates")
+        figures = plan(job)
+        job.target_pool_id = target.id
+        job.results = {"planned": figures}
+        db.session.commit()
+    todo = db.session.scalar(
+        sa.select(sa.func.count(DedupMove.id)).where(
+            DedupMove.dedup_job_id == job.id, DedupMove.moved_at.is_(None)
+        )
+    )
+    done = 0
+    try:
+        while moved := move_next_batch(job, target):
+            db.session.commit()
+            done += moved
+            progress(10 + 85 * done / max(todo, 1), f"Moved {done:,} of {todo:,} duplicates")
+    except Exception:
+        db.session.rollback()
+        restore(job, only_moved_by_run=True)
+        db.session.commit()
+        raise
+    moved_total = db.session.scalar(
+        sa.select(sa.func.count(DedupMove.id)).where(
+            DedupMove.dedup_job_id == job.id, DedupMove.moved_at.is_not(None)
+        )
+    )
+    result = {**figures, "moved": int(moved_total), "job_id": job.id}
+    job.results = {"planned": figures, **result}
+    job.status = "completed"
+    job.completed_at = utcnow()
+    job.error = None
+    db.session.flush()
+    return result
+
+
+def restore(job: DedupJob, only_moved_by_run: bool = False) -> dict:
+    """Undo ``job``: every moved lead goes back to its pool and status, and golden records
+    get their values back — unless the lead was changed since; those are listed, untouched.
+
+    ``only_moved_by_run`` is the failure path of a run: put back what it moved and forget
+    the plan, so the job can be run again."""
+    moves = db.session.execute(
+        sa.select(DedupMove, Lead)
+        .join(Lead, Lead.id == DedupMove.lead_id)
+        .where(DedupMove.dedup_job_id == job.id, DedupMove.undone_at.is_(None))
+    ).all()
+    now = utcnow()
+    restored, changed, pools = 0, [], set()
+    for move, lead in moves:
+        if move.moved_at is None:
+            continue
+        untouched = (
+            lead.pool_id == job.target_pool_id
+            and lead.status == "inactive"
+            and lead.updated_at <= move.moved_at
+        )
+        if not untouched and not only_moved_by_run:
+            changed.append(lead.id)
+            continue
+        pools.update({lead.pool_id, move.from_pool_id})
+        lead.pool_id = move.from_pool_id or lead.pool_id
+        lead.status = move.from_status
+        move.undone_at = now
+        restored += 1
+    golden_changed = []
+    golden_rows = db.session.execute(
+        sa.select(DedupGoldenChange, Lead)
+        .join(Lead, Lead.id == DedupGoldenChange.lead_id)
+        .where(DedupGoldenChange.dedup_job_id == job.id)
+    ).all()
+    for change, lead in golden_rows:
+        if _compliance_state(lead) != change.after and not only_moved_by_run:
+            golden_changed.append(lead.id)
+            continue
+        before = change.before
+        lead.do_not_call = before["do_not_call"]
+        lead.status = before["status"]
+        lead.call_count = before["call_count"]
+        lead.last_called_at = (
+            pd.Timestamp(before["last_called_at"]).to_pydatetime()
+            if before["last_called_at"]
+            else None
+        )
+        pools.add(lead.pool_id)
+    if only_moved_by_run:
+        db.session.execute(
+            sa.delete(DedupGoldenChange).where(DedupGoldenChange.dedup_job_id == job.id)
+        )
+        db.session.execute(sa.delete(DedupMove).where(DedupMove.dedup_job_id == job.id))
+    db.session.flush()
+    pool_service.refresh_counts(
+        list(db.session.scalars(sa.select(LeadPool).where(LeadPool.id.in_(pools - {None}))))
+    )
+    return {"restored": restored, "changed_since": changed, "golden_changed_since": golden_changed}
+
+
+def undo(job: DedupJob) -> dict:
+    """An admin's undo of a completed run (see ``restore``)."""
+    if job.status != "completed":
+        raise DedupError("Only a completed run can be undone.")
+    result = restore(job)
+    job.status = "undone"
+    job.results = {**(job.results or {}), "undo": result}
+    db.session.flush()
+    return result
+
+
+def report(job: DedupJob) -> pd.DataFrame:
+    """Every duplicate group of a run: golden record, moved leads, key and rule."""
+    golden = sa.orm.aliased(Lead)
+    moved = sa.orm.aliased(Lead)
+    rows = db.session.execute(
+        sa.select(
+            DedupMove.golden_lead_id,
+            golden.first_name,
+            golden.last_name,
+            golden.phone1,
+            DedupMove.lead_id,
+            moved.first_name,
+            moved.last_name,
+            moved.phone1,
+            DedupMove.from_pool_id,
+            LeadPool.name,
+            DedupMove.matched_on,
+            DedupMove.match_key,
+            DedupMove.reason,
+            DedupMove.moved_at,
+            DedupMove.undone_at,
+        )
+        .join(moved, moved.id == DedupMove.lead_id)
+        .outerjoin(golden, golden.id == DedupMove.golden_lead_id)
+        .outerjoin(LeadPool, LeadPool.id == DedupMove.from_pool_id)
+        .where(DedupMove.dedup_job_id == job.id)
+        .order_by(DedupMove.golden_lead_id, DedupMove.lead_id)
+    ).all()
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "golden_lead_id",
+            "golden_first_name",
+            "golden_last_name",
+            "golden_phone",
+            "moved_lead_id",
+            "moved_first_name",
+            "moved_last_name",
+            "moved_phone",
+            "from_pool_id",
+            "from_pool",
+            "matched_on",
+            "match_key",
+            "rule",
+            "moved_at",
+            "undone_at",
+        ],
+    )

@@ -1,0 +1,305 @@
+"""The Lead Deduplicator's engine: counts equal the generator's truth for every keep rule,
+the golden record is the one the rule names, compliance state spreads to it, runs move
+each duplicate once and undo puts them back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from leadapp.domain import leadgen
+from leadapp.extensions import db
+from leadapp.models import DedupJob, DedupMove, Lead, LeadPool
+from leadapp.security import account_scope
+from leadapp.services import dedup as dedup_service
+from leadapp.services import pools as pool_service
+from leadapp.services.dedup import DedupError, DedupSettings
+
+T0 = dt.datetime(2026, 1, 1, 9, 0)
+
+
+def cli_json(runner, *args):
+    result = runner.invoke(args=[*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def generated(app, runner, make_account, tmp_path):
+    """1,500 generated US leads imported with no duplicate check: every valid row is a lead,
+    so the file's duplicates are now duplicates in the account."""
+    make_account("acme")
+    truth = leadgen.generate(1500, tmp_path / "gen.csv", seed=7, region="US")
+    result = runner.invoke(
+        args=["campaigns", "create", "--account", "acme", "--name", "Spring", "--region", "US"]
+    )
+    assert result.exit_code == 0, result.output
+    counts = cli_json(
+        runner,
+        "leads", "import", str(tmp_path / "gen.csv"), "--account", "acme",
+        "--campaign", "Spring", "--pool", "generated", "--scope", "none",
+    )  # fmt: skip
+    assert counts["imported"] == truth["rows_with_valid_phone"]
+    return truth
+
+
+def counters_match_recount(app):
+    pools = list(db.session.scalars(sa.select(LeadPool)))
+    recount = pool_service.pool_counts([p.id for p in pools])
+    for pool in pools:
+        db.session.refresh(pool)
+        fresh = recount.get(pool.id, {"total": 0, "open": 0, "ready": 0})
+        assert (pool.total_count, pool.open_count, pool.ready_count) == (
+            fresh["total"],
+            fresh["open"],
+            fresh["ready"],
+        ), pool.name
+
+
+@pytest.mark.parametrize("keep", ["latest-created", "latest-called", "inbound"])
+def test_test_run_counts_equal_the_generator_truth_for_each_keep_rule(runner, generated, keep):
+    figures = cli_json(runner, "dedup", "test-run", "--account", "acme", "--keep", keep)
+    assert figures == {
+        "total": generated["rows_with_valid_phone"],
+        "duplicates": generated["duplicate_rows"],
+        "after": generated["unique_valid_phones"],
+    }
+
+
+def test_run_moves_each_duplicate_once_keeps_counters_and_undo_restores(app, runner, generated):
+    before = cli_json(runner, "dedup", "test-run", "--account", "acme")
+    result = cli_json(runner, "dedup", "run", "--account", "acme")
+    assert result["moved"] == generated["duplicate_rows"] == before["duplicates"]
+    assert result["after"] == generated["unique_valid_phones"]
+    with (
+        app.app_context(),
+        account_scope(
+            db.session.scalar(
+                sa.select(LeadPool.account_id).limit(1).execution_options(all_accounts=True)
+            )
+        ),
+    ):  # noqa: E501
+        inactive = db.session.scalar(sa.select(LeadPool).where(LeadPool.is_system.is_(True)))
+        in_inactive = db.session.scalar(
+            sa.select(sa.func.count()).where(Lead.pool_id == inactive.id, Lead.status == "inactive")
+        )
+        assert in_inactive == generated["duplicate_rows"]
+        # one lead per phone is left outside the Inactive pool
+        left = db.session.execute(
+            sa.select(Lead.phone1, sa.func.count())
+            .where(Lead.pool_id != inactive.id)
+            .group_by(Lead.phone1)
+            .having(sa.func.count() > 1)
+        ).all()
+        assert left == []
+        moves = db.session.scalar(
+            sa.select(sa.func.count(sa.distinct(DedupMove.lead_id))).where(
+                DedupMove.dedup_job_id == result["job_id"]
+            )
+        )
+        assert moves == result["moved"]
+        counters_match_recount(app)
+        # a second run finds nothing left to move
+    again = cli_json(runner, "dedup", "test-run", "--account", "acme")
+    assert again["duplicates"] == 0
+    assert again["total"] == generated["unique_valid_phones"]
+
+    undone = cli_json(runner, "dedup", "undo", str(result["job_id"]))
+    assert undone == {"restored": generated["duplicate_rows"]}
+    assert cli_json(runner, "dedup", "test-run", "--account", "acme") == before
+    with (
+        app.app_context(),
+        account_scope(
+            db.session.scalar(
+                sa.select(LeadPool.account_id).limit(1).execution_options(all_accounts=True)
+            )
+        ),
+    ):  # noqa: E501
+        counters_match_recount(app)
+
+
+@pytest.fixture
+def pool(app, make_account):
+    account_id = make_account("acme")
+    with app.app_context(), account_scope(account_id):
+        target = LeadPool(name="Spring list")
+        db.session.add(target)
+        db.session.flush()
+        yield target
+
+
+def add_lead(pool, phone, created, **extra):
+    lead = Lead(pool_id=pool.id, phone1=phone, created_at=created, updated_at=created, **extra)
+    db.session.add(lead)
+    db.session.flush()
+    return lead
+
+
+def settings(**kw) -> DedupSettings:
+    return DedupSettings(**kw).check()
+
+
+def golden_of(lead_ids):
+    moves = db.session.execute(
+        sa.select(DedupMove.lead_id, DedupMove.golden_lead_id).where(
+            DedupMove.lead_id.in_(lead_ids)
+        )
+    ).all()
+    return {lead: golden for lead, golden in moves}
+
+
+@pytest.mark.parametrize(
+    "keep,rule_winner",
+    [("latest-created", "newest"), ("latest-called", "called"), ("inbound", "inbound")],
+)
+def test_the_golden_record_is_the_one_the_rule_names(pool, keep, rule_winner):
+    phone = "+14155550101"
+    leads = {
+        "oldest": add_lead(pool, phone, T0),
+        "called": add_lead(pool, phone, T0 + dt.timedelta(days=1), last_called_at=T0),
+        "inbound": add_lead(pool, phone, T0 + dt.timedelta(days=2), source="inbound"),
+        "newest": add_lead(pool, phone, T0 + dt.timedelta(days=3)),
+    }
+    job = DedupJob(name="x", keep_rule=keep, match_keys=["phone1"])
+    db.session.add(job)
+    db.session.flush()
+    figures = dedup_service.plan(job)
+    assert figures == {"total": 4, "duplicates": 3, "after": 1}
+    winner = leads[rule_winner].id
+    assert golden_of([lead.id for lead in leads.values()]) == {
+        lead.id: winner for name, lead in leads.items() if name != rule_winner
+    }
+
+
+def test_inbound_leads_are_retained_when_asked(pool):
+    phone = "+14155550102"
+    inbound = add_lead(pool, phone, T0, source="inbound")
+    add_lead(pool, phone, T0 + dt.timedelta(days=1))
+    newest = add_lead(pool, phone, T0 + dt.timedelta(days=2))
+    assert dedup_service.count(settings(retain_inbound=True)) == {
+        "total": 3,
+        "duplicates": 1,
+        "after": 2,
+    }
+    job = DedupJob(name="x", retain_inbound=True)
+    db.session.add(job)
+    db.session.flush()
+    dedup_service.run(job)
+    assert inbound.pool_id == pool.id and newest.pool_id == pool.id
+    assert dedup_service.count(settings()) == {"total": 2, "duplicates": 1, "after": 1}
+
+
+def test_the_golden_record_inherits_the_strictest_compliance_state_and_undo_restores_it(pool):
+    phone = "+14155550103"
+    golden = add_lead(pool, phone, T0 + dt.timedelta(days=5), call_count=1)
+    add_lead(pool, phone, T0, do_not_call=True, call_count=2, last_called_at=T0)
+    add_lead(pool, phone, T0 + dt.timedelta(days=1), status="removed", call_count=3)
+    job = DedupJob(name="x")
+    db.session.add(job)
+    db.session.flush()
+    result = dedup_service.run(job)
+    assert result["moved"] == 2
+    db.session.refresh(golden)
+    assert golden.do_not_call is True
+    assert golden.status == "removed"
+    assert golden.call_count == 6
+    assert golden.last_called_at == T0
+    restored = dedup_service.undo(job)
+    assert restored["restored"] == 2
+    db.session.refresh(golden)
+    assert (golden.do_not_call, golden.status, golden.call_count, golden.last_called_at) == (
+        False,
+        "open",
+        1,
+        None,
+    )
+
+
+def test_undo_leaves_leads_changed_since_and_lists_them(pool):
+    phone = "+14155550104"
+    add_lead(pool, phone, T0 + dt.timedelta(days=1))
+    copy = add_lead(pool, phone, T0)
+    other_copy = add_lead(pool, phone, T0 - dt.timedelta(days=1))
+    job = DedupJob(name="x")
+    db.session.add(job)
+    db.session.flush()
+    dedup_service.run(job)
+    copy.status = "open"  # a supervisor re-opened it after the run
+    copy.updated_at = dt.datetime(2099, 1, 1)
+    db.session.flush()
+    result = dedup_service.undo(job)
+    assert result["restored"] == 1
+    assert result["changed_since"] == [copy.id]
+    assert other_copy.pool_id == pool.id and other_copy.status == "open"
+    assert copy.pool_id == job.target_pool_id
+
+
+def test_any_phone_groups_chains_of_shared_numbers(pool):
+    a = add_lead(pool, "+14155550111", T0 + dt.timedelta(days=3))
+    b = add_lead(pool, "+14155550112", T0 + dt.timedelta(days=2), phone2="+14155550111")
+    c = add_lead(pool, "+14155550113", T0 + dt.timedelta(days=1), phone3="+14155550112")
+    add_lead(pool, "+14155550114", T0)  # alone
+    assert dedup_service.count(settings(match_keys=["phone1"])) == {
+        "total": 4,
+        "duplicates": 0,
+        "after": 4,
+    }
+    assert dedup_service.count(settings(match_keys=["phones"])) == {
+        "total": 4,
+        "duplicates": 2,
+        "after": 2,
+    }
+    job = DedupJob(name="x", match_keys=["phones"])
+    db.session.add(job)
+    db.session.flush()
+    dedup_service.plan(job)
+    assert golden_of([b.id, c.id]) == {b.id: a.id, c.id: a.id}
+
+
+def test_combined_keys_need_every_field_to_match(pool):
+    add_lead(pool, "+14155550121", T0, email_key="a@x.test")
+    add_lead(pool, "+14155550121", T0 + dt.timedelta(days=1), email_key="a@x.test")
+    add_lead(pool, "+14155550121", T0 + dt.timedelta(days=2), email_key="b@x.test")
+    add_lead(pool, "+14155550121", T0 + dt.timedelta(days=3))  # no email: no complete key
+    assert dedup_service.count(settings(match_keys=["phone1", "email"])) == {
+        "total": 3,
+        "duplicates": 1,
+        "after": 2,
+    }
+
+
+def test_a_scope_over_the_limit_is_refused_and_nothing_moves(pool, monkeypatch):
+    for i in range(3):
+        add_lead(pool, "+14155550131", T0 + dt.timedelta(days=i))
+    monkeypatch.setattr(dedup_service, "SCOPE_LIMIT", 2)
+    job = DedupJob(name="x")
+    db.session.add(job)
+    db.session.flush()
+    with pytest.raises(DedupError, match="over the limit of 2; choose fewer"):
+        dedup_service.run(job)
+    assert db.session.scalar(sa.select(sa.func.count(DedupMove.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Lead.id)).where(Lead.pool_id == pool.id)) == 3
+
+
+@pytest.mark.parametrize(
+    "kw,message",
+    [
+        ({"scope": "campaign"}, "Choose at least one campaign"),
+        ({"match_keys": ["fax"]}, "'fax' is not a match key"),
+        ({"match_keys": ["phones", "email"]}, "cannot be combined"),
+        ({"keep_rule": "oldest"}, "keep rule must be one of"),
+    ],
+)
+def test_settings_that_cannot_run_are_refused_in_one_sentence(kw, message):
+    with pytest.raises(DedupError, match=message):
+        DedupSettings(**kw).check()
+
+
+def test_the_inactive_pool_is_never_in_scope(pool):
+    inactive = db.session.scalar(sa.select(LeadPool).where(LeadPool.is_system.is_(True)))
+    add_lead(inactive, "+14155550141", T0)
+    add_lead(pool, "+14155550141", T0)
+    assert dedup_service.count(settings()) == {"total": 1, "duplicates": 0, "after": 1}
