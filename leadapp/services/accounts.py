@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from leadapp.domain.fields import STANDARD_FIELDS
 from leadapp.extensions import db
-from leadapp.models import ROLES, Account, Campaign, FieldDefinition, LeadPool, Project, User
+from leadapp.models import ROLES, Account, Campaign, FieldDefinition, LeadPool, User
 
 INACTIVE_POOL_NAME = "Inactive"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$")
@@ -175,24 +175,6 @@ def account_by_slug(slug: str) -> Account:
     return account
 
 
-def _free_api_code(account_id: int, base: str) -> str:
-    """``base``, or ``base_2``, ``base_3``... when another campaign of the account has it
-    ("Spring Sales" and "spring-sales" both derive SPRING_SALES)."""
-    taken = set(
-        db.session.scalars(
-            sa.select(Campaign.api_code).where(
-                Campaign.account_id == account_id,
-                Campaign.api_code.startswith(base, autoescape=True),
-            )
-        )
-    )
-    code, n = base, 1
-    while code in taken:
-        n += 1
-        code = f"{base}_{n}"
-    return code
-
-
 def create_campaign(
     account: Account,
     name: str,
@@ -201,36 +183,17 @@ def create_campaign(
     region: str | None = None,
     timezone: str | None = None,
 ) -> Campaign:
-    """A campaign in ``project`` (created when new); region and zone default to the account's."""
-    name = name.strip()
-    if not name:
-        raise AccountError("Give the campaign a name.")
-    _check_length(name, "campaign name")
-    project = _check_length(project.strip(), "project name") or "Default"
-    taken = db.session.scalar(
-        sa.select(Campaign.id).where(Campaign.account_id == account.id, Campaign.name == name)
-    )
-    if taken:
-        raise AccountError(f"The campaign '{name}' already exists in this account.")
-    proj = db.session.scalar(
-        sa.select(Project).where(Project.account_id == account.id, Project.name == project)
-    )
-    if proj is None:
-        proj = Project(account_id=account.id, name=project)
-        db.session.add(proj)
-        db.session.flush()
-    code = _free_api_code(
-        account.id, re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")[:50] or "CAMPAIGN"
-    )
-    campaign = Campaign(
-        account_id=account.id,
-        project_id=proj.id,
-        name=name,
-        api_code=code,
+    """A campaign in ``project`` (created when new); region and zone default to the account's.
+
+    Kept for the CLI, the demo data and the import tests; the campaign rules live in
+    ``leadapp.services.campaigns``."""
+    from leadapp.services import campaigns  # it builds on this module's checks
+
+    return campaigns.create_campaign(
+        account,
+        name,
+        project=(project or "").strip() or "Default",
         purpose=purpose,
-        default_region=_check_region(region or account.default_region),
-        timezone=_check_timezone(timezone or account.timezone),
+        region=region,
+        timezone=timezone,
     )
-    db.session.add(campaign)
-    db.session.flush()
-    return campaign
