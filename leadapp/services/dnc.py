@@ -105,8 +105,17 @@ def _mark(account_id: int, numbers: list[str] | None, pool_ids: list[int] | None
     return result.rowcount or 0
 
 
+def expire_leads() -> None:
+    """Loaded leads re-read their columns after a set-based UPDATE (nothing else is
+    expired: pending changes of other objects stay)."""
+    db.session.flush()
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Lead):
+            db.session.expire(obj)
+
+
 def _refresh(pool_ids) -> None:
-    db.session.expire_all()
+    expire_leads()
     pools = list(db.session.scalars(sa.select(LeadPool).where(LeadPool.id.in_(list(pool_ids)))))
     pool_service.refresh_counts(pools)
 

@@ -58,7 +58,7 @@ from leadapp.models import (
     PoolAssignment,
 )
 from leadapp.models.base import utcnow
-from leadapp.services import audit, lead_writer
+from leadapp.services import audit, dnc, lead_writer
 from leadapp.services import pools as pool_service
 
 SCOPES = ("none", "pool", "campaign", "project", "account")
@@ -808,6 +808,10 @@ def _finish(imp: Import, pool: LeadPool, totals: dict) -> None:
     pool.source_file_name = pool.source_file_name or imp.file_name
     pool.modified_by_id = imp.user_id
     pool.updated_at = utcnow()
+    # Listed numbers: every lead written, or (updates reach other pools) the whole account.
+    dnc.mark_do_not_call(
+        None if (imp.duplicate_settings or {}).get("action") == "update-existing" else [pool.id]
+    )
     pool_service.refresh_counts(list(db.session.scalars(sa.select(LeadPool))))
     audit.record(
         imp.account_id,

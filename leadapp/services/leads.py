@@ -346,7 +346,7 @@ def create_lead(
                 "update-existing": "updated",
                 "move-existing": "moved",
             }[settings.action]
-        db.session.expire_all()  # the engine changed matched leads with set-based UPDATEs
+        dnc.expire_leads()  # the engine changed matched leads with set-based UPDATEs
 
     lead: Lead | None = None
     if not to_insert.empty:
