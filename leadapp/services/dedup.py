@@ -15,6 +15,7 @@ is moved twice, and a run that fails puts back what it had moved.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 from collections.abc import Callable
 
@@ -628,3 +629,78 @@ def report(job: DedupJob) -> pd.DataFrame:
             "undone_at",
         ],
     )
+
+
+# --- scheduling ----------------------------------------------------------------------------
+
+MAX_DAYS_AHEAD = 8
+
+
+def scheduled_job(exclude: DedupJob | None = None) -> DedupJob | None:
+    query = sa.select(DedupJob).where(DedupJob.status == "scheduled")
+    if exclude is not None and exclude.id is not None:
+        query = query.where(DedupJob.id != exclude.id)
+    return db.session.scalar(query.limit(1))
+
+
+def schedule(
+    job: DedupJob,
+    when: dt.datetime,
+    emails: list[str],
+    *,
+    acknowledged: bool,
+    user_id: int | None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Schedule ``job`` for ``when`` (UTC). The rules of the seed product: a test run first,
+    the acknowledgement ticked, at least one email address, a time from now up to 8 days
+    ahead, and one scheduled job per account. The caller commits, then enqueues."""
+    now = now or utcnow()
+    if not job.test_results:
+        raise DedupError("Start a test run and look at its results before scheduling the job.")
+    if not acknowledged:
+        raise DedupError(
+            "Tick the acknowledgement that the numbers will change with the data at the time "
+            "of the run, then apply the changes again."
+        )
+    if not emails:
+        raise DedupError("Give at least one email address for the confirmations.")
+    if when <= now:
+        raise DedupError("Choose a date and time in the future.")
+    if when > now + dt.timedelta(days=MAX_DAYS_AHEAD):
+        raise DedupError(f"A job can be scheduled at most {MAX_DAYS_AHEAD} days ahead.")
+    other = scheduled_job(exclude=job)
+    if other is not None:
+        raise DedupError(
+            f"The job '{other.name}' is already scheduled; unschedule it first "
+            "(one scheduled job per account)."
+        )
+    job.scheduled_for = when
+    job.emails = list(emails)
+    job.acknowledged_by_id = user_id
+    job.acknowledged_at = now
+    job.status = "scheduled"
+    db.session.flush()
+
+
+def unschedule(job: DedupJob) -> None:
+    """Removing the date unschedules the job; its test run results stay."""
+    job.scheduled_for = None
+    if job.status == "scheduled":
+        job.status = "tested" if job.test_results else "draft"
+    db.session.flush()
+
+
+def claim_for_run(job: DedupJob, resume: bool = False) -> bool:
+    """Mark a scheduled job running, atomically: of two deliveries of the same run (two
+    schedulers, a retried job), only the first gets True. ``resume`` also claims a job a
+    killed worker left running."""
+    allowed = ("scheduled", "running") if resume else ("scheduled",)
+    claimed = db.session.execute(
+        sa.update(DedupJob)
+        .where(DedupJob.id == job.id, DedupJob.status.in_(allowed))
+        .values(status="running", updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(job)
+    return bool(claimed)

@@ -11,6 +11,7 @@ re-raises it so RQ sees it too (nothing is swallowed).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import logging
 import threading
@@ -20,8 +21,9 @@ from collections.abc import Callable
 from flask import current_app
 from redis.exceptions import RedisError
 from rq import Retry, get_current_job
+from rq.exceptions import NoSuchJobError
 
-from leadapp.extensions import db, redis_connection
+from leadapp.extensions import QUEUE_NAMES, db, redis_connection
 from leadapp.models import BackgroundJob
 from leadapp.security import account_scope
 from leadapp.services import jobs as job_rows
@@ -48,14 +50,30 @@ def task(queue: str = "default", timeout: int | None = None, retry: Retry | None
     return decorator
 
 
+def unschedule(rq_id: str) -> None:
+    """Take a scheduled job off RQ's schedule (the task itself also refuses to run a job
+    that is no longer scheduled, so a failure here is harmless)."""
+    with contextlib.suppress(RedisError, NoSuchJobError):
+        for name in QUEUE_NAMES:
+            redis_connection.queue(name).scheduled_job_registry.remove(rq_id, delete_job=True)
+
+
 def _timeout(fn: Callable) -> int:
     return fn.timeout or current_app.config["JOB_TIMEOUTS"].get(fn.queue_name, 600)
 
 
-def enqueue(fn: Callable, *args, job_id: str | None = None, **kwargs):
-    """Put a task on its queue; raise ``QueueUnavailable`` (one clear sentence) if Redis is down."""
+def enqueue(fn: Callable, *args, job_id: str | None = None, at=None, **kwargs):
+    """Put a task on its queue — at once, or at ``at`` (a UTC time, naive or aware) through
+    RQ's scheduler; raise ``QueueUnavailable`` (one clear sentence) if Redis is down."""
+    queue = redis_connection.queue(fn.queue_name)
     try:
-        return redis_connection.queue(fn.queue_name).enqueue(
+        if at is not None:
+            # RQ reads a naive time as the server's local time; ours are UTC.
+            at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+            put = functools.partial(queue.enqueue_at, at)
+        else:
+            put = queue.enqueue
+        return put(
             f"{fn.__module__}.{fn.__name__}",
             args=args,
             kwargs=kwargs,
@@ -72,11 +90,12 @@ def enqueue(fn: Callable, *args, job_id: str | None = None, **kwargs):
         ) from exc
 
 
-def dispatch(job: BackgroundJob, fn: Callable, *args) -> None:
-    """Hand a committed job row to RQ. If Redis refuses, the row is marked failed, committed,
-    and ``QueueUnavailable`` is raised for the caller to show."""
+def dispatch(job: BackgroundJob, fn: Callable, *args, at=None) -> None:
+    """Hand a committed job row to RQ (at once, or at ``at`` through the scheduler). If
+    Redis refuses, the row is marked failed, committed, and ``QueueUnavailable`` is raised
+    for the caller to show."""
     try:
-        enqueue(fn, job.id, *args, job_id=job.rq_id)
+        enqueue(fn, job.id, *args, job_id=job.rq_id, at=at)
     except QueueUnavailable as exc:
         job_rows.mark_failed(job, str(exc))
         db.session.commit()

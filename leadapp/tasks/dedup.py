@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from leadapp.extensions import db
-from leadapp.models import DedupJob
+from leadapp.models import BackgroundJob, DedupJob
 from leadapp.services import dedup as dedup_service
+from leadapp.services import jobs as job_rows
 from leadapp.services.mail import queue_email
-from leadapp.tasks import QueueUnavailable, tracked
+from leadapp.tasks import QueueUnavailable, dispatch, tracked, unschedule
 
 
 def _job(dedup_job_id: int) -> DedupJob:
@@ -28,7 +29,7 @@ def _email(job: DedupJob, template: str, **context) -> str | None:
 
 
 @tracked(queue="dedup")
-def test_run_dedup(job, progress, dedup_job_id: int) -> dict:
+def dedup_test_run(job, progress, dedup_job_id: int) -> dict:
     """Projected counts of a dedup job; nothing is moved. Emails the addresses after."""
     dedup_job = _job(dedup_job_id)
     progress(10, "Counting leads and duplicates")
@@ -41,13 +42,13 @@ def test_run_dedup(job, progress, dedup_job_id: int) -> dict:
 
 
 @tracked(queue="dedup")
-def run_dedup(job, progress, dedup_job_id: int) -> dict:
-    """Run a dedup job on the data of the moment; on failure the job says why, what was
-    moved is put back, an email says so, and the error propagates."""
+def run_dedup(job, progress, dedup_job_id: int, resume: bool = False) -> dict:
+    """Run a scheduled dedup job on the data of the moment, exactly once; on failure the job
+    says why, what was moved is put back, an email says so, and the error propagates."""
     dedup_job = _job(dedup_job_id)
-    if dedup_job.status == "completed":
-        return dict(dedup_job.results or {})  # a second delivery of the same run
-    dedup_job.status = "running"
+    if not dedup_service.claim_for_run(dedup_job, resume=resume):
+        db.session.commit()
+        return {"message": f"Not run: the dedup job is {dedup_job.status}, not scheduled."}
     db.session.commit()
     try:
         result = dedup_service.run(dedup_job, progress)
@@ -64,3 +65,30 @@ def run_dedup(job, progress, dedup_job_id: int) -> dict:
         raise
     problem = _email(dedup_job, "dedup_done", result=result)
     return {**result, **({"message": problem} if problem else {})}
+
+
+def schedule_run(dedup_job: DedupJob, user_id: int | None) -> BackgroundJob:
+    """After the commit that scheduled ``dedup_job``: a job row and RQ's scheduler entry
+    for its time. The RQ id is the row's, so re-scheduling replaces, never duplicates."""
+    row = job_rows.create_job(
+        dedup_job.account_id, "dedup_run", f"Dedup run: {dedup_job.name}", "dedup", user_id
+    )
+    db.session.flush()
+    if dedup_job.job_id:
+        previous = db.session.get(BackgroundJob, dedup_job.job_id)
+        if previous is not None and previous.status == "queued":
+            unschedule(previous.rq_id)
+            job_rows.mark_failed(previous, "Replaced by a new schedule.")
+    dedup_job.job_id = row.id
+    db.session.commit()
+    dispatch(row, run_dedup, dedup_job.id, at=dedup_job.scheduled_for)
+    return row
+
+
+def cancel_run(dedup_job: DedupJob) -> None:
+    """Take the job's pending run off the schedule (after the unscheduling commit)."""
+    row = db.session.get(BackgroundJob, dedup_job.job_id) if dedup_job.job_id else None
+    if row is not None and row.status == "queued":
+        unschedule(row.rq_id)
+        job_rows.mark_failed(row, "Unscheduled.")
+        db.session.commit()
