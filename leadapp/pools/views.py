@@ -1,28 +1,77 @@
+"""The lead-pool grid (the home page): filters, sorting, paging, extra KPI columns, saved
+views and bulk actions on checked pools."""
+
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, request, url_for
+from urllib.parse import parse_qsl, urlencode
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 
 from leadapp.extensions import db
-from leadapp.models import LeadPool
+from leadapp.models import SavedView
+from leadapp.security import get_or_404, role_required
 from leadapp.services import jobs as job_rows
+from leadapp.services import pools as pool_service
+from leadapp.services.pools import GridFilters, NotYours, PoolError
 from leadapp.tasks import QueueUnavailable, dispatch
 from leadapp.tasks.pools import refresh_pool_counts
 from leadapp.templating import render_page_or_partial
 
-bp = Blueprint("pools", __name__, template_folder="templates")
+bp = Blueprint(
+    "pools",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static/pools",
+)
+
+# Supervisors manage pools (DESIGN.md §1); both roles may change them.
+managers_only = role_required("admin", "supervisor")
+BULK_ACTIONS = ("activate", "deactivate", "shuffle", "delete")
 
 
-def _filtered_pools():
-    q = (request.args.get("q") or "").strip()
-    status = request.args.get("status") or "all"
-    query = sa.select(LeadPool).order_by(LeadPool.is_system, LeadPool.created_at.desc())
-    if q:
-        query = query.where(LeadPool.name.icontains(q, autoescape=True))  # % and _ are literal
-    if status in ("active", "inactive"):
-        query = query.where(LeadPool.status == status)
-    return list(db.session.scalars(query)), q, status
+def _today():
+    return pool_service.account_now(current_user.account.timezone).date()
+
+
+def _grid_filters() -> tuple[GridFilters, SavedView | None]:
+    """The filters of this request: its arguments, a ``view=`` it names, or — with no
+    arguments at all — the user's starred default view."""
+    view = None
+    if "view" in request.args:
+        try:
+            view = get_or_404(SavedView, int(request.args["view"]))
+        except ValueError:
+            abort(404)
+        if not pool_service.can_see(current_user, view):
+            abort(404)
+    elif not request.args:
+        view = pool_service.default_view(current_user)
+    if view is not None:
+        f = GridFilters.from_dict(view.filters)
+        f.page = GridFilters.from_args(request.args).page
+        return f, view
+    return GridFilters.from_args(request.args), None
+
+
+def _grid_context(f: GridFilters, active_view: SavedView | None) -> dict:
+    mine, shared = pool_service.visible_views(current_user)
+    projects, campaigns = pool_service.filter_choices()
+    return {
+        "grid": pool_service.grid(f, _today()),
+        "f": f,
+        "active_view": active_view,
+        "my_views": mine,
+        "shared_views": shared,
+        "projects": projects,
+        "campaigns": campaigns,
+        "base_columns": pool_service.BASE_COLUMNS,
+        "extra_columns": pool_service.EXTRA_COLUMNS,
+        "unsortable": pool_service.UNSORTABLE,
+        "grid_query": urlencode(f.query_args(), doseq=True),
+    }
 
 
 @bp.route("/")
@@ -34,10 +83,146 @@ def home():
 @bp.route("/pools")
 @login_required
 def index():
-    pools, q, status = _filtered_pools()
-    return render_page_or_partial(
-        "pools/index.html", "pools/_grid.html", pools=pools, q=q, status=status
+    f, view = _grid_filters()
+    return render_page_or_partial("pools/index.html", "pools/_grid.html", **_grid_context(f, view))
+
+
+def _back(query: str | None = None):
+    """Back to the grid as it was (only ever a grid URL: no open redirect)."""
+    query = query if query is not None else request.form.get("grid_query", "")
+    query = urlencode(parse_qsl(query))  # re-encoded: nothing but query arguments survive
+    return redirect(url_for("pools.index") + (f"?{query}" if query else ""))
+
+
+def _filters_from_form() -> GridFilters:
+    return GridFilters.from_args(MultiDict(parse_qsl(request.form.get("grid_query", ""))))
+
+
+# ---------------------------------------------------------------------------------------
+# Saved views
+
+
+@bp.route("/pools/views", methods=["POST"])
+@managers_only
+def save_view():
+    try:
+        view = pool_service.save_view(
+            current_user, request.form.get("name", ""), _filters_from_form()
+        )
+    except PoolError as exc:
+        flash(str(exc), "danger")
+        return _back()
+    db.session.commit()
+    flash(f"Saved the view {view.name} under My views.", "success")
+    return redirect(url_for("pools.index", view=view.id))
+
+
+def _view_action(view_id: int, change) -> SavedView:
+    view = get_or_404(SavedView, view_id)
+    if not pool_service.can_see(current_user, view):
+        abort(404)
+    try:
+        result = change(view)
+    except NotYours as exc:
+        abort(403, str(exc))
+    db.session.commit()
+    return result or view
+
+
+@bp.route("/pools/views/<int:view_id>/copy", methods=["POST"])
+@managers_only
+def copy_view(view_id: int):
+    copy = _view_action(view_id, lambda v: pool_service.copy_view(current_user, v))
+    flash(f"Copied the view as {copy.name}.", "success")
+    return redirect(url_for("pools.index", view=copy.id))
+
+
+@bp.route("/pools/views/<int:view_id>/share", methods=["POST"])
+@managers_only
+def share_view(view_id: int):
+    shared = request.form.get("shared") == "1"
+    view = _view_action(view_id, lambda v: pool_service.set_shared(current_user, v, shared))
+    flash(
+        f"{view.name} is {'shared with the account' if shared else 'only yours again'}.", "success"
     )
+    return redirect(url_for("pools.index", view=view.id))
+
+
+@bp.route("/pools/views/<int:view_id>/star", methods=["POST"])
+@managers_only
+def star_view(view_id: int):
+    starred = request.form.get("starred") == "1"
+    view = _view_action(view_id, lambda v: pool_service.set_starred(current_user, v, starred))
+    flash(
+        f"{view.name} opens first now." if starred else f"{view.name} is no longer your default.",
+        "success",
+    )
+    return redirect(url_for("pools.index", view=view.id))
+
+
+@bp.route("/pools/views/<int:view_id>/delete", methods=["POST"])
+@managers_only
+def delete_view(view_id: int):
+    view = get_or_404(SavedView, view_id)
+    name = view.name
+    _view_action(view_id, lambda v: pool_service.delete_view(current_user, v))
+    flash(f"Deleted the view {name}.", "success")
+    return redirect(url_for("pools.index", status="all"))
+
+
+# ---------------------------------------------------------------------------------------
+# Bulk actions
+
+
+def _checked_pools():
+    return pool_service.pools_by_ids(request.form.getlist("pool_ids"))
+
+
+@bp.route("/pools/bulk/confirm-delete", methods=["POST"])
+@managers_only
+def confirm_delete():
+    """The confirmation (htmx into the page's dialog slot) that names the count first."""
+    pools = _checked_pools()
+    system = [p for p in pools if p.is_system]
+    return render_template(
+        "pools/_confirm_delete.html",
+        pools=pools,
+        system=system,
+        count=pool_service.unprocessed_count(pools),
+        grid_query=request.form.get("grid_query", ""),
+    )
+
+
+@bp.route("/pools/bulk", methods=["POST"])
+@managers_only
+def bulk():
+    action = request.form.get("action")
+    if action not in BULK_ACTIONS:
+        abort(400)
+    pools = _checked_pools()
+    if not pools:
+        flash("Check at least one pool first.", "warning")
+        return _back()
+    try:
+        if action in ("activate", "deactivate"):
+            status = "active" if action == "activate" else "inactive"
+            changed, skipped = pool_service.set_status(pools, status, current_user)
+            message = f"{changed} pool{'s' if changed != 1 else ''} {action}d."
+            if skipped:
+                message += f" {', '.join(skipped)} is the system pool and stays inactive."
+        elif action == "shuffle":
+            leads = pool_service.shuffle(pools, current_user)
+            message = f"Shuffled the dial order of {leads:,} leads in {len(pools)} pool(s)."
+        else:
+            leads = pool_service.delete_unprocessed(pools, current_user)
+            message = f"Deleted {leads:,} unprocessed leads from {len(pools)} pool(s)."
+    except PoolError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return _back()
+    db.session.commit()
+    flash(message, "success")
+    return _back()
 
 
 @bp.route("/pools/refresh-counts", methods=["POST"])
