@@ -303,3 +303,68 @@ def test_the_inactive_pool_is_never_in_scope(pool):
     add_lead(inactive, "+14155550141", T0)
     add_lead(pool, "+14155550141", T0)
     assert dedup_service.count(settings()) == {"total": 1, "duplicates": 0, "after": 1}
+
+
+NOW = dt.datetime(2026, 11, 23, 12, 0)
+
+
+def make_tested_job(name="Nightly") -> DedupJob:
+    job = DedupJob(name=name, test_results={"total": 1, "duplicates": 0, "after": 1})
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"test_results": None}, "Start a test run"),
+        ({"acknowledged": False}, "Tick the acknowledgement"),
+        ({"emails": []}, "at least one email address"),
+        ({"when": NOW - dt.timedelta(minutes=1)}, "in the future"),
+        ({"when": NOW + dt.timedelta(days=8, minutes=1)}, "at most 8 days ahead"),
+    ],
+)
+def test_scheduling_refuses_what_the_seed_product_refuses(pool, change, message):
+    job = make_tested_job()
+    if "test_results" in change:
+        job.test_results = None
+    args = {
+        "when": NOW + dt.timedelta(days=2),
+        "emails": ["ops@acme.test"],
+        "acknowledged": True,
+        **{k: v for k, v in change.items() if k != "test_results"},
+    }
+    with pytest.raises(DedupError, match=message):
+        dedup_service.schedule(
+            job,
+            args["when"],
+            args["emails"],
+            acknowledged=args["acknowledged"],
+            user_id=None,
+            now=NOW,
+        )  # noqa: E501
+    assert job.status == "draft" and job.scheduled_for is None
+
+
+def test_one_scheduled_job_per_account_and_unscheduling_frees_the_slot(pool):
+    first, second = make_tested_job("First"), make_tested_job("Second")
+    when = NOW + dt.timedelta(days=8)
+    dedup_service.schedule(first, when, ["a@x.test"], acknowledged=True, user_id=None, now=NOW)
+    assert first.status == "scheduled"
+    with pytest.raises(DedupError, match="The job 'First' is already scheduled; unschedule it"):
+        dedup_service.schedule(second, when, ["a@x.test"], acknowledged=True, user_id=None, now=NOW)  # noqa: E501
+    dedup_service.schedule(first, when, ["b@x.test"], acknowledged=True, user_id=None, now=NOW)
+    dedup_service.unschedule(first)
+    assert (first.status, first.scheduled_for) == ("tested", None)
+    dedup_service.schedule(second, when, ["a@x.test"], acknowledged=True, user_id=None, now=NOW)
+    assert second.status == "scheduled"
+
+
+def test_only_one_claim_of_a_scheduled_run_succeeds(pool):
+    job = make_tested_job()
+    job.status = "scheduled"
+    db.session.flush()
+    assert dedup_service.claim_for_run(job) is True
+    assert dedup_service.claim_for_run(job) is False
+    assert dedup_service.claim_for_run(job, resume=True) is True  # a killed run, resumed
