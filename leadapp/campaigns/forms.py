@@ -59,12 +59,14 @@ class EmptyForm(FlaskForm):
 
 
 class PickerForm(FlaskForm):
-    """The two-list picker: ``assigned`` is the whole (pending) assigned list; ``add`` and
-    ``remove`` are the pools selected in the left and right lists."""
+    """The two-list picker: ``assigned`` is the whole (pending) assigned list;
+    ``selected_available`` and ``selected_assigned`` are the pools selected in the left and
+    right lists. (Not "add"/"remove": a form control named "remove" hides the form element's
+    own remove(), which htmx calls when it swaps the form.)"""
 
     assigned = SelectMultipleField(coerce=int, validate_choice=False)
-    add = SelectMultipleField(coerce=int, validate_choice=False)
-    remove = SelectMultipleField(coerce=int, validate_choice=False)
+    selected_available = SelectMultipleField(coerce=int, validate_choice=False)
+    selected_assigned = SelectMultipleField(coerce=int, validate_choice=False)
     confirmed = HiddenField()
 
 

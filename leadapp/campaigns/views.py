@@ -301,10 +301,10 @@ def move_pools(campaign_id: int):
     form = _picker_form()
     pending = list(dict.fromkeys(form.assigned.data or []))
     if request.args.get("direction") == "remove":
-        leaving = set(form.remove.data or [])
+        leaving = set(form.selected_assigned.data or [])
         pending = [i for i in pending if i not in leaving]
     else:
-        pending += [i for i in form.add.data or [] if i not in pending]
+        pending += [i for i in form.selected_available.data or [] if i not in pending]
     try:
         service.plan_assignment(campaign, pending)  # refuse at once, not only at Apply
     except CampaignError as exc:

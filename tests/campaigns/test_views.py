@@ -128,7 +128,11 @@ def test_a_supervisor_gets_403_on_every_change(app, acme, supervisor):
         ("post", f"/campaigns/{cid}/edit", _campaign_form(project_id)),
         ("post", "/campaigns/projects", {"name": "Sneaky"}),
         ("post", f"/campaigns/projects/{project_id}", {"name": "Sneaky"}),
-        ("post", f"/campaigns/{cid}/pools/move?direction=add", {"add": [pools["A"]]}),
+        (
+            "post",
+            f"/campaigns/{cid}/pools/move?direction=add",
+            {"selected_available": [pools["A"]]},
+        ),
         ("post", f"/campaigns/{cid}/pools/apply", {"assigned": [pools["A"]]}),
         ("post", f"/campaigns/{cid}/pools/settings", {}),
     ]:
@@ -323,7 +327,9 @@ def _share(html, name):
 def test_arrows_move_pools_between_the_lists_without_saving(app, acme):
     client, cid, pools = acme["client"], acme["campaign"], acme["pools"]
     response = _post(
-        client, f"/campaigns/{cid}/pools/move?direction=add", {"add": [pools["A"], pools["C"]]}
+        client,
+        f"/campaigns/{cid}/pools/move?direction=add",
+        {"selected_available": [pools["A"], pools["C"]]},
     )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -337,7 +343,7 @@ def test_arrows_move_pools_between_the_lists_without_saving(app, acme):
     response = _post(
         client,
         f"/campaigns/{cid}/pools/move?direction=remove",
-        {"assigned": [pools["A"], pools["C"]], "remove": [pools["C"]]},
+        {"assigned": [pools["A"], pools["C"]], "selected_assigned": [pools["C"]]},
     )
     assert "To assign: A." in response.get_data(as_text=True)
     assert _assigned(app, acme["id"], cid) == []  # nothing saved until Apply
@@ -346,7 +352,10 @@ def test_arrows_move_pools_between_the_lists_without_saving(app, acme):
 def test_the_picker_works_without_javascript(app, acme):
     client, cid, pools = acme["client"], acme["campaign"], acme["pools"]
     response = _post(
-        client, f"/campaigns/{cid}/pools/move?direction=add", {"add": [pools["B"]]}, htmx=False
+        client,
+        f"/campaigns/{cid}/pools/move?direction=add",
+        {"selected_available": [pools["B"]]},
+        htmx=False,
     )
     html = response.get_data(as_text=True)
     assert "<html" in html and "To assign: B." in html
@@ -426,7 +435,7 @@ def test_a_pool_marked_to_dial_cannot_be_unassigned(app, acme):
     response = _post(
         acme["client"],
         f"/campaigns/{cid}/pools/move?direction=remove",
-        {"assigned": [pools["A"], pools["B"]], "remove": [pools["A"]]},
+        {"assigned": [pools["A"], pools["B"]], "selected_assigned": [pools["A"]]},
     )
     assert response.status_code == 422
     sentence = "'A' is marked to dial in this campaign; clear To dial and save before unassigning."
