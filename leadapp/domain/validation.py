@@ -9,6 +9,11 @@ Business rules, per cell:
 * ``unique``: a non-empty value may occur once in a file (later occurrences are refused);
 * ``max_length``: a longer text is cut to the limit and reported as ``truncated`` - a
   warning, the row stays valid.
+* ``country``: a country name in a common language ("United States", "Deutschland")
+  becomes its two-letter code; a value that names no country is ``not_a_country``, a
+  warning (the row stays valid, the country is left empty).
+* Multi-value cells (Google Contacts joins several values with `` ::: ``): a phone or
+  email cell holding several values keeps the first.
 
 A row is valid when none of its cells has a reason other than a warning.
 """
@@ -25,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadapp.domain import phones
+from leadapp.domain.countries import country_codes
 from leadapp.domain.fields import STANDARD_FIELDS
 
 __all__ = ["REASON_TEXT", "WARNINGS", "STANDARD_FIELDS", "Validated", "validate"]
@@ -37,9 +43,11 @@ REASON_TEXT: dict[str, str] = {
     "not_a_boolean": "Use yes or no (true/false, 1/0).",
     "duplicate_in_file": "This value already appears in an earlier row of the file.",
     "truncated": "The text was longer than allowed and has been cut.",
+    "not_a_country": "This names no country we know; the country was left empty.",
     **{f"phone_{k}": v for k, v in phones.REASON_TEXT.items()},
 }
-WARNINGS = frozenset({"truncated"})
+WARNINGS = frozenset({"truncated", "not_a_country"})
+MULTI_VALUE_SEPARATOR = " ::: "
 
 _EMAIL_RE = r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$"
 _TRUE = {"1", "true", "t", "yes", "y", "ja", "oui", "si", "sí", "tak", "sim", "x", "on"}
@@ -128,6 +136,11 @@ def validate(
             values[col] = raw
             continue
         kind = _attr(f, "type") or "text"
+        if kind in ("phone", "email"):
+            several = raw.str.contains(MULTI_VALUE_SEPARATOR, regex=False, na=False)
+            if several.any():
+                raw = raw.where(~several, raw.str.split(MULTI_VALUE_SEPARATOR, n=1).str[0])
+                text = raw.str.strip()
         value: pd.Series = text
         if kind == "phone":
             norm = phones.normalise_phones(raw, region)
@@ -155,6 +168,10 @@ def validate(
             value[low.isin(_TRUE)] = True
             value[low.isin(_FALSE)] = False
             why[~empty & value.isna()] = "not_a_boolean"
+            key = value
+        elif col == "country":
+            value = country_codes(text).where(~empty)
+            why[~empty & value.isna()] = "not_a_country"
             key = value
         else:
             key = text.where(~empty)

@@ -513,14 +513,9 @@ def test_german_semicolon_windows_1252_spreadsheet(app, runner, account, tmp_pat
 
 
 # ---------------------------------------------------------------------------------------
-# Known gaps, kept visible: these fail today (strict xfail) and pass once fixed.
+# Multi-value cells and country names (once known gaps, now handled by the domain).
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Google Contacts joins several values of one label with ' ::: '; the app reads "
-    "the whole cell as one number/address, so the row is invalid (fix belongs in the domain)",
-)
 def test_google_multi_value_cells_use_their_first_value(app, runner, account, tmp_path):
     make_campaign(runner, "Spring", "US")
     rows = google_rows(legacy=True)[:1]
@@ -531,11 +526,6 @@ def test_google_multi_value_cells_use_their_first_value(app, runner, account, tm
     assert (counts["valid"], counts["imported"]) == (1, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lead.country holds 2 letters: HubSpot's 'Country/Region' = 'United States' is "
-    "cut to 'Un' (a warning only) instead of becoming 'US'",
-)
 def test_country_names_become_country_codes(app, runner, account, tmp_path):
     make_campaign(runner, "Spring", "US")
     rows = [{**hubspot_rows()[0], "Country/Region": "United States"}]
