@@ -210,11 +210,8 @@ class GridFilters:
 
     @classmethod
     def from_dict(cls, data: dict | None) -> GridFilters:
-        data = data or {}
-        known = {
-            k: data[k] for k in ("q", "status", "projects", "campaigns", "sort", "dir", "cols")
-        }
-        return cls(**{k: v for k, v in known.items() if v is not None}) if data else cls()
+        keys = ("q", "status", "projects", "campaigns", "sort", "dir", "cols")
+        return cls(**{k: data[k] for k in keys if (data or {}).get(k) is not None})
 
     def to_dict(self) -> dict:
         """What a saved view stores (the page is not part of a view)."""
@@ -592,10 +589,10 @@ def set_status(pools: list[LeadPool], status: str, user: User) -> tuple[int, lis
         raise PoolError("A pool is either active or inactive.")
     changed, skipped = 0, []
     for pool in pools:
+        if pool.status == status:
+            continue
         if pool.is_system:
             skipped.append(pool.name)
-            continue
-        if pool.status == status:
             continue
         action = "pool.activated" if status == "active" else "pool.deactivated"
         audit.record(user.account_id, user.id, action, pool, before=pool.status, after=status)
