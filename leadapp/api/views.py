@@ -18,12 +18,13 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from leadapp.extensions import db
-from leadapp.models import Campaign, Interaction, Lead, LeadPool, PoolAssignment, User
+from leadapp.models import Account, Campaign, Interaction, Lead, LeadPool, PoolAssignment, User
 from leadapp.models.base import utcnow
 from leadapp.models.lead import DIRECTIONS
 from leadapp.security import bind_account
 from leadapp.services import api_tokens
 from leadapp.services import leads as lead_service
+from leadapp.services import pools as pool_service
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,30 @@ def unexpected(exc: Exception):
     return _error(500, MESSAGES[500])
 
 
-@bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+ENDPOINTS = [
+    "GET  /api/v1/  (who this token is)",
+    "GET  /api/v1/campaigns/<code>",
+    "POST /api/v1/campaigns/<code>/leads",
+    "POST /api/v1/leads/<id>/interactions",
+    "GET  /api/v1/pools/<id>/stats",
+]
+
+
+@bp.get("/")
+def index():
+    """Who the token acts as, and what it can call: a quick check for a new token."""
+    user = g.api_user
+    account = db.session.get(Account, user.account_id)
+    return _done(
+        {
+            "user": {"id": user.id, "email": user.email, "name": user.name, "role": user.role},
+            "account": {"name": account.name, "slug": account.slug},
+            "endpoints": ENDPOINTS,
+        }
+    )
+
+
+@bp.route("/", defaults={"rest": ""}, methods=["POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def not_found(rest: str):
     """Unknown addresses under /api/v1 answer JSON too (a 405 for a known one)."""
@@ -147,7 +171,7 @@ def not_found(rest: str):
         response = _error(405, MESSAGES[405] + f" Use {' or '.join(allowed)}.")
         response.headers["Allow"] = ", ".join(allowed)
         return response
-    return _error(404, "There is no API endpoint at this address; see /api/v1 in the README.")
+    return _error(404, "There is no API endpoint at this address; GET /api/v1/ lists them.")
 
 
 # ---------------------------------------------------------------------------------------
@@ -256,7 +280,16 @@ def interaction_json(item: Interaction, campaign: Campaign | None) -> dict:
 
 
 def pool_json(pool: LeadPool) -> dict:
-    """The pool's statistics from its stored counters (as ``flask pools stats``)."""
+    """The pool's statistics from its stored counters, as the pool details show them:
+    ``ready_to_dial`` counts only while the pool is active today (in the account's zone)
+    and assigned to a campaign marked to dial; ``ready_when_active`` is the stored count."""
+    account = db.session.get(Account, pool.account_id)
+    today = pool_service.account_now(account.timezone).date()
+    ready = db.session.scalar(
+        sa.select(pool_service.ready_shown(today))
+        .where(LeadPool.id == pool.id)
+        .select_from(LeadPool)
+    )
     assignments = db.session.execute(
         sa.select(PoolAssignment, Campaign)
         .join(Campaign, Campaign.id == PoolAssignment.campaign_id)
@@ -270,13 +303,15 @@ def pool_json(pool: LeadPool) -> dict:
         "is_system": pool.is_system,
         "total": pool.total_count,
         "open": pool.open_count,
-        "ready_to_dial": pool.ready_count,
+        "ready_to_dial": int(ready or 0),
+        "ready_when_active": pool.ready_count,
         "closed": pool.closed_count,
         "used": pool.used_count,
         "closed_pct": pool.closed_pct,
         "used_pct": pool.used_pct,
         "valid_in_upload": pool.valid_count,
         "invalid_in_upload": pool.invalid_count,
+        "duplicates_found": pool_service.duplicates_found([pool.id]).get(pool.id, 0),
         "active_from": pool.active_from.isoformat() if pool.active_from else None,
         "active_until": pool.active_until.isoformat() if pool.active_until else None,
         "counts_refreshed_at": _iso(pool.counts_refreshed_at),

@@ -219,9 +219,18 @@ def test_last_used_is_recorded(app, client, acme):
         assert db.session.get(api_tokens.ApiToken, acme["token_id"]).last_used_at is not None
 
 
+def test_index_says_who_the_token_is(client, acme):
+    response = client.get("/api/v1/", headers=auth(acme["token"]))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["user"]["email"] == "script@acme.test" and body["account"]["slug"] == "acme"
+    assert any("/leads" in e for e in body["endpoints"])
+    assert_json_error(client.get("/api/v1/"), 401)
+
+
 def test_unknown_endpoint_and_wrong_method_answer_json(client, acme):
     assert_json_error(client.get("/api/v1/nothing/here", headers=auth(acme["token"])), 404)
-    assert_json_error(client.get("/api/v1/", headers=auth(acme["token"])), 404)
+    assert_json_error(client.post("/api/v1/", json={}, headers=auth(acme["token"])), 405)
     response = client.get(f"/api/v1/campaigns/{acme['code']}/leads", headers=auth(acme["token"]))
     assert_json_error(response, 405)
     assert "POST" in response.headers["Allow"]
@@ -673,6 +682,23 @@ def test_pool_stats_from_the_stored_counters(app, client, acme):
         fresh["ready"],
     )
     assert_counters_equal_recount(app, acme["account"])
+
+
+def test_pool_stats_ready_to_dial_as_the_grid_shows_it(app, client, acme):
+    # The side pool is assigned but not to dial: its leads are ready only "when active".
+    _lead(client, acme)
+    side = new_lead(client, acme, {"phone1": "4155550140", "pool_id": acme["side"]})
+    assert side.status_code == 201
+    stats = client.get(f"/api/v1/pools/{acme['side']}/stats", headers=auth(acme["token"]))
+    body = stats.get_json()
+    assert body["total"] == 1 and body["ready_when_active"] == 1 and body["ready_to_dial"] == 0
+    with app.app_context(), account_scope(acme["account"]):
+        db.session.get(LeadPool, acme["pool"]).status = "inactive"
+        db.session.commit()
+    stats = client.get(f"/api/v1/pools/{acme['pool']}/stats", headers=auth(acme["token"]))
+    body = stats.get_json()
+    assert body["status"] == "inactive" and body["ready_to_dial"] == 0
+    assert body["ready_when_active"] == 1 and body["duplicates_found"] == 0
 
 
 def test_pool_stats_of_another_account_is_a_404(client, acme, other):
