@@ -369,10 +369,11 @@ def grid(f: GridFilters, today: dt.date, per_page: int = PER_PAGE) -> Grid:
     total = db.session.scalar(_filtered(sa.select(sa.func.count(LeadPool.id)), f)) or 0
     pages = max((total + per_page - 1) // per_page, 1)
     page = min(f.page, pages)
-    order = _sort_expr(f.sort, today)
-    order = order.desc() if f.dir == "desc" else order.asc()
+    expr = _sort_expr(f.sort, today)
+    # Empty values (no campaign, never called) go last either way, on every database.
+    order = [sa.case((expr.is_(None), 1), else_=0), expr.desc() if f.dir == "desc" else expr]
     query = _filtered(sa.select(LeadPool, ready_shown(today).label("ready")), f)
-    query = query.order_by(order, LeadPool.id.desc() if f.dir == "desc" else LeadPool.id)
+    query = query.order_by(*order, LeadPool.id.desc() if f.dir == "desc" else LeadPool.id)
     query = query.limit(per_page).offset((page - 1) * per_page)
     rows = [GridRow(pool=p, ready=int(r or 0)) for p, r in db.session.execute(query)]
     by_id = {row.pool.id: row for row in rows}
