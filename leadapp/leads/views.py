@@ -169,16 +169,17 @@ def _filters() -> dict[str, str]:
 def quick_search(q: str):
     """Lead id, phone in any format (normalised with the account's region, then equality
     on E.164), customer key, name or email (LIKE wildcards typed are literal)."""
-    conditions = []
+    conditions = [Lead.customer_key == q]
     lead_id = _int(q)
-    if lead_id is not None:
+    if lead_id is not None and len(q.strip().lstrip("#")) < 10:
         conditions.append(Lead.id == lead_id)
     digits = sum(ch.isdigit() for ch in q)
     if digits >= 3:
         e164, _ext, _reason = phone_domain.normalise_phone(q, _account().default_region)
         if e164:
+            # A phone: equality on the stored E.164 values, never a LIKE over names.
             conditions.extend(getattr(Lead, p) == e164 for p in PHONE_FIELDS)
-    conditions.append(Lead.customer_key == q)
+            return sa.or_(*conditions)
     words = q.split()
     if words:
         conditions.append(

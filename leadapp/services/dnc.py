@@ -76,11 +76,7 @@ def is_listed(account_id: int, numbers: Iterable[str | None]) -> bool:
 def _mark(account_id: int, numbers: list[str] | None, pool_ids: list[int] | None) -> int:
     """Set ``do_not_call`` on the account's leads having a listed number (only ``numbers``
     when given, only in ``pool_ids`` when given); refresh their pools. Returns the count."""
-    listed = (
-        sa.select(DoNotCallNumber.phone)
-        .where(DoNotCallNumber.account_id == account_id)
-        .scalar_subquery()
-    )
+    listed = sa.select(DoNotCallNumber.phone).where(DoNotCallNumber.account_id == account_id)
     if numbers is not None:
         if not numbers:
             return 0
@@ -179,11 +175,7 @@ def remove_number(entry: DoNotCallNumber, *, user_id: int | None) -> int:
     audit.record(account_id, user_id, "dnc.removed", entry, phone=phone, note=entry.note)
     db.session.delete(entry)
     db.session.flush()
-    listed = (
-        sa.select(DoNotCallNumber.phone)
-        .where(DoNotCallNumber.account_id == account_id)
-        .scalar_subquery()
-    )
+    listed = sa.select(DoNotCallNumber.phone).where(DoNotCallNumber.account_id == account_id)
     where = [
         Lead.account_id == account_id,
         Lead.do_not_call.is_(True),

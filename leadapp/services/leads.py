@@ -313,14 +313,10 @@ def create_lead(
 
     matches = engine._NO_MATCHES
     scope_ids: list[int] = []
-    if settings.scope != "none":
-        key = staged["_key"].iloc[0]
-        if not isinstance(key, str) or key in ("", "nan"):
-            missing = [m for m in settings.match if not (data.get(m) or "").strip()]
-            raise LeadError(
-                f"Duplicates are matched on {' + '.join(settings.match)}, so fill in "
-                f"{', '.join(missing or settings.match)}."
-            )
+    key = staged["_key"].iloc[0]
+    # As in an import, a lead without a match key (e.g. no email when matching on email)
+    # is never a duplicate.
+    if settings.scope != "none" and isinstance(key, str) and key not in ("", "nan"):
         scope_ids = _scope_pool_ids(pool, campaign, settings)
         matches = engine.existing_matches(
             staged["_key"], settings.match, scope_ids, settings.open_only, 0
