@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from leadapp.domain import phones as phone_domain
 from leadapp.domain.fields import PHONE_FIELDS
@@ -269,7 +270,7 @@ def cell(lead: Lead, column: str) -> str:
 def index():
     f = _filters()
     page = max(request.args.get("page", 1, type=int), 1)
-    query = search_query(f).order_by(Lead.id.desc())
+    query = search_query(f).order_by(Lead.id.desc()).options(selectinload(Lead.pool))
     leads = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     pool = db.session.get(LeadPool, _int(f.get("pool"))) if f.get("pool") else None
     campaign = db.session.get(Campaign, _int(f.get("campaign"))) if f.get("campaign") else None
@@ -541,7 +542,7 @@ def _show(lead: Lead, *, wrap_form=None, copy_form=None, status: int = 200):
         copy_form=copy_form or _copy_form(lead),
         wrap_codes=WRAP_CODES,
         custom_defs=custom_defs,
-        is_callback=lead_service.is_callback,
+        callback_codes=sorted(lead_service.CALLBACK_CODES),
     ), status
 
 

@@ -72,6 +72,7 @@ def test_find_edit_history_and_do_not_call(page, app, make_account, make_user, t
 
     # Find the lead by its phone typed in another format (live search, htmx).
     page.goto("/leads")
+    page.screenshot(path=str(tmp_path / "leads.png"), full_page=True)
     page.get_by_test_id("quick-search").fill("+1 415.555.0132")
     table = page.get_by_test_id("lead-table")
     expect(table.locator("tbody tr")).to_have_count(1)
@@ -103,6 +104,16 @@ def test_find_edit_history_and_do_not_call(page, app, make_account, make_user, t
     expect(page.get_by_test_id("phone2")).to_contain_text("+1 212-555-0142")
     page.screenshot(path=str(tmp_path / "lead.png"), full_page=True)
 
+    # Wrap code: the callback time is asked for only with a callback code.
+    wrap = page.get_by_test_id("wrap-form")
+    wrap.get_by_test_id("wrap-code-input").fill("SALE")
+    expect(wrap.get_by_test_id("callback-field")).to_be_hidden()
+    wrap.get_by_test_id("wrap-code-input").fill("Callback")
+    expect(wrap.get_by_test_id("callback-field")).to_be_visible()
+    wrap.locator('input[name="callback_at"]').fill("2030-01-02T09:30")
+    wrap.locator("button[type=submit]").click()
+    expect(page.get_by_test_id("wrap-code")).to_contain_text("Callback · callback 2030-01-02 09:30")
+
     # Put its number on the do-not-call list: it leaves "ready to dial".
     page.goto("/leads/do-not-call")
     form = page.get_by_test_id("dnc-add")
@@ -112,6 +123,7 @@ def test_find_edit_history_and_do_not_call(page, app, make_account, make_user, t
     expect(page.locator("#flashes")).to_contain_text("1 lead(s) marked do-not-call")
     expect(page.get_by_test_id("dnc-table")).to_contain_text("+1 415-555-0132")
     assert "Remove" not in page.get_by_test_id("dnc-table").inner_text()  # admins only
+    page.screenshot(path=str(tmp_path / "dnc.png"), full_page=True)
 
     page.goto(f"/leads/{ids['ada']}")
     expect(page.get_by_test_id("dial-state")).to_contain_text("Not ready to dial")
