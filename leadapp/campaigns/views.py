@@ -15,6 +15,7 @@ from leadapp.models import Campaign, PoolAssignment, Project
 from leadapp.security import admin_required, get_or_404
 from leadapp.services import campaigns as service
 from leadapp.services.campaigns import CampaignError
+from leadapp.services.pools import account_now
 
 from .forms import AssignmentSettingsForm, CampaignForm, EmptyForm, PickerForm, ProjectForm
 
@@ -243,6 +244,7 @@ def _assignment_context(campaign: Campaign, pending: list[int] | None = None, **
     wanted = current if pending is None else {i for i in pending if i in by_id}
     to_dial = {a.pool_id for a in rows if a.to_dial}
     raw_shares = service.assignment_shares(campaign, rows)
+    today = account_now(current_user.account.timezone).date()
     settings = AssignmentSettingsForm(
         formdata=None,
         data={
@@ -262,6 +264,7 @@ def _assignment_context(campaign: Campaign, pending: list[int] | None = None, **
         "rows": rows,
         "settings": settings,
         "settings_rows": list(zip(settings.rows, rows, strict=True)),
+        "ready": {a.id: service.ready_in_campaign(a, today) for a in rows},
         "shares": {k: service.format_share(v) for k, v in raw_shares.items()},
         "all_zero": bool(raw_shares) and not any(raw_shares.values()),
         "available": [p for p in pools if p.id not in wanted],

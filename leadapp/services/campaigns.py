@@ -337,6 +337,22 @@ def assignment_shares(campaign: Campaign, rows: Iterable[PoolAssignment]) -> dic
     return shares({a.id: a.weight for a in rows if a.to_dial})
 
 
+def active_on(pool: LeadPool, day: dt.date) -> bool:
+    """The pool may be dialed on ``day``: active, and inside its active date range."""
+    return (
+        pool.status == "active"
+        and (pool.active_from is None or pool.active_from <= day)
+        and (pool.active_until is None or pool.active_until >= day)
+    )
+
+
+def ready_in_campaign(assignment: PoolAssignment, day: dt.date) -> int:
+    """The pool's ready leads this campaign dials on ``day`` (the grid's rule, for one
+    campaign): the stored count when the assignment is to dial and the pool is active."""
+    pool = assignment.pool
+    return pool.ready_count if assignment.to_dial and active_on(pool, day) else 0
+
+
 def assignable_pools(account_id: int) -> list[LeadPool]:
     """Every pool that could feed a campaign: all but the system Inactive pool."""
     return list(

@@ -487,3 +487,16 @@ def test_the_system_inactive_pool_is_refused(app, acme):
         "assigned to a campaign."
     )
     assert _assigned(app, acme["id"], acme["campaign"]) == []
+
+
+def test_ready_to_dial_counts_only_pools_this_campaign_dials(app, acme):
+    with app.app_context(), account_scope(acme["id"]):
+        db.session.get(LeadPool, acme["pools"]["A"]).ready_count = 12
+        db.session.get(LeadPool, acme["pools"]["B"]).ready_count = 5
+        db.session.commit()
+    _apply(acme, ["A", "B"])
+    html = _settings(
+        acme, app, {"A": (True, "weighted", 100), "B": (False, "weighted", 100)}
+    ).get_data(as_text=True)
+    assert re.search(r'data-testid="ready-A">12<', html)
+    assert re.search(r'data-testid="ready-B">0<', html)

@@ -334,3 +334,22 @@ def test_campaign_and_project_rows_stay_in_their_account(other, account):
         theirs = svc.create_campaign(other, "Spring", project="Outbound", api_code="SPRING")
         assert theirs.api_code == "SPRING"
         assert db.session.scalar(sa.select(sa.func.count(Project.id))) == 1
+
+
+def test_ready_in_campaign_follows_the_grids_rule(account):
+    campaign = svc.create_campaign(account, "Spring")
+    today = dt.date(2026, 11, 23)
+    pool = _pool(account, "A", ready_count=12)
+    svc.apply_assignment(campaign, [pool.id])
+    (row,) = svc.assignments(campaign)
+    assert svc.ready_in_campaign(row, today) == 12
+    pool.active_until = dt.date(2026, 11, 22)  # ended yesterday
+    assert svc.ready_in_campaign(row, today) == 0
+    pool.active_until, pool.active_from = None, dt.date(2026, 11, 24)  # starts tomorrow
+    assert svc.ready_in_campaign(row, today) == 0
+    pool.active_from = today
+    assert svc.ready_in_campaign(row, today) == 12
+    pool.status = "inactive"
+    assert svc.ready_in_campaign(row, today) == 0
+    pool.status, row.to_dial = "active", False
+    assert svc.ready_in_campaign(row, today) == 0
