@@ -432,6 +432,12 @@ def update_lead(lead: Lead, data: dict[str, str | None], *, user_id: int | None)
     _check_keys(data, definitions)
     pool = db.session.get(LeadPool, lead.pool_id)
     region, default_zone = _context(pool, _pool_campaign(pool))
+    if (
+        "phone1" in data
+        and "timezone" not in data
+        and lead.timezone_source in (None, "number", "default", "several")
+    ):
+        data["timezone"] = ""  # the zone came from the old number: resolve it again
     merged = {**lead_data(lead), **data}
     # Phones already stored are given as E.164 so they re-validate as they were stored.
     for key in PHONE_FIELDS:

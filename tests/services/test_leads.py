@@ -189,6 +189,12 @@ def test_update_wrap_code_copy_delete_keep_counters(ctx):
     assert lead.phone1_raw == "212-555-0199" and lead.first_name == "Ada"
     assert lead.last_name == "King" and lead.timezone == "America/New_York"
     assert service.update_lead(lead, {"phone1": ""}, user_id=None).errors
+    # A zone that came from the number follows a new number; one given by hand stays.
+    service.update_lead(lead, {"phone1": "+61 2 9374 4000"}, user_id=None)
+    assert (lead.timezone, lead.timezone_source) == ("Australia/Sydney", "number")
+    service.update_lead(lead, {"timezone": "Europe/Berlin"}, user_id=None)
+    service.update_lead(lead, {"phone1": "212-555-0199"}, user_id=None)
+    assert (lead.timezone, lead.timezone_source) == ("Europe/Berlin", "field")
 
     with pytest.raises(service.LeadError, match="date and time"):
         service.set_wrap_code(lead, "CALLBACK", completed=False, user_id=None)
