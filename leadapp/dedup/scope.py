@@ -1,0 +1,83 @@
+"""The lead scope's options on the schedule page, each with its lead count.
+
+One grouped query counts the leads of every pool (leads already inactive are out of scope,
+as in ``services.dedup``); campaign and purpose counts add up their distinct pools through
+``PoolAssignment``. Options over ``dedup_service.SCOPE_LIMIT`` are shown but cannot be chosen."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sqlalchemy as sa
+
+from leadapp.extensions import db
+from leadapp.models import Campaign, Lead, LeadPool, PoolAssignment
+from leadapp.services import dedup as dedup_service
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    value: int | str
+    label: str
+    count: int
+
+    @property
+    def over(self) -> bool:
+        return self.count > dedup_service.SCOPE_LIMIT
+
+
+@dataclasses.dataclass
+class ScopeOptions:
+    account: int
+    campaigns: list[Option]
+    pools: list[Option]
+    purposes: list[Option]
+
+    def for_scope(self, scope: str) -> list[Option]:
+        return {"campaign": self.campaigns, "list": self.pools, "purpose": self.purposes}.get(
+            scope, []
+        )
+
+    def label(self, scope: str, value) -> str:
+        for option in self.for_scope(scope):
+            if str(option.value) == str(value):
+                return option.label
+        return str(value)
+
+
+def scope_options() -> ScopeOptions:
+    per_pool = dict(
+        db.session.execute(
+            sa.select(Lead.pool_id, sa.func.count(Lead.id))
+            .where(Lead.status != "inactive")
+            .group_by(Lead.pool_id)
+        ).all()
+    )
+    pools = db.session.execute(
+        sa.select(LeadPool.id, LeadPool.name)
+        .where(LeadPool.is_system.is_(False))
+        .order_by(LeadPool.name)
+    ).all()
+    pool_ids = {p.id for p in pools}
+    campaigns = db.session.execute(
+        sa.select(Campaign.id, Campaign.name, Campaign.purpose).order_by(Campaign.name)
+    ).all()
+    assigned: dict[int, set[int]] = {}
+    for campaign_id, pool_id in db.session.execute(
+        sa.select(PoolAssignment.campaign_id, PoolAssignment.pool_id)
+    ):
+        if pool_id in pool_ids:
+            assigned.setdefault(campaign_id, set()).add(pool_id)
+    by_purpose: dict[str, set[int]] = {}
+    for c in campaigns:
+        by_purpose.setdefault(c.purpose, set()).update(assigned.get(c.id, set()))
+
+    def total(ids) -> int:
+        return sum(per_pool.get(i, 0) for i in ids)
+
+    return ScopeOptions(
+        account=total(pool_ids),
+        campaigns=[Option(c.id, c.name, total(assigned.get(c.id, ()))) for c in campaigns],
+        pools=[Option(p.id, p.name, per_pool.get(p.id, 0)) for p in pools],
+        purposes=[Option(name, name, total(ids)) for name, ids in sorted(by_purpose.items())],
+    )
