@@ -134,3 +134,64 @@ def test_bulk_shuffle_deactivate_and_delete(page, app, make_account, make_user):
     row = page.get_by_test_id(f"pool-row-{ids['Spring A']}")
     expect(row.locator("td[data-col=total]")).to_have_text("5")
     assert len(dial_orders(app, ids["Autumn"])) == 0
+
+
+def test_pool_details_draw_charts_and_edit(page, app, make_account, make_user, tmp_path):
+    import datetime as dt
+
+    from leadapp.models import Interaction
+    from leadapp.security import account_scope
+    from tests.pools.test_views import MIXED
+
+    setup_pools(app, make_account, make_user)
+    mixed = pool(app, "Mixed", MIXED)
+    with app.app_context():
+        lead = db.session.scalars(
+            sa.select(Lead)
+            .where(Lead.pool_id == mixed)
+            .execution_options(all_accounts=True)
+            .limit(1)
+        ).one()
+        with account_scope(lead.account_id):
+            for day in (1, 1, 2, 4):
+                db.session.add(
+                    Interaction(
+                        account_id=lead.account_id,
+                        lead_id=lead.id,
+                        at=dt.datetime(2026, 3, day, 12),
+                    )
+                )
+            db.session.commit()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    log_in(page, "sup@acme.test", PASSWORD)
+    page.goto("/pools")
+    page.click("a:has-text('Mixed')")
+    for key, points in (("status", "3"), ("timezone", "1"), ("calls", "3")):
+        expect(page.locator(f"canvas[data-chart={key}]")).to_have_attribute("data-drawn", points)
+    page.screenshot(path=str(tmp_path / "details.png"), full_page=True)
+    assert errors == []
+
+    page.fill("#active_from", "2026-05-02")
+    page.fill("#active_until", "2026-05-01")
+    page.click("button:has-text('Save')")
+    expect(page.locator(".invalid-feedback")).to_have_text(
+        "The pool cannot stop being active before it starts."
+    )
+    page.fill("#name", "Mixed (May)")
+    page.fill("#active_until", "2026-05-31")
+    page.click("button:has-text('Save')")
+    expect(page.locator(".alert-success")).to_contain_text("Saved the pool.")
+    expect(page.get_by_test_id("detail-period")).to_have_text("2026-05-02 to 2026-05-31")
+    expect(page.get_by_test_id("detail-modified")).to_contain_text("by sup@acme.test")
+
+    page.get_by_test_id("toggle").click()
+    expect(page.get_by_test_id("toggle")).to_have_text("Disabled")
+    page.get_by_test_id("reset").click()
+    expect(page.locator("#app-modal-body")).to_contain_text("3 completed or closed leads")
+    page.click("#app-modal-confirm")
+    expect(page.locator(".alert-success")).to_contain_text("Re-opened 3 completed leads.")
+    page.screenshot(path=str(tmp_path / "details-after.png"), full_page=True)
+    page.goto("/pools?status=all&col=invalid&col=duplicates&col=callable&col=last_activity")
+    page.screenshot(path=str(tmp_path / "grid.png"), full_page=True)
