@@ -20,6 +20,7 @@ from leadapp.domain import phones as phone_domain
 from leadapp.domain.fields import PHONE_FIELDS
 from leadapp.extensions import db
 from leadapp.models import (
+    AuditLog,
     Campaign,
     DoNotCallNumber,
     FieldDefinition,
@@ -530,9 +531,25 @@ def _show(lead: Lead, *, wrap_form=None, copy_form=None, status: int = 200):
         for c in db.session.scalars(sa.select(Campaign).where(Campaign.id.in_(campaign_ids)))
     }
     agents = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(agent_ids)))}
+    changes = list(
+        db.session.scalars(
+            sa.select(AuditLog)
+            .where(AuditLog.object_type == "Lead", AuditLog.object_id == lead.id)
+            .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+            .limit(50)
+        )
+    )
+    users = {
+        u.id: u
+        for u in db.session.scalars(
+            sa.select(User).where(User.id.in_({c.user_id for c in changes if c.user_id}))
+        )
+    }
     custom_defs = _custom_definitions()
     return render_template(
         "leads/show.html",
+        changes=changes,
+        users=users,
         lead=lead,
         interactions=interactions,
         campaigns=campaigns,

@@ -258,6 +258,8 @@ def duplicate_settings(options: dict | None, campaign: Campaign | None):
     if chosen is None and campaign is not None:
         chosen = campaign.api_duplicate_options or {}
     chosen = dict(chosen or {})
+    if "keys" in chosen and "match" not in chosen:  # the CLI's word is --match, people say keys
+        chosen["match"] = chosen.pop("keys")
     allowed = set(engine.DuplicateSettings.__dataclass_fields__)
     unknown = sorted(set(chosen) - allowed)
     if unknown:

@@ -290,6 +290,8 @@ def test_edit_wrap_code_copy_delete(app, admin_client, world):
             == "2030-01-02T17:30:00"
         )  # 09:30 in Los Angeles
     _assert_counters(app, world["account_id"])
+    log = admin_client.get(lead_url).get_data(as_text=True)
+    assert "lead.updated" in log and "lead.wrap_code" in log
 
     copied = admin_client.post(
         f"{lead_url}/copy", data={"csrf_token": token, "pool": world["autumn"]}

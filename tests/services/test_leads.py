@@ -128,7 +128,7 @@ def test_duplicates_follow_the_import_rules(ctx):
     assert free.action == "created" and free.lead.source == "api"
     assert_counters_match(pool)
     # Matching on email: a lead without one has no key and is never a duplicate.
-    by_email = {"match": ["email"], "scope": "account"}
+    by_email = {"keys": "email", "scope": "account"}
     keyless = service.create_lead(pool, {"phone1": "4155550132"}, user_id=None, options=by_email)
     assert keyless.action == "created"
     with pytest.raises(service.LeadError, match="duplicate scope"):
