@@ -116,8 +116,12 @@ def _context(pool: LeadPool, campaign: Campaign | None) -> tuple[str, str]:
     return account.default_region, account.timezone
 
 
-def _definitions() -> list[FieldDefinition]:
-    return engine.field_definitions()
+def _definitions(account_id: int | None = None) -> list[FieldDefinition]:
+    """The account's field definitions (the bound account's when not given)."""
+    query = sa.select(FieldDefinition).order_by(FieldDefinition.position, FieldDefinition.id)
+    if account_id is not None:
+        query = query.where(FieldDefinition.account_id == account_id)
+    return list(db.session.scalars(query))
 
 
 def _clean(data: dict) -> dict[str, str | None]:
@@ -298,7 +302,7 @@ def create_lead(
     if pool.is_system:
         raise LeadError("Leads cannot be added to the system Inactive pool; choose another pool.")
     data = _clean(data)
-    definitions = _definitions()
+    definitions = _definitions(pool.account_id)
     _check_keys(data, definitions)
     campaign = campaign or _pool_campaign(pool)
     settings = duplicate_settings(options, campaign)
@@ -397,7 +401,16 @@ def _scope_pool_ids(pool: LeadPool, campaign: Campaign | None, settings) -> list
     if settings.scope in ("campaign", "project") and campaign is None:
         settings = engine.DuplicateSettings(**{**asdict(settings), "scope": "pool"})
     stub = SimpleNamespace(campaign_id=campaign.id if campaign else None)
+    # Only this account's pools, even if no account is bound to the session.
     ids = set(engine.scope_pool_ids(stub, pool, settings))
+    if ids:
+        ids = set(
+            db.session.scalars(
+                sa.select(LeadPool.id).where(
+                    LeadPool.id.in_(ids), LeadPool.account_id == pool.account_id
+                )
+            )
+        )
     if settings.include_inactive or (pool.status == "active" and not pool.is_system):
         ids.add(pool.id)
     return sorted(ids)
@@ -430,7 +443,7 @@ def update_lead(lead: Lead, data: dict[str, str | None], *, user_id: int | None)
     An empty value clears the field; the dialled phone (phone1) cannot be cleared. Errors:
     ``action == "invalid"`` and nothing changed."""
     data = _clean(data)
-    definitions = _definitions()
+    definitions = _definitions(lead.account_id)
     _check_keys(data, definitions)
     pool = db.session.get(LeadPool, lead.pool_id)
     region, default_zone = _context(pool, _pool_campaign(pool))

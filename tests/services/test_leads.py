@@ -252,3 +252,22 @@ def test_record_interaction_updates_the_lead(ctx):
         service.record_interaction(lead, caller_number="12")
     with pytest.raises(service.LeadError, match="direction"):
         service.record_interaction(lead, direction="sideways")
+
+
+def test_duplicates_never_cross_accounts_even_unbound(app_ctx, make_account):
+    """With no account bound to the session (a script's mistake), the scope is still the
+    pool's own account."""
+    ours, theirs = make_account("acme"), make_account("other")
+    with account_scope(theirs):
+        their_pool = LeadPool(name="Theirs")
+        db.session.add(their_pool)
+        db.session.flush()
+        service.create_lead(their_pool, {"phone1": "4155550132"}, user_id=None)
+    pool = LeadPool(account_id=ours, name="Ours")
+    db.session.add(pool)
+    db.session.flush()
+    out = service.create_lead(
+        pool, {"phone1": "4155550132"}, user_id=None, options={"scope": "account"}
+    )
+    assert out.action == "created" and out.matches == []
+    assert out.lead.account_id == ours
