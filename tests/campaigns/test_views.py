@@ -112,6 +112,9 @@ def test_everyone_sees_campaigns_and_a_campaigns_pools(acme, supervisor):
     html = page.get_data(as_text=True)
     assert "No pools feed this campaign yet." in html
     assert 'data-testid="picker"' not in html  # supervisors see, admins change
+    for link in (f"/leads?campaign={acme['campaign']}", f"/pools?campaign={acme['campaign']}"):
+        assert f'href="{link}"' in html
+        assert supervisor.get(link).status_code == 200
     assert supervisor.get("/campaigns/projects").status_code == 200
     admin_html = acme["client"].get(f"/campaigns/{acme['campaign']}").get_data(as_text=True)
     assert 'data-testid="picker"' in admin_html
