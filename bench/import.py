@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,10 +33,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import pandas as pd  # noqa: E402
 import phonenumbers  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from _common import cpu_model, fresh_database, peak_mib  # noqa: E402
 
 GOAL_RATIO = 1 / 3
 GOAL_PEAK_MIB = 1.5 * 1024
@@ -55,41 +56,6 @@ def loop_normalise(values: list[str], region: str) -> int:
             phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164)
             valid += 1
     return valid
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def peak_mib() -> float:
-    # ru_maxrss is KiB on Linux, bytes on macOS.
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
-
-
-def fresh_database(url: str, schema: str) -> str:
-    """An empty database for this run; returns the URL the app should use."""
-    from config import _database_url
-
-    if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///") :])
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return url
-    engine = sa.create_engine(_database_url(url))
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    engine.dispose()
-    full = _database_url(url)
-    return f"{full}{'&' if '?' in full else '?'}options=-csearch_path%3D{schema}"
 
 
 def main() -> int:

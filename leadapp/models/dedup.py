@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import AccountScoped, Timestamped, db, enum
+from .base import AccountScoped, Timestamped, db, enum, utcnow
 
 DEDUP_SCOPES = ("account", "campaign", "list", "purpose")
 KEEP_RULES = ("latest-created", "latest-called", "inbound")
@@ -73,10 +73,10 @@ class DedupMove(AccountScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_job_id: Mapped[int] = mapped_column(sa.ForeignKey("dedup_jobs.id", ondelete="CASCADE"))
-    lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
-    golden_lead_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("leads.id", ondelete="SET NULL")
-    )
+    # Leads by id, no foreign key: the moves are the run's audit trail and outlive a lead
+    # deleted later.
+    lead_id: Mapped[int]
+    golden_lead_id: Mapped[int | None]
     from_pool_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("lead_pools.id", ondelete="SET NULL")
     )
@@ -85,17 +85,18 @@ class DedupMove(AccountScoped, db.Model):
     # Which match key field(s) matched and the keep rule that chose the golden record.
     matched_on: Mapped[str] = mapped_column(sa.String(120), default="")
     reason: Mapped[str] = mapped_column(sa.String(120), default="")
-    # Planned moves are written first (moved_at empty) and carried out in batches, so a
-    # killed run resumes where it stopped and no lead is moved twice.
-    moved_at: Mapped[dt.datetime | None]
+    # The whole plan is written first and carried out in batches (the job remembers the
+    # last move done), so a killed run resumes where it stopped and no lead moves twice.
+    moved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     undone_at: Mapped[dt.datetime | None]
 
     dedup_job: Mapped[DedupJob] = relationship(back_populates="moves")
 
 
 class DedupGoldenChange(AccountScoped, db.Model):
-    """A golden record that inherited compliance state or call history from its copies,
-    with its values before (for the report and for undo)."""
+    """A golden record that inherited compliance state or call history from its copies:
+    its values before (``was_*``, for undo) and after (``new_*``, to see whether the lead
+    was changed since)."""
 
     __tablename__ = "dedup_golden_changes"
     __table_args__ = (sa.Index("ix_dedup_golden_changes_job", "dedup_job_id"),)
@@ -103,5 +104,11 @@ class DedupGoldenChange(AccountScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_job_id: Mapped[int] = mapped_column(sa.ForeignKey("dedup_jobs.id", ondelete="CASCADE"))
     lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
-    before: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    after: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    was_do_not_call: Mapped[bool]
+    was_status: Mapped[str] = mapped_column(sa.String(20))
+    was_call_count: Mapped[int]
+    was_last_called_at: Mapped[dt.datetime | None]
+    new_do_not_call: Mapped[bool]
+    new_status: Mapped[str] = mapped_column(sa.String(20))
+    new_call_count: Mapped[int]
+    new_last_called_at: Mapped[dt.datetime | None]

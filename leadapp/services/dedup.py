@@ -39,7 +39,7 @@ from leadapp.services import pools as pool_service
 from leadapp.services.accounts import INACTIVE_POOL_NAME
 
 SCOPE_LIMIT = 250_000
-MOVE_BATCH = 5_000
+MOVE_BATCH = 20_000  # leads moved per transaction
 PHONE_COLUMNS = [f"phone{i}" for i in range(1, 6)]
 # Match keys a job can use; "phones" = any of the five phone fields (E.164).
 MATCH_KEYS = ("phone1", "phones", "email", "customer_key")
@@ -300,9 +300,9 @@ def test_run(job: DedupJob) -> dict:
 
 
 def plan(job: DedupJob) -> dict:
-    """Write the run's plan: one ``DedupMove`` per lead to move (not moved yet) and the
-    golden records' inherited state. Returns the counts. Raises ``DedupError`` when the
-    scope is over the limit (nothing written)."""
+    """Write the run's plan: one ``DedupMove`` per lead to move (carried out later, in
+    batches) and the golden records' inherited state. Returns the counts. Raises
+    ``DedupError`` when the scope is over the limit (nothing written)."""
     settings = DedupSettings.of(job)
     pool_ids = check_limit(settings)
     figures = count(settings, pool_ids)
@@ -310,40 +310,50 @@ def plan(job: DedupJob) -> dict:
         return figures
     reason = RULE_WORDS[settings.keep_rule]
     matched_on = " + ".join(settings.match_keys)
-    common = {"account_id": job.account_id, "dedup_job_id": job.id}
+    now = utcnow()
+    columns = [
+        "account_id",
+        "dedup_job_id",
+        "lead_id",
+        "golden_lead_id",
+        "from_pool_id",
+        "from_status",
+        "match_key",
+        "matched_on",
+        "reason",
+        "moved_at",
+    ]
     if settings.match_keys == ["phones"]:
         moves = _phone_moves(settings, _phone_groups(settings, pool_ids))
         db.session.execute(
             sa.insert(DedupMove),
             [
-                {
-                    **common,
-                    "lead_id": int(r.id),
-                    "golden_lead_id": int(r.golden_id),
-                    "from_pool_id": int(r.pool_id),
-                    "from_status": r.status,
-                    "match_key": r.match_key if isinstance(r.match_key, str) else None,
-                    "matched_on": matched_on,
-                    "reason": reason,
-                }
-                for r in moves.itertuples()
+                dict(
+                    zip(
+                        columns,
+                        (
+                            job.account_id,
+                            job.id,
+                            int(r.id),
+                            int(r.golden_id),
+                            int(r.pool_id),
+                            r.status,
+                            r.match_key if isinstance(r.match_key, str) else None,
+                            matched_on,
+                            reason,
+                            now,
+                        ),
+                        strict=True,
+                    )
+                )
+                for r in moves.sort_values("id").itertuples()
             ],
         )
     else:
         ranked = _ranked(settings, pool_ids)
         db.session.execute(
             sa.insert(DedupMove).from_select(
-                [
-                    "account_id",
-                    "dedup_job_id",
-                    "lead_id",
-                    "golden_lead_id",
-                    "from_pool_id",
-                    "from_status",
-                    "match_key",
-                    "matched_on",
-                    "reason",
-                ],
+                columns,
                 sa.select(
                     sa.literal(job.account_id),
                     sa.literal(job.id),
@@ -354,7 +364,10 @@ def plan(job: DedupJob) -> dict:
                     sa.func.substr(ranked.c.match_key, 1, 254),
                     sa.literal(matched_on),
                     sa.literal(reason),
-                ).where(_moving(ranked, settings)),
+                    sa.literal(now, sa.DateTime),
+                )
+                .where(_moving(ranked, settings))
+                .order_by(ranked.c.lead_id),
             )
         )
     _inherit_compliance(job)
@@ -364,64 +377,85 @@ def plan(job: DedupJob) -> dict:
 
 def _inherit_compliance(job: DedupJob) -> None:
     """The golden record takes the strictest state of its group: do-not-call and removed
-    spread to it; call counts add up; the latest call time wins. Each change is recorded
-    with the values before, for the report and for undo."""
+    spread to it; call counts add up; the latest call time wins. Each golden record that
+    changes is recorded with its values before and after (report, undo), set-based."""
     copy = sa.orm.aliased(Lead)
-    rows = db.session.execute(
+    group = (
         sa.select(
-            DedupMove.golden_lead_id,
-            sa.func.max(sa.case((copy.do_not_call.is_(True), 1), else_=0)),
-            sa.func.max(sa.case((copy.status == "removed", 1), else_=0)),
-            sa.func.sum(copy.call_count),
-            sa.func.max(copy.last_called_at),
+            DedupMove.golden_lead_id.label("golden"),
+            sa.func.max(sa.case((copy.do_not_call.is_(True), 1), else_=0)).label("any_dnc"),
+            sa.func.max(sa.case((copy.status == "removed", 1), else_=0)).label("any_removed"),
+            sa.func.coalesce(sa.func.sum(copy.call_count), 0).label("calls"),
+            sa.func.max(copy.last_called_at).label("last_called"),
         )
         .join(copy, copy.id == DedupMove.lead_id)
         .where(DedupMove.dedup_job_id == job.id)
         .group_by(DedupMove.golden_lead_id)
-    ).all()
-    goldens = {
-        lead.id: lead
-        for lead in db.session.scalars(
-            sa.select(Lead).where(Lead.id.in_([r[0] for r in rows if r[0] is not None]))
-        )
-    }
-    changes = []
-    for golden_id, any_dnc, any_removed, calls, last_called in rows:
-        lead = goldens.get(golden_id)
-        if lead is None:
-            continue
-        before = _compliance_state(lead)
-        if any_dnc:
-            lead.do_not_call = True
-        if any_removed:
-            lead.status = "removed"
-        lead.call_count = (lead.call_count or 0) + int(calls or 0)
-        if last_called is not None and (
-            lead.last_called_at is None or last_called > lead.last_called_at
-        ):
-            lead.last_called_at = last_called
-        after = _compliance_state(lead)
-        if after != before:
-            changes.append(
-                {
-                    "account_id": job.account_id,
-                    "dedup_job_id": job.id,
-                    "lead_id": lead.id,
-                    "before": before,
-                    "after": after,
-                }
+        .subquery("copies")
+    )
+    golden = sa.orm.aliased(Lead)
+    later_call = sa.and_(
+        group.c.last_called.is_not(None),
+        sa.or_(golden.last_called_at.is_(None), group.c.last_called > golden.last_called_at),
+    )
+    new_values = (
+        sa.case((group.c.any_dnc == 1, sa.true()), else_=golden.do_not_call),
+        sa.case((group.c.any_removed == 1, "removed"), else_=golden.status),
+        golden.call_count + group.c.calls,
+        sa.case((later_call, group.c.last_called), else_=golden.last_called_at),
+    )
+    changes = sa.or_(
+        sa.and_(group.c.any_dnc == 1, golden.do_not_call.is_(False)),
+        sa.and_(group.c.any_removed == 1, golden.status != "removed"),
+        group.c.calls > 0,
+        later_call,
+    )
+    db.session.execute(
+        sa.insert(DedupGoldenChange).from_select(
+            [
+                "account_id",
+                "dedup_job_id",
+                "lead_id",
+                "was_do_not_call",
+                "was_status",
+                "was_call_count",
+                "was_last_called_at",
+                "new_do_not_call",
+                "new_status",
+                "new_call_count",
+                "new_last_called_at",
+            ],
+            sa.select(
+                sa.literal(job.account_id),
+                sa.literal(job.id),
+                golden.id,
+                golden.do_not_call,
+                golden.status,
+                golden.call_count,
+                golden.last_called_at,
+                *new_values,
             )
-    if changes:
-        db.session.execute(sa.insert(DedupGoldenChange), changes)
+            .join(group, group.c.golden == golden.id)
+            .where(changes),
+        )
+    )
+    change = DedupGoldenChange
+    db.session.execute(
+        sa.update(Lead)
+        .where(Lead.id == change.lead_id, change.dedup_job_id == job.id)
+        .values(
+            do_not_call=change.new_do_not_call,
+            status=change.new_status,
+            call_count=change.new_call_count,
+            last_called_at=change.new_last_called_at,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
-def _compliance_state(lead: Lead) -> dict:
-    return {
-        "do_not_call": bool(lead.do_not_call),
-        "status": lead.status,
-        "call_count": int(lead.call_count or 0),
-        "last_called_at": lead.last_called_at.isoformat() if lead.last_called_at else None,
-    }
+def _progress(job: DedupJob) -> int:
+    """The id of the last planned move carried out (0: none yet)."""
+    return int((job.results or {}).get("moved_through") or 0)
 
 
 def planned(job: DedupJob) -> bool:
@@ -432,38 +466,41 @@ def planned(job: DedupJob) -> bool:
     )
 
 
-def move_next_batch(job: DedupJob, target: LeadPool, size: int = MOVE_BATCH) -> int:
-    """Carry out up to ``size`` planned moves: the leads go to ``target`` as inactive.
+def _refresh_pools(pool_ids) -> None:
+    ids = {p for p in pool_ids if p is not None}
+    if ids:
+        pool_service.refresh_counts(
+            list(db.session.scalars(sa.select(LeadPool).where(LeadPool.id.in_(ids))))
+        )
 
-    Returns how many; the caller commits (one transaction per batch)."""
-    batch = db.session.execute(
-        sa.select(DedupMove.id, DedupMove.lead_id, DedupMove.from_pool_id)
-        .where(DedupMove.dedup_job_id == job.id, DedupMove.moved_at.is_(None))
-        .order_by(DedupMove.id)
-        .limit(size)
-    ).all()
-    if not batch:
+
+def move_next_batch(job: DedupJob, target: LeadPool, size: int = MOVE_BATCH) -> int:
+    """Carry out the next ``size`` planned moves: the leads go to ``target`` as inactive,
+    the job remembers how far it got, the pools' counters are refreshed. Returns how many;
+    the caller commits (one transaction per batch)."""
+    done = _progress(job)
+    ids = list(
+        db.session.scalars(
+            sa.select(DedupMove.id)
+            .where(DedupMove.dedup_job_id == job.id, DedupMove.id > done)
+            .order_by(DedupMove.id)
+            .limit(size)
+        )
+    )
+    if not ids:
         return 0
-    now = utcnow()
-    move_ids = [b.id for b in batch]
-    lead_ids = [b.lead_id for b in batch]
+    batch = sa.and_(DedupMove.dedup_job_id == job.id, DedupMove.id > done, DedupMove.id <= ids[-1])
     db.session.execute(
         sa.update(Lead)
-        .where(Lead.id.in_(lead_ids))
-        .values(pool_id=target.id, status="inactive", updated_at=now)
+        .where(Lead.id.in_(sa.select(DedupMove.lead_id).where(batch)))
+        .values(pool_id=target.id, status="inactive", updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    db.session.execute(
-        sa.update(DedupMove)
-        .where(DedupMove.id.in_(move_ids))
-        .values(moved_at=now)
-        .execution_options(synchronize_session=False)
+    job.results = {**(job.results or {}), "moved_through": ids[-1]}
+    _refresh_pools(
+        [target.id, *db.session.scalars(sa.select(DedupMove.from_pool_id).where(batch).distinct())]
     )
-    pool_ids = {b.from_pool_id for b in batch if b.from_pool_id} | {target.id}
-    pool_service.refresh_counts(
-        list(db.session.scalars(sa.select(LeadPool).where(LeadPool.id.in_(pool_ids))))
-    )
-    return len(batch)
+    return len(ids)
 
 
 def run(job: DedupJob, progress: Progress | None = None) -> dict:
@@ -477,31 +514,21 @@ def run(job: DedupJob, progress: Progress | None = None) -> dict:
         progress(5, "Finding duplicates")
         figures = plan(job)
         job.target_pool_id = target.id
-        job.results = {"planned": figures}
+        job.results = {"planned": figures, "moved_through": 0}
         db.session.commit()
-    todo = db.session.scalar(
-        sa.select(sa.func.count(DedupMove.id)).where(
-            DedupMove.dedup_job_id == job.id, DedupMove.moved_at.is_(None)
-        )
-    )
-    done = 0
+    todo = figures.get("duplicates", 0)
     try:
-        while moved := move_next_batch(job, target):
+        while move_next_batch(job, target):
             db.session.commit()
-            done += moved
-            progress(10 + 85 * done / max(todo, 1), f"Moved {done:,} of {todo:,} duplicates")
+            moved = _moved_count(job)
+            progress(10 + 85 * moved / max(todo, 1), f"Moved {moved:,} of {todo:,} duplicates")
     except Exception:
         db.session.rollback()
         restore(job, only_moved_by_run=True)
         db.session.commit()
         raise
-    moved_total = db.session.scalar(
-        sa.select(sa.func.count(DedupMove.id)).where(
-            DedupMove.dedup_job_id == job.id, DedupMove.moved_at.is_not(None)
-        )
-    )
-    result = {**figures, "moved": int(moved_total), "job_id": job.id}
-    job.results = {"planned": figures, **result}
+    result = {**figures, "moved": _moved_count(job), "job_id": job.id}
+    job.results = {**(job.results or {}), **result}
     job.status = "completed"
     job.completed_at = utcnow()
     job.error = None
@@ -509,64 +536,92 @@ def run(job: DedupJob, progress: Progress | None = None) -> dict:
     return result
 
 
+def _moved_count(job: DedupJob) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(DedupMove.id)).where(
+            DedupMove.dedup_job_id == job.id,
+            DedupMove.id <= _progress(job),
+            DedupMove.undone_at.is_(None),
+        )
+    )
+
+
 def restore(job: DedupJob, only_moved_by_run: bool = False) -> dict:
     """Undo ``job``: every moved lead goes back to its pool and status, and golden records
-    get their values back — unless the lead was changed since; those are listed, untouched.
+    get their values back — unless the lead was changed since the run; those are listed,
+    untouched. Set-based.
 
     ``only_moved_by_run`` is the failure path of a run: put back what it moved and forget
     the plan, so the job can be run again."""
-    moves = db.session.execute(
-        sa.select(DedupMove, Lead)
-        .join(Lead, Lead.id == DedupMove.lead_id)
-        .where(DedupMove.dedup_job_id == job.id, DedupMove.undone_at.is_(None))
-    ).all()
-    now = utcnow()
-    restored, changed, pools = 0, [], set()
-    for move, lead in moves:
-        if move.moved_at is None:
-            continue
-        untouched = (
-            lead.pool_id == job.target_pool_id
-            and lead.status == "inactive"
-            and lead.updated_at <= move.moved_at
-        )
-        if not untouched and not only_moved_by_run:
-            changed.append(lead.id)
-            continue
-        pools.update({lead.pool_id, move.from_pool_id})
-        lead.pool_id = move.from_pool_id or lead.pool_id
-        lead.status = move.from_status
-        move.undone_at = now
-        restored += 1
-    golden_changed = []
-    golden_rows = db.session.execute(
-        sa.select(DedupGoldenChange, Lead)
-        .join(Lead, Lead.id == DedupGoldenChange.lead_id)
-        .where(DedupGoldenChange.dedup_job_id == job.id)
-    ).all()
-    for change, lead in golden_rows:
-        if _compliance_state(lead) != change.after and not only_moved_by_run:
-            golden_changed.append(lead.id)
-            continue
-        before = change.before
-        lead.do_not_call = before["do_not_call"]
-        lead.status = before["status"]
-        lead.call_count = before["call_count"]
-        lead.last_called_at = (
-            pd.Timestamp(before["last_called_at"]).to_pydatetime()
-            if before["last_called_at"]
-            else None
-        )
-        pools.add(lead.pool_id)
-    if only_moved_by_run:
-        db.session.execute(
-            sa.delete(DedupGoldenChange).where(DedupGoldenChange.dedup_job_id == job.id)
-        )
-        db.session.execute(sa.delete(DedupMove).where(DedupMove.dedup_job_id == job.id))
-    db.session.flush()
-    pool_service.refresh_counts(
-        list(db.session.scalars(sa.select(LeadPool).where(LeadPool.id.in_(pools - {None}))))
+    done = _progress(job)
+    moved = sa.and_(
+        DedupMove.dedup_job_id == job.id,
+        DedupMove.id <= done,
+        DedupMove.undone_at.is_(None),
+        Lead.id == DedupMove.lead_id,
     )
+    untouched = sa.and_(Lead.pool_id == job.target_pool_id, Lead.status == "inactive")
+    if not only_moved_by_run and job.completed_at is not None:
+        untouched = sa.and_(untouched, Lead.updated_at <= job.completed_at)
+    changed = list(
+        db.session.scalars(sa.select(Lead.id).where(moved, sa.not_(untouched)).order_by(Lead.id))
+    )
+    pools = set(db.session.scalars(sa.select(DedupMove.from_pool_id).where(moved).distinct()))
+    now = utcnow()
+    restored_ids = sa.select(Lead.id).where(moved, untouched).scalar_subquery()
+    db.session.execute(
+        sa.update(DedupMove)
+        .where(DedupMove.dedup_job_id == job.id, DedupMove.lead_id.in_(restored_ids))
+        .values(undone_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    restored = db.session.execute(
+        sa.update(Lead)
+        .where(
+            Lead.id == DedupMove.lead_id,
+            DedupMove.dedup_job_id == job.id,
+            DedupMove.undone_at == now,
+            untouched,
+        )
+        .values(pool_id=DedupMove.from_pool_id, status=DedupMove.from_status, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+    change = DedupGoldenChange
+    of_job = sa.and_(change.dedup_job_id == job.id, Lead.id == change.lead_id)
+    as_left = sa.and_(
+        Lead.do_not_call == change.new_do_not_call,
+        Lead.status == change.new_status,
+        Lead.call_count == change.new_call_count,
+        sa.or_(
+            Lead.last_called_at == change.new_last_called_at,
+            sa.and_(Lead.last_called_at.is_(None), change.new_last_called_at.is_(None)),
+        ),
+    )
+    if only_moved_by_run:
+        as_left = sa.true()
+    golden_changed = list(
+        db.session.scalars(sa.select(Lead.id).where(of_job, sa.not_(as_left)).order_by(Lead.id))
+    )
+    pools |= set(db.session.scalars(sa.select(Lead.pool_id).where(of_job).distinct()))
+    db.session.execute(
+        sa.update(Lead)
+        .where(of_job, as_left)
+        .values(
+            do_not_call=change.was_do_not_call,
+            status=change.was_status,
+            call_count=change.was_call_count,
+            last_called_at=change.was_last_called_at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if only_moved_by_run:
+        db.session.execute(sa.delete(change).where(change.dedup_job_id == job.id))
+        db.session.execute(sa.delete(DedupMove).where(DedupMove.dedup_job_id == job.id))
+        job.results = {}
+    db.session.flush()
+    db.session.expire_all()
+    _refresh_pools([*pools, job.target_pool_id])
     return {"restored": restored, "changed_since": changed, "golden_changed_since": golden_changed}
 
 
@@ -603,7 +658,7 @@ def report(job: DedupJob) -> pd.DataFrame:
             DedupMove.moved_at,
             DedupMove.undone_at,
         )
-        .join(moved, moved.id == DedupMove.lead_id)
+        .outerjoin(moved, moved.id == DedupMove.lead_id)
         .outerjoin(golden, golden.id == DedupMove.golden_lead_id)
         .outerjoin(LeadPool, LeadPool.id == DedupMove.from_pool_id)
         .where(DedupMove.dedup_job_id == job.id)

@@ -1,0 +1,190 @@
+"""Benchmark: the Lead Deduplicator's test run and run against the bare SQL query.
+
+usage: python bench/dedup.py [--leads 250000] [--unique 200000] [--pools 4]
+                             [--database-url postgresql://127.0.0.1:5432/test]
+                             [--schema leadapp_bench_dedup] [--repeat 3]
+
+Builds an account of --leads leads (set-based INSERT ... SELECT generate_series) spread over
+--pools pools, whose phone1 takes --unique distinct E.164 numbers, so exactly
+``leads - unique`` leads are duplicates. Then times, in the same run:
+  * baseline: the bare window-function query that finds the same duplicates
+    (ROW_NUMBER() OVER (PARTITION BY phone1 ORDER BY created_at DESC, id) > 1, counted);
+  * test run: ``services.dedup.count`` (the figures of a test run), best of --repeat;
+  * run:      ``services.dedup.run`` (plan, then moves in committed batches of 5,000,
+    golden records' compliance state, pool counters), once.
+Goals (issue 6): test run within 3x the query, the run within 10x. Exits 1 when a count
+differs from the truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import sqlalchemy as sa  # noqa: E402
+from _common import cpu_model, drop_schema, fresh_database, peak_mib  # noqa: E402
+
+GOAL_TEST_RUN = 3.0
+GOAL_RUN = 10.0
+
+
+def fill(db, account_id: int, pool_ids: list[int], leads: int, unique: int) -> None:
+    """Leads i = 0..leads-1: phone +1 212 5xx xxxx from i % unique, one created second
+    apart, every 7th called, every 11th inbound."""
+    pools = "ARRAY[" + ",".join(str(p) for p in pool_ids) + "]"
+    db.session.execute(
+        sa.text(
+            f"""
+            INSERT INTO leads (account_id, pool_id, phone1, first_name, source, status,
+                               completed, do_not_call, dial_order, call_count, custom,
+                               created_at, updated_at, last_called_at)
+            SELECT :account, ({pools})[1 + i % {len(pool_ids)}],
+                   '+12125' || lpad(((i % :unique) + 100000)::text, 6, '0'),
+                   'Lead ' || i,
+                   CASE WHEN i % 11 = 0 THEN 'inbound' ELSE 'outbound' END,
+                   'open', false, false, i, CASE WHEN i % 7 = 0 THEN 1 ELSE 0 END, '{{}}',
+                   TIMESTAMP '2026-01-01' + i * INTERVAL '1 second',
+                   TIMESTAMP '2026-01-01' + i * INTERVAL '1 second',
+                   CASE WHEN i % 7 = 0 THEN TIMESTAMP '2026-06-01' + i * INTERVAL '1 minute' END
+            FROM generate_series(0, :leads - 1) AS i
+            """
+        ),
+        {"account": account_id, "unique": unique, "leads": leads},
+    )
+    db.session.execute(sa.text("ANALYZE leads"))
+
+
+def bare_query(db, account_id: int) -> int:
+    return db.session.execute(
+        sa.text(
+            """
+            SELECT count(*) FROM (
+              SELECT ROW_NUMBER() OVER (PARTITION BY l.phone1
+                                        ORDER BY l.created_at DESC, l.id) AS rn
+              FROM leads l JOIN lead_pools p ON p.id = l.pool_id
+              WHERE l.account_id = :account AND NOT p.is_system
+                AND l.status <> 'inactive' AND l.phone1 IS NOT NULL
+            ) ranked WHERE rn > 1
+            """
+        ),
+        {"account": account_id},
+    ).scalar_one()
+
+
+def best_of(repeat: int, fn):
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--leads", type=int, default=250_000)
+    ap.add_argument("--unique", type=int, default=200_000)
+    ap.add_argument("--pools", type=int, default=4)
+    ap.add_argument("--database-url", default="postgresql://127.0.0.1:5432/test")
+    ap.add_argument("--schema", default="leadapp_bench_dedup")
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    if not a.database_url.startswith("postgresql"):
+        ap.error("this benchmark fills the table with PostgreSQL's generate_series")
+    truth = {"total": a.leads, "duplicates": a.leads - a.unique, "after": a.unique}
+
+    with tempfile.TemporaryDirectory(prefix="leadapp-bench-") as tmp:
+        environ = {
+            "DATABASE_URL": fresh_database(a.database_url, a.schema),
+            "LEADAPP_INSTANCE": str(Path(tmp) / "instance"),
+            "SECRET_KEY": "bench",
+            "REDIS_URL": "redis://127.0.0.1:6379/15",  # never used: everything runs here
+        }
+        from flask_migrate import upgrade
+
+        from leadapp import create_app
+        from leadapp.extensions import db
+        from leadapp.models import DedupJob, LeadPool
+        from leadapp.security import account_scope
+        from leadapp.services import accounts as account_service
+        from leadapp.services import dedup as dedup_service
+        from leadapp.services import pools as pool_service
+
+        app = create_app("production", environ=environ)
+        with app.app_context():
+            upgrade()
+            account = account_service.create_account(
+                "Bench", "bench", "admin@bench.test", "correct horse battery"
+            )
+            db.session.flush()
+            with account_scope(account.id):
+                pools = [LeadPool(name=f"Bench pool {i + 1}") for i in range(a.pools)]
+                db.session.add_all(pools)
+                db.session.flush()
+                t0 = time.perf_counter()
+                fill(db, account.id, [p.id for p in pools], a.leads, a.unique)
+                pool_service.refresh_counts(pools)
+                db.session.commit()
+                print(f"filled {a.leads:,} leads in {time.perf_counter() - t0:.1f} s", flush=True)
+
+                bare_query(db, account.id)  # warm the cache for every contender alike
+                t_query, query_dups = best_of(a.repeat, lambda: bare_query(db, account.id))
+                settings = dedup_service.DedupSettings()
+                t_test, figures = best_of(a.repeat, lambda: dedup_service.count(settings))
+                db.session.rollback()
+
+                job = DedupJob(account_id=account.id, name="Bench run")
+                db.session.add(job)
+                db.session.commit()
+                t0 = time.perf_counter()
+                result = dedup_service.run(job)
+                db.session.commit()
+                t_run = time.perf_counter() - t0
+                after = dedup_service.count(settings)
+            db.session.remove()
+            db.engine.dispose()
+    drop_schema(a.database_url, a.schema)
+
+    ok = (
+        query_dups == truth["duplicates"]
+        and figures == truth
+        and result["moved"] == truth["duplicates"]
+        and after == {"total": truth["after"], "duplicates": 0, "after": truth["after"]}
+    )
+    print()
+    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, {platform.machine()}")
+    print(
+        f"python {platform.python_version()}, PostgreSQL; leads {a.leads:,} in {a.pools} pools, "
+        f"{a.unique:,} distinct phones"
+    )
+    print()
+    print("| what | seconds | × query |")
+    print("|---|---:|---:|")
+    print(f"| bare window-function query (baseline) | {t_query:.3f} | 1.0 |")
+    print(f"| test run (`dedup.count`) | {t_test:.3f} | {t_test / t_query:.1f} |")
+    print(f"| run (`dedup.run`: plan, moves, counters) | {t_run:.3f} | {t_run / t_query:.1f} |")
+    print()
+    for name, ratio, goal in (
+        ("test run", t_test / t_query, GOAL_TEST_RUN),
+        ("run", t_run / t_query, GOAL_RUN),
+    ):
+        verdict = "goal met" if ratio <= goal else "goal missed"
+        print(f"{name}: {ratio:.1f}x the query (goal <= {goal:g}x: {verdict})")
+    print(f"counts: {figures}; moved {result['moved']:,}; truth {truth}")
+    print(f"peak memory (max RSS): {peak_mib():,.0f} MiB")
+    if not ok:
+        print("MISMATCH: a count differs from the truth", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
