@@ -59,7 +59,10 @@ def _grid_filters() -> tuple[GridFilters, SavedView | None]:
 def _grid_context(f: GridFilters, active_view: SavedView | None) -> dict:
     mine, shared = pool_service.visible_views(current_user)
     projects, campaigns = pool_service.filter_choices()
+    owner_ids = {v.user_id for v in shared} | ({active_view.user_id} if active_view else set())
+    owners = {u.id: u.name for u in pool_service.users_by_ids(owner_ids)}
     return {
+        "owners": owners,
         "grid": pool_service.grid(f, _today()),
         "f": f,
         "active_view": active_view,

@@ -497,6 +497,11 @@ def visible_views(user: User) -> tuple[list[SavedView], list[SavedView]]:
     return [v for v in views if v.user_id == user.id], [v for v in views if v.user_id != user.id]
 
 
+def users_by_ids(ids: Iterable[int]) -> list[User]:
+    ids = list(ids)
+    return list(db.session.scalars(sa.select(User).where(User.id.in_(ids)))) if ids else []
+
+
 def can_see(user: User, view: SavedView) -> bool:
     return view.user_id == user.id or view.shared
 

@@ -355,6 +355,10 @@ def test_shared_views_are_seen_but_not_changed_by_others(
     post(admin_client, f"/pools/views/{view.id}/share", {"shared": "1"})
     html = other.get("/pools").get_data(as_text=True)
     assert "Shared with the account" in html and "Team view" in html
+    assert re.search(r"Team view <span[^>]*>by Administrator</span>", html)
+    shown = other.get(f"/pools?view={view.id}").get_data(as_text=True)
+    assert "shared by Administrator (read-only)" in shown
+    assert 'data-testid="star-view"' not in shown and 'data-testid="copy-view"' in shown
     assert grid_order(other.get(f"/pools?view={view.id}").get_data(as_text=True)) == ["Mixed"]
     for action, data in (("star", {"starred": "1"}), ("share", {"shared": "0"}), ("delete", {})):
         assert post(other, f"/pools/views/{view.id}/{action}", data).status_code == 403, action
