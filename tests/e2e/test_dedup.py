@@ -1,0 +1,194 @@
+"""An admin drives the Lead Deduplicator in a real browser with real workers: create, save,
+test run, locked settings, the acknowledgement and one-scheduled-job refusals in the error
+modal; then a run started by RQ's scheduler, its emails, the report and undo."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+import sys
+import time
+from zoneinfo import ZoneInfo
+
+from playwright.sync_api import expect
+
+from leadapp.extensions import db
+from leadapp.models import Account, Lead, LeadPool
+from leadapp.security import account_scope
+from tests.conftest import PASSWORD, ROOT, process_env
+from tests.e2e.test_login import log_in
+
+ZONE = ZoneInfo("America/Los_Angeles")  # the account's zone
+PHONES = ["+14155550201", "+14155550202", "+14155550203"]
+
+
+def setup_account(app, make_account) -> int:
+    """Account acme with 9 leads: 3 phones × 3 copies, so 6 duplicates."""
+    account_id = make_account("acme")
+    with app.app_context(), account_scope(account_id):
+        assert db.session.get(Account, account_id) is not None
+        pool = LeadPool(name="Spring")
+        db.session.add(pool)
+        db.session.flush()
+        base = dt.datetime(2026, 1, 1)
+        for i, phone in enumerate(PHONES * 3):
+            db.session.add(
+                Lead(
+                    pool_id=pool.id,
+                    phone1=phone,
+                    first_name=f"L{i}",
+                    created_at=base + dt.timedelta(i),
+                )
+            )
+        db.session.commit()
+    return account_id
+
+
+def create_job(page, name: str, emails: str = "ops@acme.test") -> None:
+    page.goto("/dedup")
+    page.click("a:has-text('New dedup job')")
+    page.fill('input[name="name"]', name)
+    page.fill('textarea[name="description"]', f"{name}: duplicates by phone")
+    page.fill('textarea[name="emails"]', emails)
+    page.get_by_test_id("apply").click()
+    expect(page.locator("#flashes")).to_contain_text("The dedup job was saved.")
+    expect(page.locator("h1")).to_have_text(name)
+
+
+def run_the_test(page) -> None:
+    page.get_by_test_id("start-test-run").click()
+    # The section polls while the worker counts, then the page reloads with the results.
+    expect(page.get_by_test_id("test-results")).to_be_visible(timeout=60000)
+
+
+def expect_modal(page, text: str) -> None:
+    modal = page.locator("#app-modal")
+    expect(modal).to_be_visible()
+    expect(page.locator("#app-modal-body")).to_have_text(text)
+    page.click("#app-modal-cancel")
+    expect(modal).to_be_hidden()
+
+
+def set_schedule(page, when: dt.datetime) -> None:
+    page.fill('input[name="run_date"]', when.strftime("%Y-%m-%d"))
+    page.fill('input[name="run_time"]', when.strftime("%H:%M"))
+
+
+def test_create_test_run_lock_acknowledge_schedule_and_only_one_scheduled_job(
+    page, app, make_account
+):
+    setup_account(app, make_account)
+    log_in(page, "admin@acme.test", PASSWORD)
+
+    create_job(page, "Nightly clean-up")
+    expect(page.get_by_test_id("test-run")).to_contain_text("Mandatory test run")
+    expect(page.get_by_text("I acknowledge these numbers")).to_have_count(0)
+    run_the_test(page)
+    expect(page.get_by_test_id("test-run")).to_contain_text("Test run results")
+    expect(page.get_by_test_id("test-total")).to_have_text("9")
+    expect(page.get_by_test_id("test-duplicates")).to_have_text("6")
+    expect(page.get_by_test_id("test-after")).to_have_text("3")
+    expect(page.get_by_test_id("test-completed")).to_contain_text(re.compile(r"P[SD]T"))
+    # General and Settings are locked: read-only text, no inputs.
+    expect(page.get_by_test_id("locked")).to_be_visible()
+    expect(page.locator('input[name="name"]')).to_have_count(0)
+    expect(page.locator('input[name="match_keys"]')).to_have_count(0)
+    expect(page.get_by_test_id("job-name")).to_have_text("Nightly clean-up")
+    expect(page.locator('input[name="run_time"]')).to_have_value("02:00")
+
+    tomorrow = dt.datetime.now(ZONE).replace(hour=2, minute=0) + dt.timedelta(days=1)
+    set_schedule(page, tomorrow)
+    page.get_by_test_id("apply").click()
+    expect_modal(
+        page,
+        "Tick the acknowledgement that the numbers will change with the data at the time of "
+        "the run, then apply the changes again.",
+    )
+    expect(page.get_by_test_id("dedup-status").first).to_have_text("Not Scheduled")
+
+    page.get_by_label("I acknowledge these numbers").check()
+    page.get_by_test_id("apply").click()
+    expect(page.locator("#flashes")).to_contain_text("The dedup job is scheduled for")
+    expect(page.get_by_test_id("dedup-status").first).to_have_text("Scheduled")
+
+    create_job(page, "Second job")
+    run_the_test(page)
+    set_schedule(page, tomorrow)
+    page.get_by_label("I acknowledge these numbers").check()
+    page.get_by_test_id("apply").click()
+    expect_modal(
+        page,
+        "The job 'Nightly clean-up' is already scheduled; unschedule it first "
+        "(one scheduled job per account).",
+    )
+
+    page.goto("/dedup")
+    table = page.get_by_test_id("dedup-table")
+    expect(table).to_contain_text("Nightly clean-up")
+    expect(table.locator("tr", has_text="Nightly clean-up")).to_contain_text("Scheduled")
+    expect(table.locator("tr", has_text="Second job")).to_contain_text("Not Scheduled")
+
+
+def test_the_scheduler_runs_the_job_then_report_and_undo(
+    page, app, app_environ, make_account, smtp_server
+):
+    setup_account(app, make_account)
+    before = len(smtp_server.handler.messages)
+    log_in(page, "admin@acme.test", PASSWORD)
+    create_job(page, "Run soon", emails="ops@acme.test, boss@acme.test")
+    run_the_test(page)
+
+    # A minute or two from now, in the account's zone (the inputs take whole minutes).
+    when = dt.datetime.now(ZONE) + dt.timedelta(minutes=2)
+    set_schedule(page, when)
+    page.get_by_label("I acknowledge these numbers").check()
+    page.get_by_test_id("apply").click()
+    expect(page.locator("#flashes")).to_contain_text("The dedup job is scheduled for")
+
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--with-scheduler"],
+        cwd=ROOT,
+        env=process_env(app_environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 240
+        while True:
+            page.reload()
+            status = page.get_by_test_id("dedup-status").first.inner_text()
+            if status in ("Completed", "Failed") or time.time() > deadline:
+                break
+            time.sleep(3)
+    finally:
+        scheduler.terminate()
+        scheduler.wait(timeout=15)
+    assert status == "Completed"
+    expect(page.get_by_test_id("run-moved")).to_have_text("6")
+
+    def subjects():
+        return [str(m["message"]["Subject"]) for m in smtp_server.handler.messages[before:]]
+
+    deadline = time.time() + 30
+    while not any(s.startswith("Dedup completed: Run soon") for s in subjects()):
+        assert time.time() < deadline, f"no completion email; got {subjects()}"
+        time.sleep(0.5)
+    assert any(s.startswith("Dedup test run: Run soon") for s in subjects())
+
+    page.goto("/dedup")
+    row = page.get_by_test_id("dedup-table").locator("tr", has_text="Run soon")
+    expect(row).to_contain_text("Completed")
+    expect(row).to_contain_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d P[SD]T"))
+    row.get_by_role("link", name="Report").click()
+    expect(page.locator("p.small")).to_contain_text("3 duplicate groups, 6 moved leads")
+    expect(page.get_by_test_id("report-table").locator("tbody tr")).to_have_count(6)
+
+    page.click("a:has-text('Back to the job')")
+    page.click("button:has-text('Undo')")
+    expect(page.locator("#app-modal-body")).to_contain_text("Every moved lead goes back")
+    page.click("#app-modal-confirm")
+    expect(page.locator("#flashes")).to_contain_text(
+        "Undone: 6 leads were put back in their pools."
+    )
+    expect(page.get_by_test_id("dedup-status").first).to_have_text("Undone")
