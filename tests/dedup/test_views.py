@@ -159,6 +159,10 @@ def test_a_supervisor_sees_jobs_read_only_and_every_change_is_refused(app, super
     assert "Apply Changes" not in text and "Start test run" not in text
     assert 'name="name"' not in text and "Test run results" in text
     assert client.get("/dedup/new").status_code == 403
+    make_job(app, account_id, name="Finished", status="completed")
+    table = client.get("/dedup").get_data(as_text=True)
+    assert ">Report<" in table and ">View<" in table
+    assert ">Undo<" not in table and ">Edit<" not in table and "New dedup job" not in table
     token = csrf_from(client, "/dedup")
     for path in (
         "/dedup/new",
@@ -244,6 +248,33 @@ def test_create_a_job_and_its_name_must_be_unique_in_the_account(app, admin_clie
     )
     count = in_account(app, acme, lambda: db.session.scalar(sa.select(sa.func.count(DedupJob.id))))
     assert count == 1
+
+
+def test_campaign_scope_is_saved_and_shown_read_only_after_the_test_run(app, admin_client, acme):
+    seed_leads(app, acme)
+    campaign_id = in_account(
+        app, acme, lambda: db.session.scalar(sa.select(PoolAssignment.campaign_id))
+    )
+    response = post(
+        admin_client,
+        "/dedup/new",
+        {"name": "By campaign", "scope": "campaign", "campaigns": str(campaign_id),
+         "match_keys": "phone1", "keep_rule": "inbound"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    job = get_job(app, acme, job_id)
+    assert (job.scope, job.targets, job.keep_rule) == ("campaign", [campaign_id], "inbound")
+    page = admin_client.get(f"/dedup/{job_id}").get_data(as_text=True)
+    assert re.search(rf'<option value="{campaign_id}" selected>Sales \(9 leads\)', page)
+
+    def test_it():
+        dedup_service.test_run(db.session.get(DedupJob, job_id))
+
+    in_account(app, acme, test_it)
+    page = admin_client.get(f"/dedup/{job_id}").get_data(as_text=True)
+    assert "Campaign(s): Sales" in page and "Inbound lead source" in page
+    assert "<select" not in page
 
 
 def test_bad_settings_and_emails_are_refused_with_a_sentence(app, admin_client, acme):

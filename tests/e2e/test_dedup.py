@@ -81,6 +81,15 @@ def test_create_test_run_lock_acknowledge_schedule_and_only_one_scheduled_job(
     setup_account(app, make_account)
     log_in(page, "admin@acme.test", PASSWORD)
 
+    # Each scope opens its own multi-select, with the lead count of every option.
+    page.goto("/dedup/new")
+    expect(page.locator("#pools")).to_be_hidden()
+    page.check("#scope-list")
+    expect(page.locator("#pools")).to_be_visible()
+    expect(page.locator("#pools option")).to_have_text(["Spring (9 leads)"])
+    expect(page.locator('[data-scope-targets="campaign"]')).to_be_hidden()
+    expect(page.get_by_text("The whole account (9 leads)")).to_be_visible()
+
     create_job(page, "Nightly clean-up")
     expect(page.get_by_test_id("test-run")).to_contain_text("Mandatory test run")
     expect(page.get_by_text("I acknowledge these numbers")).to_have_count(0)
