@@ -25,8 +25,10 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 with a BOM (so Excel reads accents right), formula-safe, no index."""
+def to_csv_bytes(frame: pd.DataFrame, *, first: bool = True) -> bytes:
+    """UTF-8, formula-safe, no index, CRLF line ends (RFC 4180; a cell holding a CR or LF
+    is quoted, so it stays one cell). ``first``: the file's start — with a BOM (so Excel
+    reads accents right) and the header; later chunks of a streamed file have neither."""
     buffer = io.StringIO()
-    neutralise(frame).to_csv(buffer, index=False)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    neutralise(frame).to_csv(buffer, index=False, header=first, lineterminator="\r\n")
+    return (("\ufeff" if first else "") + buffer.getvalue()).encode("utf-8")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import sqlalchemy as sa
 
-from leadapp.domain.csv_export import neutralise, to_csv_bytes
+from leadapp.domain.csv_export import to_csv_bytes
 from leadapp.extensions import db
 from leadapp.models import (
     AuditLog,
@@ -915,11 +915,8 @@ def leads_csv_chunks(pool: LeadPool, chunk: int = 5000) -> Iterator[bytes]:
             return
         frame = pd.DataFrame(rows, columns=list(LEAD_EXPORT_COLUMNS)).astype("object")
         frame = frame.where(frame.notna(), "")
-        if first:
-            yield to_csv_bytes(frame)
-            first = False
-        else:
-            yield neutralise(frame).to_csv(index=False, header=False).encode("utf-8")
+        yield to_csv_bytes(frame, first=first)
+        first = False
         if len(rows) < chunk:
             return
         last_id = rows[-1][0]

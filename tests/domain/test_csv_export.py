@@ -29,3 +29,18 @@ def test_csv_bytes_have_a_bom_and_round_trip():
     assert data.startswith("\ufeff".encode())
     back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
     assert back["name"].tolist() == ["Zoë", "'=1+1"]
+
+
+def test_cells_with_line_breaks_stay_one_cell_and_chunks_join_into_one_file():
+    import csv
+    import io
+
+    import pandas as pd
+
+    from leadapp.domain.csv_export import to_csv_bytes
+
+    first = to_csv_bytes(pd.DataFrame({"a": ["\rcarriage", "two\nlines"], "b": ["x", "y"]}))
+    rest = to_csv_bytes(pd.DataFrame({"a": ["later"], "b": ["z"]}), first=False)
+    assert first.startswith("\ufeff".encode()) and not rest.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO((first + rest).decode("utf-8-sig"), newline="")))
+    assert rows == [["a", "b"], ["'\rcarriage", "x"], ["two\nlines", "y"], ["later", "z"]]

@@ -290,11 +290,6 @@ def test_leads_download_is_formula_safe_and_phones_stay_readable(app, admin_clie
     assert third["status"] == "open" and third["call_count"] == "0"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="leadapp/domain/csv_export.to_csv_bytes writes a cell holding CR unquoted (pandas' "
-    "'\\n' line terminator): the row splits. Needs lineterminator='\\r\\n' there.",
-)
 def test_a_cell_starting_with_a_carriage_return_stays_one_cell(app, admin_client):
     pool_id = pool(app, "CR", [{"first_name": "\rcarriage", "last_name": "Plain"}])
     rows = _csv(admin_client.get(f"/pools/{pool_id}/download/leads.csv"))
