@@ -65,7 +65,7 @@ def lead_frame(imp, pool, rows: pd.DataFrame) -> pd.DataFrame:
     out["import_id"] = imp.id
     for col in DIRECT:
         out[col] = rows.get(col)
-    email = rows["email"] if "email" in rows else pd.Series(np.nan, index=rows.index)
+    email = rows["email"] if "email" in rows else pd.Series(np.nan, index=rows.index, dtype="str")
     out["email_key"] = email.str.strip().str.lower()
     source = rows["source"].str.strip().str.lower() if "source" in rows else None
     out["source"] = (

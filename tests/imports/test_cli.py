@@ -251,3 +251,18 @@ def test_duplicate_actions_on_existing_leads(
         if action == "update-existing":
             assert old.first_name == "Annie" and old.email == "ann@x.test"
             assert counts["updated"] == 1
+
+
+def test_a_file_with_phones_only_imports(app, runner, account, tmp_path):
+    """No email column at all: the leads have no email key, nothing crashes."""
+    path = tmp_path / "phones.csv"
+    path.write_text("Phone\n(212) 555-0101\n212.555.0102\n(212) 555-0101\n")
+    make_campaign(runner, "Spring", "US")
+    counts = run_json(
+        runner, str(path), "--account", "acme", "--campaign", "Spring", "--pool", "phones",
+        "--auto-map", "--scope", "campaign", "--action", "discard-new",
+    )  # fmt: skip
+    assert (counts["valid"], counts["duplicates_in_file"], counts["imported"]) == (3, 1, 2)
+    with app.app_context():
+        keys = db.session.scalars(sa.select(Lead.email_key).where(Lead.phone1.is_not(None)))
+        assert list(keys) == [None, None]
