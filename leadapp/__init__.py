@@ -23,7 +23,16 @@ def create_app(config_name: str | None = None, environ=None, **overrides) -> Fla
     app.config.update(load_config(config_name, app.instance_path, environ))
     app.config.update(overrides)
 
-    from leadapp.extensions import csrf, db, htmx, login_manager, mail, migrate, redis_connection
+    from leadapp.extensions import (
+        csrf,
+        db,
+        htmx,
+        limiter,
+        login_manager,
+        mail,
+        migrate,
+        redis_connection,
+    )
 
     db.init_app(app)
     migrate.init_app(
@@ -35,12 +44,14 @@ def create_app(config_name: str | None = None, environ=None, **overrides) -> Fla
     mail.init_app(app)
     htmx.init_app(app)
     redis_connection.init_app(app)
+    limiter.init_app(app)
 
-    from leadapp import auth, errors, models, templating  # noqa: F401  (models: register)
+    from leadapp import auth, errors, models, security, templating  # noqa: F401  (models)
 
     auth.init_app(app)
     login_manager.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     templating.init_app(app)
 
     from leadapp.admin.views import bp as admin_bp

@@ -19,6 +19,7 @@ MESSAGES = {
     404: "This page or record does not exist, or it belongs to another account.",
     405: "This action is not available here.",
     413: "The file is larger than the upload limit. Split it into smaller files and try again.",
+    429: "Too many attempts. Wait a few minutes, then try again.",
     500: "Something went wrong on our side. Nothing was saved; try again in a minute.",
 }
 
@@ -39,6 +40,8 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if exc.code is None or exc.code < 400:
             return exc
+        if exc.code == 429 and exc.description:  # the limit's own sentence
+            return _render(429, exc.description)
         return _render(exc.code, MESSAGES.get(exc.code, exc.description or "Request refused."))
 
     @app.errorhandler(Exception)

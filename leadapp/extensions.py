@@ -7,6 +7,8 @@ from pathlib import Path
 
 import redis
 from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -33,6 +35,9 @@ csrf = CSRFProtect()
 mail = Mail()
 htmx = Htmx()
 login_manager = LoginManager()
+# Only the routes that name a limit are limited (failed logins); storage: config's
+# RATELIMIT_STORAGE_URI (the app's Redis).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 QUEUE_NAMES = ("imports", "dedup", "default", "mail")
 

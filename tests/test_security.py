@@ -254,3 +254,28 @@ def test_nav_shows_admin_to_admins_only(client, accounts, make_user):
     html = client.get("/pools").get_data(as_text=True)
     assert "Lead pools</a>" in html  # the nav is there
     assert "/admin/users" not in html and ">Admin</a>" not in html
+
+
+def test_every_response_carries_the_security_headers(client, admin_client):
+    for response in (client.get("/login"), admin_client.get("/pools"), client.get("/nowhere")):
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp.split("style-src")[0]
+        assert "frame-ancestors 'none'" in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_no_template_has_an_inline_script_or_event_handler():
+    """The CSP forbids them: they would silently stop working in the browser."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "leadapp"
+    inline_script = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I)
+    handler = re.compile(r"\son[a-z]+\s*=", re.I)
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.html")
+        if inline_script.search(text := path.read_text()) or handler.search(text) or "hx-on" in text
+    ]
+    assert offenders == []

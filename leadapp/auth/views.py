@@ -3,10 +3,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from leadapp.extensions import db
+from leadapp.extensions import db, limiter
 from leadapp.models import User
 from leadapp.models.base import utcnow
 
@@ -24,7 +24,21 @@ def _safe_next(target: str | None) -> str:
     return url_for("pools.index")
 
 
+def _login_key() -> str:
+    # Per address and email: one attacker cannot lock everyone out, and one account is
+    # not guessed at from many tabs.
+    email = (request.form.get("email") or "").strip().lower()
+    return f"{request.remote_addr}|{email}"
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    key_func=_login_key,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code == 401,  # only failed logins count
+    error_message="Too many failed logins. Wait a few minutes, then try again.",
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("pools.index"))

@@ -27,6 +27,34 @@
     showModal("No connection", "The server could not be reached. Check your connection and try again.");
   });
 
+  // Keys that act (no inline handlers, no htmx event filters: the CSP allows no eval).
+  // <input data-enter-triggers="save">: Enter sends the htmx event "save" instead of
+  // submitting; <td data-f2-triggers="edit">: F2 sends "edit" (like a spreadsheet).
+  document.addEventListener("keydown", function (evt) {
+    var el = evt.target;
+    if (evt.key === "Enter" && el.dataset && el.dataset.enterTriggers) {
+      evt.preventDefault();
+      htmx.trigger(el, el.dataset.enterTriggers);
+    }
+  });
+  document.addEventListener("keyup", function (evt) {
+    var el = evt.target;
+    if (evt.key === "F2" && el.dataset && el.dataset.f2Triggers) {
+      htmx.trigger(el, el.dataset.f2Triggers);
+    }
+  });
+
+  // <button data-copy-from="ID"> copies the value of the element with that id.
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-copy-from]");
+    if (!button) return;
+    var input = document.getElementById(button.dataset.copyFrom);
+    input.select();
+    var done = function () { button.textContent = "Copied"; };
+    (navigator.clipboard ? navigator.clipboard.writeText(input.value) : Promise.reject())
+      .then(done, function () { document.execCommand("copy"); done(); });
+  });
+
   // <form data-confirm="..."> asks first.
   document.addEventListener("submit", function (evt) {
     var form = evt.target;

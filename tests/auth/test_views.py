@@ -70,3 +70,21 @@ def test_pages_need_a_login(client):
     for path in ("/pools", "/imports", "/leads", "/dedup", "/admin/users"):
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
+
+
+def test_failed_logins_are_rate_limited_per_address_and_email(client, make_account):
+    make_account("limits", admin_email="boss@limits.test")
+    for _ in range(5):
+        assert login(client, "boss@limits.test", "wrong password").status_code == 401
+    refused = login(client, "boss@limits.test", PASSWORD)  # even the right one, for now
+    assert refused.status_code == 429
+    assert b"Too many failed logins. Wait a few minutes, then try again." in refused.data
+    # another email from the same address is not locked out by someone else's attempts
+    assert login(client, "nobody@limits.test", "wrong password").status_code == 401
+
+
+def test_successful_logins_do_not_count_towards_the_limit(client, make_account):
+    make_account("many", admin_email="boss@many.test")
+    for _ in range(7):
+        assert login(client, "boss@many.test", PASSWORD).status_code == 302
+        client.post("/logout", data={"csrf_token": csrf_from(client, "/pools")})
