@@ -72,6 +72,8 @@ test: install-dev check-chromium lint
 bench: install-dev
 	$(BIN)/python bench/normalise.py
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/pool_grid.py
+	$(BIN)/python bench/dedup.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache
