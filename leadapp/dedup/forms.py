@@ -106,4 +106,5 @@ class ScheduleForm(FlaskForm):
     def validate_emails(self, field):
         bad = [e for e in split_emails(field.data) if not EMAIL_RE.match(e)]
         if bad:
-            raise ValidationError(f"{', '.join(bad)} is not an email address.")
+            verb = "is not an email address" if len(bad) == 1 else "are not email addresses"
+            raise ValidationError(f"{', '.join(bad)} {verb}.")

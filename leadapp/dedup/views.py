@@ -143,7 +143,7 @@ def _forms(job: DedupJob, options, locked: bool) -> tuple[JobForm | None, Schedu
     job_form = None
     if not locked:
         job_form = (
-            JobForm(obj=None)
+            JobForm()
             if request.method == "POST"
             else JobForm(
                 name=job.name,

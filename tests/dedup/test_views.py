@@ -287,6 +287,8 @@ def test_bad_settings_and_emails_are_refused_with_a_sentence(app, admin_client, 
     assert response.status_code == 422
     text = html.unescape(response.get_data(as_text=True))
     assert "not-an-address is not an email address." in text
+    response = post(admin_client, "/dedup/new", {"name": "Broken", "emails": "x\ny@z.test\nw"})
+    assert "x, w are not email addresses." in response.get_data(as_text=True)
     response = post(
         admin_client,
         "/dedup/new",
