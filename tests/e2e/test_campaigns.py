@@ -12,6 +12,11 @@ from tests.conftest import PASSWORD
 from tests.e2e.test_login import log_in
 
 POOLS = ("Alpha", "Bravo", "Charlie", "Delta")
+SHOWN = """() => {
+  const modal = document.getElementById("app-modal");
+  return modal.classList.contains("show") && getComputedStyle(modal).opacity === "1"
+    && getComputedStyle(modal.querySelector(".modal-dialog")).transform === "none";
+}"""
 
 
 def setup_account(app, make_account) -> int:
@@ -69,6 +74,8 @@ def test_assign_pools_with_weights_and_see_the_shares(page, app, make_account):
     expect(page.locator("#app-modal-body")).to_have_text(
         "'Bravo' is marked to dial in this campaign; clear To dial and save before unassigning."
     )
+    # Bootstrap ignores a close while the modal is still fading in: wait until it is shown.
+    page.wait_for_function(SHOWN)
     page.locator("#app-modal-cancel").click()
     expect(page.locator("#app-modal")).to_be_hidden()
 
