@@ -366,6 +366,17 @@ def test_the_picker_works_without_javascript(app, acme):
     assert response.status_code == 302
     assert "Pools 1 assigned." in client.get(f"/campaigns/{cid}").get_data(as_text=True)
     assert _assigned(app, acme["id"], cid) == ["B"]
+    # Unassigning asks first, on a page of its own, then goes through.
+    with app.app_context(), account_scope(acme["id"]):
+        db.session.scalar(sa.select(PoolAssignment)).to_dial = False
+        db.session.commit()
+    response = _apply(acme, [], htmx=False)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" in html
+    assert f'formaction="/campaigns/{cid}/pools/apply?confirmed=1"' in html
+    assert _assigned(app, acme["id"], cid) == ["B"]
+    assert _apply(acme, [], htmx=False, confirmed=True).status_code == 302
+    assert _assigned(app, acme["id"], cid) == []
 
 
 def test_apply_then_weights_70_30_100_show_35_15_50_percent(app, acme):
