@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
@@ -155,12 +156,14 @@ def test_the_scheduler_runs_the_job_then_report_and_undo(
     page.get_by_test_id("apply").click()
     expect(page.locator("#flashes")).to_contain_text("The dedup job is scheduled for")
 
+    # A second worker, with RQ's scheduler; its output goes next to the live server's logs.
+    log = Path(app_environ["LEADAPP_INSTANCE"]) / "dedup-scheduler.log"
     scheduler = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--with-scheduler"],
         cwd=ROOT,
         env=process_env(app_environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.time() + 240
@@ -172,8 +175,16 @@ def test_the_scheduler_runs_the_job_then_report_and_undo(
             time.sleep(3)
     finally:
         scheduler.terminate()
-        scheduler.wait(timeout=15)
-    assert status == "Completed"
+        try:
+            scheduler.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()
+            scheduler.wait()
+    assert status == "Completed", (
+        f"status {status} at {dt.datetime.now(ZONE):%H:%M:%S}, scheduled for {when:%H:%M}; "
+        f"page: {page.locator('main').inner_text()[:1500]}\nscheduler log:\n"
+        f"{log.read_text()[-3000:]}"
+    )
     expect(page.get_by_test_id("run-moved")).to_have_text("6")
 
     def subjects():
