@@ -426,7 +426,7 @@ def cancel(job_id: int):
 
     cancel_run(job)
     flash(f"The job '{job.name}' was cancelled; it will not run.", "success")
-    return redirect(request.referrer or url_for("dedup.index"))
+    return redirect(url_for("dedup.show", job_id=job.id))
 
 
 @bp.route("/dedup/<int:job_id>/report")
