@@ -160,6 +160,7 @@ def main() -> int:
     from leadapp.models import LeadPool
     from leadapp.security import account_scope
     from leadapp.services import accounts as account_service
+    from leadapp.services import pool_grid
     from leadapp.services import pools as pool_service
 
     url = schema_url(a.database_url, a.schema, create=True)
@@ -243,7 +244,7 @@ def main() -> int:
 
                 return get
 
-            extra = "&".join(f"col={c}" for c in pool_service.EXTRA_COLUMNS)
+            extra = "&".join(f"col={c}" for c in pool_grid.EXTRA_COLUMNS)
             cases = [
                 ("GET /pools (the home page)", "/pools"),
                 (

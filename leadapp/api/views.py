@@ -22,9 +22,8 @@ from leadapp.models import Account, Campaign, Interaction, Lead, LeadPool, PoolA
 from leadapp.models.base import utcnow
 from leadapp.models.lead import DIRECTIONS
 from leadapp.security import bind_account
-from leadapp.services import api_tokens
+from leadapp.services import api_tokens, pool_grid
 from leadapp.services import leads as lead_service
-from leadapp.services import pools as pool_service
 
 log = logging.getLogger(__name__)
 
@@ -284,11 +283,9 @@ def pool_json(pool: LeadPool) -> dict:
     ``ready_to_dial`` counts only while the pool is active today (in the account's zone)
     and assigned to a campaign marked to dial; ``ready_when_active`` is the stored count."""
     account = db.session.get(Account, pool.account_id)
-    today = pool_service.account_now(account.timezone).date()
+    today = pool_grid.account_now(account.timezone).date()
     ready = db.session.scalar(
-        sa.select(pool_service.ready_shown(today))
-        .where(LeadPool.id == pool.id)
-        .select_from(LeadPool)
+        sa.select(pool_grid.ready_shown(today)).where(LeadPool.id == pool.id).select_from(LeadPool)
     )
     assignments = db.session.execute(
         sa.select(PoolAssignment, Campaign)
@@ -311,7 +308,7 @@ def pool_json(pool: LeadPool) -> dict:
         "used_pct": pool.used_pct,
         "valid_in_upload": pool.valid_count,
         "invalid_in_upload": pool.invalid_count,
-        "duplicates_found": pool_service.duplicates_found([pool.id]).get(pool.id, 0),
+        "duplicates_found": pool_grid.duplicates_found([pool.id]).get(pool.id, 0),
         "active_from": pool.active_from.isoformat() if pool.active_from else None,
         "active_until": pool.active_until.isoformat() if pool.active_until else None,
         "counts_refreshed_at": _iso(pool.counts_refreshed_at),

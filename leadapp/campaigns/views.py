@@ -15,7 +15,7 @@ from leadapp.models import Campaign, PoolAssignment, Project
 from leadapp.security import admin_required, get_or_404
 from leadapp.services import campaigns as service
 from leadapp.services.campaigns import CampaignError
-from leadapp.services.pools import account_now
+from leadapp.services.pool_grid import account_now
 
 from .forms import AssignmentSettingsForm, CampaignForm, EmptyForm, PickerForm, ProjectForm
 

@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from leadapp.extensions import db
 from leadapp.models import Lead, LeadPool, User
 from leadapp.security import get_or_404
+from leadapp.services import pool_grid, pool_reports
 from leadapp.services import pools as pool_service
 from leadapp.services.pools import PoolError
 
@@ -43,24 +44,24 @@ def _page(pool: LeadPool, form: PoolForm, status: int = 200):
     leads = db.session.scalars(
         sa.select(Lead).where(Lead.pool_id == pool.id).order_by(Lead.id).limit(50)
     ).all()
-    imports = pool_service.pool_imports(pool)
+    imports = pool_reports.pool_imports(pool)
     return (
         render_template(
             "pools/show.html",
             pool=pool,
             form=form,
             button_form=EmptyForm(),
-            assignments=pool_service.pool_campaigns(pool),
+            assignments=pool_reports.pool_campaigns(pool),
             modified_by=modified_by,
             leads=leads,
             imports=[(imp, _staged_ready(imp)) for imp in imports],
             report_words=WORDS,
-            duplicates_found=pool_service.duplicates_found([pool.id]).get(pool.id, 0),
+            duplicates_found=pool_grid.duplicates_found([pool.id]).get(pool.id, 0),
             reopenable=pool_service.reopenable_count(pool),
             ready_now=db.session.scalar(
-                sa.select(pool_service.ready_shown(_today())).where(LeadPool.id == pool.id)
+                sa.select(pool_grid.ready_shown(_today())).where(LeadPool.id == pool.id)
             ),
-            charts=pool_service.chart_data(pool),
+            charts=pool_reports.chart_data(pool),
         ),
         status,
     )
@@ -136,10 +137,10 @@ def download(pool_id: int, kind: str):
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in pool.name)[:60] or "pool"
     headers = {"Content-Disposition": f'attachment; filename="{stem}-{kind}.csv"'}
     if kind == "leads":
-        body = stream_with_context(pool_service.leads_csv_chunks(pool))
+        body = stream_with_context(pool_reports.leads_csv_chunks(pool))
         return Response(body, mimetype="text/csv", headers=headers)
     if kind == "statistics":
-        data = pool_service.statistics_csv(pool, _today())
+        data = pool_reports.statistics_csv(pool, _today())
     else:
-        data = pool_service.log_csv(pool)
+        data = pool_reports.log_csv(pool)
     return Response(data, mimetype="text/csv", headers=headers)

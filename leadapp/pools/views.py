@@ -13,8 +13,10 @@ from leadapp.extensions import db
 from leadapp.models import SavedView
 from leadapp.security import get_or_404, role_required
 from leadapp.services import jobs as job_rows
+from leadapp.services import pool_grid, saved_views
 from leadapp.services import pools as pool_service
-from leadapp.services.pools import GridFilters, NotYours, PoolError
+from leadapp.services.pool_grid import GridFilters
+from leadapp.services.pools import NotYours, PoolError
 from leadapp.tasks import QueueUnavailable, dispatch
 from leadapp.tasks.pools import refresh_pool_counts
 from leadapp.templating import render_page_or_partial
@@ -33,7 +35,7 @@ BULK_ACTIONS = ("activate", "deactivate", "shuffle", "delete")
 
 
 def _today():
-    return pool_service.account_now(current_user.account.timezone).date()
+    return pool_grid.account_now(current_user.account.timezone).date()
 
 
 def _grid_filters() -> tuple[GridFilters, SavedView | None]:
@@ -45,10 +47,10 @@ def _grid_filters() -> tuple[GridFilters, SavedView | None]:
             view = get_or_404(SavedView, int(request.args["view"]))
         except ValueError:
             abort(404)
-        if not pool_service.can_see(current_user, view):
+        if not saved_views.can_see(current_user, view):
             abort(404)
     elif not request.args:
-        view = pool_service.default_view(current_user)
+        view = saved_views.default_view(current_user)
     if view is not None:
         f = GridFilters.from_dict(view.filters)
         f.page = GridFilters.from_args(request.args).page
@@ -57,22 +59,22 @@ def _grid_filters() -> tuple[GridFilters, SavedView | None]:
 
 
 def _grid_context(f: GridFilters, active_view: SavedView | None) -> dict:
-    mine, shared = pool_service.visible_views(current_user)
-    projects, campaigns = pool_service.filter_choices()
+    mine, shared = saved_views.visible_views(current_user)
+    projects, campaigns = pool_grid.filter_choices()
     owner_ids = {v.user_id for v in shared} | ({active_view.user_id} if active_view else set())
-    owners = {u.id: u.name for u in pool_service.users_by_ids(owner_ids)}
+    owners = {u.id: u.name for u in saved_views.users_by_ids(owner_ids)}
     return {
         "owners": owners,
-        "grid": pool_service.grid(f, _today()),
+        "grid": pool_grid.grid(f, _today()),
         "f": f,
         "active_view": active_view,
         "my_views": mine,
         "shared_views": shared,
         "projects": projects,
         "campaigns": campaigns,
-        "base_columns": pool_service.BASE_COLUMNS,
-        "extra_columns": pool_service.EXTRA_COLUMNS,
-        "unsortable": pool_service.UNSORTABLE,
+        "base_columns": pool_grid.BASE_COLUMNS,
+        "extra_columns": pool_grid.EXTRA_COLUMNS,
+        "unsortable": pool_grid.UNSORTABLE,
         "grid_query": urlencode(f.query_args(), doseq=True),
     }
 
@@ -109,7 +111,7 @@ def _filters_from_form() -> GridFilters:
 @managers_only
 def save_view():
     try:
-        view = pool_service.save_view(
+        view = saved_views.save_view(
             current_user, request.form.get("name", ""), _filters_from_form()
         )
     except PoolError as exc:
@@ -122,7 +124,7 @@ def save_view():
 
 def _view_action(view_id: int, change) -> SavedView:
     view = get_or_404(SavedView, view_id)
-    if not pool_service.can_see(current_user, view):
+    if not saved_views.can_see(current_user, view):
         abort(404)
     try:
         result = change(view)
@@ -135,7 +137,7 @@ def _view_action(view_id: int, change) -> SavedView:
 @bp.route("/pools/views/<int:view_id>/copy", methods=["POST"])
 @managers_only
 def copy_view(view_id: int):
-    copy = _view_action(view_id, lambda v: pool_service.copy_view(current_user, v))
+    copy = _view_action(view_id, lambda v: saved_views.copy_view(current_user, v))
     flash(f"Copied the view as {copy.name}.", "success")
     return redirect(url_for("pools.index", view=copy.id))
 
@@ -144,7 +146,7 @@ def copy_view(view_id: int):
 @managers_only
 def share_view(view_id: int):
     shared = request.form.get("shared") == "1"
-    view = _view_action(view_id, lambda v: pool_service.set_shared(current_user, v, shared))
+    view = _view_action(view_id, lambda v: saved_views.set_shared(current_user, v, shared))
     flash(
         f"{view.name} is {'shared with the account' if shared else 'only yours again'}.", "success"
     )
@@ -155,7 +157,7 @@ def share_view(view_id: int):
 @managers_only
 def star_view(view_id: int):
     starred = request.form.get("starred") == "1"
-    view = _view_action(view_id, lambda v: pool_service.set_starred(current_user, v, starred))
+    view = _view_action(view_id, lambda v: saved_views.set_starred(current_user, v, starred))
     flash(
         f"{view.name} opens first now." if starred else f"{view.name} is no longer your default.",
         "success",
@@ -168,7 +170,7 @@ def star_view(view_id: int):
 def delete_view(view_id: int):
     view = get_or_404(SavedView, view_id)
     name = view.name
-    _view_action(view_id, lambda v: pool_service.delete_view(current_user, v))
+    _view_action(view_id, lambda v: saved_views.delete_view(current_user, v))
     flash(f"Deleted the view {name}.", "success")
     return redirect(url_for("pools.index", status="all"))
 

@@ -298,10 +298,10 @@ def test_a_cell_starting_with_a_carriage_return_stays_one_cell(app, admin_client
 
 
 def test_leads_download_streams_in_chunks(app, admin_client, monkeypatch):
-    from leadapp.services import pools as pool_service
+    from leadapp.services import pool_reports
 
     pool_id = pool(app, "Chunky", [{"first_name": f"Lead {i}"} for i in range(23)])
-    original = pool_service.leads_csv_chunks
+    original = pool_reports.leads_csv_chunks
     chunks = []
 
     def small_chunks(p, chunk=5000):
@@ -309,7 +309,7 @@ def test_leads_download_streams_in_chunks(app, admin_client, monkeypatch):
             chunks.append(part)
             yield part
 
-    monkeypatch.setattr(pool_service, "leads_csv_chunks", small_chunks)
+    monkeypatch.setattr(pool_reports, "leads_csv_chunks", small_chunks)
     response = admin_client.get(f"/pools/{pool_id}/download/leads.csv")
     assert response.is_streamed
     rows = _csv(response)

@@ -141,6 +141,7 @@ import pytest  # noqa: E402
 from werkzeug.datastructures import MultiDict  # noqa: E402
 
 from leadapp.models import Account, Campaign, PoolAssignment, SavedView, User  # noqa: E402
+from leadapp.services import pool_grid, saved_views  # noqa: E402
 from leadapp.services import pools as pool_service  # noqa: E402
 from leadapp.services.accounts import create_campaign, create_user  # noqa: E402
 
@@ -289,7 +290,7 @@ def test_ready_shown_needs_active_today_and_a_to_dial_assignment(acme):
         ids[name] = pool.id
     shown = dict(
         db.session.execute(
-            sa.select(LeadPool.name, pool_service.ready_shown(today)).where(
+            sa.select(LeadPool.name, pool_grid.ready_shown(today)).where(
                 LeadPool.id.in_(ids.values())
             )
         ).all()
@@ -327,20 +328,20 @@ def test_callable_now_groups_by_time_zone(acme):
     )  # fmt: skip
     # 2026-06-15 16:00 UTC: New York 12:00, Los Angeles 09:00, Chicago 11:00, Sydney 02:00
     now = dt.datetime(2026, 6, 15, 16, 0)
-    assert pool_service.callable_now({pool.id: [campaign]}, now) == {pool.id: 6}
+    assert pool_grid.callable_now({pool.id: [campaign]}, now) == {pool.id: 6}
     # 2026-06-16 03:30 UTC: New York 23:30, Los Angeles 20:30, Chicago 22:30, Sydney 13:30
     now = dt.datetime(2026, 6, 16, 3, 30)
-    assert pool_service.callable_now({pool.id: [campaign]}, now) == {pool.id: 3}
+    assert pool_grid.callable_now({pool.id: [campaign]}, now) == {pool.id: 3}
     with StatementCounter() as counter:
-        pool_service.callable_now({pool.id: [campaign]}, now)
+        pool_grid.callable_now({pool.id: [campaign]}, now)
     assert counter.statements == ["SELECT"]  # one grouped query
 
 
 def test_window_across_midnight():
-    assert pool_service._in_window(dt.time(23), dt.time(22), dt.time(2))
-    assert pool_service._in_window(dt.time(1), dt.time(22), dt.time(2))
-    assert not pool_service._in_window(dt.time(12), dt.time(22), dt.time(2))
-    assert not pool_service._in_window(dt.time(21), dt.time(8), dt.time(21))  # end excluded
+    assert pool_grid._in_window(dt.time(23), dt.time(22), dt.time(2))
+    assert pool_grid._in_window(dt.time(1), dt.time(22), dt.time(2))
+    assert not pool_grid._in_window(dt.time(12), dt.time(22), dt.time(2))
+    assert not pool_grid._in_window(dt.time(21), dt.time(8), dt.time(21))  # end excluded
 
 
 # ---------------------------------------------------------------------------------------
@@ -348,7 +349,7 @@ def test_window_across_midnight():
 
 
 def test_grid_filters_from_args_are_whitelisted_and_round_trip():
-    f = pool_service.GridFilters.from_args(
+    f = pool_grid.GridFilters.from_args(
         MultiDict(
             [("q", "  spring "), ("status", "weird"), ("project", "3"), ("project", "x"),
              ("campaign", "2"), ("sort", "name; drop table"), ("dir", "up"),
@@ -360,33 +361,33 @@ def test_grid_filters_from_args_are_whitelisted_and_round_trip():
         "sort": "uploaded", "dir": "desc", "cols": ["invalid", "duplicates"],
     }  # fmt: skip
     assert f.page == 1
-    assert pool_service.GridFilters.from_dict(f.to_dict()) == f
-    assert pool_service.GridFilters.from_dict({}) == pool_service.GridFilters()
+    assert pool_grid.GridFilters.from_dict(f.to_dict()) == f
+    assert pool_grid.GridFilters.from_dict({}) == pool_grid.GridFilters()
 
 
 def test_saved_views_belong_to_their_owner(acme):
     account_id, admin = acme
     account = db.session.get(Account, account_id)
     sup = create_user(account, "sup@acme.test", "Sup", "correct horse battery")
-    f = pool_service.GridFilters(q="spring")
-    view = pool_service.save_view(admin, "Spring", f)
-    assert pool_service.visible_views(sup) == ([], [])
+    f = pool_grid.GridFilters(q="spring")
+    view = saved_views.save_view(admin, "Spring", f)
+    assert saved_views.visible_views(sup) == ([], [])
     with pytest.raises(pool_service.NotYours):
-        pool_service.set_shared(sup, view, True)
-    pool_service.set_shared(admin, view, True)
-    assert pool_service.visible_views(sup) == ([], [view])
+        saved_views.set_shared(sup, view, True)
+    saved_views.set_shared(admin, view, True)
+    assert saved_views.visible_views(sup) == ([], [view])
     for change in (
-        lambda: pool_service.set_starred(sup, view, True),
-        lambda: pool_service.delete_view(sup, view),
-        lambda: pool_service.set_shared(sup, view, False),
+        lambda: saved_views.set_starred(sup, view, True),
+        lambda: saved_views.delete_view(sup, view),
+        lambda: saved_views.set_shared(sup, view, False),
     ):
         with pytest.raises(pool_service.NotYours):
             change()
-    copy = pool_service.copy_view(sup, view)
-    pool_service.set_starred(sup, copy, True)
-    assert pool_service.default_view(sup) == copy and pool_service.default_view(admin) is None
+    copy = saved_views.copy_view(sup, view)
+    saved_views.set_starred(sup, copy, True)
+    assert saved_views.default_view(sup) == copy and saved_views.default_view(admin) is None
     with pytest.raises(pool_service.PoolError, match="Give the view a name"):
-        pool_service.save_view(admin, " ", f)
+        saved_views.save_view(admin, " ", f)
     with pytest.raises(pool_service.PoolError, match="at most 120"):
-        pool_service.save_view(admin, "x" * 121, f)
+        saved_views.save_view(admin, "x" * 121, f)
     assert db.session.scalar(sa.select(sa.func.count(SavedView.id))) == 2

@@ -1,0 +1,360 @@
+"""The lead pool grid: stored counters shown with filters, sorting, paging and the extra
+KPI columns (the grid never scans every lead)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+
+from leadapp.extensions import db
+from leadapp.models import (
+    Campaign,
+    Import,
+    Lead,
+    LeadPool,
+    PoolAssignment,
+    Project,
+)
+from leadapp.models.base import utcnow
+from leadapp.services.pools import PER_PAGE, int_list, ready_clause
+
+# ---------------------------------------------------------------------------------------
+# The grid
+
+# key -> (label, sortable); the base columns always show, the extra KPIs come from a menu.
+BASE_COLUMNS = {
+    "name": "Name",
+    "project": "Project",
+    "campaigns": "Campaign(s)",
+    "ready": "Ready to dial",
+    "open": "Open",
+    "closed_pct": "% closed",
+    "used_pct": "% used",
+    "total": "Total",
+    "uploaded": "Uploaded at",
+    "status": "Status",
+}
+EXTRA_COLUMNS = {
+    "invalid": "Invalid in upload",
+    "duplicates": "Duplicates found",
+    "callable": "Callable now",
+    "last_activity": "Last activity",
+}
+# "Callable now" depends on the clock and is counted for the shown page only.
+UNSORTABLE = {"callable"}
+STATUSES = ("all", "active", "inactive")
+
+
+@dataclass
+class GridFilters:
+    """What the grid shows: filters, sort, extra columns, page. Saved views store it."""
+
+    q: str = ""
+    status: str = "all"
+    projects: list[int] = field(default_factory=list)
+    campaigns: list[int] = field(default_factory=list)
+    sort: str = "uploaded"
+    dir: str = "desc"
+    cols: list[str] = field(default_factory=list)
+    page: int = 1
+
+    def __post_init__(self):
+        self.q = (self.q or "").strip()[:200]
+        if self.status not in STATUSES:
+            self.status = "all"
+        self.projects = int_list(self.projects)
+        self.campaigns = int_list(self.campaigns)
+        if self.sort not in BASE_COLUMNS and self.sort not in EXTRA_COLUMNS:
+            self.sort = "uploaded"
+        if self.sort in UNSORTABLE:
+            self.sort = "uploaded"
+        if self.dir not in ("asc", "desc"):
+            self.dir = "desc" if self.sort == "uploaded" else "asc"
+        self.cols = [c for c in EXTRA_COLUMNS if c in set(self.cols or ())]
+        try:
+            self.page = max(int(self.page), 1)
+        except (TypeError, ValueError):
+            self.page = 1
+
+    @classmethod
+    def from_args(cls, args) -> GridFilters:
+        """From a request's query string (a MultiDict)."""
+        return cls(
+            q=args.get("q", ""),
+            status=args.get("status", "all"),
+            projects=args.getlist("project"),
+            campaigns=args.getlist("campaign"),
+            sort=args.get("sort", "uploaded"),
+            dir=args.get("dir", ""),
+            cols=args.getlist("col"),
+            page=args.get("page", 1),
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> GridFilters:
+        keys = ("q", "status", "projects", "campaigns", "sort", "dir", "cols")
+        return cls(**{k: data[k] for k in keys if (data or {}).get(k) is not None})
+
+    def to_dict(self) -> dict:
+        """What a saved view stores (the page is not part of a view)."""
+        out = asdict(self)
+        out.pop("page")
+        return out
+
+    def query_args(self, **override) -> dict:
+        """Arguments for ``url_for('pools.index', ...)``."""
+        args = {
+            "q": self.q or None,
+            "status": self.status if self.status != "all" else None,
+            "project": self.projects or None,
+            "campaign": self.campaigns or None,
+            "sort": self.sort,
+            "dir": self.dir,
+            "col": self.cols or None,
+            "page": self.page if self.page > 1 else None,
+        }
+        args.update(override)
+        return {k: v for k, v in args.items() if v is not None}
+
+
+def _today_clauses(today: dt.date):
+    return sa.and_(
+        LeadPool.status == "active",
+        sa.or_(LeadPool.active_from.is_(None), LeadPool.active_from <= today),
+        sa.or_(LeadPool.active_until.is_(None), LeadPool.active_until >= today),
+    )
+
+
+def _to_dial_exists():
+    return (
+        sa.select(PoolAssignment.id)
+        .where(PoolAssignment.pool_id == LeadPool.id, PoolAssignment.to_dial.is_(True))
+        .exists()
+    )
+
+
+def ready_shown(today: dt.date):
+    """The grid's "ready to dial": the stored count when the pool is active today and
+    assigned to a campaign marked to dial, else 0 (a SQL expression on ``LeadPool``)."""
+    return sa.case(
+        (sa.and_(_today_clauses(today), _to_dial_exists()), LeadPool.ready_count), else_=0
+    )
+
+
+def _pct(part):
+    return sa.case(
+        (LeadPool.total_count > 0, part * 100.0 / LeadPool.total_count),
+        else_=0.0,
+    )
+
+
+def _duplicates_expr():
+    dup = sa.func.coalesce(Import.counts["duplicates_in_file"].as_integer(), 0) + sa.func.coalesce(
+        Import.counts["duplicates_existing"].as_integer(), 0
+    )
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(dup), 0))
+        .where(Import.pool_id == LeadPool.id)
+        .scalar_subquery()
+    )
+
+
+def _sort_expr(key: str, today: dt.date):
+    if key == "project":
+        return (
+            sa.select(sa.func.min(Project.name))
+            .join(Campaign, Campaign.project_id == Project.id)
+            .join(PoolAssignment, PoolAssignment.campaign_id == Campaign.id)
+            .where(PoolAssignment.pool_id == LeadPool.id)
+            .scalar_subquery()
+        )
+    if key == "campaigns":
+        return (
+            sa.select(sa.func.min(Campaign.name))
+            .join(PoolAssignment, PoolAssignment.campaign_id == Campaign.id)
+            .where(PoolAssignment.pool_id == LeadPool.id)
+            .scalar_subquery()
+        )
+    if key == "duplicates":
+        return _duplicates_expr()
+    if key == "last_activity":
+        return (
+            sa.select(sa.func.max(Lead.last_called_at))
+            .where(Lead.pool_id == LeadPool.id)
+            .scalar_subquery()
+        )
+    return {
+        "name": sa.func.lower(LeadPool.name),
+        "ready": ready_shown(today),
+        "open": LeadPool.open_count,
+        "closed_pct": _pct(LeadPool.closed_count),
+        "used_pct": _pct(LeadPool.used_count),
+        "total": LeadPool.total_count,
+        "uploaded": LeadPool.created_at,
+        "status": LeadPool.status,
+        "invalid": LeadPool.invalid_count,
+    }[key]
+
+
+def _filtered(query, f: GridFilters):
+    if f.q:
+        query = query.where(LeadPool.name.icontains(f.q, autoescape=True))  # % and _ literal
+    if f.status in ("active", "inactive"):
+        query = query.where(LeadPool.status == f.status)
+    if f.campaigns:
+        query = query.where(
+            sa.select(PoolAssignment.id)
+            .where(
+                PoolAssignment.pool_id == LeadPool.id, PoolAssignment.campaign_id.in_(f.campaigns)
+            )
+            .exists()
+        )
+    if f.projects:
+        query = query.where(
+            sa.select(PoolAssignment.id)
+            .join(Campaign, Campaign.id == PoolAssignment.campaign_id)
+            .where(PoolAssignment.pool_id == LeadPool.id, Campaign.project_id.in_(f.projects))
+            .exists()
+        )
+    return query
+
+
+@dataclass
+class GridRow:
+    pool: LeadPool
+    ready: int
+    campaigns: list[Campaign] = field(default_factory=list)
+    projects: list[str] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Grid:
+    rows: list[GridRow]
+    total: int
+    page: int
+    pages: int
+    filters: GridFilters
+
+
+def account_now(zone: str) -> dt.datetime:
+    try:
+        return dt.datetime.now(ZoneInfo(zone))
+    except ZoneInfoNotFoundError:
+        return dt.datetime.now(dt.UTC)
+
+
+def grid(f: GridFilters, today: dt.date, per_page: int = PER_PAGE) -> Grid:
+    """One page of the grid: a count, one query for the page's pools, one for their
+    campaigns, and one each for the extra KPI columns asked for. No lead is scanned
+    unless "callable now" or "last activity" is shown (and then only the page's pools)."""
+    total = db.session.scalar(_filtered(sa.select(sa.func.count(LeadPool.id)), f)) or 0
+    pages = max((total + per_page - 1) // per_page, 1)
+    page = min(f.page, pages)
+    expr = _sort_expr(f.sort, today)
+    # Empty values (no campaign, never called) go last either way, on every database.
+    order = [sa.case((expr.is_(None), 1), else_=0), expr.desc() if f.dir == "desc" else expr]
+    query = _filtered(sa.select(LeadPool, ready_shown(today).label("ready")), f)
+    query = query.order_by(*order, LeadPool.id.desc() if f.dir == "desc" else LeadPool.id)
+    query = query.limit(per_page).offset((page - 1) * per_page)
+    rows = [GridRow(pool=p, ready=int(r or 0)) for p, r in db.session.execute(query)]
+    by_id = {row.pool.id: row for row in rows}
+    ids = list(by_id)
+    if ids:
+        to_dial: dict[int, list[Campaign]] = defaultdict(list)
+        assigned = db.session.execute(
+            sa.select(PoolAssignment.pool_id, PoolAssignment.to_dial, Campaign, Project.name)
+            .join(Campaign, Campaign.id == PoolAssignment.campaign_id)
+            .join(Project, Project.id == Campaign.project_id)
+            .where(PoolAssignment.pool_id.in_(ids))
+            .order_by(Campaign.name)
+        )
+        for pool_id, dial, campaign, project in assigned:
+            row = by_id[pool_id]
+            row.campaigns.append(campaign)
+            if project not in row.projects:
+                row.projects.append(project)
+            if dial:
+                to_dial[pool_id].append(campaign)
+        if "duplicates" in f.cols:
+            for pool_id, found in duplicates_found(ids).items():
+                by_id[pool_id].extra["duplicates"] = found
+        if "callable" in f.cols:
+            dialing = {pid: cs for pid, cs in to_dial.items() if by_id[pid].ready}
+            for pool_id, n in callable_now(dialing, utcnow()).items():
+                by_id[pool_id].extra["callable"] = n
+        if "last_activity" in f.cols:
+            last = db.session.execute(
+                sa.select(Lead.pool_id, sa.func.max(Lead.last_called_at))
+                .where(Lead.pool_id.in_(ids))
+                .group_by(Lead.pool_id)
+            )
+            for pool_id, at in last:
+                by_id[pool_id].extra["last_activity"] = at
+    return Grid(rows=rows, total=total, page=page, pages=pages, filters=f)
+
+
+def duplicates_found(pool_ids: list[int]) -> dict[int, int]:
+    """Per pool: duplicates its imports found (in the file plus already existing)."""
+    out: dict[int, int] = defaultdict(int)
+    rows = db.session.execute(
+        sa.select(Import.pool_id, Import.counts).where(Import.pool_id.in_(pool_ids))
+    )
+    for pool_id, counts in rows:
+        c = counts or {}
+        out[pool_id] += int(c.get("duplicates_in_file", 0) or 0)
+        out[pool_id] += int(c.get("duplicates_existing", 0) or 0)
+    return dict(out)
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _in_window(local: dt.time, start: dt.time, end: dt.time) -> bool:
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end  # a window across midnight
+
+
+def callable_now(to_dial: dict[int, list[Campaign]], now_utc: dt.datetime) -> dict[int, int]:
+    """Per pool: ready leads whose local time now lies in the calling window of a campaign
+    the pool dials for. One grouped query (pool, time zone) -> count; the clock check runs
+    once per zone, not per lead. A lead without a zone uses the campaign's zone."""
+    if not to_dial:
+        return {}
+    rows = db.session.execute(
+        sa.select(Lead.pool_id, Lead.timezone, sa.func.count(Lead.id))
+        .where(Lead.pool_id.in_(list(to_dial)), ready_clause())
+        .group_by(Lead.pool_id, Lead.timezone)
+    )
+    now = now_utc.replace(tzinfo=dt.UTC) if now_utc.tzinfo is None else now_utc
+    local_cache: dict[str, dt.time | None] = {}
+
+    def local(zone_name: str | None) -> dt.time | None:
+        if zone_name not in local_cache:
+            zone = _zone(zone_name)
+            local_cache[zone_name] = now.astimezone(zone).time() if zone else None
+        return local_cache[zone_name]
+
+    out: dict[int, int] = {pid: 0 for pid in to_dial}
+    for pool_id, zone_name, n in rows:
+        for campaign in to_dial[pool_id]:
+            t = local(zone_name or campaign.timezone)
+            if t is not None and _in_window(t, campaign.window_start, campaign.window_end):
+                out[pool_id] += n
+                break
+    return out
+
+
+def filter_choices() -> tuple[list[Project], list[Campaign]]:
+    projects = db.session.scalars(sa.select(Project).order_by(Project.name)).all()
+    campaigns = db.session.scalars(sa.select(Campaign).order_by(Campaign.name)).all()
+    return list(projects), list(campaigns)
