@@ -31,6 +31,7 @@ class Config:
     JOB_HEARTBEAT_SECONDS = 10
     JOB_STALL_SECONDS = 45
     IMPORT_BATCH_ROWS = 20_000  # leads written per transaction (with its checkpoint)
+    DEDUP_BATCH_LEADS = 20_000  # duplicates moved per transaction (with its checkpoint)
     # Failed logins per address and email; past it, a 429 with a sentence (brute force).
     LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
     RATELIMIT_HEADERS_ENABLED = False
@@ -131,7 +132,12 @@ def load_config(
         cfg["MAX_CONTENT_LENGTH"] = int(environ["MAX_UPLOAD_MB"]) * 1024 * 1024
     if environ.get("DISPLAY_TIMEZONE"):
         cfg["DISPLAY_TIMEZONE"] = environ["DISPLAY_TIMEZONE"]
-    for name in ("IMPORT_BATCH_ROWS", "JOB_HEARTBEAT_SECONDS", "JOB_STALL_SECONDS"):
+    for name in (
+        "IMPORT_BATCH_ROWS",
+        "DEDUP_BATCH_LEADS",
+        "JOB_HEARTBEAT_SECONDS",
+        "JOB_STALL_SECONDS",
+    ):
         if environ.get(name):
             cfg[name] = int(environ[name])
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -11,12 +11,14 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from leadapp.extensions import db
-from leadapp.models import Campaign, DedupJob, LeadPool
+from leadapp.models import BackgroundJob, Campaign, DedupJob, LeadPool
 from leadapp.models.base import utcnow
 from leadapp.models.dedup import DEDUP_SCOPES, KEEP_RULES
 from leadapp.security import account_scope
 from leadapp.services import accounts as account_service
 from leadapp.services import dedup as dedup_service
+from leadapp.services import jobs as job_rows
+from leadapp.tasks import QueueUnavailable, dispatch
 
 dedup_cli = AppGroup("dedup", help="Find and move duplicate leads (the Lead Deduplicator).")
 
@@ -155,3 +157,49 @@ def undo(job_id, as_json):
         except dedup_service.DedupError as exc:
             fail(str(exc))
     _emit({"restored": result["restored"]}, as_json)
+
+
+@dedup_cli.command("resume")
+@click.argument("job_id", type=int)
+@click.option("--enqueue", is_flag=True, help="Hand the work to the workers; print the job id.")
+@click.option("--json", "as_json", is_flag=True)
+def resume(job_id, enqueue, as_json):
+    """Finish a run whose worker died (the job shows as stalled): the leads already moved
+    stay moved, the rest of the plan is carried out, none is moved twice."""
+    job = db.session.scalar(
+        sa.select(DedupJob).where(DedupJob.id == job_id).execution_options(all_accounts=True)
+    )
+    if job is None:
+        fail(f"There is no dedup job {job_id}.")
+    with account_scope(job.account_id):
+        job = db.session.get(DedupJob, job_id)
+        if job.status != "running":
+            fail(f"Dedup job {job_id} is {job.status}; only a run that stopped can be resumed.")
+        row = db.session.get(BackgroundJob, job.job_id) if job.job_id else None
+        if row is not None and not row.ended:
+            if not job_rows.is_stalled(row):
+                fail(
+                    f"Dedup job {job_id} is still running (job {row.id}); "
+                    "resume it once it shows as stalled."
+                )
+            job_rows.mark_failed(row, job_rows.STALLED_MESSAGE)
+        db.session.commit()
+        if enqueue:
+            from leadapp.tasks.dedup import run_dedup
+
+            row = job_rows.create_job(
+                job.account_id, "dedup_run", f"Dedup run (resumed): {job.name}", "dedup"
+            )
+            job.job_id = row.id
+            db.session.commit()
+            try:
+                dispatch(row, run_dedup, job.id, True)
+            except QueueUnavailable as exc:
+                fail(str(exc))
+            _emit({"dedup_job_id": job.id, "job_id": row.id}, as_json)
+            return
+        if not dedup_service.claim_for_run(job, resume=True):
+            fail(f"Dedup job {job_id} is no longer running.")
+        result = dedup_service.run(job)
+        db.session.commit()
+    _emit({k: result[k] for k in ("total", "duplicates", "after", "moved", "job_id")}, as_json)

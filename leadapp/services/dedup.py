@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import pandas as pd
 import sqlalchemy as sa
+from flask import current_app
 
 from leadapp.domain.duplicates import choose_golden
 from leadapp.extensions import db
@@ -39,7 +40,6 @@ from leadapp.services import pools as pool_service
 from leadapp.services.accounts import INACTIVE_POOL_NAME
 
 SCOPE_LIMIT = 250_000
-MOVE_BATCH = 20_000  # leads moved per transaction
 PHONE_COLUMNS = [f"phone{i}" for i in range(1, 6)]
 # Match keys a job can use; "phones" = any of the five phone fields (E.164).
 MATCH_KEYS = ("phone1", "phones", "email", "customer_key")
@@ -474,7 +474,7 @@ def _refresh_pools(pool_ids) -> None:
         )
 
 
-def move_next_batch(job: DedupJob, target: LeadPool, size: int = MOVE_BATCH) -> int:
+def move_next_batch(job: DedupJob, target: LeadPool, size: int) -> int:
     """Carry out the next ``size`` planned moves: the leads go to ``target`` as inactive,
     the job remembers how far it got, the pools' counters are refreshed. Returns how many;
     the caller commits (one transaction per batch)."""
@@ -517,8 +517,9 @@ def run(job: DedupJob, progress: Progress | None = None) -> dict:
         job.results = {"planned": figures, "moved_through": 0}
         db.session.commit()
     todo = figures.get("duplicates", 0)
+    size = current_app.config.get("DEDUP_BATCH_LEADS", 20_000)
     try:
-        while move_next_batch(job, target):
+        while move_next_batch(job, target, size):
             db.session.commit()
             moved = _moved_count(job)
             progress(10 + 85 * moved / max(todo, 1), f"Moved {moved:,} of {todo:,} duplicates")

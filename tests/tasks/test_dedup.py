@@ -18,9 +18,11 @@ from leadapp.models.base import utcnow
 from leadapp.security import account_scope
 from leadapp.services import dedup as dedup_service
 from leadapp.services import jobs as job_rows
+from leadapp.services import pools as pool_service
 from leadapp.tasks import dispatch
 from leadapp.tasks.dedup import dedup_test_run, run_dedup, schedule_run
 from tests.conftest import ROOT, process_env
+from tests.processes import kill_worker_and_horse
 
 PHONES = ["+14155550201", "+14155550202", "+14155550203"]
 
@@ -190,3 +192,116 @@ def test_a_run_that_cannot_move_fails_moves_nothing_and_says_why(
 
     in_account(committed, account_id, check)
     assert len(emails_since(smtp_server, before, "Dedup failed: Nightly clean-up")) == 1
+
+
+def test_a_worker_killed_mid_run_shows_stalled_and_resuming_moves_each_lead_once(
+    committed, app_environ, make_account, runner, run_worker, smtp_server, tmp_path, monkeypatch
+):
+    """SIGKILL in the middle of the moves: the leads already moved stay moved, the job
+    shows as stalled within a minute, `flask dedup resume` finishes it; every duplicate is
+    moved exactly once and the counters equal a recount."""
+    monkeypatch.setitem(committed.config, "JOB_STALL_SECONDS", 3)
+    account_id = make_account("acme")
+    duplicates = 6_000
+    with committed.app_context(), account_scope(account_id):
+        pool = LeadPool(name="Big")
+        db.session.add(pool)
+        db.session.flush()
+        base = dt.datetime(2026, 1, 1)
+        db.session.execute(
+            sa.insert(Lead),
+            [
+                {
+                    "account_id": account_id,
+                    "pool_id": pool.id,
+                    "phone1": f"+1212555{i % duplicates:04d}",
+                    "created_at": base + dt.timedelta(seconds=i),
+                    "updated_at": base,
+                }
+                for i in range(2 * duplicates)
+            ],
+        )
+        job = DedupJob(name="Big clean-up", status="scheduled", emails=["ops@acme.test"])
+        db.session.add(job)
+        db.session.flush()
+        row = job_rows.create_job(account_id, "dedup_run", "Dedup run", "dedup")
+        job.job_id = row.id
+        db.session.commit()
+        dispatch(row, run_dedup, job.id)
+        job_id, row_id = job.id, row.id
+
+    def moved_through():
+        return (db.session.get(DedupJob, job_id).results or {}).get("moved_through") or 0
+
+    env = {
+        **process_env(app_environ),
+        "DEDUP_BATCH_LEADS": "40",  # many small batches: the kill lands mid-run
+        "JOB_HEARTBEAT_SECONDS": "1",
+        "JOB_STALL_SECONDS": "3",
+    }
+    with (tmp_path / "worker.log").open("w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 90
+            while not in_account(committed, account_id, moved_through):
+                assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+                assert time.monotonic() < deadline, "the run moved nothing in 90 s"
+                time.sleep(0.02)
+            kill_worker_and_horse(worker)
+            killed_at = time.monotonic()
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+
+    def after_kill():
+        job = db.session.get(DedupJob, job_id)
+        inactive = db.session.scalar(sa.select(LeadPool).where(LeadPool.is_system.is_(True)))
+        moved = db.session.scalar(
+            sa.select(sa.func.count(Lead.id)).where(Lead.pool_id == inactive.id)
+        )
+        assert job.status == "running"
+        assert 0 < moved < duplicates, "the kill did not land mid-run"
+        # every committed batch is whole: the leads moved are exactly the checkpoint's
+        assert moved == db.session.scalar(
+            sa.select(sa.func.count(DedupMove.id)).where(
+                DedupMove.dedup_job_id == job_id, DedupMove.id <= job.results["moved_through"]
+            )
+        )
+
+    in_account(committed, account_id, after_kill)
+    while not in_account(
+        committed, account_id, lambda: job_rows.is_stalled(db.session.get(BackgroundJob, row_id))
+    ):
+        assert time.monotonic() - killed_at < 60, "the run never showed as stalled"
+        time.sleep(0.2)
+
+    result = runner.invoke(args=["dedup", "resume", str(job_id), "--json"])
+    assert result.exit_code == 0, result.output
+
+    def finished():
+        job = db.session.get(DedupJob, job_id)
+        assert job.status == "completed"
+        assert job.results["moved"] == duplicates
+        assert db.session.get(BackgroundJob, row_id).status == "failed"  # the killed one
+        inactive = db.session.scalar(sa.select(LeadPool).where(LeadPool.is_system.is_(True)))
+        phones = db.session.scalars(sa.select(Lead.phone1).where(Lead.pool_id != inactive.id)).all()
+        assert len(phones) == len(set(phones)) == duplicates  # one lead per number left
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count(sa.distinct(DedupMove.lead_id))).where(
+                    DedupMove.dedup_job_id == job_id
+                )
+            )
+            == duplicates
+        )
+        fresh = pool_service.pool_counts()
+        for pool in db.session.scalars(sa.select(LeadPool)):
+            assert pool.total_count == fresh.get(pool.id, {"total": 0})["total"], pool.name
+
+    in_account(committed, account_id, finished)
+    again = runner.invoke(args=["dedup", "resume", str(job_id)])
+    assert again.exit_code == 1 and "is completed; only a run that stopped" in again.output

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
 
-import psutil
 import pytest
 import redis
 import sqlalchemy as sa
@@ -26,6 +23,7 @@ from leadapp.services import jobs as job_rows
 from leadapp.tasks import dispatch
 from leadapp.tasks.imports import run_import
 from tests.conftest import ROOT, csrf_from, free_port, login, process_env
+from tests.processes import kill_worker_and_horse
 
 LEAD_COLUMNS = (Lead.customer_key, Lead.phone1, Lead.first_name, Lead.email, Lead.timezone)
 
@@ -170,27 +168,6 @@ def test_the_summary_email_reaches_the_smtp_server(
 # A worker killed in the middle of an import
 
 
-def _dead(proc: psutil.Process) -> bool:
-    try:
-        return proc.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
-def _kill_worker_and_horse(worker: subprocess.Popen) -> None:
-    """SIGKILL the worker and its work horse (RQ puts the horse in its own process group)."""
-    horses = psutil.Process(worker.pid).children(recursive=True)
-    assert horses, "the worker has no work horse running the import"
-    os.kill(worker.pid, signal.SIGKILL)
-    for horse in horses:
-        os.kill(horse.pid, signal.SIGKILL)
-    worker.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while not all(_dead(h) for h in horses):
-        assert time.monotonic() < deadline, "the work horse survived SIGKILL"
-        time.sleep(0.05)
-
-
 def test_a_killed_worker_shows_stalled_and_resuming_yields_the_same_leads(
     spring, runner, make_account, run_worker, app_environ, tmp_path, monkeypatch
 ):
@@ -235,7 +212,7 @@ def test_a_killed_worker_shows_stalled_and_resuming_yields_the_same_leads(
             job = read(app, lambda: db.session.get(BackgroundJob, job_id))
             assert job.status == "running"
             assert not read(app, lambda: job_rows.is_stalled(db.session.get(BackgroundJob, job_id)))
-            _kill_worker_and_horse(worker)
+            kill_worker_and_horse(worker)
             killed_at = time.monotonic()
         finally:
             if worker.poll() is None:
