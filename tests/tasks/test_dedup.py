@@ -11,8 +11,10 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from rq.job import Job
+from rq.serializers import JSONSerializer
 
-from leadapp.extensions import db
+from leadapp.extensions import db, redis_connection
 from leadapp.models import BackgroundJob, DedupJob, DedupMove, Lead, LeadPool
 from leadapp.models.base import utcnow
 from leadapp.security import account_scope
@@ -21,7 +23,7 @@ from leadapp.services import jobs as job_rows
 from leadapp.services import pools as pool_service
 from leadapp.tasks import dispatch
 from leadapp.tasks.dedup import dedup_test_run, run_dedup, schedule_run
-from tests.conftest import ROOT, process_env
+from tests.conftest import ROOT, free_port, process_env
 from tests.processes import kill_worker_and_horse
 
 PHONES = ["+14155550201", "+14155550202", "+14155550203"]
@@ -305,3 +307,42 @@ def test_a_worker_killed_mid_run_shows_stalled_and_resuming_moves_each_lead_once
     in_account(committed, account_id, finished)
     again = runner.invoke(args=["dedup", "resume", str(job_id)])
     assert again.exit_code == 1 and "is completed; only a run that stopped" in again.output
+
+
+def test_smtp_down_the_result_stands_and_the_email_waits_for_a_retry(
+    committed, app_environ, dedup_job
+):
+    account_id, job_id = dedup_job
+
+    def start():
+        job = db.session.get(DedupJob, job_id)
+        job.status = "scheduled"
+        row = job_rows.create_job(account_id, "dedup_run", "Dedup run", "dedup")
+        job.job_id = row.id
+        db.session.commit()
+        dispatch(row, run_dedup, job_id)
+
+    in_account(committed, account_id, start)
+    env = process_env({**app_environ, "MAIL_PORT": str(free_port())})  # nothing listens there
+    out = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+
+    def check():
+        job = db.session.get(DedupJob, job_id)
+        assert job.status == "completed" and job.results["moved"] == 6
+
+    in_account(committed, account_id, check)
+    with committed.app_context():
+        mail = redis_connection.queue("mail")
+        waiting = [
+            Job.fetch(i, connection=redis_connection.client(), serializer=JSONSerializer)
+            for i in mail.scheduled_job_registry.get_job_ids()
+        ]
+        ours = [j for j in waiting if "Dedup completed: Nightly clean-up" in str(j.args)]
+        assert len(ours) == 1 and ours[0].retries_left == 2  # RQ will try again later
+        for j in waiting:
+            j.cancel()
+            j.delete()
