@@ -346,3 +346,52 @@ def test_smtp_down_the_result_stands_and_the_email_waits_for_a_retry(
         for j in waiting:
             j.cancel()
             j.delete()
+
+
+def test_two_schedulers_racing_run_a_scheduled_job_once(
+    committed, app_environ, dedup_job, smtp_server
+):
+    account_id, job_id = dedup_job
+    before = len(smtp_server.handler.messages)
+
+    def schedule():
+        job = db.session.get(DedupJob, job_id)
+        dedup_service.test_run(job)
+        when = utcnow() + dt.timedelta(seconds=2)
+        dedup_service.schedule(job, when, job.emails, acknowledged=True, user_id=None)
+        db.session.commit()
+        schedule_run(job, None)
+
+    in_account(committed, account_id, schedule)
+    time.sleep(2.5)
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"]
+    workers = [
+        subprocess.Popen(
+            [*command, "--with-scheduler"],
+            cwd=ROOT,
+            env=process_env(app_environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    for worker in workers:
+        out, _ = worker.communicate(timeout=120)
+        assert worker.returncode == 0, out
+
+    def check():
+        job = db.session.get(DedupJob, job_id)
+        assert job.status == "completed"
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count(DedupMove.id)).where(DedupMove.dedup_job_id == job_id)
+            )
+            == 6
+        )
+
+    in_account(committed, account_id, check)
+    # the mail queue may still hold the email if both workers finished first: drain it
+    out = subprocess.run(command, cwd=ROOT, env=process_env(app_environ), check=False)
+    assert out.returncode == 0
+    assert len(emails_since(smtp_server, before, "Dedup completed: Nightly clean-up")) == 1
