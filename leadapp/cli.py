@@ -20,6 +20,7 @@ from leadapp.services import pools as pool_service
 accounts_cli = AppGroup("accounts", help="Create and list accounts.")
 campaigns_cli = AppGroup("campaigns", help="Create campaigns.")
 pools_cli = AppGroup("pools", help="Lead pool statistics.")
+jobs_cli = AppGroup("jobs", help="Background jobs.")
 
 
 def fail(message: str) -> None:
@@ -111,6 +112,20 @@ def pools_stats(slug, as_json):
         )
 
 
+@jobs_cli.command("requeue")
+@click.option("--json", "as_json", is_flag=True)
+def jobs_requeue(as_json):
+    """Hand queued jobs that Redis lost (restarted without its data, flushed) to RQ again;
+    workers also do this when they start."""
+    from leadapp.tasks import QueueUnavailable, requeue_lost
+
+    try:
+        again = requeue_lost()
+    except QueueUnavailable as exc:
+        fail(str(exc))
+    emit({"requeued": again}, as_json, f"{len(again)} job(s) handed to RQ again: {again}")
+
+
 @click.command("worker")
 @click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler (one per site).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
@@ -122,6 +137,12 @@ def worker(with_scheduler, burst, queues):
     unknown = set(names) - set(QUEUE_NAMES)
     if unknown:
         fail(f"Unknown queue(s) {', '.join(sorted(unknown))}; use {', '.join(QUEUE_NAMES)}.")
+    from leadapp.tasks import requeue_lost
+
+    again = requeue_lost()  # jobs Redis lost while no worker ran (restart, flush)
+    if again:
+        click.echo(f"Handed {len(again)} queued job(s) to RQ again: {again}", err=True)
+    db.session.remove()
     db.engine.dispose()  # the work horses fork from here: start with no open connections
     w = Worker(
         [Queue(n, connection=conn, serializer=JSONSerializer) for n in names],
@@ -189,6 +210,7 @@ def init_app(app: Flask) -> None:
         accounts_cli,
         campaigns_cli,
         pools_cli,
+        jobs_cli,
         worker,
         demo,
         mailsink,

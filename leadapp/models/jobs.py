@@ -32,6 +32,11 @@ class BackgroundJob(AccountScoped, Timestamped, db.Model):
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
     heartbeat_at: Mapped[dt.datetime | None]
+    # What RQ was given (task path, arguments, start time), so a queued job that Redis lost
+    # (restarted without its data, flushed) is handed to RQ again from the database.
+    task: Mapped[str | None] = mapped_column(sa.String(200))
+    args: Mapped[list | None] = mapped_column(sa.JSON)
+    run_at: Mapped[dt.datetime | None]
 
     @property
     def rq_id(self) -> str:

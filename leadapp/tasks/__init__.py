@@ -18,10 +18,12 @@ import threading
 import traceback
 from collections.abc import Callable
 
+import sqlalchemy as sa
 from flask import current_app
 from redis.exceptions import RedisError
 from rq import Retry, get_current_job
 from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 from leadapp.extensions import QUEUE_NAMES, db, redis_connection
 from leadapp.models import BackgroundJob
@@ -91,15 +93,44 @@ def enqueue(fn: Callable, *args, job_id: str | None = None, at=None, **kwargs):
 
 
 def dispatch(job: BackgroundJob, fn: Callable, *args, at=None) -> None:
-    """Hand a committed job row to RQ (at once, or at ``at`` through the scheduler). If
-    Redis refuses, the row is marked failed, committed, and ``QueueUnavailable`` is raised
-    for the caller to show."""
+    """Hand a committed job row to RQ (at once, or at ``at`` through the scheduler). The row
+    remembers what was handed over (``requeue_lost`` needs it). If Redis refuses, the row
+    is marked failed, committed, and ``QueueUnavailable`` is raised for the caller to show."""
+    job.task = f"{fn.__module__}.{fn.__name__}"
+    job.args = list(args)
+    job.run_at = at.replace(tzinfo=None) if at is not None and at.tzinfo else at
+    db.session.commit()
     try:
         enqueue(fn, job.id, *args, job_id=job.rq_id, at=at)
     except QueueUnavailable as exc:
         job_rows.mark_failed(job, str(exc))
         db.session.commit()
         raise
+
+
+def requeue_lost() -> list[int]:
+    """Queued job rows whose RQ job Redis no longer has (restarted without its data,
+    flushed) are handed to RQ again, under the same id — never twice. Returns their ids.
+    Runs when a worker starts and as ``flask jobs requeue``."""
+    import leadapp.tasks.dedup
+    import leadapp.tasks.imports
+    import leadapp.tasks.mail
+    import leadapp.tasks.pools  # noqa: F401  (every task registered before the lookup)
+
+    client = redis_connection.client()
+    again = []
+    rows = db.session.scalars(
+        sa.select(BackgroundJob)
+        .where(BackgroundJob.status == "queued", BackgroundJob.task.is_not(None))
+        .execution_options(all_accounts=True)
+    )
+    for row in rows:
+        fn = REGISTRY.get(row.task)
+        if fn is None or Job.exists(row.rq_id, connection=client):
+            continue
+        enqueue(fn, row.id, *(row.args or []), job_id=row.rq_id, at=row.run_at)
+        again.append(row.id)
+    return again
 
 
 class Progress:

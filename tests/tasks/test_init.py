@@ -146,3 +146,37 @@ def test_progress_never_goes_backwards_or_past_100(app, make_account):
         assert job.progress == 50
         job_rows.set_progress(job, 250, "almost")
         assert job.progress == 100 and job.message == "almost"
+
+
+def test_jobs_redis_lost_are_handed_to_rq_again_from_the_database(
+    committed, make_account, run_worker, runner
+):
+    """Redis restarted without its data (or flushed) while jobs were queued: the rows
+    survive, `flask jobs requeue` (and any worker that starts) hands them over again, once."""
+    app = committed
+    account_id = make_account("acme")
+    with app.app_context():
+        _seed_pool_with_leads(account_id, 5)
+        ids = []
+        with account_scope(account_id):
+            for _ in range(2):
+                job = job_rows.create_job(account_id, "pool_counts", "Recount", "default")
+                db.session.commit()
+                dispatch(job, refresh_pool_counts)
+                ids.append(job.id)
+        redis_connection.client().flushdb()  # the queue and both RQ jobs are gone
+        assert not Job.exists(f"leadapp-job-{ids[0]}", connection=redis_connection.client())
+
+    result = runner.invoke(args=["jobs", "requeue", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"requeued": ids}
+    again = runner.invoke(args=["jobs", "requeue", "--json"])  # already queued: not twice
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == {"requeued": []}
+    with app.app_context():
+        redis_connection.client().delete(f"rq:job:leadapp-job-{ids[1]}")  # lost again
+
+    out = run_worker()  # the worker requeues the lost one itself, then runs both
+    assert out.returncode == 0, out.stdout
+    assert f"Handed 1 queued job(s) to RQ again: [{ids[1]}]" in out.stdout
+    with app.app_context():
+        assert [db.session.get(BackgroundJob, i).status for i in ids] == ["completed"] * 2
