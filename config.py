@@ -142,7 +142,8 @@ def load_config(
             cfg[name] = int(environ[name])
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Web and worker processes share the file; wait for a lock instead of failing.
-        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+        timeout = float(environ.get("SQLITE_TIMEOUT_SECONDS") or 30)
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": timeout}}
     return cfg
 
 

@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from leadapp.extensions import db
+from leadapp.services.transactions import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ MESSAGES = {
     413: "The file is larger than the upload limit. Split it into smaller files and try again.",
     429: "Too many attempts. Wait a few minutes, then try again.",
     500: "Something went wrong on our side. Nothing was saved; try again in a minute.",
+    503: "The database is busy or unreachable right now. Nothing was saved; try again in a "
+    "moment.",
 }
 
 
@@ -48,6 +51,11 @@ def init_app(app: Flask) -> None:
     def unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_error(exc)
+        if is_transient(exc):
+            # A held lock past its wait, a restarted database: say so, it will pass.
+            log.warning("database busy or lost on %s: %s", request.path, exc)
+            db.session.rollback()
+            return _render(503, MESSAGES[503])
         log.exception("unhandled error on %s", request.path)
         db.session.rollback()  # nothing half-written survives the request
         if app.config.get("TESTING") and app.config.get("PROPAGATE_EXCEPTIONS"):

@@ -73,3 +73,37 @@ def test_wrong_method_is_405(admin_client):
     response = admin_client.get("/pools/refresh-counts", headers=HX)
     assert response.status_code == 405
     assert response.get_data(as_text=True) == "This action is not available here."
+
+
+def test_a_locked_database_is_a_503_sentence_and_the_app_keeps_serving(
+    committed, app_environ, make_account
+):
+    import sqlite3
+
+    import pytest
+
+    from leadapp import create_app
+    from tests.conftest import csrf_from, login
+
+    url = app_environ["DATABASE_URL"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("SQLite's single writer lock; PostgreSQL takes row locks instead")
+    make_account("acme")
+    impatient = create_app("testing", environ={**app_environ, "SQLITE_TIMEOUT_SECONDS": "0.1"})
+    client = impatient.test_client()
+    assert login(client, "admin@acme.test").status_code == 302
+    token = csrf_from(client, "/pools")
+    holder = sqlite3.connect(url[len("sqlite:///") :], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the writer lock
+    try:
+        busy = client.post(
+            "/pools/views",
+            data={"name": "Mine", "csrf_token": token},
+            headers={"HX-Request": "true"},
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    assert busy.status_code == 503
+    assert "The database is busy or unreachable right now. Nothing was saved" in busy.text
+    assert client.get("/pools").status_code == 200

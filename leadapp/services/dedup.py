@@ -38,6 +38,7 @@ from leadapp.models.base import utcnow
 from leadapp.models.dedup import DEDUP_SCOPES, KEEP_RULES
 from leadapp.services import pools as pool_service
 from leadapp.services.accounts import INACTIVE_POOL_NAME
+from leadapp.services.transactions import retrying
 
 SCOPE_LIMIT = 250_000
 PHONE_COLUMNS = [f"phone{i}" for i in range(1, 6)]
@@ -518,9 +519,13 @@ def run(job: DedupJob, progress: Progress | None = None) -> dict:
         db.session.commit()
     todo = figures.get("duplicates", 0)
     size = current_app.config.get("DEDUP_BATCH_LEADS", 20_000)
+    def one_batch() -> int:
+        count = move_next_batch(job, target, size)
+        db.session.commit()  # the moves and their checkpoint, together
+        return count
+
     try:
-        while move_next_batch(job, target, size):
-            db.session.commit()
+        while retrying(one_batch):
             moved = _moved_count(job)
             progress(10 + 85 * moved / max(todo, 1), f"Moved {moved:,} of {todo:,} duplicates")
     except Exception:

@@ -1,0 +1,86 @@
+"""A batch meets a locked database: rolled back, waited for, tried again — not a failure."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from leadapp import create_app
+from leadapp.extensions import db
+from leadapp.models import DedupJob, Lead, LeadPool
+from leadapp.security import account_scope
+from leadapp.services import dedup as dedup_service
+from leadapp.services.transactions import is_transient, retrying
+
+
+def test_a_held_sqlite_writer_lock_delays_the_batch_and_loses_nothing(
+    committed, app_environ, make_account
+):
+    url = app_environ["DATABASE_URL"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("SQLite's single writer lock; PostgreSQL takes row locks instead")
+    account_id = make_account("acme")
+    with committed.app_context(), account_scope(account_id):
+        pool = LeadPool(name="Spring")
+        db.session.add(pool)
+        db.session.flush()
+        for i in range(10):
+            db.session.add(Lead(pool_id=pool.id, phone1=f"+1415555010{i % 5}"))
+        job = DedupJob(name="Locked", status="running")
+        db.session.add(job)
+        db.session.flush()
+        dedup_service.plan(job)
+        job.target_pool_id = dedup_service.inactive_pool().id
+        job.results = {"planned": {"total": 10, "duplicates": 5, "after": 5}, "moved_through": 0}
+        db.session.commit()
+        job_id = job.id
+
+    # Another process holds the writer lock for a second; this app waits only 0.1 s a try.
+    holder = sqlite3.connect(
+        url[len("sqlite:///") :], isolation_level=None, check_same_thread=False
+    )
+    holder.execute("BEGIN IMMEDIATE")
+    threading.Timer(1.0, holder.rollback).start()
+    impatient = create_app("testing", environ={**app_environ, "SQLITE_TIMEOUT_SECONDS": "0.1"})
+    started = time.monotonic()
+    try:
+        with impatient.app_context(), account_scope(account_id):
+            result = dedup_service.run(db.session.get(DedupJob, job_id))
+            db.session.commit()
+    finally:
+        holder.close()
+    assert time.monotonic() - started >= 0.9  # it waited for the lock, batch by batch
+    assert result["moved"] == 5
+    with committed.app_context(), account_scope(account_id):
+        inactive = dedup_service.inactive_pool()
+        assert (
+            db.session.scalar(sa.select(sa.func.count(Lead.id)).where(Lead.pool_id == inactive.id))
+            == 5
+        )
+
+
+def test_only_locks_and_lost_connections_are_tried_again(app_ctx):
+    locked = sa.exc.OperationalError("UPDATE leads", {}, Exception("database is locked"))
+    broken = sa.exc.IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+    assert is_transient(locked) and not is_transient(broken)
+    calls = []
+
+    def refuses():
+        calls.append(1)
+        raise broken
+
+    with pytest.raises(sa.exc.IntegrityError):
+        retrying(refuses)
+    assert len(calls) == 1  # a constraint violation is not retried
+
+    def flaky():
+        calls.append(2)
+        if calls.count(2) < 3:
+            raise locked
+        return "done"
+
+    assert retrying(flaky) == "done" and calls.count(2) == 3
