@@ -282,13 +282,7 @@ MATRIX: dict[str, list[Case]] = {
 
 # Genuine authorization bugs, cell → the bug (strict: fixed cells must leave this list).
 # A cell is (endpoint, case name, principal, account).
-KNOWN_BUGS: dict[tuple[str, str, str, str], str] = {
-    ("dedup.show", "POST", "supervisor", "other"): (
-        "dedup.show checks the admin role only after loading the job: a supervisor posting to "
-        "another account's dedup job gets 404 instead of the 403 every admin action gives "
-        "(no data shown, but the role check is not first)"
-    ),
-}
+KNOWN_BUGS: dict[tuple[str, str, str, str], str] = {}
 
 ROLES = ("anonymous", "supervisor", "admin")
 API_ONLY = ("session", "revoked")  # a session cookie without a token; a revoked token

@@ -346,6 +346,8 @@ def new():
 @bp.route("/dedup/<int:job_id>", methods=["GET", "POST"])
 @login_required
 def show(job_id: int):
+    if request.method == "POST" and not current_user.is_admin:
+        abort(403)  # the role first, as on every admin action
     return _edit(get_or_404(DedupJob, job_id))
 
 
