@@ -235,7 +235,9 @@ def detect_delimiter(sample: str) -> str:
     best, best_score = ",", (0.0, 0)
     for delim in DELIMITERS:
         try:
-            rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delim) if r][:50]
+            # newline="": CR, LF and CRLF all end rows (a Mac "CSV" uses CR alone).
+            lines = io.StringIO(sample, newline="")
+            rows = [r for r in csv.reader(lines, delimiter=delim) if r][:50]
         except csv.Error:
             continue
         if len(rows) > 1:
@@ -316,7 +318,7 @@ def sniff(
     hint = _sep_hint(first_line)
     body = text[len(first_line) :].lstrip("\r\n") if hint else text
     delim = delimiter or hint or detect_delimiter(body)
-    rows = csv.reader(io.StringIO(body), delimiter=delim)
+    rows = csv.reader(io.StringIO(body, newline=""), delimiter=delim)
     raw_headers: list[str] | None = None
     preview: list[list[str]] = []
     try:
