@@ -331,8 +331,17 @@ def sniff(
             preview.append(row)
             if len(preview) >= preview_rows:
                 break
-    except csv.Error:
-        pass  # a sample cut inside a quoted field; the full read reports real problems
+    except csv.Error as exc:
+        # A cell past csv's own limit is real (a cut sample only shortens cells); anything
+        # else may be a sample cut inside a quoted field: the full read reports it.
+        if "field larger than field limit" in str(exc):
+            line = rows.line_num + bool(hint)
+            raise CsvError(
+                "field_too_long",
+                f"Line {line} has a cell longer than {MAX_FIELD_CHARS:,} characters; "
+                "is a quote left open?",
+                line,
+            ) from None
     if raw_headers is None:
         raise CsvError("empty_file", "The file has no header row and no data.")
     if not preview and size <= len(head):
