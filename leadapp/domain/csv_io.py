@@ -302,6 +302,16 @@ def _decode_sample(head: bytes, enc: str, complete: bool) -> str:
     return text.lstrip("\ufeff")
 
 
+def _refuse_nul(line: int) -> None:
+    """PostgreSQL cannot store a NUL character in text, and no lead list holds one."""
+    raise CsvError(
+        "binary_file",
+        f"Line {line} contains a NUL byte (binary data, not text): "
+        "save or export the file as CSV again and upload that.",
+        line,
+    )
+
+
 def sniff(
     source: str | os.PathLike | bytes,
     encoding: str | None = None,
@@ -314,6 +324,8 @@ def sniff(
     """
     head, size, enc = _prepare(source, encoding, delimiter)
     text = _decode_sample(head, enc, complete=size <= len(head))
+    if "\x00" in text:
+        _refuse_nul(text.count("\n", 0, text.index("\x00")) + 1)
     first_line = text.split("\n", 1)[0].split("\r", 1)[0]
     hint = _sep_hint(first_line)
     body = text[len(first_line) :].lstrip("\r\n") if hint else text
@@ -533,10 +545,17 @@ class CsvReader:
     def _frame(self, buf: list[list[str]], lines: list[int]) -> pd.DataFrame:
         self.rows += len(buf)
         columns = list(zip(*buf, strict=True))
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {h: pd.array(col, dtype="str") for h, col in zip(self.headers, columns, strict=True)},
             index=pd.Index(lines, name="line"),
         )
+        # The fast path never sees a NUL; here one may hide past the sniffed sample.
+        nul = np.zeros(len(frame), dtype=bool)
+        for name in frame.columns:
+            nul |= frame[name].str.contains("\x00", regex=False).to_numpy(dtype=bool)
+        if nul.any():
+            _refuse_nul(int(frame.index[nul.argmax()]))
+        return frame
 
     def _csv_error(self, exc: csv.Error, line: int) -> CsvError:
         if "field larger than field limit" in str(exc):
