@@ -25,6 +25,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ _MAGIC = [
     (b"BZh", "a BZip2-compressed file"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
 ]
+_END = "\x00end of file\x00"  # cannot be in a cell: a NUL is refused
 _HEADER_JUNK = "\ufeff\u00a0\u200b\u200c\u200d\u2060 \t\r\n"
 # Bytes Windows-1252 leaves undefined; their presence means the file is Latin-1.
 _CP1252_HOLES = frozenset(b"\x81\x8d\x8f\x90\x9d")
@@ -417,7 +419,9 @@ class CsvReader:
         with _open_text(self.source, self.encoding) as text:
             if self.sep_line:
                 text.readline()
-            reader = csv.reader(text, delimiter=self.delimiter)
+            # A last line after the file's own: inside a quote left open it ends up in the
+            # open cell (csv would otherwise take the rest of the file as that one cell).
+            reader = csv.reader(itertools.chain(text, [_END]), delimiter=self.delimiter)
             header_seen = False
             buf: list[list[str]] = []
             lines: list[int] = []
@@ -439,6 +443,15 @@ class CsvReader:
                 line, start = start, reader.line_num + 1
                 if self.sep_line:
                     line += 1
+                if row and row[-1].endswith(_END):
+                    if row == [_END]:
+                        break
+                    raise CsvError(
+                        "unterminated_quote",
+                        f"Line {line} opens a quote that is never closed, so the rest of the "
+                        "file would be one cell; close the quote and upload the file again.",
+                        line,
+                    )
                 if not any(row):
                     self.blank_rows += header_seen
                     continue
