@@ -366,6 +366,28 @@ def sniff(
     return Sniff(enc, delim, headers, preview, sep_line=bool(hint), raw_headers=raw_headers)
 
 
+def _undecodable_line(source, encoding: str) -> int | None:
+    """The line (counting LF, or CR in a file without LF) of the first byte that is not
+    ``encoding`` text; None when every byte decodes."""
+    codec = "utf-16" if encoding in ("utf-16-le", "utf-16-be") else encoding
+    decoder = codecs.getincrementaldecoder(codec)()
+    raw = io.BytesIO(bytes(source)) if isinstance(source, bytes | bytearray) else open(source, "rb")  # noqa: SIM115
+    newlines = {b"\n": 0, b"\r": 0}
+    with raw:
+        while block := raw.read(1 << 20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                # ``exc.start`` counts from the bytes the decoder still held (at most 3).
+                before = block[: max(exc.start - len(exc.object) + len(block), 0)]
+                for nl in newlines:
+                    newlines[nl] += before.count(nl)
+                return 1 + (newlines[b"\n"] or newlines[b"\r"])
+            for nl in newlines:
+                newlines[nl] += block.count(nl)
+    return None
+
+
 class CsvReader:
     """Iterates DataFrames of text cells (index = file line); ``report`` fills as it reads."""
 
@@ -432,11 +454,13 @@ class CsvReader:
                 except StopIteration:
                     break
                 except UnicodeDecodeError:
+                    # The text layer decodes blocks ahead of csv: find the line in the bytes.
+                    bad = _undecodable_line(self.source, self.encoding) or reader.line_num + 1
                     raise CsvError(
                         "undecodable",
-                        f"Line {reader.line_num + 1} is not readable as {self.encoding} text; "
+                        f"Line {bad} is not readable as {self.encoding} text; "
                         "choose another encoding.",
-                        reader.line_num + 1,
+                        bad,
                     ) from None
                 except csv.Error as exc:
                     raise self._csv_error(exc, start) from None
