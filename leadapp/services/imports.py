@@ -411,9 +411,13 @@ def stage(imp: Import, progress: Callable[[float, str], None] | None = None) -> 
                     write_next()
             while in_flight:
                 write_next()
-    finally:
+    except BaseException:
         if writer is not None:
             writer.close()
+        tmp.unlink(missing_ok=True)  # a refused file leaves no half-staged rows behind
+        raise
+    if writer is not None:
+        writer.close()
     tmp.replace(target)
     report = reader.report
     imp.counts = {
