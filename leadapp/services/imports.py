@@ -187,11 +187,17 @@ def attach_file(
         _check_pool_name_free(name)
         imp.settings = {**(imp.settings or {}), "pool_name": name}
     folder = staging_dir(imp)
-    if folder.exists():  # a new file replaces everything staged from the old one
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
     target = folder / "source.csv"
-    if Path(source) != target:
+    rereading = Path(source) == target  # "Read again" with another encoding or delimiter
+    if folder.exists():  # a new file replaces everything staged from the old one
+        if rereading:
+            for entry in folder.iterdir():
+                if entry != target:
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        else:
+            shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not rereading:
         shutil.copyfile(source, target)
     imp.file_name = file_name
     imp.file_size = target.stat().st_size
