@@ -5,6 +5,7 @@ grid, cell edits and the progress bar are htmx partials of those pages."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -36,6 +37,9 @@ from leadapp.templating import render_page_or_partial
 from .forms import DuplicatesForm, FileForm, FormatForm, SettingsForm, StartForm
 
 bp = Blueprint("imports", __name__, template_folder="templates")
+
+# One address, nothing else: no spaces, and so no CR/LF that could add a mail header.
+NOTIFY_EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>.]+(\.[^@\s,;<>.]+)+")
 
 STEPS = (
     ("settings", "Settings"),
@@ -558,7 +562,7 @@ def review(import_id: int):
     if not form.validate_on_submit():
         abort(400)
     emails = [e.strip() for e in (form.notify_emails.data or "").split(",") if e.strip()]
-    bad = [e for e in emails if "@" not in e]
+    bad = [e for e in emails if not NOTIFY_EMAIL.fullmatch(e)]
     if bad:
         flash(f"{', '.join(bad)} is not an email address.", "danger")
         return redirect(url_for("imports.review", import_id=imp.id))
