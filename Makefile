@@ -7,11 +7,12 @@ FLASK := $(BIN)/flask --app wsgi
 VENDOR := leadapp/static/vendor
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test install install-dev assets lint format check-chromium bench clean help
+.PHONY: run test test-slow install install-dev assets lint format check-chromium bench clean help
 
 help:
 	@echo "make run    start LeadApp on http://127.0.0.1:5000 (SQLite, embedded Redis, mail sink)"
-	@echo "make test   install what the tests need, then ruff and pytest"
+	@echo "make test   install what the tests need, then ruff and pytest (slow tests left out)"
+	@echo "make test-slow  only the slow tests (pytest -m slow)"
 	@echo "make bench  run the benchmarks in bench/"
 
 $(BIN)/python:
@@ -67,13 +68,17 @@ format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
 
 test: install-dev check-chromium lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: install-dev
+	$(BIN)/pytest -m slow $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python bench/normalise.py
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/pool_grid.py
 	$(BIN)/python bench/dedup.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache
