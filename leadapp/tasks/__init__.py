@@ -180,6 +180,14 @@ class Heartbeat(threading.Thread):
             self.client.delete(job_rows.alive_key(self.job_id))
 
 
+def failure_text(exc: BaseException) -> str:
+    """What the job row says when a task fails: a refusal (``ValueError`` and its kin carry
+    one sentence for people) as it is; anything else with its type, for the admin."""
+    if isinstance(exc, ValueError) and str(exc):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 def tracked(queue: str = "default", timeout: int | None = None, retry: Retry | None = None):
     """``@task`` for work that has a ``BackgroundJob`` row: ``fn(job, progress, *args)``."""
 
@@ -206,7 +214,7 @@ def tracked(queue: str = "default", timeout: int | None = None, retry: Retry | N
                     db.session.rollback()
                     log.error("job %s failed:\n%s", job_id, traceback.format_exc())
                     job = db.session.get(BackgroundJob, job_id)
-                    job_rows.mark_failed(job, f"{type(exc).__name__}: {exc}")
+                    job_rows.mark_failed(job, failure_text(exc))
                     db.session.commit()
                     raise
                 finally:

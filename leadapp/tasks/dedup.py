@@ -7,7 +7,7 @@ from leadapp.models import BackgroundJob, DedupJob
 from leadapp.services import dedup as dedup_service
 from leadapp.services import jobs as job_rows
 from leadapp.services.mail import queue_email
-from leadapp.tasks import QueueUnavailable, dispatch, tracked, unschedule
+from leadapp.tasks import QueueUnavailable, dispatch, failure_text, tracked, unschedule
 
 
 def _job(dedup_job_id: int) -> DedupJob:
@@ -57,9 +57,7 @@ def run_dedup(job, progress, dedup_job_id: int, resume: bool = False) -> dict:
         db.session.rollback()
         dedup_job = _job(dedup_job_id)
         dedup_job.status = "failed"
-        dedup_job.error = (
-            str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-        )
+        dedup_job.error = failure_text(exc)
         db.session.commit()
         _email(dedup_job, "dedup_failed")
         raise

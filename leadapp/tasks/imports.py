@@ -6,7 +6,7 @@ from leadapp.extensions import db
 from leadapp.models import Import, User
 from leadapp.services import imports as import_service
 from leadapp.services.mail import queue_email
-from leadapp.tasks import QueueUnavailable, tracked
+from leadapp.tasks import QueueUnavailable, failure_text, tracked
 
 
 @tracked(queue="imports")
@@ -22,7 +22,7 @@ def run_import(job, progress, import_id: int) -> dict:
     except Exception as exc:
         db.session.rollback()
         imp = db.session.get(Import, import_id)
-        message = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        message = failure_text(exc)
         import_service.fail(imp, message)
         db.session.commit()
         raise
