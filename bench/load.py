@@ -704,7 +704,8 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915 (one straight script)
     print()
     print(
         "server: gunicorn's own time per request (its access log, %(M)s); the rest of the "
-        "client's time is queueing for one of the 2 sync workers and for the CPU"
+        f"client's time is the wait for a free worker ({a.workers} x {a.threads} thread(s)) "
+        "and for the CPU"
     )
     total_5xx = sum(
         figures(p.samples.get(k, []))["5xx"] for p in (idle, loaded) for k, _ in KINDS[:5]
