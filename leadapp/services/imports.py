@@ -24,6 +24,7 @@ in scope. Scope ``none`` searches nothing and imports every valid row.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 import uuid
@@ -60,6 +61,7 @@ from leadapp.models import (
 from leadapp.models.base import utcnow
 from leadapp.services import audit, dnc, lead_writer
 from leadapp.services import pools as pool_service
+from leadapp.services.transactions import retrying
 
 SCOPES = ("none", "pool", "campaign", "project", "account")
 ACTIONS = (
@@ -688,16 +690,21 @@ def execute(imp: Import, progress: Callable[[float, str], None] | None = None) -
     after a crash continues after ``rows_done`` and yields exactly the leads of an
     uninterrupted run."""
     settings = DuplicateSettings(**imp.duplicate_settings).check()
-    # The new pool is committed with the first batch: a failed first batch leaves no pool.
-    pool = ensure_pool(imp, imp.user_id)
-    imp.status = "running"
-    imp.step = "import"
+    state: dict = {}
 
+    def prepare() -> None:
+        # The new pool is committed with the first batch: a failed first batch leaves no
+        # pool, and a first batch rolled back (database busy) creates it again.
+        state["pool"] = ensure_pool(imp, imp.user_id)
+        imp.status, imp.step = "running", "import"
+        scoped = settings.scope != "none"
+        state["scope_ids"] = scope_pool_ids(imp, state["pool"], settings) if scoped else []
+
+    retrying(prepare)
     frame = staged(imp)
     frame = frame[frame["_valid"]].copy()
     if settings.scope != "none":
         frame = frame[~frame["_key"].duplicated(keep="first")]
-    scope_ids = scope_pool_ids(imp, pool, settings) if settings.scope != "none" else []
     totals = dict(imp.counts or {})
     for name in ("imported", "updated", "discarded", "notified", "deactivated", "removed", "moved"):
         totals.setdefault(name, 0)
@@ -705,23 +712,19 @@ def execute(imp: Import, progress: Callable[[float, str], None] | None = None) -
     total_rows = max(len(frame), 1)
     done_before = len(frame) - len(pending)
     step = int(current_app.config.get("IMPORT_BATCH_ROWS", WRITE_BATCH))
-    found = _matches_per_batch(imp, pending, settings, scope_ids, step)
+    found = _matches_per_batch(imp, pending, settings, state["scope_ids"], step)
     for start in range(0, len(pending), step):
         batch = pending.iloc[start : start + step]
         matches = found.get(start // step, _NO_MATCHES)
-        outcome = _write_batch(imp, pool, batch, settings, scope_ids, matches)
-        for name, value in outcome.items():
-            totals[name] = totals.get(name, 0) + value
-        imp.rows_done = int(batch["_row"].max()) + 1
-        imp.counts = dict(totals)
-        db.session.commit()  # the batch and its checkpoint, together
+        write = functools.partial(_commit_batch, imp, state, batch, settings, matches, totals)
+        totals = retrying(write, again=prepare)
         if progress:
             progress(
                 100.0 * (done_before + start + len(batch)) / total_rows,
                 f"Imported {totals['imported']:,} leads.",
             )
     totals["discarded"] = totals.get("duplicates_in_file", 0) + totals.get("discarded_existing", 0)
-    _finish(imp, pool, totals)
+    _finish(imp, state["pool"], totals)
     db.session.commit()
     return public_counts(imp)
 
@@ -746,6 +749,18 @@ def _matches_per_batch(imp, pending, settings, scope_ids, step) -> dict[int, pd.
     batch_of = pd.Series(np.arange(len(pending)) // step, index=pending["_key"].to_numpy())
     number = matches["_key"].map(batch_of[~batch_of.index.duplicated()])
     return {int(b): part for b, part in matches.groupby(number.to_numpy(), sort=False)}
+
+
+def _commit_batch(imp, state, batch, settings, matches, totals) -> dict:
+    """Write one batch and its checkpoint in one transaction; the new running totals."""
+    outcome = _write_batch(imp, state["pool"], batch, settings, state["scope_ids"], matches)
+    after = dict(totals)
+    for name, value in outcome.items():
+        after[name] = after.get(name, 0) + value
+    imp.rows_done = int(batch["_row"].max()) + 1
+    imp.counts = dict(after)
+    db.session.commit()  # the batch and its checkpoint, together
+    return after
 
 
 def _write_batch(

@@ -84,3 +84,53 @@ def test_only_locks_and_lost_connections_are_tried_again(app_ctx):
         return "done"
 
     assert retrying(flaky) == "done" and calls.count(2) == 3
+
+
+def test_an_import_batch_waits_for_a_held_lock_and_writes_every_lead_once(
+    committed, app_environ, make_account, runner, tmp_path
+):
+    """The first batch (which also creates the pool) meets the lock: rolled back, tried
+    again; the import ends with exactly the leads an undisturbed one writes."""
+    import json
+
+    from leadapp.domain.leadgen import generate
+    from leadapp.models import Import
+    from leadapp.services import imports as import_service
+
+    url = app_environ["DATABASE_URL"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("SQLite's single writer lock; PostgreSQL takes row locks instead")
+    make_account("acme")
+    made = runner.invoke(args=["campaigns", "create", "--account", "acme", "--name", "Spring"])
+    assert made.exit_code == 0, made.output
+    truth = generate(500, tmp_path / "leads.csv", seed=5)
+    queued = runner.invoke(
+        args=["leads", "import", str(tmp_path / "leads.csv"), "--account", "acme",
+              "--campaign", "Spring", "--pool", "Locked", "--auto-map", "--enqueue", "--json"]
+    )  # fmt: skip
+    assert queued.exit_code == 0, queued.output
+    import_id = json.loads(queued.stdout.strip().splitlines()[-1])["import_id"]
+
+    impatient = create_app(
+        "testing",
+        environ={**app_environ, "SQLITE_TIMEOUT_SECONDS": "0.1", "IMPORT_BATCH_ROWS": "100"},
+    )
+    with impatient.app_context():
+        imp = db.session.get(Import, import_id)
+        with account_scope(imp.account_id):
+            import_service.stage(imp)
+            import_service.analyse(imp)
+            db.session.commit()
+            holder = sqlite3.connect(
+                url[len("sqlite:///") :], isolation_level=None, check_same_thread=False
+            )
+            holder.execute("BEGIN IMMEDIATE")
+            threading.Timer(0.6, holder.rollback).start()
+            try:
+                counts = import_service.execute(imp)
+            finally:
+                holder.close()
+            written = db.session.scalar(
+                sa.select(sa.func.count(Lead.id)).where(Lead.import_id == import_id)
+            )
+    assert counts["imported"] == written == truth["unique_valid_phones"]
