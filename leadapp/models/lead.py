@@ -23,6 +23,18 @@ class Lead(AccountScoped, Timestamped, db.Model):
         sa.Index("ix_leads_account_email", "account_id", "email_key"),
         sa.Index("ix_leads_account_customer_key", "account_id", "customer_key"),
         sa.Index("ix_leads_pool_status", "pool_id", "status"),
+        # A phone typed in a search or added to the do-not-call list may be any of the five;
+        # partial, because the extra phones are mostly empty (cheap for imports).
+        *(
+            sa.Index(
+                f"ix_leads_account_phone{i}",
+                "account_id",
+                f"phone{i}",
+                postgresql_where=sa.text(f"phone{i} IS NOT NULL"),
+                sqlite_where=sa.text(f"phone{i} IS NOT NULL"),
+            )
+            for i in range(2, 6)
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
