@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import pandas as pd  # noqa: E402
 import phonenumbers  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from _common import cpu_model, fresh_database, peak_mib  # noqa: E402
+from _common import cpu_model, drop_schema, fresh_database, peak_mib  # noqa: E402
 
 GOAL_RATIO = 1 / 3
 GOAL_PEAK_MIB = 1.5 * 1024
@@ -155,6 +155,7 @@ def main() -> int:
         t0 = time.perf_counter()
         loop_valid = loop_normalise(values, region)
         t_loop = time.perf_counter() - t0
+    drop_schema(a.database_url, a.schema)
 
     rows = counts["rows"]
     t_engine = sum(times.values())

@@ -34,37 +34,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import sqlalchemy as sa  # noqa: E402
+from _common import cpu_model, drop_schema, fresh_database  # noqa: E402
 
 PASSWORD = "correct horse battery"  # noqa: S105 (a throw-away bench account)
 ZONES = (
     "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
     "America/Phoenix", "Pacific/Honolulu", "America/Anchorage", "Europe/London",
 )  # fmt: skip
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def schema_url(url: str, schema: str, create: bool) -> str:
-    from config import _database_url
-
-    engine = sa.create_engine(_database_url(url))
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        if create:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    engine.dispose()
-    full = _database_url(url)
-    return f"{full}{'&' if '?' in full else '?'}options=-csearch_path%3D{schema}"
 
 
 def median_ms(fn, runs: int) -> float:
@@ -163,7 +142,7 @@ def main() -> int:
     from leadapp.services import pool_grid
     from leadapp.services import pools as pool_service
 
-    url = schema_url(a.database_url, a.schema, create=True)
+    url = fresh_database(a.database_url, a.schema)
     ok = True
     try:
         with tempfile.TemporaryDirectory(prefix="leadapp-bench-") as tmp:
@@ -260,7 +239,7 @@ def main() -> int:
             ok = ok and shown == a.pools + 1  # and the system Inactive pool
     finally:
         if not a.keep:
-            schema_url(a.database_url, a.schema, create=False)
+            drop_schema(a.database_url, a.schema)
 
     from importlib.metadata import version
 
