@@ -22,8 +22,7 @@ MESSAGES = {
     413: "The file is larger than the upload limit. Split it into smaller files and try again.",
     429: "Too many attempts. Wait a few minutes, then try again.",
     500: "Something went wrong on our side. Nothing was saved; try again in a minute.",
-    503: "The database is busy or unreachable right now. Nothing was saved; try again in a "
-    "moment.",
+    503: "The database is busy or unreachable right now. Nothing was saved; try again in a moment.",
 }
 
 

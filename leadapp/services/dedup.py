@@ -519,6 +519,7 @@ def run(job: DedupJob, progress: Progress | None = None) -> dict:
         db.session.commit()
     todo = figures.get("duplicates", 0)
     size = current_app.config.get("DEDUP_BATCH_LEADS", 20_000)
+
     def one_batch() -> int:
         count = move_next_batch(job, target, size)
         db.session.commit()  # the moves and their checkpoint, together
