@@ -8,6 +8,7 @@ import datetime as dt
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -40,10 +41,13 @@ def dedup_job(committed, make_account):
         base = dt.datetime(2026, 1, 1)
         for i, phone in enumerate(PHONES * 3):
             db.session.add(Lead(pool_id=pool.id, phone1=phone, created_at=base + dt.timedelta(i)))
-        job = DedupJob(name="Nightly clean-up", emails=["ops@acme.test", "boss@acme.test"])
+        # A name of its own: the SMTP server lives for the whole session, and an earlier
+        # test's worker may leave mail behind for this test's worker to send.
+        name = f"Nightly clean-up {uuid.uuid4().hex[:8]}"
+        job = DedupJob(name=name, emails=["ops@acme.test", "boss@acme.test"])
         db.session.add(job)
         db.session.commit()
-        return account_id, job.id
+        return account_id, job.id, name
 
 
 def in_account(app, account_id, fn):
@@ -61,7 +65,7 @@ def emails_since(smtp_server, before, subject_start):
 def test_a_test_run_stores_its_figures_moves_nothing_and_emails_the_addresses(
     committed, dedup_job, run_worker, smtp_server
 ):
-    account_id, job_id = dedup_job
+    account_id, job_id, name = dedup_job
     before = len(smtp_server.handler.messages)
 
     def start():
@@ -83,7 +87,7 @@ def test_a_test_run_stores_its_figures_moves_nothing_and_emails_the_addresses(
         assert db.session.scalar(sa.select(sa.func.count(DedupMove.id))) == 0
 
     in_account(committed, account_id, check)
-    sent = emails_since(smtp_server, before, "Dedup test run: Nightly clean-up")
+    sent = emails_since(smtp_server, before, f"Dedup test run: {name}")
     assert len(sent) == 1
     assert sorted(sent[0]["rcpt"]) == ["boss@acme.test", "ops@acme.test"]
     assert (
@@ -108,7 +112,7 @@ def worker_with_scheduler(app_environ) -> subprocess.CompletedProcess:
 def test_a_scheduled_run_starts_from_the_scheduler_once_and_emails_the_results(
     committed, app_environ, dedup_job, run_worker, smtp_server
 ):
-    account_id, job_id = dedup_job
+    account_id, job_id, name = dedup_job
     before = len(smtp_server.handler.messages)
 
     def schedule():
@@ -162,13 +166,13 @@ def test_a_scheduled_run_starts_from_the_scheduler_once_and_emails_the_results(
         assert db.session.get(BackgroundJob, again_id).message.startswith("Not run")
 
     in_account(committed, account_id, check_once)
-    assert len(emails_since(smtp_server, before, "Dedup completed: Nightly clean-up")) == 1
+    assert len(emails_since(smtp_server, before, f"Dedup completed: {name}")) == 1
 
 
 def test_a_run_that_cannot_move_fails_moves_nothing_and_says_why(
     committed, app_environ, dedup_job, run_worker, smtp_server
 ):
-    account_id, job_id = dedup_job
+    account_id, job_id, name = dedup_job
     before = len(smtp_server.handler.messages)
 
     def start():
@@ -193,7 +197,7 @@ def test_a_run_that_cannot_move_fails_moves_nothing_and_says_why(
         assert db.session.scalar(sa.select(sa.func.count(DedupMove.id))) == 0
 
     in_account(committed, account_id, check)
-    assert len(emails_since(smtp_server, before, "Dedup failed: Nightly clean-up")) == 1
+    assert len(emails_since(smtp_server, before, f"Dedup failed: {name}")) == 1
 
 
 def test_a_worker_killed_mid_run_shows_stalled_and_resuming_moves_each_lead_once(
@@ -312,7 +316,7 @@ def test_a_worker_killed_mid_run_shows_stalled_and_resuming_moves_each_lead_once
 def test_smtp_down_the_result_stands_and_the_email_waits_for_a_retry(
     committed, app_environ, dedup_job
 ):
-    account_id, job_id = dedup_job
+    account_id, job_id, name = dedup_job
 
     def start():
         job = db.session.get(DedupJob, job_id)
@@ -341,7 +345,7 @@ def test_smtp_down_the_result_stands_and_the_email_waits_for_a_retry(
             Job.fetch(i, connection=redis_connection.client(), serializer=JSONSerializer)
             for i in mail.scheduled_job_registry.get_job_ids()
         ]
-        ours = [j for j in waiting if "Dedup completed: Nightly clean-up" in str(j.args)]
+        ours = [j for j in waiting if f"Dedup completed: {name}" in str(j.args)]
         assert len(ours) == 1 and ours[0].retries_left == 2  # RQ will try again later
         for j in waiting:
             j.cancel()
@@ -351,7 +355,7 @@ def test_smtp_down_the_result_stands_and_the_email_waits_for_a_retry(
 def test_two_schedulers_racing_run_a_scheduled_job_once(
     committed, app_environ, dedup_job, smtp_server
 ):
-    account_id, job_id = dedup_job
+    account_id, job_id, name = dedup_job
     before = len(smtp_server.handler.messages)
 
     def schedule():
@@ -394,4 +398,4 @@ def test_two_schedulers_racing_run_a_scheduled_job_once(
     # the mail queue may still hold the email if both workers finished first: drain it
     out = subprocess.run(command, cwd=ROOT, env=process_env(app_environ), check=False)
     assert out.returncode == 0
-    assert len(emails_since(smtp_server, before, "Dedup completed: Nightly clean-up")) == 1
+    assert len(emails_since(smtp_server, before, f"Dedup completed: {name}")) == 1
