@@ -40,8 +40,10 @@ class BackgroundJob(AccountScoped, Timestamped, db.Model):
 
     @property
     def rq_id(self) -> str:
-        # Deterministic: enqueueing the same job row twice can never run it twice.
-        return f"leadapp-job-{self.id}"
+        # Deterministic: enqueueing the same job row twice can never run it twice. The
+        # creation time keeps it unique even where ids come round again (a database
+        # restored or emptied while Redis still holds jobs of the old rows).
+        return f"leadapp-job-{self.id}-{self.created_at:%Y%m%d%H%M%S%f}"
 
     @property
     def ended(self) -> bool:

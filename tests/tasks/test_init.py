@@ -157,15 +157,16 @@ def test_jobs_redis_lost_are_handed_to_rq_again_from_the_database(
     account_id = make_account("acme")
     with app.app_context():
         _seed_pool_with_leads(account_id, 5)
-        ids = []
+        ids, rq_ids = [], []
         with account_scope(account_id):
             for _ in range(2):
                 job = job_rows.create_job(account_id, "pool_counts", "Recount", "default")
                 db.session.commit()
                 dispatch(job, refresh_pool_counts)
                 ids.append(job.id)
+                rq_ids.append(job.rq_id)
         redis_connection.client().flushdb()  # the queue and both RQ jobs are gone
-        assert not Job.exists(f"leadapp-job-{ids[0]}", connection=redis_connection.client())
+        assert not Job.exists(rq_ids[0], connection=redis_connection.client())
 
     result = runner.invoke(args=["jobs", "requeue", "--json"])
     assert result.exit_code == 0, result.output
@@ -173,7 +174,7 @@ def test_jobs_redis_lost_are_handed_to_rq_again_from_the_database(
     again = runner.invoke(args=["jobs", "requeue", "--json"])  # already queued: not twice
     assert json.loads(again.stdout.strip().splitlines()[-1]) == {"requeued": []}
     with app.app_context():
-        redis_connection.client().delete(f"rq:job:leadapp-job-{ids[1]}")  # lost again
+        redis_connection.client().delete(f"rq:job:{rq_ids[1]}")  # lost again
 
     out = run_worker()  # the worker requeues the lost one itself, then runs both
     assert out.returncode == 0, out.stdout
