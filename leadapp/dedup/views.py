@@ -32,11 +32,11 @@ from leadapp.security import admin_required, get_or_404
 from leadapp.services import dedup as dedup_service
 from leadapp.services import jobs as job_rows
 from leadapp.services.dedup import DedupError, DedupSettings
+from leadapp.services.dedup_scope import scope_options
 from leadapp.tasks import QueueUnavailable, dispatch
 from leadapp.templating import render_page_or_partial
 
 from .forms import LOCKED_FIELDS, JobForm, ScheduleForm, split_emails
-from .scope import scope_options
 
 bp = Blueprint("dedup", __name__, template_folder="templates")
 
