@@ -4,7 +4,7 @@ usage: python bench/load.py [--rows 1000000] [--seconds 60] [--leads 200000]
                             [--baseline-seconds 20] [--max-requests 20000] [--think 1.0]
                             [--database-url postgresql://127.0.0.1:5432/test]
                             [--schema leadapp_bench_load] [--redis-url redis://127.0.0.1:6379/14]
-                            [--wait 900] [--seed 1] [--workers 2] [--threads 1] [--keep]
+                            [--wait 900] [--seed 1] [--workers 2] [--threads 4] [--keep]
 quick run: python bench/load.py --rows 200000 --seconds 30
 
 Loopback only and bounded: every request goes to 127.0.0.1, the browsing stops after
@@ -19,7 +19,7 @@ the staged upload and the logs. Five accounts, each with an admin, five supervis
 a campaign, six pools assigned to it and --leads leads (one set-based ``INSERT ... SELECT
 generate_series``, a fifth of them sharing a phone with another lead), counters refreshed.
 
-Then the real app runs as separate processes: ``gunicorn -w 2 -b 127.0.0.1:<free port>
+Then the real app runs as separate processes: ``gunicorn -w 2 --threads 4 -b 127.0.0.1:<free port>
 wsgi:app`` (--workers, --threads; with threads > 1 gunicorn uses its gthread worker) and one
 RQ worker (``flask --app wsgi worker``), with LEADAPP_ENV=development:
 production sets SESSION_COOKIE_SECURE and config.py has no switch to turn it off, so over
