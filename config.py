@@ -35,6 +35,7 @@ class Config:
     # Failed logins per address and email; past it, a 429 with a sentence (brute force).
     LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
     RATELIMIT_HEADERS_ENABLED = False
+    MAIL_TIMEOUT = 20  # seconds an SMTP server may stay silent before the send fails (retried)
     OUTBOX_PAGE = True  # the admin page listing the local SMTP sink's messages
     TESTING = False
     DEBUG = False
@@ -137,6 +138,7 @@ def load_config(
         "DEDUP_BATCH_LEADS",
         "JOB_HEARTBEAT_SECONDS",
         "JOB_STALL_SECONDS",
+        "MAIL_TIMEOUT",
     ):
         if environ.get(name):
             cfg[name] = int(environ[name])

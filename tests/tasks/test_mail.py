@@ -79,3 +79,35 @@ def test_every_email_template_has_a_subject_line(app):
         )
     assert subject.startswith("Your LeadApp login")
     assert not text.startswith("Subject:") and "<p>" in html
+
+
+def test_a_hanging_smtp_server_times_out_and_the_email_is_retried(app, app_environ):
+    """A server that accepts the connection and never says a word: the send gives up after
+    MAIL_TIMEOUT (not RQ's minute), and RQ schedules the email again."""
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)  # accepts (the kernel does), never answers
+    try:
+        rq_job = _welcome(app, "hanging@acme.test")
+        env = process_env(
+            {**app_environ, "MAIL_PORT": str(silent.getsockname()[1]), "MAIL_TIMEOUT": "1"}
+        )
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert time.monotonic() - started < 30  # gave up long before RQ's 60 s limit
+        assert "timed out" in result.stderr + result.stdout
+    finally:
+        silent.close()
+    with app.app_context():
+        job = Job.fetch(rq_job.id, connection=redis_connection.client(), serializer=JSONSerializer)
+        assert job.get_status() == "scheduled"
+        assert job.retries_left == 2
+        job.cancel()
+        job.delete()
