@@ -134,3 +134,55 @@ def test_an_import_batch_waits_for_a_held_lock_and_writes_every_lead_once(
                 sa.select(sa.func.count(Lead.id)).where(Lead.import_id == import_id)
             )
     assert counts["imported"] == written == truth["unique_valid_phones"]
+
+
+def test_a_killed_postgresql_connection_mid_run_is_retried_and_moves_each_lead_once(
+    committed, app_environ, make_account, monkeypatch
+):
+    """``pg_terminate_backend`` on the run's own connection between two batches: the next
+    batch fails, is rolled back and tried again on a fresh connection; nothing is lost or
+    moved twice."""
+    url = app_environ["DATABASE_URL"]
+    if not url.startswith("postgresql"):
+        pytest.skip("pg_terminate_backend is PostgreSQL's; SQLite has no server to lose")
+    account_id = make_account("acme")
+    monkeypatch.setitem(committed.config, "DEDUP_BATCH_LEADS", 3)
+    with committed.app_context(), account_scope(account_id):
+        pool = LeadPool(name="Spring")
+        db.session.add(pool)
+        db.session.flush()
+        for i in range(24):
+            db.session.add(Lead(pool_id=pool.id, phone1=f"+1415555020{i % 8}"))
+        job = DedupJob(name="Killed", status="running")
+        db.session.add(job)
+        db.session.commit()
+
+        killer = sa.create_engine(db.engine.url)
+        kills = []
+
+        def kill_own_connection(percent, message):
+            if kills or not message.startswith("Moved"):  # after the first batch only
+                return
+            pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+            with killer.begin() as conn:
+                conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            kills.append(pid)
+
+        try:
+            result = dedup_service.run(job, kill_own_connection)
+            db.session.commit()
+        finally:
+            killer.dispose()
+        assert kills, "the connection was never killed"
+        assert result["moved"] == 16
+        inactive = dedup_service.inactive_pool()
+        assert (
+            db.session.scalar(sa.select(sa.func.count(Lead.id)).where(Lead.pool_id == inactive.id))
+            == 16
+        )
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count(sa.distinct(Lead.phone1))).where(Lead.pool_id == pool.id)
+            )
+            == 8
+        )
