@@ -88,13 +88,18 @@ def _mark(account_id: int, numbers: list[str] | None, pool_ids: list[int] | None
         if not pool_ids:
             return 0
         where.append(Lead.pool_id.in_(pool_ids))
+    return _set_do_not_call(where, True)
+
+
+def _set_do_not_call(where: list, flag: bool) -> int:
+    """One set-based UPDATE of the leads matching ``where``; their pools' counters follow."""
     touched = list(db.session.scalars(sa.select(Lead.pool_id).where(*where).distinct()))
     if not touched:
         return 0
     result = db.session.execute(
         sa.update(Lead)
         .where(*where)
-        .values(do_not_call=True)
+        .values(do_not_call=flag)
         .execution_options(synchronize_session=False)
     )
     _refresh(touched)
@@ -182,17 +187,7 @@ def remove_number(entry: DoNotCallNumber, *, user_id: int | None) -> int:
         sa.or_(*[col == phone for col in _phone_columns()]),
         *[sa.or_(col.is_(None), col.not_in(listed)) for col in _phone_columns()],
     ]
-    touched = list(db.session.scalars(sa.select(Lead.pool_id).where(*where).distinct()))
-    if not touched:
-        return 0
-    result = db.session.execute(
-        sa.update(Lead)
-        .where(*where)
-        .values(do_not_call=False)
-        .execution_options(synchronize_session=False)
-    )
-    _refresh(touched)
-    return result.rowcount or 0
+    return _set_do_not_call(where, False)
 
 
 def _phone_column(headers: list[str]) -> str:
