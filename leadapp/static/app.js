@@ -34,12 +34,14 @@
     var el = evt.target;
     if (evt.key === "Enter" && el.dataset && el.dataset.enterTriggers) {
       evt.preventDefault();
+      htmx.process(el); // a key can come before htmx has wired a just-swapped element
       htmx.trigger(el, el.dataset.enterTriggers);
     }
   });
   document.addEventListener("keyup", function (evt) {
     var el = evt.target;
     if (evt.key === "F2" && el.dataset && el.dataset.f2Triggers) {
+      htmx.process(el);
       htmx.trigger(el, el.dataset.f2Triggers);
     }
   });
