@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from leadapp.extensions import db
+from leadapp.services.imports import out_of_space
 from leadapp.services.transactions import is_transient
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,10 @@ MESSAGES = {
     429: "Too many attempts. Wait a few minutes, then try again.",
     500: "Something went wrong on our side. Nothing was saved; try again in a minute.",
     503: "The database is busy or unreachable right now. Nothing was saved; try again in a moment.",
+    507: (
+        "The server ran out of disk space, so nothing was saved — ask your administrator "
+        "to free space, then try again."
+    ),
 }
 
 
@@ -50,6 +55,13 @@ def init_app(app: Flask) -> None:
     def unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_error(exc)
+        if out_of_space(exc):
+            # A full disk anywhere in a request (e.g. an upload spooled to the temp folder
+            # while the form is read): what was written is gone with the request — the log
+            # keeps only the text, not the exception, whose frames hold the spooled file.
+            log.error("disk full on %s: %s", request.path, str(exc))
+            db.session.rollback()
+            return _render(507, MESSAGES[507])
         if is_transient(exc):
             # A held lock past its wait, a restarted database: say so, it will pass.
             log.warning("database busy or lost on %s: %s", request.path, exc)

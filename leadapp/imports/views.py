@@ -6,7 +6,6 @@ grid, cell edits and the progress bar are htmx partials of those pages."""
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -211,16 +210,15 @@ def file(import_id: int):
     if form.validate_on_submit():
         upload = form.file.data
         name = Path(upload.filename or "leads.csv").name
-        with tempfile.NamedTemporaryFile(suffix=".csv") as tmp:
-            upload.save(tmp.name)
-            try:
-                import_service.attach_file(
-                    imp, tmp.name, name, form.encoding.data or None, form.delimiter.data or None
-                )
-            except (CsvError, import_service.ImportError_) as exc:
-                db.session.rollback()
-                form.file.errors.append(str(exc))
-                return _wizard("imports/file.html", imp, "file", form=form, info=None), 422
+        try:
+            import_service.attach_upload(
+                imp, upload.stream, name, form.encoding.data or None, form.delimiter.data or None
+            )
+        except (CsvError, import_service.ImportError_) as exc:
+            db.session.rollback()
+            form.file.errors.append(str(exc))
+            status = 507 if isinstance(exc, import_service.DiskFull) else 422
+            return _wizard("imports/file.html", imp, "file", form=form, info=None), status
         imp.step = "file"
         db.session.commit()
         return redirect(url_for("imports.file", import_id=imp.id))

@@ -24,8 +24,11 @@ in scope. Scope ``none`` searches nothing and imports every valid row.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import hashlib
+import os
 import shutil
 import uuid
 from collections import deque
@@ -33,6 +36,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -83,6 +87,39 @@ KEY_CHUNK = 5_000
 
 class ImportError_(ValueError):  # noqa: N801 (``ImportError`` is Python's)
     """An import the rules refuse; the message is one sentence for the supervisor."""
+
+
+# A full disk (or a user's quota) while the file is saved or staged: the write is undone
+# and the supervisor is told what to do; nothing else about the import changes.
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+DISK_FULL_UPLOAD = (
+    "The server ran out of disk space while saving your file; nothing was imported — "
+    "ask your administrator to free space, then upload it again."
+)
+DISK_FULL_STAGING = (
+    "The server ran out of disk space while checking your file; nothing was imported — "
+    "ask your administrator to free space, then try again."
+)
+
+
+class DiskFull(ImportError_):
+    """The disk had no room for the file or its staged rows (the server's fault, not the
+    file's: the wizard answers 507)."""
+
+
+def out_of_space(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in NO_SPACE
+
+
+@contextlib.contextmanager
+def _refusing_a_full_disk(sentence: str):
+    """An ``OSError`` for a full disk becomes ``DiskFull(sentence)``; others pass."""
+    try:
+        yield
+    except OSError as exc:
+        if out_of_space(exc):
+            raise DiskFull(sentence) from exc
+        raise
 
 
 @dataclass
@@ -173,16 +210,44 @@ def _check_pool_name_free(name: str, allow_empty: bool = False) -> None:
         )
 
 
+def attach_upload(
+    imp: Import,
+    stream: BinaryIO,
+    file_name: str,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> csv_io.Sniff:
+    """Save an uploaded file (a binary stream) in the staging folder and attach it.
+
+    The bytes are written once, to a temporary file beside the import folders, and moved
+    into place only when the whole file is there and is a lead CSV; on a refusal or a full
+    disk (``DiskFull``) the temporary file is removed."""
+    root = Path(current_app.config["STAGING_DIR"])
+    part = root / f".upload-{uuid.uuid4().hex}.part"
+    try:
+        with _refusing_a_full_disk(DISK_FULL_UPLOAD):
+            root.mkdir(parents=True, exist_ok=True)
+            with part.open("wb") as out:
+                shutil.copyfileobj(stream, out, 1 << 20)
+        return attach_file(imp, part, file_name, encoding, delimiter, move=True)
+    finally:
+        part.unlink(missing_ok=True)
+
+
 def attach_file(
     imp: Import,
     source: str | Path,
     file_name: str,
     encoding: str | None = None,
     delimiter: str | None = None,
+    *,
+    move: bool = False,
 ) -> csv_io.Sniff:
-    """Copy the uploaded file into the import's staging folder and detect its format.
+    """Copy (or, with ``move``, rename) the file into the import's staging folder and
+    detect its format.
 
-    Refuses (``CsvError``) what is not a lead CSV; nothing is kept then."""
+    Refuses (``CsvError``) what is not a lead CSV, and (``DiskFull``) a file the disk has
+    no room for; nothing is kept then."""
     info = csv_io.sniff(str(source), encoding=encoding, delimiter=delimiter)
     if not imp.pool_id and not (imp.settings or {}).get("pool_name"):
         name = Path(file_name).stem.strip()[:160] or "Imported leads"
@@ -191,16 +256,24 @@ def attach_file(
     folder = staging_dir(imp)
     target = folder / "source.csv"
     rereading = Path(source) == target  # "Read again" with another encoding or delimiter
-    if folder.exists():  # a new file replaces everything staged from the old one
-        if rereading:
-            for entry in folder.iterdir():
-                if entry != target:
-                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-        else:
-            shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    if not rereading:
-        shutil.copyfile(source, target)
+    try:
+        with _refusing_a_full_disk(DISK_FULL_UPLOAD):
+            if folder.exists():  # a new file replaces everything staged from the old one
+                if rereading:
+                    for entry in folder.iterdir():
+                        if entry != target:
+                            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+                else:
+                    shutil.rmtree(folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            if move:
+                os.replace(source, target)
+            elif not rereading:
+                shutil.copyfile(source, target)
+    except BaseException:
+        if not rereading:  # no half-copied file stays behind
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     imp.file_name = file_name
     imp.file_size = target.stat().st_size
     imp.file_sha256 = _sha256(target)
@@ -410,23 +483,24 @@ def stage(imp: Import, progress: Callable[[float, str], None] | None = None) -> 
     # Two chunks are checked at once (Arrow and pandas release the GIL for much of the
     # work); they are written in file order.
     try:
-        with ThreadPoolExecutor(max_workers=STAGE_THREADS) as workers:
-            for chunk in reader:
-                future = workers.submit(stage_frame, chunk, first_row=submitted, **options)
-                in_flight.append((chunk.index.max(), future))
-                submitted += len(chunk)
-                if len(in_flight) >= STAGE_THREADS:
-                    write_next()
-            while in_flight:
-                write_next()
+        with _refusing_a_full_disk(DISK_FULL_STAGING):
+            try:
+                with ThreadPoolExecutor(max_workers=STAGE_THREADS) as workers:
+                    for chunk in reader:
+                        future = workers.submit(stage_frame, chunk, first_row=submitted, **options)
+                        in_flight.append((chunk.index.max(), future))
+                        submitted += len(chunk)
+                        if len(in_flight) >= STAGE_THREADS:
+                            write_next()
+                    while in_flight:
+                        write_next()
+            finally:
+                if writer is not None:
+                    writer.close()  # the footer is written here: a full disk may show now
+            tmp.replace(target)
     except BaseException:
-        if writer is not None:
-            writer.close()
         tmp.unlink(missing_ok=True)  # a refused file leaves no half-staged rows behind
         raise
-    if writer is not None:
-        writer.close()
-    tmp.replace(target)
     report = reader.report
     imp.counts = {
         **(imp.counts or {}),

@@ -66,6 +66,10 @@ PNG/PDF/XLSX/GZ renamed .csv          files::test_refused_uploads_say_why_and_ke
                                       ::test_real_zip_xlsx_and_gzip_are_refused
 an upload over the limit              files::test_an_upload_over_the_limit_is_413_with_the_sentence
 a client disconnecting mid-upload     files::test_a_client_disconnecting_mid_upload
+the disk full while uploading         files::test_a_full_disk_while_saving_the_upload (file
+(ENOSPC, EDQUOT; a real 256 KiB       step), ::test_a_full_disk_while_the_request_is_read
+tmpfs, root only)                     (Werkzeug's spool in the temp folder), ::test_a_full_
+                                      disk_while_the_file_is_checked (staged Parquet)
 1,000,000 copies of one number        slow::test_a_million_copies_of_one_number
 formula payloads in every exported    content::test_formula_payloads_are_neutralised_in_every_
 column                                download; tests/domain/test_csv_export.py

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -234,3 +237,43 @@ def cli_import(runner, path, pool="p", *extra):
     if result.exit_code == 0:
         counts = json.loads(result.stdout.strip().splitlines()[-1])
     return result, counts
+
+
+class SmallDisk:
+    """A real, small file system (a tmpfs) that fills up for real."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def grow(self, size: str = "16m") -> None:
+        """The administrator frees space: the same file system, made larger."""
+        subprocess.run(["mount", "-o", f"remount,size={size}", str(self.path)], check=True)
+
+    def files(self) -> list[Path]:
+        return sorted(p for p in self.path.rglob("*") if p.is_file())
+
+    def used(self) -> int:
+        return shutil.disk_usage(self.path).used
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 256 KiB tmpfs, mounted for the test and unmounted after it (root only)."""
+    if os.geteuid() != 0:
+        pytest.skip(f"needs root to mount a tmpfs: running as uid {os.geteuid()}")
+    path = tmp_path / "small-disk"
+    path.mkdir()
+    try:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(path)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    except OSError as exc:
+        pytest.skip(f"needs root to mount a tmpfs: {exc}")
+    if mounted.returncode != 0:
+        pytest.skip(f"needs root to mount a tmpfs: {mounted.stderr.strip() or 'mount failed'}")
+    try:
+        yield SmallDisk(path)
+    finally:
+        if subprocess.run(["umount", str(path)], check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(path)], check=True)  # busy: detach it anyway

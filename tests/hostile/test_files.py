@@ -9,12 +9,16 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import random
+import tempfile
 import zipfile
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from leadapp.domain import csv_io
+from leadapp.errors import MESSAGES
 from leadapp.extensions import db
 from leadapp.models import Import
 from leadapp.services import imports as import_service
@@ -323,3 +327,109 @@ def test_a_client_disconnecting_mid_upload(app, wizard):
     assert wizard.imp(import_id).file_name is None
     assert_nothing_written(app, wizard)
     assert_serving(wizard.client)
+
+
+# ---------------------------------------------------------------------------------------
+# The disk filling up (a real 256 KiB tmpfs, see ``small_disk``)
+
+
+def _noisy_rows(size: int) -> bytes:
+    """A valid lead file of about ``size`` bytes that compresses badly (random notes), so
+    its staged rows take at least as much room as the file."""
+    rng = random.Random(7)
+    lines = [HEADER]
+    total = len(HEADER)
+    i = 0
+    while total < size:
+        line = f"Ann{i},(212) 555-{i % 10_000:04d},{rng.randbytes(24).hex()}\n"
+        lines.append(line)
+        total += len(line)
+        i += 1
+    return "".join(lines).encode()
+
+
+def test_a_full_disk_while_saving_the_upload(app, wizard, small_disk, monkeypatch):
+    """The staging folder's disk has 256 KiB and the file is 400 KiB: the sentence (507),
+    the partial file gone and its space back, the import still waiting for a file; with
+    space freed, the same import takes the same file."""
+    monkeypatch.setitem(app.config, "STAGING_DIR", str(small_disk.path))
+    data = _noisy_rows(400 * 1024)
+    import_id = wizard.new()
+    response = wizard.upload(import_id, data, "big.csv")
+    assert response.status_code == 507
+    (error,) = FILE_ERROR.findall(text_of(response))
+    assert error == import_service.DISK_FULL_UPLOAD and one_sentence(error)
+    assert small_disk.files() == [] and small_disk.used() < 16 * 1024
+    imp = wizard.imp(import_id)
+    assert (imp.status, imp.step, imp.file_name, imp.staging_path) == (
+        "draft",
+        "file",
+        None,
+        None,
+    )
+    assert_nothing_written(app, wizard)
+    assert_serving(wizard.client)
+
+    small_disk.grow("4m")
+    assert wizard.upload(import_id, data, "big.csv").status_code == 302
+    imp = wizard.imp(import_id)
+    assert imp.file_name == "big.csv" and imp.file_size == len(data)
+    assert small_disk.files() == [Path(imp.staging_path) / "source.csv"]
+
+
+def test_a_full_disk_while_the_request_is_read(app, wizard, small_disk, monkeypatch):
+    """Werkzeug spools an upload over 500 KiB to the temp folder while it reads the form;
+    that disk full: the general sentence (507), the spooled part gone, the app serving."""
+    import_id = wizard.new()
+    token = csrf_from(wizard.client, f"/imports/{import_id}/file")
+    boundary = "disk-full-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + _noisy_rows(700 * 1024)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(small_disk.path))  # as TMPDIR would
+        response = wizard.client.post(
+            f"/imports/{import_id}/file",
+            data=body,  # bytes: the test client itself writes nothing to the temp folder
+            content_type=f"multipart/form-data; boundary={boundary}",
+        )
+    assert response.status_code == 507
+    assert MESSAGES[507] in text_of(response) and one_sentence(MESSAGES[507])
+    assert small_disk.files() == [] and small_disk.used() < 16 * 1024
+    assert wizard.imp(import_id).file_name is None
+    assert_nothing_written(app, wizard)
+    assert_serving(wizard.client)
+
+
+def test_a_full_disk_while_the_file_is_checked(app, wizard, small_disk, monkeypatch):
+    """The 150 KiB file fits, its staged rows do not: the check says so, no half-staged
+    file stays, the page leads back to the duplicates step; with space freed, the check
+    runs again and the import writes its leads."""
+    monkeypatch.setitem(app.config, "STAGING_DIR", str(small_disk.path))
+    data = _noisy_rows(150 * 1024)
+    import_id = wizard.new()
+    assert wizard.upload(import_id, data).status_code == 302
+    assert wizard.mapping(import_id).status_code == 302
+    check = text_of(wizard.duplicates(import_id))
+    (error,) = JOB_ERROR.findall(check)
+    assert error == import_service.DISK_FULL_STAGING and one_sentence(error)
+    assert f'href="/imports/{import_id}/duplicates"' in check  # "Back to duplicates"
+    (folder,) = wizard.new_staging()
+    assert small_disk.files() == [folder / "source.csv"]
+    imp = wizard.imp(import_id)
+    assert (imp.status, imp.step) == ("draft", "check")
+    assert_nothing_written(app)
+    assert_serving(wizard.client)
+
+    small_disk.grow("4m")
+    check = wizard.duplicates(import_id)
+    assert 'id="check-grid"' in check.get_data(as_text=True), JOB_ERROR.findall(text_of(check))
+    assert wizard.start(import_id).status_code == 302 and not wizard.errors[1:]
+    assert wizard.imp(import_id).status == "completed"
+    assert len(wizard.leads()) == wizard.imp(import_id).counts["imported"] > 0
