@@ -107,3 +107,61 @@ def test_models_and_migration_agree(app):
     with app.app_context(), db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
     assert diff == []
+
+
+def test_upgrading_keeps_every_row_of_tables_rebuilt_on_sqlite(tmp_path):
+    """SQLite rebuilds a table to change its constraints (drop, then rename): with foreign
+    keys on, dropping ``lead_pools`` would cascade into its leads. 0006 rebuilds leads,
+    lead pools and the dedup tables; every row must still be there, with its references."""
+    url = f"sqlite:///{tmp_path / 'keep.db'}"
+    flask_db(url, tmp_path, "upgrade", "0005")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        run = conn.exec_driver_sql
+        run(
+            "INSERT INTO accounts (id, name, slug, timezone, default_region, created_at, "
+            "updated_at) VALUES (1, 'Acme', 'acme', 'UTC', 'US', '2026-01-01', '2026-01-01')"
+        )
+        for pool_id, name in ((1, "Inactive"), (2, "Spring list")):
+            run(
+                "INSERT INTO lead_pools (id, account_id, name, description, status, is_system, "
+                "priority, day_offset, day_count, total_count, open_count, ready_count, "
+                "closed_count, used_count, valid_count, invalid_count, created_at, updated_at) "
+                f"VALUES ({pool_id}, 1, '{name}', '', 'active', {int(pool_id == 1)}, 0, 0, 0, "
+                "0, 0, 0, 0, 0, 0, 0, '2026-01-01', '2026-01-01')"
+            )
+        for lead_id in range(1, 4):
+            run(
+                "INSERT INTO leads (id, account_id, pool_id, phone1, source, status, completed, "
+                "do_not_call, dial_order, call_count, custom, created_at, updated_at) VALUES "
+                f"({lead_id}, 1, {1 if lead_id == 3 else 2}, '+1212555000{lead_id}', "
+                "'outbound', 'open', 0, 0, 0, 0, '{}', '2026-01-01', '2026-01-01')"
+            )
+        run("INSERT INTO dedup_jobs (id, account_id, name, description, scope, targets, "
+            "match_keys, keep_rule, retain_inbound, emails, status, created_at, updated_at) "
+            "VALUES (1, 1, 'Run', '', 'account', '[]', '[\"phone1\"]', 'latest-created', 0, "
+            "'[]', 'completed', '2026-01-01', '2026-01-01')")  # fmt: skip
+        run("INSERT INTO dedup_moves (account_id, dedup_job_id, lead_id, golden_lead_id, "
+            "from_pool_id, from_status, matched_on, reason, moved_at) "
+            "VALUES (1, 1, 3, 1, 2, 'open', 'phone1', 'latest created', '2026-01-01')")  # fmt: skip
+    engine.dispose()
+
+    flask_db(url, tmp_path, "upgrade")
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        counts = {
+            table: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+            for table in ("accounts", "lead_pools", "leads", "dedup_jobs", "dedup_moves")
+        }
+        fks = {
+            fk["name"]: fk["referred_table"] for fk in sa.inspect(conn).get_foreign_keys("leads")
+        }
+    engine.dispose()
+    assert counts == {
+        "accounts": 1,
+        "lead_pools": 2,
+        "leads": 3,
+        "dedup_jobs": 1,
+        "dedup_moves": 1,
+    }
+    assert fks.get("fk_leads_account_id_lead_pools") == "lead_pools"

@@ -26,6 +26,8 @@ DEDUP_STATUSES = (
 
 class DedupJob(AccountScoped, Timestamped, db.Model):
     __tablename__ = "dedup_jobs"
+    # What the moves' and golden changes' (account, job) foreign keys point at.
+    __table_args__ = (sa.UniqueConstraint("account_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120))
@@ -69,17 +71,25 @@ class DedupMove(AccountScoped, db.Model):
     """One lead moved by a dedup run: where it was, what it was, which lead it duplicated."""
 
     __tablename__ = "dedup_moves"
-    __table_args__ = (sa.Index("ix_dedup_moves_job", "dedup_job_id"),)
+    __table_args__ = (
+        sa.Index("ix_dedup_moves_job", "dedup_job_id"),
+        # One check per row instead of two (a run writes tens of thousands of moves at
+        # once), and a move can only belong to a job of its own account.
+        sa.ForeignKeyConstraint(
+            ["account_id", "dedup_job_id"],
+            ["dedup_jobs.account_id", "dedup_jobs.id"],
+            ondelete="CASCADE",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    dedup_job_id: Mapped[int] = mapped_column(sa.ForeignKey("dedup_jobs.id", ondelete="CASCADE"))
-    # Leads by id, no foreign key: the moves are the run's audit trail and outlive a lead
-    # deleted later.
+    account_id: Mapped[int] = mapped_column(nullable=False)  # checked with the job, below
+    dedup_job_id: Mapped[int]
+    # Leads and pools by id, no foreign key: the moves are the run's audit trail and outlive
+    # a lead or pool deleted later (undo leaves a lead whose pool is gone where it is).
     lead_id: Mapped[int]
     golden_lead_id: Mapped[int | None]
-    from_pool_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("lead_pools.id", ondelete="SET NULL")
-    )
+    from_pool_id: Mapped[int | None]
     from_status: Mapped[str] = mapped_column(sa.String(20))
     match_key: Mapped[str | None] = mapped_column(sa.String(254))
     # Which match key field(s) matched and the keep rule that chose the golden record.
@@ -99,10 +109,18 @@ class DedupGoldenChange(AccountScoped, db.Model):
     was changed since)."""
 
     __tablename__ = "dedup_golden_changes"
-    __table_args__ = (sa.Index("ix_dedup_golden_changes_job", "dedup_job_id"),)
+    __table_args__ = (
+        sa.Index("ix_dedup_golden_changes_job", "dedup_job_id"),
+        sa.ForeignKeyConstraint(
+            ["account_id", "dedup_job_id"],
+            ["dedup_jobs.account_id", "dedup_jobs.id"],
+            ondelete="CASCADE",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    dedup_job_id: Mapped[int] = mapped_column(sa.ForeignKey("dedup_jobs.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(nullable=False)  # checked with the job, below
+    dedup_job_id: Mapped[int]
     lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
     was_do_not_call: Mapped[bool]
     was_status: Mapped[str] = mapped_column(sa.String(20))

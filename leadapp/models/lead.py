@@ -18,6 +18,13 @@ PHONE_SLOTS = 5
 class Lead(AccountScoped, Timestamped, db.Model):
     __tablename__ = "leads"
     __table_args__ = (
+        # The lead's pool is of the lead's own account, checked once per row (the lead
+        # goes when its pool or account goes: accounts cascade to pools, pools to leads).
+        sa.ForeignKeyConstraint(
+            ["account_id", "pool_id"],
+            ["lead_pools.account_id", "lead_pools.id"],
+            ondelete="CASCADE",
+        ),
         # Duplicate search at upload and in the Lead Deduplicator runs on these.
         sa.Index("ix_leads_account_phone1", "account_id", "phone1"),
         sa.Index("ix_leads_account_email", "account_id", "email_key"),
@@ -38,7 +45,10 @@ class Lead(AccountScoped, Timestamped, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pool_id: Mapped[int] = mapped_column(sa.ForeignKey("lead_pools.id", ondelete="CASCADE"))
+    # No index of its own: every index above starts with account_id (or pool_id), and each
+    # one more slows every bulk import.
+    account_id: Mapped[int] = mapped_column(nullable=False)
+    pool_id: Mapped[int]
     import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("imports.id", ondelete="SET NULL"))
     customer_key: Mapped[str | None] = mapped_column(sa.String(120))
     first_name: Mapped[str | None] = mapped_column(sa.String(120))

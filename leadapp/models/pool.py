@@ -17,7 +17,11 @@ class LeadPool(AccountScoped, Timestamped, db.Model):
     """A named group of leads, usually one upload (the seeds also call it a list)."""
 
     __tablename__ = "lead_pools"
-    __table_args__ = (sa.UniqueConstraint("account_id", "name", name="uq_lead_pools_account_name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "name", name="uq_lead_pools_account_name"),
+        # What the leads' (account, pool) foreign key points at.
+        sa.UniqueConstraint("account_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(160))

@@ -273,7 +273,7 @@ def count(settings: DedupSettings, pool_ids: list[int] | None = None) -> dict:
     settings.check()
     pool_ids = check_limit(settings) if pool_ids is None else pool_ids
     if not pool_ids:
-        return {"total": 0, "duplicates": 0, "after": 0}
+        return _figures(0, 0)
     if settings.match_keys == ["phones"]:
         leads = _phone_groups(settings, pool_ids)
         total, duplicates = len(leads), len(_phone_moves(settings, leads))
@@ -285,6 +285,10 @@ def count(settings: DedupSettings, pool_ids: list[int] | None = None) -> dict:
                 sa.func.coalesce(sa.func.sum(sa.case((_moving(ranked, settings), 1), else_=0)), 0),
             ).select_from(ranked)
         ).one()
+    return _figures(total, duplicates)
+
+
+def _figures(total: int, duplicates: int) -> dict:
     return {"total": int(total), "duplicates": int(duplicates), "after": int(total - duplicates)}
 
 
@@ -306,9 +310,8 @@ def plan(job: DedupJob) -> dict:
     ``DedupError`` when the scope is over the limit (nothing written)."""
     settings = DedupSettings.of(job)
     pool_ids = check_limit(settings)
-    figures = count(settings, pool_ids)
-    if not pool_ids or not figures["duplicates"]:
-        return figures
+    if not pool_ids:
+        return _figures(0, 0)
     reason = RULE_WORDS[settings.keep_rule]
     matched_on = " + ".join(settings.match_keys)
     now = utcnow()
@@ -325,7 +328,11 @@ def plan(job: DedupJob) -> dict:
         "moved_at",
     ]
     if settings.match_keys == ["phones"]:
-        moves = _phone_moves(settings, _phone_groups(settings, pool_ids))
+        leads = _phone_groups(settings, pool_ids)
+        moves = _phone_moves(settings, leads)
+        figures = _figures(len(leads), len(moves))
+        if moves.empty:
+            return figures
         db.session.execute(
             sa.insert(DedupMove),
             [
@@ -351,9 +358,17 @@ def plan(job: DedupJob) -> dict:
             ],
         )
     else:
+        # The window query runs once: the moves are written from it, and its count is the
+        # number of duplicates; the total is a plain count of the leads it ranked.
+        keys = _key_columns(settings.match_keys)
+        total = db.session.scalar(
+            sa.select(sa.func.count(Lead.id)).where(
+                _in_scope(pool_ids), *[k.is_not(None) for k in keys]
+            )
+        )
         ranked = _ranked(settings, pool_ids)
-        db.session.execute(
-            sa.insert(DedupMove).from_select(
+        duplicates = db.session.execute(
+            sa.insert(DedupMove.__table__).from_select(
                 columns,
                 sa.select(
                     sa.literal(job.account_id),
@@ -369,8 +384,12 @@ def plan(job: DedupJob) -> dict:
                 )
                 .where(_moving(ranked, settings))
                 .order_by(ranked.c.lead_id),
-            )
-        )
+            ),
+            execution_options={"preserve_rowcount": True},  # SQLAlchemy 2.1 drops it otherwise
+        ).rowcount
+        figures = _figures(total, duplicates)
+        if not duplicates:
+            return figures
     _inherit_compliance(job)
     db.session.flush()
     return figures
@@ -555,8 +574,8 @@ def _moved_count(job: DedupJob) -> int:
 
 def restore(job: DedupJob, only_moved_by_run: bool = False) -> dict:
     """Undo ``job``: every moved lead goes back to its pool and status, and golden records
-    get their values back — unless the lead was changed since the run; those are listed,
-    untouched. Set-based.
+    get their values back — unless the lead was changed since the run, or the pool it came
+    from was deleted; those are listed, untouched. Set-based.
 
     ``only_moved_by_run`` is the failure path of a run: put back what it moved and forget
     the plan, so the job can be run again."""
@@ -567,7 +586,12 @@ def restore(job: DedupJob, only_moved_by_run: bool = False) -> dict:
         DedupMove.undone_at.is_(None),
         Lead.id == DedupMove.lead_id,
     )
-    untouched = sa.and_(Lead.pool_id == job.target_pool_id, Lead.status == "inactive")
+    untouched = sa.and_(
+        Lead.pool_id == job.target_pool_id,
+        Lead.status == "inactive",
+        # A pool deleted since: its leads stay where they are, listed with the changed.
+        sa.exists().where(LeadPool.id == DedupMove.from_pool_id),
+    )
     if not only_moved_by_run and job.completed_at is not None:
         untouched = sa.and_(untouched, Lead.updated_at <= job.completed_at)
     changed = list(

@@ -237,6 +237,32 @@ def test_undo_leaves_leads_changed_since_and_lists_them(pool):
     assert copy.pool_id == job.target_pool_id
 
 
+def test_undo_leaves_a_lead_whose_pool_was_deleted_since_where_it_is(pool):
+    """Moves keep their from-pool id without a foreign key (the audit outlives the pool):
+    undo cannot send a lead back to a pool that is gone, so it lists it and leaves it."""
+    phone = "+14155550105"
+    golden = add_lead(pool, phone, T0 + dt.timedelta(days=1))
+    old_list = LeadPool(name="Old list")
+    db.session.add(old_list)
+    db.session.flush()
+    copy = add_lead(old_list, phone, T0)
+    job = DedupJob(name="x")
+    db.session.add(job)
+    db.session.flush()
+    assert dedup_service.run(job)["moved"] == 1
+    old_pool_id = old_list.id
+    db.session.delete(old_list)
+    db.session.flush()
+    move = db.session.scalar(sa.select(DedupMove).where(DedupMove.lead_id == copy.id))
+    assert move.from_pool_id == old_pool_id  # the audit trail still names it
+    result = dedup_service.undo(job)
+    assert result["restored"] == 0
+    assert result["changed_since"] == [copy.id]
+    db.session.refresh(copy)
+    assert (copy.pool_id, copy.status) == (job.target_pool_id, "inactive")
+    assert golden.pool_id == pool.id
+
+
 def test_any_phone_groups_chains_of_shared_numbers(pool):
     a = add_lead(pool, "+14155550111", T0 + dt.timedelta(days=3))
     b = add_lead(pool, "+14155550112", T0 + dt.timedelta(days=2), phone2="+14155550111")
