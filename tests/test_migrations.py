@@ -29,6 +29,7 @@ EXPECTED = {
     "do_not_call_numbers",
     "api_tokens",
     "dedup_golden_changes",
+    "email_deliveries",
 }
 
 

@@ -31,6 +31,7 @@ from leadapp.models import BackgroundJob, DedupGoldenChange, DedupJob
 from leadapp.security import admin_required, get_or_404
 from leadapp.services import dedup as dedup_service
 from leadapp.services import jobs as job_rows
+from leadapp.services import mail as mail_service
 from leadapp.services.dedup import DedupError, DedupSettings
 from leadapp.services.dedup_scope import scope_options
 from leadapp.tasks import QueueUnavailable, dispatch
@@ -185,6 +186,7 @@ def _page(job: DedupJob, job_form, schedule_form, options, status: int = 200, er
         options=options,
         locked=is_locked(job),
         row=_row(job) if job.id else None,
+        emails=mail_service.latest_emails(job),
         error=error,
         min_date=today.isoformat(),
         max_date=(today + dt.timedelta(days=dedup_service.MAX_DAYS_AHEAD)).isoformat(),

@@ -30,6 +30,7 @@ from leadapp.security import get_or_404
 from leadapp.services import audit, import_reports, staging
 from leadapp.services import imports as import_service
 from leadapp.services import jobs as job_rows
+from leadapp.services import mail as mail_service
 from leadapp.tasks import QueueUnavailable, dispatch
 from leadapp.templating import render_page_or_partial
 
@@ -601,6 +602,7 @@ def show(import_id: int):
         "import",
         counts=import_service.public_counts(imp),
         summary=import_service.describe(imp),
+        emails=mail_service.latest_emails(imp),
     )
 
 

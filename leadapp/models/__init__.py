@@ -10,6 +10,7 @@ from .fields import FieldDefinition, MappingTemplate
 from .imports import Import
 from .jobs import BackgroundJob
 from .lead import Interaction, Lead
+from .mail import EmailDelivery
 from .pool import LeadPool, PoolAssignment, SavedView
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "DedupJob",
     "DedupMove",
     "DoNotCallNumber",
+    "EmailDelivery",
     "FieldDefinition",
     "Import",
     "Interaction",

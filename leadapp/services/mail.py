@@ -1,11 +1,21 @@
-"""Composing email from templates; sending happens in the ``send_email`` job."""
+"""Composing email from templates; sending happens in the ``send_email`` job.
+
+A results email (an import's summary, a dedup test run's or run's outcome) is tracked in
+an ``EmailDelivery`` row: pending from its queueing, then sent or — after RQ's last retry —
+failed with a sentence; the pages that show the results show that too."""
 
 from __future__ import annotations
 
-from flask import render_template
+import smtplib
 
+import sqlalchemy as sa
+from flask import current_app, render_template
+from rq.timeouts import JobTimeoutException
+
+from leadapp.extensions import db
+from leadapp.models import EmailDelivery, Import
+from leadapp.models.base import utcnow
 from leadapp.tasks import enqueue
-from leadapp.tasks.mail import send_email
 
 
 def render_email(template: str, **context) -> tuple[str, str, str]:
@@ -20,8 +30,125 @@ def render_email(template: str, **context) -> tuple[str, str, str]:
     return first[len("Subject:") :].strip(), body.lstrip("\n"), html
 
 
+def send_later(
+    recipients: list[str], subject: str, text: str, html: str, delivery_id: int | None = None
+):
+    """Put one rendered message on the mail queue (``QueueUnavailable`` if Redis is down)."""
+    # Imported here: the task module records deliveries with the functions below.
+    from leadapp.tasks.mail import send_email
+
+    return enqueue(send_email, list(recipients), subject, text, html, delivery_id)
+
+
 def queue_email(to: list[str] | str, template: str, **context):
     """Render now, send in the mail queue. Call it after the commit the email reports on."""
     recipients = [to] if isinstance(to, str) else list(to)
-    subject, text, html = render_email(template, **context)
-    return enqueue(send_email, recipients, subject, text, html)
+    return send_later(recipients, *render_email(template, **context))
+
+
+# ---------------------------------------------------------------------------------------
+# Tracked results emails
+
+
+def track_email(about, recipients: list[str], template: str) -> EmailDelivery:
+    """A pending delivery of ``template`` about ``about`` (an Import or a DedupJob); the
+    caller commits it before the email is queued with its id."""
+    delivery = EmailDelivery(
+        account_id=about.account_id,
+        template=template,
+        recipients=list(recipients),
+        status="pending",
+        tries=0,
+        **({"import_id": about.id} if isinstance(about, Import) else {"dedup_job_id": about.id}),
+    )
+    db.session.add(delivery)
+    db.session.flush()
+    return delivery
+
+
+def sending(delivery: EmailDelivery) -> None:
+    """A try starts (the ``send_email`` job, before it talks to the server)."""
+    delivery.tries = (delivery.tries or 0) + 1
+    db.session.flush()
+
+
+def sent(delivery: EmailDelivery) -> None:
+    delivery.status = "sent"
+    delivery.sent_at = utcnow()
+    delivery.error = None
+    db.session.flush()
+
+
+def not_sent(delivery: EmailDelivery, error: str, final: bool) -> None:
+    """A try failed: pending while RQ will retry it, failed after the last try."""
+    delivery.status = "failed" if final else "pending"
+    delivery.error = error
+    db.session.flush()
+
+
+def failure_sentence(exc: BaseException) -> str:
+    """Why a try failed, in one sentence a supervisor can pass on to the administrator."""
+    server = f"{current_app.config['MAIL_SERVER']}:{current_app.config['MAIL_PORT']}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return (
+            f"The mail server refused {', '.join(sorted(exc.recipients))}; "
+            "check the addresses and send the results again."
+        )
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return (
+            f"The mail server at {server} refused the login; "
+            "ask your administrator to check the mail settings."
+        )
+    if _timed_out(exc):
+        return (
+            f"The mail server at {server} did not answer in time; "
+            "ask your administrator to check that it is working."
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = exc.smtp_error.decode("utf-8", "replace") if exc.smtp_error else ""
+        return (
+            f"The mail server at {server} refused the email ({exc.smtp_code} {reply}); "
+            "ask your administrator to check the mail settings."
+        )
+    if isinstance(exc, OSError):  # refused, unreachable, disconnected (SMTPException too)
+        return (
+            f"The mail server at {server} could not be reached; "
+            "ask your administrator to check that it is running and the mail settings."
+        )
+    return (
+        f"Sending failed ({type(exc).__name__}: {exc}); "
+        "ask your administrator to look at the worker's log."
+    )
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    """A timeout, also one smtplib re-raised as "connection unexpectedly closed"."""
+    for _ in range(10):  # a short chain; never a cycle
+        if exc is None:
+            return False
+        if isinstance(exc, TimeoutError | JobTimeoutException):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+QUEUE_DOWN = (
+    "The email could not be queued because the job queue (Redis) was not reachable; "
+    "ask your administrator to check it."
+)
+
+
+def latest_emails(about) -> list[EmailDelivery]:
+    """The newest delivery of each template about ``about`` (an Import or a DedupJob), in
+    the order they were queued: what its page shows."""
+    column = EmailDelivery.import_id if isinstance(about, Import) else EmailDelivery.dedup_job_id
+    if about.id is None:
+        return []
+    rows = db.session.scalars(
+        sa.select(EmailDelivery).where(column == about.id).order_by(EmailDelivery.id)
+    )
+    newest: dict[str, EmailDelivery] = {}
+    for row in rows:
+        newest.pop(row.template, None)
+        newest[row.template] = row
+    return list(newest.values())

@@ -6,8 +6,8 @@ from leadapp.extensions import db
 from leadapp.models import BackgroundJob, DedupJob
 from leadapp.services import dedup as dedup_service
 from leadapp.services import jobs as job_rows
-from leadapp.services.mail import queue_email
 from leadapp.tasks import QueueUnavailable, dispatch, failure_text, tracked, unschedule
+from leadapp.tasks.mail import queue_results_email
 
 
 def _job(dedup_job_id: int) -> DedupJob:
@@ -18,11 +18,12 @@ def _job(dedup_job_id: int) -> DedupJob:
 
 
 def _email(job: DedupJob, template: str, **context) -> str | None:
-    """Queue the job's email after the commit; a message when it could not be queued."""
+    """Queue the job's email after the commit (tracked: the job's page shows whether it was
+    sent); a message when it could not be queued."""
     if not job.emails:
         return None
     try:
-        queue_email(job.emails, template, job=job, **context)
+        queue_results_email(job, job.emails, template, job=job, **context)
     except QueueUnavailable as exc:
         return f"The confirmation email was not sent: {exc}"
     return None

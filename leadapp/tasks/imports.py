@@ -5,8 +5,8 @@ from __future__ import annotations
 from leadapp.extensions import db
 from leadapp.models import Import, User
 from leadapp.services import imports as import_service
-from leadapp.services.mail import queue_email
 from leadapp.tasks import QueueUnavailable, failure_text, tracked
+from leadapp.tasks.mail import queue_results_email
 
 
 @tracked(queue="imports")
@@ -35,13 +35,14 @@ def run_import(job, progress, import_id: int) -> dict:
 
 
 def notify_done(imp: Import, counts: dict) -> None:
-    """The summary email, after the import's final commit, to the user and extra addresses."""
+    """The summary email, after the import's final commit, to the user and extra addresses
+    (tracked: the import's page shows whether it was sent)."""
     recipients = list((imp.settings or {}).get("notify_emails") or [])
     user = db.session.get(User, imp.user_id) if imp.user_id else None
     if (imp.settings or {}).get("notify_me") and user is not None:
         recipients.insert(0, user.email)
     if recipients:
-        queue_email(recipients, "import_done", imp=imp, counts=counts)
+        queue_results_email(imp, recipients, "import_done", imp=imp, counts=counts)
 
 
 @tracked(queue="imports")

@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from leadapp.domain.csv_export import TRIGGERS
-from leadapp.extensions import db
-from leadapp.models import BackgroundJob, Import, LeadPool
+from leadapp.extensions import db, redis_connection
+from leadapp.models import BackgroundJob, EmailDelivery, Import, LeadPool
 from tests.hostile.conftest import (
     FILE_ERROR,
     assert_nothing_written,
@@ -288,11 +288,7 @@ def test_an_empty_file_name_is_refused(app, wizard):
         "Boss <a@x.test>; evil@x.test",
     ],
 )
-def test_a_header_injection_in_the_notify_address_is_refused(app, wizard, monkeypatch, hostile):
-    sent: list[list[str]] = []
-    monkeypatch.setattr(
-        "leadapp.tasks.imports.queue_email", lambda to, template, **kw: sent.append(list(to))
-    )
+def test_a_header_injection_in_the_notify_address_is_refused(app, wizard, hostile):
     import_id = wizard.through_check(b"First Name,Phone\nAnn,(212) 555-0101\n")
     response = wizard.start(import_id, notify_emails=hostile)
     assert response.status_code == 302
@@ -305,13 +301,23 @@ def test_a_header_injection_in_the_notify_address_is_refused(app, wizard, monkey
     with app.app_context():
         kinds = db.session.scalars(sa.select(BackgroundJob.kind)).all()
         assert "import" not in kinds
-    assert wizard.leads() == [] and sent == []
+    assert wizard.leads() == [] and queued_mail(app) == []
 
     # The same import with plain addresses goes ahead and mails exactly those.
     response = wizard.start(import_id, notify_emails="a@x.test, b@x.test")
     assert wizard.imp(import_id).status == "completed"
-    assert sent == [["a@x.test", "b@x.test"]]
+    (mail,) = queued_mail(app)
+    mail.delete()  # the job's row goes with this test's transaction: no worker sends it
+    assert mail.args[0] == ["a@x.test", "b@x.test"]
     assert_serving(wizard.client)
+
+
+def queued_mail(app) -> list:
+    """The tracked emails of this test waiting in the real mail queue."""
+    with app.app_context():
+        ours = set(db.session.scalars(sa.select(EmailDelivery.id)))
+        jobs = redis_connection.queue("mail").get_jobs()
+    return [job for job in jobs if job.args[4:5] and job.args[4] in ours]
 
 
 # ---------------------------------------------------------------------------------------

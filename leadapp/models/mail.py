@@ -1,0 +1,38 @@
+"""Results emails (an import's summary, a dedup test run's and run's outcome) and what
+became of them, so the pages that report on the work can say so honestly."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import AccountScoped, Timestamped, db, enum
+
+EMAIL_STATUSES = ("pending", "sent", "failed")
+
+
+class EmailDelivery(AccountScoped, Timestamped, db.Model):
+    """One results email: ``pending`` from its queueing until the ``send_email`` job
+    delivers it (``sent``) or gives up after its last retry (``failed``)."""
+
+    __tablename__ = "email_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template: Mapped[str] = mapped_column(sa.String(40))  # import_done, dedup_done, ...
+    recipients: Mapped[list] = mapped_column(sa.JSON, default=list)
+    status: Mapped[str] = mapped_column(
+        enum(*EMAIL_STATUSES, name="email_status"), default="pending"
+    )
+    tries: Mapped[int] = mapped_column(default=0)  # sending attempts started so far
+    # The last failure, one sentence (kept while pending: why it is being retried).
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    sent_at: Mapped[dt.datetime | None]
+    # What the email reports on: one of the two.
+    import_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("imports.id", ondelete="CASCADE"), index=True
+    )
+    dedup_job_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("dedup_jobs.id", ondelete="CASCADE"), index=True
+    )
