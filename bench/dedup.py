@@ -10,8 +10,11 @@ Builds an account of --leads leads (set-based INSERT ... SELECT generate_series)
   * baseline: the bare window-function query that finds the same duplicates
     (ROW_NUMBER() OVER (PARTITION BY phone1 ORDER BY created_at DESC, id) > 1, counted);
   * test run: ``services.dedup.count`` (the figures of a test run), best of --repeat;
-  * run:      ``services.dedup.run`` (plan, then moves in committed batches of 5,000,
-    golden records' compliance state, pool counters), once.
+  * run:      ``services.dedup.run`` (plan, then moves in committed batches of
+    DEDUP_BATCH_LEADS (20,000), golden records' compliance state, pool counters), once;
+  * floor:    one bare UPDATE moving the same duplicates straight from the window query
+    (no plan, audit trail, golden record, counters or batches), rolled back — what
+    PostgreSQL needs for the moves alone.
 Goals (issue 6): test run within 3x the query, the run within 10x. Exits 1 when a count
 differs from the truth.
 """
@@ -80,6 +83,32 @@ def bare_query(db, account_id: int) -> int:
     ).scalar_one()
 
 
+def bare_move(db, account_id: int, target_pool_id: int) -> tuple[float, int]:
+    """The floor of a run: one UPDATE moving the same duplicates straight from the window
+    query to the Inactive pool — no plan, no audit trail, no golden record, no counters,
+    no batches — timed, then rolled back."""
+    t0 = time.perf_counter()
+    moved = db.session.execute(
+        sa.text(
+            """
+            UPDATE leads SET pool_id = :target, status = 'inactive', updated_at = now()
+            FROM (
+              SELECT l.id, ROW_NUMBER() OVER (PARTITION BY l.phone1
+                                              ORDER BY l.created_at DESC, l.id) AS rn
+              FROM leads l JOIN lead_pools p ON p.id = l.pool_id
+              WHERE l.account_id = :account AND NOT p.is_system
+                AND l.status <> 'inactive' AND l.phone1 IS NOT NULL
+            ) ranked
+            WHERE leads.id = ranked.id AND ranked.rn > 1
+            """
+        ),
+        {"account": account_id, "target": target_pool_id},
+    ).rowcount
+    elapsed = time.perf_counter() - t0
+    db.session.rollback()
+    return elapsed, moved
+
+
 def best_of(repeat: int, fn):
     times, result = [], None
     for _ in range(repeat):
@@ -142,6 +171,9 @@ def main() -> int:
                 t_test, figures = best_of(a.repeat, lambda: dedup_service.count(settings))
                 db.session.rollback()
 
+                inactive = dedup_service.inactive_pool()
+                t_floor, floor_moved = bare_move(db, account.id, inactive.id)
+
                 job = DedupJob(account_id=account.id, name="Bench run")
                 db.session.add(job)
                 db.session.commit()
@@ -158,6 +190,7 @@ def main() -> int:
         query_dups == truth["duplicates"]
         and figures == truth
         and result["moved"] == truth["duplicates"]
+        and floor_moved == truth["duplicates"]
         and after == {"total": truth["after"], "duplicates": 0, "after": truth["after"]}
     )
     print()
@@ -172,6 +205,10 @@ def main() -> int:
     print(f"| bare window-function query (baseline) | {t_query:.3f} | 1.0 |")
     print(f"| test run (`dedup.count`) | {t_test:.3f} | {t_test / t_query:.1f} |")
     print(f"| run (`dedup.run`: plan, moves, counters) | {t_run:.3f} | {t_run / t_query:.1f} |")
+    print(
+        f"| floor: one bare UPDATE moving the same leads (rolled back) | {t_floor:.3f} "
+        f"| {t_floor / t_query:.1f} |"
+    )
     print()
     for name, ratio, goal in (
         ("test run", t_test / t_query, GOAL_TEST_RUN),

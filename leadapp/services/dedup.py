@@ -494,33 +494,40 @@ def _refresh_pools(pool_ids) -> None:
         )
 
 
-def move_next_batch(job: DedupJob, target: LeadPool, size: int) -> int:
+def move_next_batch(
+    job: DedupJob, target: LeadPool, size: int, from_pools: list[int] | None = None
+) -> int:
     """Carry out the next ``size`` planned moves: the leads go to ``target`` as inactive,
-    the job remembers how far it got, the pools' counters are refreshed. Returns how many;
-    the caller commits (one transaction per batch)."""
+    the job remembers how far it got, the pools' counters are refreshed (``from_pools``:
+    the plan's pools, when the caller knows them). Returns how many; the caller commits
+    (one transaction per batch)."""
     done = _progress(job)
-    ids = list(
-        db.session.scalars(
-            sa.select(DedupMove.id)
-            .where(DedupMove.dedup_job_id == job.id, DedupMove.id > done)
-            .order_by(DedupMove.id)
-            .limit(size)
-        )
+    next_ids = (
+        sa.select(DedupMove.id)
+        .where(DedupMove.dedup_job_id == job.id, DedupMove.id > done)
+        .order_by(DedupMove.id)
+        .limit(size)
+        .subquery()
     )
-    if not ids:
+    count, last = db.session.execute(
+        sa.select(sa.func.count(), sa.func.max(next_ids.c.id)).select_from(next_ids)
+    ).one()
+    if not count:
         return 0
-    batch = sa.and_(DedupMove.dedup_job_id == job.id, DedupMove.id > done, DedupMove.id <= ids[-1])
+    batch = sa.and_(DedupMove.dedup_job_id == job.id, DedupMove.id > done, DedupMove.id <= last)
     db.session.execute(
         sa.update(Lead)
         .where(Lead.id.in_(sa.select(DedupMove.lead_id).where(batch)))
         .values(pool_id=target.id, status="inactive", updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    job.results = {**(job.results or {}), "moved_through": ids[-1]}
-    _refresh_pools(
-        [target.id, *db.session.scalars(sa.select(DedupMove.from_pool_id).where(batch).distinct())]
-    )
-    return len(ids)
+    job.results = {**(job.results or {}), "moved_through": last}
+    if from_pools is None:
+        from_pools = list(
+            db.session.scalars(sa.select(DedupMove.from_pool_id).where(batch).distinct())
+        )
+    _refresh_pools([target.id, *from_pools])
+    return count
 
 
 def run(job: DedupJob, progress: Progress | None = None) -> dict:
@@ -538,15 +545,21 @@ def run(job: DedupJob, progress: Progress | None = None) -> dict:
         db.session.commit()
     todo = figures.get("duplicates", 0)
     size = current_app.config.get("DEDUP_BATCH_LEADS", 20_000)
+    from_pools = list(
+        db.session.scalars(
+            sa.select(DedupMove.from_pool_id).where(DedupMove.dedup_job_id == job.id).distinct()
+        )
+    )
+    moved = _moved_count(job)  # more than 0 when a killed run is resumed
 
     def one_batch() -> int:
-        count = move_next_batch(job, target, size)
+        count = move_next_batch(job, target, size, from_pools)
         db.session.commit()  # the moves and their checkpoint, together
         return count
 
     try:
-        while retrying(one_batch):
-            moved = _moved_count(job)
+        while count := retrying(one_batch):
+            moved += count
             progress(10 + 85 * moved / max(todo, 1), f"Moved {moved:,} of {todo:,} duplicates")
     except Exception:
         db.session.rollback()
