@@ -23,16 +23,18 @@ import pandas as pd
 __all__ = ["KEEP_RULES", "choose_golden", "find_duplicates", "match_key", "normalise_key"]
 
 KEEP_RULES = ("latest-created", "latest-called", "inbound")
-_SEP = "\x1f"  # cannot occur in a CSV cell people type
+# Joins the parts of a combined key; cannot occur in a CSV cell people type.
+KEY_SEPARATOR = "\x1f"
 
 
 def normalise_key(series: pd.Series, field: str) -> pd.Series:
-    """One key part: e-mails lower-cased, phones as given (E.164), others case-folded;
-    empty text becomes missing."""
+    """One key part, trimmed: e-mails lower-cased; phones (E.164) and customer keys as
+    given — a customer key is the source system's id, compared exactly, as the database
+    compares the stored ones; other fields case-folded. Empty text becomes missing."""
     text = series.astype("str").str.strip()
     if field == "email":
         text = text.str.lower()
-    elif not field.startswith("phone"):
+    elif not field.startswith("phone") and field != "customer_key":
         text = text.str.casefold()
     return text.where(text != "")
 
@@ -45,7 +47,7 @@ def match_key(df: pd.DataFrame, fields: str | Sequence[str]) -> pd.Series:
     parts = [normalise_key(df[f], f) for f in fields]
     key = parts[0]
     for part in parts[1:]:
-        key = key + _SEP + part  # missing stays missing
+        key = key + KEY_SEPARATOR + part  # missing stays missing
     return key.rename("match_key")
 
 

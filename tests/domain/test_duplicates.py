@@ -71,6 +71,9 @@ def test_match_keys_normalise_and_combine():
     assert match_key(df, "email").tolist()[:3] == ["ann@x.com"] * 3
     assert pd.isna(match_key(df, "email")[3])
     assert match_key(df, "policy")[0] == match_key(df, "policy")[1]
+    ids = pd.DataFrame({"customer_key": [" AB-1", "AB-1 ", "ab-1", ""]})
+    keys = match_key(ids, "customer_key")
+    assert keys[0] == keys[1] == "AB-1" and keys[2] == "ab-1" and pd.isna(keys[3])
     both = match_key(df, ["phone1", "email"])
     assert both[0] == both[1] and pd.isna(both[2]) and pd.isna(both[3])
     with pytest.raises(ValueError):

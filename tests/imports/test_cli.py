@@ -266,3 +266,19 @@ def test_a_file_with_phones_only_imports(app, runner, account, tmp_path):
     with app.app_context():
         keys = db.session.scalars(sa.select(Lead.email_key).where(Lead.phone1.is_not(None)))
         assert list(keys) == [None, None]
+
+
+def test_a_second_import_matched_on_customer_key_finds_every_lead(app, runner, account, tmp_path):
+    """Customer keys are the source system's ids, matched as given (trimmed): mixed-case
+    keys imported once are found again by the next import, as exact ids."""
+    make_campaign(runner, "Renewals", "US")
+    path = tmp_path / "crm.csv"
+    path.write_text(
+        "Customer ID,Phone\nABC-1,415 555 0101\n Abc-2 ,415 555 0102\nabc-2,415 555 0103\n"
+    )
+    common = ["--account", "acme", "--campaign", "Renewals", "--auto-map"]
+    common += ["--match", "customer_key", "--scope", "campaign", "--action", "discard-new"]
+    first = run_json(runner, str(path), "--pool", "crm 1", *common)
+    assert (first["imported"], first["duplicates_in_file"]) == (3, 0)  # Abc-2 ≠ abc-2
+    second = run_json(runner, str(path), "--pool", "crm 2", *common)
+    assert (second["duplicates_existing"], second["imported"]) == (3, 0)

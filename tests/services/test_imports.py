@@ -1,0 +1,61 @@
+"""The import engine's duplicate search against existing leads (``existing_matches``): one
+query per chunk of keys, the keys sent as one parameter on PostgreSQL."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from leadapp.extensions import db
+from leadapp.models import Lead, LeadPool
+from leadapp.security import account_scope
+from leadapp.services import imports as import_service
+
+
+@pytest.fixture
+def pools(app, make_account):
+    account_id = make_account("acme")
+    with app.app_context(), account_scope(account_id):
+        spring, autumn = LeadPool(name="Spring"), LeadPool(name="Autumn")
+        db.session.add_all([spring, autumn])
+        db.session.flush()
+        yield spring, autumn
+
+
+def add(pool, **values):
+    lead = Lead(pool_id=pool.id, **values)
+    db.session.add(lead)
+    db.session.flush()
+    return lead
+
+
+def test_existing_leads_are_found_by_key_in_the_pools_searched_only(pools):
+    spring, autumn = pools
+    in_spring = add(spring, phone1="+14155550101")
+    add(autumn, phone1="+14155550102")  # same account, a pool not searched
+    keys = pd.Series(["+14155550101", "+14155550102", "+14155550199", None])
+    found = import_service.existing_matches(keys, ["phone1"], [spring.id], False, exclude_import=0)
+    assert found[["_key", "lead_id"]].to_dict("records") == [
+        {"_key": "+14155550101", "lead_id": in_spring.id}
+    ]
+
+
+def test_many_keys_in_several_chunks_are_all_found(pools):
+    spring, _ = pools
+    phones = [f"+1415555{i:04d}" for i in range(0, 9000, 3)]
+    db.session.add_all([Lead(pool_id=spring.id, phone1=p) for p in phones])
+    db.session.flush()
+    wanted = pd.Series([f"+1415555{i:04d}" for i in range(9000)])  # over one chunk
+    found = import_service.existing_matches(wanted, ["phone1"], [spring.id], False, 0)
+    assert sorted(found["_key"]) == sorted(phones)
+
+
+def test_a_key_holding_the_key_separator_is_still_matched(pools):
+    """Customer keys come from other systems: one holding the separator character cannot
+    travel in the joined parameter, and must still be found."""
+    spring, _ = pools
+    odd = add(spring, phone1="+14155550103", customer_key="CRM\x1f42")
+    plain = add(spring, phone1="+14155550104", customer_key="CRM-43")
+    keys = pd.Series(["CRM\x1f42", "CRM-43", "CRM-44"])
+    found = import_service.existing_matches(keys, ["customer_key"], [spring.id], False, 0)
+    assert sorted(found["lead_id"]) == sorted([odd.id, plain.id])
