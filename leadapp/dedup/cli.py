@@ -165,7 +165,8 @@ def undo(job_id, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def resume(job_id, enqueue, as_json):
     """Finish a run whose worker died (the job shows as stalled): the leads already moved
-    stay moved, the rest of the plan is carried out, none is moved twice."""
+    stay moved, the rest of the plan is carried out, none is moved twice, and the job's
+    addresses get its one results email (a worker sends it)."""
     job = db.session.scalar(
         sa.select(DedupJob).where(DedupJob.id == job_id).execution_options(all_accounts=True)
     )
@@ -200,6 +201,13 @@ def resume(job_id, enqueue, as_json):
             return
         if not dedup_service.claim_for_run(job, resume=True):
             fail(f"Dedup job {job_id} is no longer running.")
-        result = dedup_service.run(job)
         db.session.commit()
+        from leadapp.tasks.dedup import carry_out
+
+        try:
+            result = carry_out(job)  # emails the job's addresses, as a worker would
+        except dedup_service.DedupError as exc:
+            fail(str(exc))
+    if result.get("message"):
+        click.echo(result["message"], err=True)  # the run is done; only its email is not
     _emit({k: result[k] for k in ("total", "duplicates", "after", "moved", "job_id")}, as_json)

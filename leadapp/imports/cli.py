@@ -151,10 +151,14 @@ def import_leads(
 
 def _run_here(imp) -> dict:
     """Run the import in this process (progress bar on a terminal); refusals exit with a
-    sentence, unexpected errors keep their traceback; either way the import says why."""
+    sentence, unexpected errors keep their traceback; either way the import says why.
+    The summary email the import asks for (a resumed wizard import) is queued as a
+    worker would queue it; if Redis refuses it, standard error says so."""
+    from leadapp.tasks.imports import notify_done
+
     bar = ProgressBar()
     try:
-        return import_service.run(imp, bar)
+        counts = import_service.run(imp, bar)
     except Exception as exc:
         db.session.rollback()
         refused = isinstance(exc, import_service.ImportError_ | CsvError)
@@ -166,6 +170,11 @@ def _run_here(imp) -> dict:
         fail(message)
     finally:
         bar.close()
+    try:
+        notify_done(imp, counts)
+    except QueueUnavailable as exc:
+        click.echo(f"Import finished; the summary email was not sent: {exc}", err=True)
+    return counts
 
 
 def _print_counts(counts: dict, as_json: bool) -> None:

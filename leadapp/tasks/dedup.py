@@ -51,6 +51,15 @@ def run_dedup(job, progress, dedup_job_id: int, resume: bool = False) -> dict:
         db.session.commit()
         return {"message": f"Not run: the dedup job is {dedup_job.status}, not scheduled."}
     db.session.commit()
+    return carry_out(dedup_job, progress)
+
+
+def carry_out(dedup_job: DedupJob, progress=None) -> dict:
+    """Carry out a run claimed by ``claim_for_run`` (committed), then queue its results
+    email — in a worker, and in ``flask dedup resume`` run in its own process alike, so a
+    resumed run emails once. On failure the job says why, what was moved is put back, an
+    email says so, and the error propagates."""
+    dedup_job_id = dedup_job.id
     try:
         result = dedup_service.run(dedup_job, progress)
         db.session.commit()

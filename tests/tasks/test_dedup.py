@@ -16,7 +16,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from leadapp.extensions import db, redis_connection
-from leadapp.models import BackgroundJob, DedupJob, DedupMove, Lead, LeadPool
+from leadapp.models import BackgroundJob, DedupJob, DedupMove, EmailDelivery, Lead, LeadPool
 from leadapp.models.base import utcnow
 from leadapp.security import account_scope
 from leadapp.services import dedup as dedup_service
@@ -53,6 +53,15 @@ def dedup_job(committed, make_account):
 def in_account(app, account_id, fn):
     with app.app_context(), account_scope(account_id):
         return fn()
+
+
+def assert_sent_once(app, account_id, **about):
+    """Exactly one tracked email about the job (``import_id=`` / ``dedup_job_id=``), and
+    its row says sent, after one try."""
+    with app.app_context(), account_scope(account_id):
+        rows = db.session.scalars(sa.select(EmailDelivery).filter_by(**about)).all()
+        assert [(r.status, r.tries, r.error) for r in rows] == [("sent", 1, None)]
+        assert rows[0].sent_at is not None
 
 
 def emails_since(smtp_server, before, subject_start):
@@ -205,7 +214,7 @@ def test_a_worker_killed_mid_run_shows_stalled_and_resuming_moves_each_lead_once
 ):
     """SIGKILL in the middle of the moves: the leads already moved stay moved, the job
     shows as stalled within a minute, `flask dedup resume` finishes it; every duplicate is
-    moved exactly once and the counters equal a recount."""
+    moved exactly once, the counters equal a recount, and one results email goes out."""
     monkeypatch.setitem(committed.config, "JOB_STALL_SECONDS", 3)
     account_id = make_account("acme")
     duplicates = 6_000
@@ -227,7 +236,8 @@ def test_a_worker_killed_mid_run_shows_stalled_and_resuming_moves_each_lead_once
                 for i in range(2 * duplicates)
             ],
         )
-        job = DedupJob(name="Big clean-up", status="scheduled", emails=["ops@acme.test"])
+        name = f"Big clean-up {uuid.uuid4().hex[:8]}"  # its email is told from others'
+        job = DedupJob(name=name, status="scheduled", emails=["ops@acme.test"])
         db.session.add(job)
         db.session.flush()
         row = job_rows.create_job(account_id, "dedup_run", "Dedup run", "dedup")
@@ -311,6 +321,47 @@ def test_a_worker_killed_mid_run_shows_stalled_and_resuming_moves_each_lead_once
     in_account(committed, account_id, finished)
     again = runner.invoke(args=["dedup", "resume", str(job_id)])
     assert again.exit_code == 1 and "is completed; only a run that stopped" in again.output
+
+    # One results email for the run, though it was started twice: none from the killed
+    # worker, one from the resumed run, and its delivery row says sent after one try.
+    before = len(smtp_server.handler.messages)  # the killed worker sent nothing before
+    assert not emails_since(smtp_server, 0, f"Dedup completed: {name}")
+    out = run_worker()
+    assert out.returncode == 0, out.stdout
+    sent = emails_since(smtp_server, before, f"Dedup completed: {name}")
+    assert len(sent) == 1 and sent[0]["rcpt"] == ["ops@acme.test"]
+    assert not emails_since(smtp_server, 0, f"Dedup failed: {name}")
+    assert_sent_once(committed, account_id, dedup_job_id=job_id, template="dedup_done")
+
+
+def test_a_stalled_run_resumed_through_the_workers_emails_once(
+    committed, dedup_job, runner, run_worker, smtp_server, monkeypatch
+):
+    """`flask dedup resume --enqueue`: the resumed run is a worker's, and so is its one
+    results email."""
+    monkeypatch.setitem(committed.config, "JOB_STALL_SECONDS", 1)
+    account_id, job_id, name = dedup_job
+
+    def left_running():  # what a worker killed before its first batch leaves behind
+        job = db.session.get(DedupJob, job_id)
+        job.status = "running"
+        row = job_rows.create_job(account_id, "dedup_run", "Dedup run", "dedup")
+        job_rows.mark_running(row)
+        row.heartbeat_at = row.started_at = utcnow() - dt.timedelta(seconds=5)
+        job.job_id = row.id
+        db.session.commit()
+
+    in_account(committed, account_id, left_running)
+    result = runner.invoke(args=["dedup", "resume", str(job_id), "--enqueue", "--json"])
+    assert result.exit_code == 0, result.output
+    out = run_worker()
+    assert out.returncode == 0, out.stdout
+    assert in_account(committed, account_id, lambda: db.session.get(DedupJob, job_id).status) == (
+        "completed"
+    )
+    sent = emails_since(smtp_server, 0, f"Dedup completed: {name}")
+    assert len(sent) == 1 and sorted(sent[0]["rcpt"]) == ["boss@acme.test", "ops@acme.test"]
+    assert_sent_once(committed, account_id, dedup_job_id=job_id, template="dedup_done")
 
 
 def test_smtp_down_the_result_stands_and_the_email_waits_for_a_retry(

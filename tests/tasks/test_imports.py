@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 import redis
@@ -15,7 +16,16 @@ import sqlalchemy as sa
 
 from leadapp.domain.leadgen import generate
 from leadapp.extensions import db, redis_connection
-from leadapp.models import Account, BackgroundJob, Campaign, Import, Lead, LeadPool, User
+from leadapp.models import (
+    Account,
+    BackgroundJob,
+    Campaign,
+    EmailDelivery,
+    Import,
+    Lead,
+    LeadPool,
+    User,
+)
 from leadapp.models.base import utcnow
 from leadapp.security import account_scope
 from leadapp.services import imports as import_service
@@ -168,8 +178,27 @@ def test_the_summary_email_reaches_the_smtp_server(
 # A worker killed in the middle of an import
 
 
+def summaries(smtp_server, address: str) -> list[dict]:
+    """The messages the SMTP server received for ``address``."""
+    return [m for m in smtp_server.handler.messages if address in m["rcpt"]]
+
+
+def assert_sent_once(app, import_id: int) -> None:
+    """One tracked summary email for the import, and its row says sent after one try."""
+    with app.app_context():
+        imp = db.session.get(Import, import_id)
+        with account_scope(imp.account_id):
+            rows = db.session.scalars(
+                sa.select(EmailDelivery).where(EmailDelivery.import_id == import_id)
+            ).all()
+            assert [(r.template, r.status, r.tries, r.error) for r in rows] == [
+                ("import_done", "sent", 1, None)
+            ]
+            assert rows[0].sent_at is not None
+
+
 def test_a_killed_worker_shows_stalled_and_resuming_yields_the_same_leads(
-    spring, runner, make_account, run_worker, app_environ, tmp_path, monkeypatch
+    spring, runner, make_account, run_worker, app_environ, smtp_server, tmp_path, monkeypatch
 ):
     app = spring
     # The web side calls a job stalled after 3 s without news (45 s in production).
@@ -178,6 +207,13 @@ def test_a_killed_worker_shows_stalled_and_resuming_yields_the_same_leads(
     truth = generate(60_000, path, seed=3)
     queued = enqueue_cli(runner, path, "Big")
     import_id, job_id = queued["import_id"], queued["job_id"]
+    # The summary is asked for, as in the wizard; an address of its own tells it from the
+    # other tests' mail (the SMTP server lives for the whole session).
+    notify = f"killed-{uuid.uuid4().hex[:8]}@acme.test"
+    with app.app_context():
+        imp = db.session.get(Import, import_id)
+        imp.settings = {**(imp.settings or {}), "notify_emails": [notify]}
+        db.session.commit()
 
     env = {
         **process_env(app_environ),
@@ -245,8 +281,17 @@ def test_a_killed_worker_shows_stalled_and_resuming_yields_the_same_leads(
     with app.app_context():
         old = db.session.get(BackgroundJob, job_id)
         assert old.status == "failed" and old.error == job_rows.STALLED_MESSAGE
+    assert not summaries(smtp_server, notify)  # the killed worker sent none
     result = run_worker()
     assert result.returncode == 0, result.stdout
+    # One summary email, though the import was started twice, and its row says sent once.
+    (summary,) = summaries(smtp_server, notify)
+    imported = truth["unique_valid_phones"]
+    assert summary["rcpt"] == [notify]
+    assert (
+        summary["message"]["Subject"] == f"Import finished: big.csv — {imported:,} leads imported"
+    )
+    assert_sent_once(app, import_id)
 
     reference = import_into_fresh_account(runner, make_account, path)
     with app.app_context():
@@ -261,6 +306,36 @@ def test_a_killed_worker_shows_stalled_and_resuming_yields_the_same_leads(
         phones = [lead[1] for lead in resumed_leads]
         assert len(phones) == len(set(phones)) == truth["unique_valid_phones"]  # no duplicates
         assert resumed_leads == pool_leads(reference["pool_id"])
+
+
+def test_an_import_resumed_in_this_process_sends_its_summary_once(
+    spring, runner, run_worker, smtp_server, tmp_path
+):
+    """`flask leads resume ID` without --enqueue finishes the import here; the summary the
+    user asked for is queued all the same, once (a worker delivers it)."""
+    app = spring
+    path = tmp_path / "resumed_here.csv"
+    truth = generate(300, path, seed=17)
+    notify = f"here-{uuid.uuid4().hex[:8]}@acme.test"
+    with app.app_context():
+        account = db.session.scalar(sa.select(Account).where(Account.slug == "acme"))
+        with account_scope(account.id):
+            admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
+            campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == "Spring"))
+            imp = import_service.create_import(
+                account, admin, campaign, pool_name="Here", settings={"notify_emails": [notify]}
+            )
+            info = import_service.attach_file(imp, path, path.name)
+            import_service.set_mapping(imp, import_service.suggest(imp, info), info.headers)
+            db.session.commit()  # prepared, never handed to a worker
+            import_id = imp.id
+    counts = cli_json(runner, "leads", "resume", str(import_id), "--json")
+    assert counts["imported"] == truth["unique_valid_phones"]
+    result = run_worker()
+    assert result.returncode == 0, result.stdout
+    (summary,) = summaries(smtp_server, notify)
+    assert summary["message"]["Subject"].startswith("Import finished: resumed_here.csv")
+    assert_sent_once(app, import_id)
 
 
 def test_stalled_means_running_without_news_from_redis_or_the_database(
