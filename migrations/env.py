@@ -96,16 +96,30 @@ def run_migrations_online():
             # (On the driver's connection: SQLAlchemy's would BEGIN first, and inside a
             # transaction SQLite ignores the pragma.)
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            # SQLite has transactional DDL too (Alembic assumes not): an upgrade that fails
+            # half-way leaves the database as it was.
+            transactional_ddl=True,
+            **conf_args,
+        )
 
-        with context.begin_transaction():
-            context.run_migrations()
-        if sqlite:
-            raw = connection.connection.driver_connection
-            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
-            raw.execute("PRAGMA foreign_keys=ON")
-            if broken:
-                raise RuntimeError(f"the migration left rows with broken references: {broken[:5]}")
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    # Checked before the commit, so a failed check leaves nothing changed.
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(
+                            "The upgrade would leave rows pointing at rows that do not exist "
+                            f"(table, row id, missing table): {[tuple(b[:3]) for b in broken[:5]]}; "
+                            "nothing was changed — fix or delete those rows, then upgrade again."
+                        )
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

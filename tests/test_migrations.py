@@ -33,7 +33,7 @@ EXPECTED = {
 }
 
 
-def flask_db(database_url: str, instance, *args) -> None:
+def flask_db(database_url: str, instance, *args, check: bool = True):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "LEADAPP_"))}
     env.update(
         {
@@ -52,7 +52,9 @@ def flask_db(database_url: str, instance, *args) -> None:
         timeout=120,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
 
 
 def tables(url: str) -> set[str]:
@@ -110,59 +112,97 @@ def test_models_and_migration_agree(app):
     assert diff == []
 
 
-def test_upgrading_keeps_every_row_of_tables_rebuilt_on_sqlite(tmp_path):
-    """SQLite rebuilds a table to change its constraints (drop, then rename): with foreign
-    keys on, dropping ``lead_pools`` would cascade into its leads. 0006 rebuilds leads,
-    lead pools and the dedup tables; every row must still be there, with its references."""
-    url = f"sqlite:///{tmp_path / 'keep.db'}"
-    flask_db(url, tmp_path, "upgrade", "0005")
-    engine = sa.create_engine(url)
+def _seed_at_0005(url: str, lead_account: int = 1) -> None:
+    """Two accounts; account 1 with the Inactive pool and a list, three leads (the third
+    moved to Inactive by a completed dedup run). ``lead_account`` 2 puts the second lead
+    in account 2 although its pool is account 1's — the data 0006 must refuse."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as conn:
         run = conn.exec_driver_sql
-        run(
-            "INSERT INTO accounts (id, name, slug, timezone, default_region, created_at, "
-            "updated_at) VALUES (1, 'Acme', 'acme', 'UTC', 'US', '2026-01-01', '2026-01-01')"
-        )
+        for account_id, slug in ((1, "acme"), (2, "globex")):
+            run(
+                "INSERT INTO accounts (id, name, slug, timezone, default_region, created_at, "
+                f"updated_at) VALUES ({account_id}, '{slug}', '{slug}', 'UTC', 'US', "
+                "'2026-01-01', '2026-01-01')"
+            )
         for pool_id, name in ((1, "Inactive"), (2, "Spring list")):
             run(
                 "INSERT INTO lead_pools (id, account_id, name, description, status, is_system, "
                 "priority, day_offset, day_count, total_count, open_count, ready_count, "
                 "closed_count, used_count, valid_count, invalid_count, created_at, updated_at) "
-                f"VALUES ({pool_id}, 1, '{name}', '', 'active', {int(pool_id == 1)}, 0, 0, 0, "
-                "0, 0, 0, 0, 0, 0, 0, '2026-01-01', '2026-01-01')"
+                f"VALUES ({pool_id}, 1, '{name}', '', 'active', {str(pool_id == 1).upper()}, "
+                "0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '2026-01-01', '2026-01-01')"
             )
         for lead_id in range(1, 4):
+            account_id = lead_account if lead_id == 2 else 1
             run(
                 "INSERT INTO leads (id, account_id, pool_id, phone1, source, status, completed, "
                 "do_not_call, dial_order, call_count, custom, created_at, updated_at) VALUES "
-                f"({lead_id}, 1, {1 if lead_id == 3 else 2}, '+1212555000{lead_id}', "
-                "'outbound', 'open', 0, 0, 0, 0, '{}', '2026-01-01', '2026-01-01')"
+                f"({lead_id}, {account_id}, {1 if lead_id == 3 else 2}, '+1212555000{lead_id}', "
+                "'outbound', 'open', FALSE, FALSE, 0, 0, '{}', '2026-01-01', '2026-01-01')"
             )
         run("INSERT INTO dedup_jobs (id, account_id, name, description, scope, targets, "
             "match_keys, keep_rule, retain_inbound, emails, status, created_at, updated_at) "
-            "VALUES (1, 1, 'Run', '', 'account', '[]', '[\"phone1\"]', 'latest-created', 0, "
-            "'[]', 'completed', '2026-01-01', '2026-01-01')")  # fmt: skip
+            "VALUES (1, 1, 'Run', '', 'account', '[]', '[\"phone1\"]', 'latest-created', "
+            "FALSE, '[]', 'completed', '2026-01-01', '2026-01-01')")  # fmt: skip
         run("INSERT INTO dedup_moves (account_id, dedup_job_id, lead_id, golden_lead_id, "
             "from_pool_id, from_status, matched_on, reason, moved_at) "
             "VALUES (1, 1, 3, 1, 2, 'open', 'phone1', 'latest created', '2026-01-01')")  # fmt: skip
     engine.dispose()
 
-    flask_db(url, tmp_path, "upgrade")
-    engine = sa.create_engine(url)
+
+def _facts(url: str) -> tuple[dict, str, set]:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.connect() as conn:
         counts = {
             table: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
             for table in ("accounts", "lead_pools", "leads", "dedup_jobs", "dedup_moves")
         }
-        fks = {
-            fk["name"]: fk["referred_table"] for fk in sa.inspect(conn).get_foreign_keys("leads")
-        }
+        version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+        fks = {fk["name"] for fk in sa.inspect(conn).get_foreign_keys("leads")}
     engine.dispose()
-    assert counts == {
-        "accounts": 1,
-        "lead_pools": 2,
-        "leads": 3,
-        "dedup_jobs": 1,
-        "dedup_moves": 1,
-    }
-    assert fks.get("fk_leads_account_id_lead_pools") == "lead_pools"
+    return counts, version, fks
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'upgrade.db'}"
+        return
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("TEST_DATABASE_URL is not set (CI's second pass sets it)")
+    schema = f"leadapp_upgrade_{os.getpid()}"
+    reset_postgres_schema(base, schema)
+    yield postgres_url(base, schema)
+    engine = sa.create_engine(postgres_url(base, "public"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    engine.dispose()
+
+
+def test_upgrading_keeps_every_row_of_the_tables_it_rebuilds(empty_database, tmp_path):
+    """SQLite rebuilds a table to change its constraints (drop, then rename): with foreign
+    keys on, dropping ``lead_pools`` cascaded into its leads. 0006 rebuilds leads, lead
+    pools and the dedup tables; every row must still be there, under the new keys."""
+    flask_db(empty_database, tmp_path, "upgrade", "0005")
+    _seed_at_0005(empty_database)
+    flask_db(empty_database, tmp_path, "upgrade")
+    counts, _, fks = _facts(empty_database)
+    assert counts == {"accounts": 2, "lead_pools": 2, "leads": 3, "dedup_jobs": 1, "dedup_moves": 1}
+    assert "fk_leads_account_id_lead_pools" in fks
+
+
+def test_an_upgrade_refused_by_the_data_changes_nothing(empty_database, tmp_path):
+    """A lead in another account's pool cannot take the (account, pool) key: the upgrade
+    stops with a sentence and the database is left exactly at 0005."""
+    flask_db(empty_database, tmp_path, "upgrade", "0005")
+    _seed_at_0005(empty_database, lead_account=2)
+    failed = flask_db(empty_database, tmp_path, "upgrade", check=False)
+    assert failed.returncode != 0
+    if empty_database.startswith("sqlite"):
+        assert "nothing was changed" in failed.stderr
+    counts, version, fks = _facts(empty_database)
+    assert version == "0005"
+    assert counts == {"accounts": 2, "lead_pools": 2, "leads": 3, "dedup_jobs": 1, "dedup_moves": 1}
+    assert "fk_leads_account_id_lead_pools" not in fks
