@@ -32,6 +32,9 @@ class Config:
     JOB_STALL_SECONDS = 45
     IMPORT_BATCH_ROWS = 20_000  # leads written per transaction (with its checkpoint)
     DEDUP_BATCH_LEADS = 20_000  # duplicates moved per transaction (with its checkpoint)
+    # A worker started --with-scheduler whose scheduler is not the running one looks this
+    # often for a dead scheduler to replace (`flask worker --help`).
+    SCHEDULER_CHECK_SECONDS = 15
     # Failed logins per address and email; past it, a 429 with a sentence (brute force).
     LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
     RATELIMIT_HEADERS_ENABLED = False
@@ -139,6 +142,7 @@ def load_config(
         "JOB_HEARTBEAT_SECONDS",
         "JOB_STALL_SECONDS",
         "MAIL_TIMEOUT",
+        "SCHEDULER_CHECK_SECONDS",
     ):
         if environ.get(name):
             cfg[name] = int(environ[name])

@@ -9,13 +9,14 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from rq import Queue, Worker
+from rq import Queue
 from rq.serializers import JSONSerializer
 
 from leadapp.extensions import QUEUE_NAMES, db, redis_connection
 from leadapp.security import account_scope
 from leadapp.services import accounts as account_service
 from leadapp.services import pools as pool_service
+from leadapp.tasks.worker import SCHEDULER_DEAD_SECONDS, LeadAppWorker
 
 accounts_cli = AppGroup("accounts", help="Create and list accounts.")
 campaigns_cli = AppGroup("campaigns", help="Create campaigns.")
@@ -127,27 +128,49 @@ def jobs_requeue(as_json):
 
 
 @click.command("worker")
-@click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler (one per site).")
+@click.option(
+    "--with-scheduler",
+    is_flag=True,
+    help="Also run RQ's scheduler. Several workers, on any machines, may be started so: "
+    "one schedules, the others stand by to take over when it dies.",
+)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--queues", default=",".join(QUEUE_NAMES), show_default=True)
-def worker(with_scheduler, burst, queues):
+@click.option(
+    "--scheduler-check",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="SECONDS",
+    help="With --with-scheduler: every SECONDS a standing-by worker checks whether the "
+    "scheduler died and, if so, starts its own. One that died on this machine (process "
+    f"gone, silent {SCHEDULER_DEAD_SECONDS} s) is replaced within about "
+    f"{SCHEDULER_DEAD_SECONDS} + SECONDS s; one on another machine once RQ's lock "
+    "expires, 61 s after its last heartbeat, + SECONDS. A worker busy with a job checks "
+    "when the job ends. Default: SCHEDULER_CHECK_SECONDS, else 15.",
+)
+def worker(with_scheduler, burst, queues, scheduler_check):
     """Run an RQ worker inside the app context (jobs see the app's config and database)."""
+    from leadapp.tasks import requeue_lost
+
     conn = redis_connection.client()
     names = [q.strip() for q in queues.split(",") if q.strip()]
     unknown = set(names) - set(QUEUE_NAMES)
     if unknown:
         fail(f"Unknown queue(s) {', '.join(sorted(unknown))}; use {', '.join(QUEUE_NAMES)}.")
-    from leadapp.tasks import requeue_lost
-
     again = requeue_lost()  # jobs Redis lost while no worker ran (restart, flush)
     if again:
         click.echo(f"Handed {len(again)} queued job(s) to RQ again: {again}", err=True)
     db.session.remove()
     db.engine.dispose()  # the work horses fork from here: start with no open connections
-    w = Worker(
+    if with_scheduler and not burst:  # a burst worker schedules once, at its start
+        scheduler_check = scheduler_check or current_app.config["SCHEDULER_CHECK_SECONDS"]
+    else:
+        scheduler_check = None
+    w = LeadAppWorker(
         [Queue(n, connection=conn, serializer=JSONSerializer) for n in names],
         connection=conn,
         serializer=JSONSerializer,
+        scheduler_check=scheduler_check,
     )
     w.work(burst=burst, with_scheduler=with_scheduler)
 

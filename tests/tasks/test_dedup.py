@@ -10,9 +10,12 @@ import sys
 import time
 import uuid
 
+import psutil
 import pytest
 import sqlalchemy as sa
+from rq.exceptions import SchedulerNotFound
 from rq.job import Job
+from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 from leadapp.extensions import db, redis_connection
@@ -24,8 +27,9 @@ from leadapp.services import jobs as job_rows
 from leadapp.services import pools as pool_service
 from leadapp.tasks import dispatch
 from leadapp.tasks.dedup import dedup_test_run, run_dedup, schedule_run
+from leadapp.tasks.worker import SCHEDULER_DEAD_SECONDS
 from tests.conftest import ROOT, free_port, process_env
-from tests.processes import kill_worker_and_horse
+from tests.processes import kill_worker_and_children, kill_worker_and_horse
 
 PHONES = ["+14155550201", "+14155550202", "+14155550203"]
 
@@ -450,3 +454,185 @@ def test_two_schedulers_racing_run_a_scheduled_job_once(
     out = subprocess.run(command, cwd=ROOT, env=process_env(app_environ), check=False)
     assert out.returncode == 0
     assert len(emails_since(smtp_server, before, f"Dedup completed: {name}")) == 1
+
+
+# ---------------------------------------------------------------------------------------
+# The worker running RQ's scheduler dies before a scheduled run is due
+
+
+def scheduler_holding(queue: str = "dedup") -> RQScheduler | None:
+    """The scheduler holding RQ's scheduler lock of ``queue`` (None: nobody holds it)."""
+    client = redis_connection.client()
+    name = client.get(RQScheduler.get_locking_key(queue))
+    if name is None:
+        return None
+    try:
+        return RQScheduler.fetch(name.decode(), client)
+    except SchedulerNotFound:  # locked a moment before its process registered
+        return None
+
+
+def start_worker(app_environ, log_path, *args, host: str | None = None) -> subprocess.Popen:
+    """``flask worker --with-scheduler`` in the background; with ``host``, under that host
+    name of its own (a UTS namespace: to RQ, a worker on another machine)."""
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--with-scheduler"]
+    command += args
+    if host:  # unshare execs sh, sh execs the worker: the same process, renamed host
+        command = ["unshare", "--uts", "sh", "-c", f'hostname {host} && exec "$@"', "-", *command]
+    with log_path.open("a") as log:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=process_env(app_environ), stdout=log, stderr=subprocess.STDOUT
+        )
+
+
+def can_rename_host() -> bool:
+    try:
+        out = subprocess.run(
+            ["unshare", "--uts", "sh", "-c", "hostname elsewhere.test && hostname"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.stdout.strip() == "elsewhere.test"
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    """A warm shutdown (SIGTERM): the job in hand is finished, the scheduler lock let go."""
+    if worker.poll() is None:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+def wait_for(what: str, check, seconds: float, log_path):
+    deadline = time.monotonic() + seconds
+    while not (found := check()):
+        assert time.monotonic() < deadline, (
+            f"{what} within {seconds:.0f} s; workers' log:\n" + (log_path.read_text()[-4000:])
+        )
+        time.sleep(0.1)
+    return found
+
+
+@pytest.mark.parametrize(
+    "machine",
+    [
+        "this machine",
+        pytest.param("another machine", marks=pytest.mark.slow),  # RQ's 61 s lock expiry
+    ],
+)
+def test_a_scheduler_killed_before_the_run_is_due_is_replaced_and_the_run_happens_once(
+    committed, app_environ, dedup_job, smtp_server, tmp_path, machine
+):
+    """The worker with RQ's scheduler is SIGKILLed (with its scheduler process) before a
+    scheduled run is due; a second worker started with --with-scheduler takes the schedule
+    over and the run happens exactly once: one completed run, each duplicate moved once,
+    one results email. The dead scheduler's lock is let go on this machine once the dead
+    process has been silent for SCHEDULER_DEAD_SECONDS; from another machine's scheduler
+    (another host name) only when RQ's lock expires, 61 s after its last heartbeat."""
+    if machine == "another machine" and not can_rename_host():
+        pytest.skip("`unshare --uts` cannot give the first worker a host name of its own here")
+    account_id, job_id, name = dedup_job
+    log_path = tmp_path / "workers.log"
+    check = 1  # the second worker looks for a dead scheduler every second
+    host = "elsewhere.test" if machine == "another machine" else None
+    first = start_worker(app_environ, log_path, host=host)
+    second = None
+    try:
+        with committed.app_context():
+            holder = wait_for(
+                "the first worker's scheduler took the lock", scheduler_holding, 60, log_path
+            )
+            assert holder.pid in [c.pid for c in psutil.Process(first.pid).children()]
+            assert (holder.hostname == "elsewhere.test") == (host is not None)
+
+        def schedule():
+            job = db.session.get(DedupJob, job_id)
+            dedup_service.test_run(job)
+            when = utcnow() + dt.timedelta(seconds=4)
+            dedup_service.schedule(job, when, job.emails, acknowledged=True, user_id=None)
+            db.session.commit()
+            return schedule_run(job, None).id, when
+
+        row_id, when = in_account(committed, account_id, schedule)
+        killed = kill_worker_and_children(first)
+        killed_at = time.monotonic()
+        assert holder.pid in killed
+        assert utcnow() < when, "the scheduler was killed after the run was due"
+        with committed.app_context():
+            # The dead scheduler's lock outlives it; the run is still waiting for its time.
+            assert scheduler_holding().name == holder.name
+            lock_left = redis_connection.client().pttl(RQScheduler.get_locking_key("dedup"))
+            lock_left /= 1000
+            rq_id = db.session.get(BackgroundJob, row_id).rq_id
+            assert rq_id in redis_connection.queue("dedup").scheduled_job_registry.get_job_ids()
+
+        second = start_worker(app_environ, log_path, "--scheduler-check", str(check))
+
+        def taken_over():
+            now_holding = scheduler_holding()
+            return now_holding is not None and now_holding.name != holder.name
+
+        # What `flask worker --help` promises, and the second worker's start-up (a few s).
+        promised = SCHEDULER_DEAD_SECONDS if host is None else lock_left
+        with committed.app_context():
+            wait_for(
+                "the second worker took the schedule over", taken_over, promised + 25, log_path
+            )
+        took = time.monotonic() - killed_at
+        if host is not None:
+            assert took >= lock_left - 1, "another machine's live-looking lock was taken early"
+
+        def completed():
+            return in_account(
+                committed, account_id, lambda: db.session.get(DedupJob, job_id).status
+            ) in ("completed", "failed")
+
+        wait_for("the run finished", completed, 30, log_path)
+        wait_for(
+            "the results email arrived",
+            lambda: emails_since(smtp_server, 0, f"Dedup completed: {name}"),
+            30,
+            log_path,
+        )
+    finally:
+        stop_worker(first)
+        if second is not None:
+            stop_worker(second)
+    print(f"{machine}: scheduler taken over {took:.1f} s after the kill")
+
+    def check_once():
+        job = db.session.get(DedupJob, job_id)
+        assert job.status == "completed", job.error
+        assert job.results["moved"] == 6
+        assert db.session.get(BackgroundJob, row_id).status == "completed"
+        runs = db.session.scalars(
+            sa.select(BackgroundJob).where(BackgroundJob.kind == "dedup_run")
+        ).all()
+        assert [r.id for r in runs] == [row_id]
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count(sa.distinct(DedupMove.lead_id))).where(
+                    DedupMove.dedup_job_id == job_id
+                )
+            )
+            == db.session.scalar(
+                sa.select(sa.func.count(DedupMove.id)).where(DedupMove.dedup_job_id == job_id)
+            )
+            == 6
+        )
+        inactive = db.session.scalar(sa.select(LeadPool).where(LeadPool.is_system.is_(True)))
+        assert (
+            db.session.scalar(sa.select(sa.func.count(Lead.id)).where(Lead.pool_id == inactive.id))
+            == 6
+        )
+
+    in_account(committed, account_id, check_once)
+    sent = emails_since(smtp_server, 0, f"Dedup completed: {name}")
+    assert len(sent) == 1 and sorted(sent[0]["rcpt"]) == ["boss@acme.test", "ops@acme.test"]
+    assert_sent_once(committed, account_id, dedup_job_id=job_id, template="dedup_done")
+    with committed.app_context():
+        assert scheduler_holding() is None  # the second worker let its lock go when stopped

@@ -1,0 +1,120 @@
+"""The RQ worker that ``flask worker`` runs, and how a dead scheduler is replaced.
+
+RQ runs its scheduler in a process of one worker started ``--with-scheduler``; the others
+started so stand by. The running one holds a lock per queue in Redis, refreshed every
+second, that expires ``interval + 60`` s (61 s) after the last refresh, and a standing-by
+worker only tries to take the lock again at its maintenance, which RQ runs every 10
+minutes and only between jobs or after a 405 s wait for one. So a scheduler killed with
+its machine left scheduled runs waiting for up to a quarter of an hour.
+
+``LeadAppWorker`` tries every ``check`` seconds instead, and first lets go of a lock held
+by a scheduler that is certainly dead: one that registered from this machine, whose
+process no longer exists (or is a zombie), and that has sent no heartbeat for
+``SCHEDULER_DEAD_SECONDS``. A scheduler on another machine cannot be seen dying from
+here; its lock is left to expire. Either way two schedulers never hold one queue: the lock
+is deleted only if the dead scheduler still holds it (RQ's owner-checked release), then
+taken with RQ's own atomic acquire.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Worker
+from rq.exceptions import SchedulerNotFound
+from rq.scheduler import RQScheduler
+from rq.scripts import release_lock
+from rq.utils import now
+
+log = logging.getLogger(__name__)
+
+# A scheduler refreshes its heartbeat every second; ten seconds of silence from a process
+# that is gone is death, not a slow loop.
+SCHEDULER_DEAD_SECONDS = 10
+
+
+def _process_gone(pid: int) -> bool:
+    """No process ``pid`` on this machine, or only its zombie (dead, not yet reaped)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process: alive
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            state = stat.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False  # no /proc: a process we can signal counts as alive
+    return state in ("Z", "X")
+
+
+def release_dead_schedulers(connection: Redis, queue_names: list[str]) -> list[str]:
+    """Let go of the scheduler locks of ``queue_names`` held by a scheduler that died on
+    this machine (see the module's docstring); the queues whose lock was let go."""
+    released = []
+    host = socket.gethostname()
+    for queue in queue_names:
+        key = RQScheduler.get_locking_key(queue)
+        try:
+            holder = connection.get(key)
+            if holder is None:
+                continue
+            holder = holder.decode()
+            scheduler = RQScheduler.fetch(holder, connection)
+        except SchedulerNotFound:  # locked a moment before it registered: leave it alone
+            continue
+        if scheduler.hostname != host or not _process_gone(scheduler.pid):
+            continue
+        last = scheduler.last_heartbeat
+        if last is None or (now() - last).total_seconds() < SCHEDULER_DEAD_SECONDS:
+            continue
+        if release_lock(connection, key, holder):
+            log.warning(
+                "The scheduler of queue %s (pid %s on this machine) is dead; its lock was let "
+                "go so that this worker's scheduler takes over.",
+                queue,
+                scheduler.pid,
+            )
+            released.append(queue)
+    return released
+
+
+class LeadAppWorker(Worker):
+    """RQ's worker; started with a scheduler, it checks every ``scheduler_check`` seconds
+    that a scheduler runs for its queues and takes over from a dead one."""
+
+    def __init__(self, *args, scheduler_check: int | None = None, **kwargs):
+        self.scheduler_check = scheduler_check
+        if scheduler_check:
+            # Maintenance (where RQ tries the lock again) every ``scheduler_check`` seconds,
+            # and an idle worker's wait for a job no longer than that (RQ waits
+            # worker_ttl - 15 s between two looks at the clock).
+            kwargs.setdefault("maintenance_interval", scheduler_check)
+            kwargs.setdefault("worker_ttl", scheduler_check + 15)
+        super().__init__(*args, **kwargs)
+
+    def release_dead_schedulers(self) -> None:
+        try:
+            release_dead_schedulers(self.connection, self.queue_names())
+        except RedisError as exc:  # Redis away: RQ's own loop reports and waits for it
+            log.warning("could not look for a dead scheduler: %s", exc)
+
+    def work(self, *args, with_scheduler: bool = False, **kwargs):
+        if with_scheduler:
+            self.release_dead_schedulers()
+        return super().work(*args, with_scheduler=with_scheduler, **kwargs)
+
+    def run_maintenance_tasks(self):
+        # RQ tries to (re)start this worker's scheduler here when it has none running.
+        if self.scheduler is not None and not (
+            self.scheduler._process and self.scheduler._process.is_alive()
+        ):
+            self.release_dead_schedulers()
+        super().run_maintenance_tasks()
