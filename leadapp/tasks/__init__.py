@@ -137,10 +137,12 @@ class Progress:
     """The callback a tracked task reports to: updates the row (and RQ meta), then commits.
 
     Tasks call it at their own commit points (e.g. after each batch), so a progress commit
-    never commits half a unit of work."""
+    never commits half a unit of work. RQ's meta is only a fast path: Redis away (restarted,
+    unreachable) does not stop the job, whose progress is in the database."""
 
     def __init__(self, job: BackgroundJob):
         self.job = job
+        self.meta_failed = False
 
     def __call__(self, percent: float, message: str | None = None) -> None:
         job_rows.set_progress(self.job, percent, message)
@@ -148,7 +150,12 @@ class Progress:
         rq_job = get_current_job()
         if rq_job is not None:
             rq_job.meta["progress"] = self.job.progress
-            rq_job.save_meta()
+            try:
+                rq_job.save_meta()
+            except RedisError as exc:
+                if not self.meta_failed:  # once per job, not once per batch
+                    log.warning("job %s: progress not saved in Redis: %s", self.job.id, exc)
+                self.meta_failed = True
 
 
 class Heartbeat(threading.Thread):
@@ -180,11 +187,20 @@ class Heartbeat(threading.Thread):
             self.client.delete(job_rows.alive_key(self.job_id))
 
 
+QUEUE_LOST = (
+    "The job queue (Redis) could not be reached while the job ran; what was saved before "
+    "that is kept — start the job again once Redis is back, or ask your administrator."
+)
+
+
 def failure_text(exc: BaseException) -> str:
     """What the job row says when a task fails: a refusal (``ValueError`` and its kin carry
-    one sentence for people) as it is; anything else with its type, for the admin."""
+    one sentence for people) as it is; Redis lost mid-job, a sentence; anything else with
+    its type, for the admin."""
     if isinstance(exc, ValueError) and str(exc):
         return str(exc)
+    if isinstance(exc, RedisError):
+        return QUEUE_LOST
     return f"{type(exc).__name__}: {exc}"
 
 

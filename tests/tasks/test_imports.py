@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from leadapp import create_app
 from leadapp.domain.leadgen import generate
 from leadapp.extensions import db, redis_connection
 from leadapp.models import (
@@ -33,7 +35,7 @@ from leadapp.services import jobs as job_rows
 from leadapp.tasks import dispatch
 from leadapp.tasks.imports import run_import
 from tests.conftest import ROOT, csrf_from, free_port, login, process_env
-from tests.processes import kill_worker_and_horse
+from tests.processes import RedisServer, kill_worker_and_horse
 
 LEAD_COLUMNS = (Lead.customer_key, Lead.phone1, Lead.first_name, Lead.email, Lead.timezone)
 
@@ -484,3 +486,111 @@ def test_redis_down_when_the_user_presses_import(spring, run_worker, tmp_path):
         imp = db.session.get(Import, import_id)
         assert imp.status == "completed"
         assert imp.counts["imported"] == truth["unique_valid_phones"]
+
+
+# ---------------------------------------------------------------------------------------
+# Redis restarted (losing everything) while an import runs
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of this test's own: it is stopped and started again mid-import."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed; this fault test restarts a real one")
+    server = RedisServer(free_port(), tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_redis_restarted_mid_import_ends_honestly_with_the_same_leads(
+    spring, runner, make_account, app_environ, own_redis, tmp_path
+):
+    """Redis stops and comes back empty while a worker writes an import's batches: the
+    import's row does not stay "running" and no lead is written twice — it ends completed
+    with the leads of an uninterrupted import, and `flask jobs requeue` finds nothing to
+    hand over again; its page and progress partial answer 200 throughout and say so."""
+    environ = {**app_environ, "REDIS_URL": own_redis.url}
+    app = create_app("testing", environ=environ)  # the same database, our own Redis
+    app.config["JOB_STALL_SECONDS"] = 3
+    own_runner = app.test_cli_runner()
+    path = tmp_path / "restart.csv"
+    truth = generate(80_000, path, seed=23)
+    queued = enqueue_cli(own_runner, path, "Restart")
+    import_id, job_id = queued["import_id"], queued["job_id"]
+    client = app.test_client()
+    assert login(client, "admin@acme.test").status_code == 302
+    pages = (f"/imports/{import_id}", f"/jobs/{job_id}/progress")
+
+    env = {
+        **process_env(environ),
+        "IMPORT_BATCH_ROWS": "1000",  # many batches: Redis goes away in the middle
+        "JOB_HEARTBEAT_SECONDS": "1",
+        "JOB_STALL_SECONDS": "3",
+    }
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while read(app, lambda: db.session.get(Import, import_id).rows_done) == 0:
+            assert worker.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "the worker wrote no batch in 90 s"
+            time.sleep(0.02)
+        own_redis.stop()
+        with app.app_context():
+            imp = db.session.get(Import, import_id)
+            assert imp.status == "running" and imp.rows_done < truth["rows"], (
+                "Redis went away after the import, not in the middle of it"
+            )
+        for url in pages:  # Redis down: the pages still answer
+            assert client.get(url).status_code == 200, url
+        time.sleep(1)
+        own_redis.start()  # empty: the queues, RQ's job, the heartbeat key are gone
+
+        def settled():
+            job = db.session.get(BackgroundJob, job_id)
+            return job.ended or job_rows.is_stalled(job)
+
+        restarted_at = time.monotonic()
+        while not read(app, settled):
+            assert time.monotonic() - restarted_at < 60, (
+                "the import still says running a minute after Redis came back:\n"
+                + log_path.read_text()[-4000:]
+            )
+            time.sleep(0.2)
+        # Redis lost nothing a worker needs: no queued job row to hand over again.
+        assert cli_json(own_runner, "jobs", "requeue", "--json") == {"requeued": []}
+    finally:
+        if worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=30)
+
+    with app.app_context():
+        imp = db.session.get(Import, import_id)
+        job = db.session.get(BackgroundJob, job_id)
+        ended = "stalled" if job_rows.is_stalled(job) else job.status
+        # Redis is only RQ's hand-over and a fast path for progress: the work horse goes
+        # on writing batches while it is away, and the import completes.
+        log_tail = log_path.read_text()[-4000:]
+        assert (ended, job.error, imp.error) == ("completed", None, None), log_tail
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert 'data-status="completed"' in response.get_data(as_text=True), url
+
+    reference = import_into_fresh_account(runner, make_account, path)
+    with app.app_context():
+        imp = db.session.get(Import, import_id)
+        assert imp.status == "completed", imp.error
+        counts = import_service.public_counts(imp)
+        assert without_pool(counts) == without_pool(reference)
+        leads = pool_leads(counts["pool_id"])
+        phones = [lead[1] for lead in leads]
+        assert len(phones) == len(set(phones)) == truth["unique_valid_phones"]  # none twice
+        assert leads == pool_leads(reference["pool_id"])
+    page = client.get(pages[0]).get_data(as_text=True)
+    assert f'data-testid="sum-imported">{truth["unique_valid_phones"]:,}<' in page

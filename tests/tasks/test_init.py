@@ -3,6 +3,7 @@
 import json
 import zlib
 
+import pytest
 import redis
 import sqlalchemy as sa
 from rq import Queue
@@ -181,3 +182,18 @@ def test_jobs_redis_lost_are_handed_to_rq_again_from_the_database(
     assert f"Handed 1 queued job(s) to RQ again: [{ids[1]}]" in out.stdout
     with app.app_context():
         assert [db.session.get(BackgroundJob, i).status for i in ids] == ["completed"] * 2
+
+
+def test_redis_lost_mid_job_fails_it_with_a_sentence_not_an_error_name():
+    """A task that met a Redis that went away (a real refused connection) says so in one
+    sentence; other unexpected errors keep their type for the admin."""
+    from leadapp.tasks import QUEUE_LOST, failure_text
+    from tests.conftest import free_port
+
+    with pytest.raises(redis.RedisError) as lost:
+        redis.Redis(port=free_port(), socket_connect_timeout=1).ping()
+    assert failure_text(lost.value) == QUEUE_LOST
+    assert failure_text(KeyError("x")) == "KeyError: 'x'"
+    assert failure_text(ValueError("The file has no phone column.")) == (
+        "The file has no phone column."
+    )
