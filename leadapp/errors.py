@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from leadapp.extensions import db
 from leadapp.services.imports import out_of_space
-from leadapp.services.transactions import is_transient
+from leadapp.services.transactions import database_full, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,11 @@ def init_app(app: Flask) -> None:
     def unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_error(exc)
-        if out_of_space(exc):
+        if out_of_space(exc) or database_full(exc):
             # A full disk anywhere in a request (e.g. an upload spooled to the temp folder
-            # while the form is read): what was written is gone with the request — the log
-            # keeps only the text, not the exception, whose frames hold the spooled file.
+            # while the form is read, the database's own disk): what was written is gone
+            # with the request — the log keeps only the text, not the exception, whose
+            # frames hold the spooled file.
             log.error("disk full on %s: %s", request.path, str(exc))
             db.session.rollback()
             return _render(507, MESSAGES[507])

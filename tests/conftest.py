@@ -34,6 +34,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def sqlite_full_error() -> sa.exc.OperationalError:
+    """A real SQLITE_FULL: a database allowed no more pages than it has."""
+    engine = sa.create_engine("sqlite://")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x TEXT)")
+            conn.exec_driver_sql("PRAGMA max_page_count = 3")
+            with pytest.raises(sa.exc.OperationalError) as full:
+                for _ in range(100):
+                    conn.exec_driver_sql("INSERT INTO t VALUES (?)", ("x" * 1000,))
+        return full.value
+    finally:
+        engine.dispose()
+
+
 def postgres_url(base: str, schema: str) -> str:
     """A PostgreSQL URL whose connections use ``schema`` (created empty by the caller)."""
     from config import _database_url

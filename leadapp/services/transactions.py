@@ -22,12 +22,28 @@ T = TypeVar("T")
 WAITS = (0.25, 0.5, 1.0, 2.0, 4.0)  # seconds before each new try: ~8 s in all
 
 
+SQLITE_FULL = 13  # "database or disk is full"
+PG_DISK_FULL = "53100"  # SQLSTATE disk_full
+
+
+def database_full(exc: BaseException) -> bool:
+    """The database could not write because its disk (or SQLite's size limit) is full:
+    not busy, and not worth another try until someone frees space."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    orig = exc.orig
+    return (
+        getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL
+        or getattr(orig, "sqlstate", None) == PG_DISK_FULL
+    )
+
+
 def is_transient(exc: BaseException) -> bool:
-    """A locked database or a lost connection: worth another try. Constraint violations
-    and programming errors are not."""
+    """A locked database or a lost connection: worth another try. Constraint violations,
+    programming errors and a full disk are not."""
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, sa.exc.OperationalError)
+    return isinstance(exc, sa.exc.OperationalError) and not database_full(exc)
 
 
 def retrying(batch: Callable[[], T], *, again: Callable[[], None] | None = None) -> T:

@@ -29,6 +29,7 @@ from leadapp.extensions import QUEUE_NAMES, db, redis_connection
 from leadapp.models import BackgroundJob
 from leadapp.security import account_scope
 from leadapp.services import jobs as job_rows
+from leadapp.services.transactions import database_full
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +188,10 @@ class Heartbeat(threading.Thread):
             self.client.delete(job_rows.alive_key(self.job_id))
 
 
+DATABASE_FULL = (
+    "The database's disk is full, so the job stopped; what was saved before that is kept — "
+    "ask your administrator to free space, then start the job again."
+)
 QUEUE_LOST = (
     "The job queue (Redis) could not be reached while the job ran; what was saved before "
     "that is kept — start the job again once Redis is back, or ask your administrator."
@@ -195,10 +200,12 @@ QUEUE_LOST = (
 
 def failure_text(exc: BaseException) -> str:
     """What the job row says when a task fails: a refusal (``ValueError`` and its kin carry
-    one sentence for people) as it is; Redis lost mid-job, a sentence; anything else with
-    its type, for the admin."""
+    one sentence for people) as it is; a full database disk or Redis lost mid-job, a
+    sentence; anything else with its type, for the admin."""
     if isinstance(exc, ValueError) and str(exc):
         return str(exc)
+    if database_full(exc):
+        return DATABASE_FULL
     if isinstance(exc, RedisError):
         return QUEUE_LOST
     return f"{type(exc).__name__}: {exc}"

@@ -70,6 +70,11 @@ the disk full while uploading         files::test_a_full_disk_while_saving_the_u
 (ENOSPC, EDQUOT; a real 256 KiB       step), ::test_a_full_disk_while_the_request_is_read
 tmpfs, root only)                     (Werkzeug's spool in the temp folder), ::test_a_full_
                                       disk_while_the_file_is_checked (staged Parquet)
+the database's disk full (SQLite on   tests/hostile/test_database.py::test_a_full_disk_under_
+a real tmpfs; SQLITE_FULL, PG 53100)  the_sqlite_database_is_a_507_sentence (bug fixed: it said
+                                      the database was busy, 503); tests/services/test_
+                                      transactions.py::test_a_full_database_disk_is_neither_
+                                      busy_nor_tried_again
 1,000,000 copies of one number        slow::test_a_million_copies_of_one_number
 formula payloads in every exported    content::test_formula_payloads_are_neutralised_in_every_
 column                                download; tests/domain/test_csv_export.py

@@ -14,7 +14,8 @@ from leadapp.extensions import db
 from leadapp.models import DedupJob, Lead, LeadPool
 from leadapp.security import account_scope
 from leadapp.services import dedup as dedup_service
-from leadapp.services.transactions import is_transient, retrying
+from leadapp.services.transactions import database_full, is_transient, retrying
+from tests.conftest import sqlite_full_error
 
 
 def test_a_held_sqlite_writer_lock_delays_the_batch_and_loses_nothing(
@@ -84,6 +85,28 @@ def test_only_locks_and_lost_connections_are_tried_again(app_ctx):
         return "done"
 
     assert retrying(flaky) == "done" and calls.count(2) == 3
+
+
+def test_a_full_database_disk_is_neither_busy_nor_tried_again(app_ctx):
+    import psycopg.errors
+
+    full = sqlite_full_error()
+    assert "database or disk is full" in str(full)
+    pg_full = sa.exc.OperationalError(
+        "INSERT", {}, psycopg.errors.DiskFull("could not extend file: No space left on device")
+    )
+    locked = sa.exc.OperationalError("UPDATE leads", {}, Exception("database is locked"))
+    assert database_full(full) and database_full(pg_full) and not database_full(locked)
+    assert not is_transient(full) and not is_transient(pg_full) and is_transient(locked)
+    calls = []
+
+    def refuses():
+        calls.append(1)
+        raise full
+
+    with pytest.raises(sa.exc.OperationalError):
+        retrying(refuses)
+    assert calls == [1]  # failed at once, not after ~8 s of tries
 
 
 def test_an_import_batch_waits_for_a_held_lock_and_writes_every_lead_once(

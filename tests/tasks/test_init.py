@@ -197,3 +197,10 @@ def test_redis_lost_mid_job_fails_it_with_a_sentence_not_an_error_name():
     assert failure_text(ValueError("The file has no phone column.")) == (
         "The file has no phone column."
     )
+
+
+def test_a_job_stopped_by_a_full_database_disk_says_so():
+    from leadapp.tasks import DATABASE_FULL, failure_text
+    from tests.conftest import sqlite_full_error
+
+    assert failure_text(sqlite_full_error()) == DATABASE_FULL
