@@ -187,11 +187,14 @@ def test_jobs_redis_lost_are_handed_to_rq_again_from_the_database(
 def test_redis_lost_mid_job_fails_it_with_a_sentence_not_an_error_name():
     """A task that met a Redis that went away (a real refused connection) says so in one
     sentence; other unexpected errors keep their type for the admin."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     from leadapp.tasks import QUEUE_LOST, failure_text
     from tests.conftest import free_port
 
     with pytest.raises(redis.RedisError) as lost:
-        redis.Redis(port=free_port(), socket_connect_timeout=1).ping()
+        redis.Redis(port=free_port(), retry=Retry(NoBackoff(), 0)).ping()  # refused at once
     assert failure_text(lost.value) == QUEUE_LOST
     assert failure_text(KeyError("x")) == "KeyError: 'x'"
     assert failure_text(ValueError("The file has no phone column.")) == (
