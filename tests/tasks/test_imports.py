@@ -510,7 +510,13 @@ def test_redis_restarted_mid_import_ends_honestly_with_the_same_leads(
     import's row does not stay "running" and no lead is written twice — it ends completed
     with the leads of an uninterrupted import, and `flask jobs requeue` finds nothing to
     hand over again; its page and progress partial answer 200 throughout and say so."""
-    environ = {**app_environ, "REDIS_URL": own_redis.url}
+    # Flask-Limiter keeps its storage on its one Limiter object, which the last app built
+    # rebinds: login limits stay in the session's Redis, which outlives this one.
+    environ = {
+        **app_environ,
+        "REDIS_URL": own_redis.url,
+        "RATELIMIT_STORAGE_URI": spring.config["RATELIMIT_STORAGE_URI"],
+    }
     app = create_app("testing", environ=environ)  # the same database, our own Redis
     app.config["JOB_STALL_SECONDS"] = 3
     own_runner = app.test_cli_runner()
