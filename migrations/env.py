@@ -112,10 +112,11 @@ def run_migrations_online():
                     # Checked before the commit, so a failed check leaves nothing changed.
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:
+                        rows = [tuple(b[:3]) for b in broken[:5]]
                         raise RuntimeError(
                             "The upgrade would leave rows pointing at rows that do not exist "
-                            f"(table, row id, missing table): {[tuple(b[:3]) for b in broken[:5]]}; "
-                            "nothing was changed — fix or delete those rows, then upgrade again."
+                            f"(table, row id, missing table): {rows}; nothing was changed — "
+                            "fix or delete those rows, then upgrade again."
                         )
         finally:
             if sqlite:
