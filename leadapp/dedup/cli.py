@@ -176,7 +176,8 @@ def resume(job_id, enqueue, as_json):
         job = db.session.get(DedupJob, job_id)
         if job.status != "running":
             fail(f"Dedup job {job_id} is {job.status}; only a run that stopped can be resumed.")
-        row = db.session.get(BackgroundJob, job.job_id) if job.job_id else None
+        seen_row = job.job_id
+        row = db.session.get(BackgroundJob, seen_row) if seen_row else None
         if row is not None and not row.ended:
             if not job_rows.is_stalled(row):
                 fail(
@@ -184,30 +185,33 @@ def resume(job_id, enqueue, as_json):
                     "resume it once it shows as stalled."
                 )
             job_rows.mark_failed(row, job_rows.STALLED_MESSAGE)
+        # A row of its own for the resumed run (heartbeat, progress, the job's page), run by
+        # a worker (--enqueue) or here by the worker's own task; handed over atomically, so
+        # of two resumes started together one runs and the other is refused.
+        row = job_rows.create_job(
+            job.account_id, "dedup_run", f"Dedup run (resumed): {job.name}", "dedup"
+        )
+        if not dedup_service.hand_over(job, seen_row, row.id):
+            db.session.rollback()
+            fail(f"Dedup job {job_id} has been taken over by another resume; see its page.")
         db.session.commit()
-        if enqueue:
-            from leadapp.tasks.dedup import run_dedup
+        from leadapp.tasks.dedup import run_dedup
 
-            row = job_rows.create_job(
-                job.account_id, "dedup_run", f"Dedup run (resumed): {job.name}", "dedup"
-            )
-            job.job_id = row.id
-            db.session.commit()
+        if enqueue:
             try:
                 dispatch(row, run_dedup, job.id, True)
             except QueueUnavailable as exc:
                 fail(str(exc))
             _emit({"dedup_job_id": job.id, "job_id": row.id}, as_json)
             return
-        if not dedup_service.claim_for_run(job, resume=True):
-            fail(f"Dedup job {job_id} is no longer running.")
-        db.session.commit()
-        from leadapp.tasks.dedup import carry_out
-
         try:
-            result = carry_out(job)  # emails the job's addresses, as a worker would
+            # The worker's task, in this process: claims the run for this row, carries it
+            # out and emails the job's addresses, as a worker would.
+            result = run_dedup(row.id, job.id, True)
         except dedup_service.DedupError as exc:
             fail(str(exc))
+    if "moved" not in result:  # the claim was lost to another resume, at the last moment
+        fail(result.get("message") or f"Dedup job {job_id} was not run.")
     if result.get("message"):
         click.echo(result["message"], err=True)  # the run is done; only its email is not
     _emit({k: result[k] for k in ("total", "duplicates", "after", "moved", "job_id")}, as_json)

@@ -790,16 +790,37 @@ def unschedule(job: DedupJob) -> None:
     db.session.flush()
 
 
-def claim_for_run(job: DedupJob, resume: bool = False) -> bool:
+def claim_for_run(job: DedupJob, resume: bool = False, row_id: int | None = None) -> bool:
     """Mark a scheduled job running, atomically: of two deliveries of the same run (two
     schedulers, a retried job), only the first gets True. ``resume`` also claims a job a
-    killed worker left running."""
-    allowed = ("scheduled", "running") if resume else ("scheduled",)
+    killed worker left running — only for the background-job row ``row_id`` it was handed
+    over to (``hand_over``)."""
+    allowed = DedupJob.status == "scheduled"
+    if resume:
+        allowed = sa.or_(allowed, sa.and_(DedupJob.status == "running", DedupJob.job_id == row_id))
     claimed = db.session.execute(
         sa.update(DedupJob)
-        .where(DedupJob.id == job.id, DedupJob.status.in_(allowed))
+        .where(DedupJob.id == job.id, allowed)
         .values(status="running", updated_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.refresh(job)
     return bool(claimed)
+
+
+def hand_over(job: DedupJob, from_row: int | None, to_row: int) -> bool:
+    """Give a stopped run to the background-job row ``to_row`` — only if it is still the
+    run of ``from_row`` (the row seen stalled): of two resumes started together, exactly
+    one gets it. The caller commits."""
+    taken = db.session.execute(
+        sa.update(DedupJob)
+        .where(
+            DedupJob.id == job.id,
+            DedupJob.status == "running",
+            DedupJob.job_id.is_not_distinct_from(from_row),
+        )
+        .values(job_id=to_row, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(job)
+    return bool(taken)

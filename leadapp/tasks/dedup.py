@@ -47,8 +47,10 @@ def run_dedup(job, progress, dedup_job_id: int, resume: bool = False) -> dict:
     """Run a scheduled dedup job on the data of the moment, exactly once; on failure the job
     says why, what was moved is put back, an email says so, and the error propagates."""
     dedup_job = _job(dedup_job_id)
-    if not dedup_service.claim_for_run(dedup_job, resume=resume):
+    if not dedup_service.claim_for_run(dedup_job, resume=resume, row_id=job.id):
         db.session.commit()
+        if resume:
+            return {"message": "Not run: another resume has taken this run over."}
         return {"message": f"Not run: the dedup job is {dedup_job.status}, not scheduled."}
     db.session.commit()
     return carry_out(dedup_job, progress)

@@ -393,4 +393,23 @@ def test_only_one_claim_of_a_scheduled_run_succeeds(pool):
     db.session.flush()
     assert dedup_service.claim_for_run(job) is True
     assert dedup_service.claim_for_run(job) is False
-    assert dedup_service.claim_for_run(job, resume=True) is True  # a killed run, resumed
+
+
+def test_of_two_resumes_of_a_killed_run_exactly_one_gets_it(pool):
+    """Two ``flask dedup resume`` started together both see the same stalled row: the
+    hand-over is a compare-and-set, and a resume claims only a run handed over to it."""
+    from leadapp.services import jobs as job_rows
+
+    job = make_tested_job()
+    job.status = "scheduled"
+    db.session.flush()
+    killed = job_rows.create_job(job.account_id, "dedup_run", "run", "dedup")
+    job.job_id = killed.id
+    assert dedup_service.claim_for_run(job, row_id=killed.id) is True  # the killed run
+    first = job_rows.create_job(job.account_id, "dedup_run", "resumed", "dedup")
+    second = job_rows.create_job(job.account_id, "dedup_run", "resumed too", "dedup")
+    assert dedup_service.hand_over(job, killed.id, first.id) is True
+    assert dedup_service.hand_over(job, killed.id, second.id) is False
+    assert job.job_id == first.id
+    assert dedup_service.claim_for_run(job, resume=True, row_id=second.id) is False
+    assert dedup_service.claim_for_run(job, resume=True, row_id=first.id) is True
