@@ -159,6 +159,9 @@ def _run_here(imp) -> dict:
     bar = ProgressBar()
     try:
         counts = import_service.run(imp, bar)
+    except import_service.ImportTakenOver as exc:
+        db.session.rollback()  # the other process finishes the import: leave it be
+        fail(str(exc))
     except Exception as exc:
         db.session.rollback()
         refused = isinstance(exc, import_service.ImportError_ | CsvError)

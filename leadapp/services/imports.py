@@ -89,6 +89,12 @@ class ImportError_(ValueError):  # noqa: N801 (``ImportError`` is Python's)
     """An import the rules refuse; the message is one sentence for the supervisor."""
 
 
+class ImportTakenOver(ImportError_):
+    """Another process wrote the batch this one was writing (two resumes, a job delivered
+    twice): this process's batch was rolled back and it stops; the import, which the other
+    process is finishing, is left as it is."""
+
+
 # A full disk (or a user's quota) while the file is saved or staged: the write is undone
 # and the supervisor is told what to do; nothing else about the import changes.
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -790,7 +796,8 @@ def execute(imp: Import, progress: Callable[[float, str], None] | None = None) -
     totals = dict(imp.counts or {})
     for name in ("imported", "updated", "discarded", "notified", "deactivated", "removed", "moved"):
         totals.setdefault(name, 0)
-    pending = frame[frame["_row"] >= imp.rows_done]
+    checkpoint = imp.rows_done  # this run's own: each batch must continue from it
+    pending = frame[frame["_row"] >= checkpoint]
     total_rows = max(len(frame), 1)
     done_before = len(frame) - len(pending)
     step = int(current_app.config.get("IMPORT_BATCH_ROWS", WRITE_BATCH))
@@ -798,8 +805,11 @@ def execute(imp: Import, progress: Callable[[float, str], None] | None = None) -
     for start in range(0, len(pending), step):
         batch = pending.iloc[start : start + step]
         matches = found.get(start // step, _NO_MATCHES)
-        write = functools.partial(_commit_batch, imp, state, batch, settings, matches, totals)
+        write = functools.partial(
+            _commit_batch, imp, state, batch, settings, matches, totals, checkpoint
+        )
         totals = retrying(write, again=prepare)
+        checkpoint = int(batch["_row"].max()) + 1
         if progress:
             progress(
                 100.0 * (done_before + start + len(batch)) / total_rows,
@@ -833,13 +843,30 @@ def _matches_per_batch(imp, pending, settings, scope_ids, step) -> dict[int, pd.
     return {int(b): part for b, part in matches.groupby(number.to_numpy(), sort=False)}
 
 
-def _commit_batch(imp, state, batch, settings, matches, totals) -> dict:
-    """Write one batch and its checkpoint in one transaction; the new running totals."""
+def _commit_batch(imp, state, batch, settings, matches, totals, checkpoint: int) -> dict:
+    """Write one batch and its checkpoint in one transaction; the new running totals.
+
+    The checkpoint moves by compare-and-set from ``checkpoint``, the one this run continued
+    from: if another process wrote these rows first, this batch is rolled back whole and
+    ``ImportTakenOver`` raised, so no row is ever written twice."""
     outcome = _write_batch(imp, state["pool"], batch, settings, state["scope_ids"], matches)
     after = dict(totals)
     for name, value in outcome.items():
         after[name] = after.get(name, 0) + value
-    imp.rows_done = int(batch["_row"].max()) + 1
+    done = int(batch["_row"].max()) + 1
+    moved = db.session.execute(
+        sa.update(Import)
+        .where(Import.id == imp.id, Import.rows_done == checkpoint)
+        .values(rows_done=done)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        db.session.rollback()
+        raise ImportTakenOver(
+            "Another process is writing this import's leads; this one stopped without "
+            "writing anything twice — follow the import on its page."
+        )
+    imp.rows_done = done
     imp.counts = dict(after)
     db.session.commit()  # the batch and its checkpoint, together
     return after

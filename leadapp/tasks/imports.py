@@ -19,6 +19,9 @@ def run_import(job, progress, import_id: int) -> dict:
     db.session.commit()
     try:
         counts = import_service.run(imp, progress)
+    except import_service.ImportTakenOver:
+        db.session.rollback()  # the other process finishes the import: leave it be
+        raise
     except Exception as exc:
         db.session.rollback()
         imp = db.session.get(Import, import_id)

@@ -59,3 +59,58 @@ def test_a_key_holding_the_key_separator_is_still_matched(pools):
     keys = pd.Series(["CRM\x1f42", "CRM-43", "CRM-44"])
     found = import_service.existing_matches(keys, ["customer_key"], [spring.id], False, 0)
     assert sorted(found["lead_id"]) == sorted([odd.id, plain.id])
+
+
+def test_a_batch_another_process_wrote_first_is_rolled_back_and_this_run_stops(
+    committed, make_account, tmp_path
+):
+    """Two processes writing one import (two resumes, a job delivered twice): the
+    checkpoint moves by compare-and-set, so the slower one's batch is rolled back whole and
+    it stops, leaving the import to the other — no lead is written twice."""
+    import sqlalchemy as sa
+
+    from leadapp.models import Account, Import, User
+    from leadapp.services import accounts as account_service
+
+    app = committed  # another connection must see this run's commits
+    account_id = make_account("acme")
+    path = tmp_path / "spring.csv"
+    path.write_text("Phone\n" + "".join(f"415 555 {i:04d}\n" for i in range(100, 130)))
+    with app.app_context(), account_scope(account_id):
+        app.config["IMPORT_BATCH_ROWS"] = 10
+        try:
+            account = db.session.get(Account, account_id)
+            campaign = account_service.create_campaign(account, "Spring")
+            admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
+            imp = import_service.create_import(account, admin, campaign, pool_name="Spring")
+            info = import_service.attach_file(imp, path, path.name)
+            import_service.set_mapping(
+                imp,
+                import_service.suggest(imp, info),
+                info.headers,
+                [],
+                import_service.DuplicateSettings(scope="none"),
+            )
+            db.session.commit()
+            import_id = imp.id
+
+            fired = []
+
+            def other_process_writes_the_next_batch(percent, message):
+                # After our first batch (its progress): the other process takes the second.
+                if message.startswith("Imported") and not fired:
+                    fired.append(percent)
+                    with db.engine.begin() as other:
+                        other.execute(
+                            sa.update(Import).where(Import.id == import_id).values(rows_done=20)
+                        )
+
+            with pytest.raises(import_service.ImportTakenOver, match="Another process"):
+                import_service.run(imp, other_process_writes_the_next_batch)
+            written = db.session.scalar(
+                sa.select(sa.func.count(Lead.id)).where(Lead.import_id == import_id)
+            )
+            assert written == 10  # our first batch only: the second was rolled back
+            assert db.session.get(Import, import_id).rows_done == 20  # the other's checkpoint
+        finally:
+            app.config["IMPORT_BATCH_ROWS"] = 20_000
