@@ -8,25 +8,20 @@ import sys
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask.cli import AppGroup
 from rq import Queue
 from rq.serializers import JSONSerializer
 
+from leadapp.commands import CommandGroup, fail
 from leadapp.extensions import QUEUE_NAMES, db, redis_connection
 from leadapp.security import account_scope
 from leadapp.services import accounts as account_service
 from leadapp.services import pools as pool_service
 from leadapp.tasks.worker import SCHEDULER_DEAD_SECONDS, LeadAppWorker
 
-accounts_cli = AppGroup("accounts", help="Create and list accounts.")
-campaigns_cli = AppGroup("campaigns", help="Create campaigns.")
-pools_cli = AppGroup("pools", help="Lead pool statistics.")
-jobs_cli = AppGroup("jobs", help="Background jobs.")
-
-
-def fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(1)
+accounts_cli = CommandGroup("accounts", help="Create and list accounts.")
+campaigns_cli = CommandGroup("campaigns", help="Create campaigns.")
+pools_cli = CommandGroup("pools", help="Lead pool statistics.")
+jobs_cli = CommandGroup("jobs", help="Background jobs.")
 
 
 def emit(data: dict, as_json: bool, text: str) -> None:

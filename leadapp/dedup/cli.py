@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 import sqlalchemy as sa
-from flask.cli import AppGroup
 
+from leadapp.commands import CommandGroup, fail
 from leadapp.extensions import db
 from leadapp.models import BackgroundJob, Campaign, DedupJob, LeadPool
 from leadapp.models.base import utcnow
@@ -20,12 +19,7 @@ from leadapp.services import dedup as dedup_service
 from leadapp.services import jobs as job_rows
 from leadapp.tasks import QueueUnavailable, dispatch
 
-dedup_cli = AppGroup("dedup", help="Find and move duplicate leads (the Lead Deduplicator).")
-
-
-def fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(1)
+dedup_cli = CommandGroup("dedup", help="Find and move duplicate leads (the Lead Deduplicator).")
 
 
 def scope_options(fn):

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask.cli import AppGroup
+from redis.exceptions import RedisError
 
+from leadapp.commands import CommandGroup, fail
 from leadapp.domain.csv_io import CsvError
 from leadapp.extensions import db
 from leadapp.models import BackgroundJob, Campaign, Import, LeadPool, MappingTemplate, User
@@ -17,14 +18,10 @@ from leadapp.security import account_scope
 from leadapp.services import accounts as account_service
 from leadapp.services import imports as import_service
 from leadapp.services import jobs as job_rows
-from leadapp.tasks import QueueUnavailable, dispatch
+from leadapp.services.transactions import database_full
+from leadapp.tasks import QueueUnavailable, dispatch, failure_text
 
-leads_cli = AppGroup("leads", help="Import leads.")
-
-
-def fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(1)
+leads_cli = CommandGroup("leads", help="Import leads.")
 
 
 class ProgressBar:
@@ -164,8 +161,13 @@ def _run_here(imp) -> dict:
         fail(str(exc))
     except Exception as exc:
         db.session.rollback()
-        refused = isinstance(exc, import_service.ImportError_ | CsvError)
-        message = str(exc) if refused else f"the import stopped: {type(exc).__name__}: {exc}"
+        # A refusal, a full database disk or Redis lost: a sentence (the job's own, see
+        # ``tasks.failure_text``); anything else keeps its traceback.
+        refused = isinstance(exc, import_service.ImportError_ | CsvError | RedisError)
+        refused = refused or database_full(exc)
+        message = (
+            failure_text(exc) if refused else f"the import stopped: {type(exc).__name__}: {exc}"
+        )
         import_service.fail(db.session.get(type(imp), imp.id), message)
         db.session.commit()
         if not refused:

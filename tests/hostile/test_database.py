@@ -70,3 +70,45 @@ def test_a_full_disk_under_the_sqlite_database_is_a_507_sentence(app_environ, sm
     with app.app_context():
         assert db.session.scalar(sa.select(SavedView.name)) == "Mine"
         db.engine.dispose()
+
+
+def test_a_full_database_disk_during_flask_leads_import_is_one_sentence(
+    app_environ, small_disk, tmp_path
+):
+    """`flask leads import`: the disk under the database full ends in one sentence on
+    standard error, exit status 1, no traceback and no lead written."""
+    if not app_environ["DATABASE_URL"].startswith("sqlite:///"):
+        pytest.skip("a SQLite file on a small disk; PostgreSQL's disk is not the test's")
+    from leadapp.models import Lead
+    from leadapp.services import accounts as account_service
+    from leadapp.commands import DATABASE_FULL
+
+    small_disk.grow("8m")
+    path = small_disk.path / "leadapp.db"
+    app = create_app("testing", environ={**app_environ, "DATABASE_URL": f"sqlite:///{path}"})
+    with app.app_context():
+        upgrade()
+        account = create_account("Acme", "acme", "admin@acme.test", PASSWORD)
+        account_service.create_campaign(account, "Spring")
+        db.session.commit()
+        db.engine.dispose()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+    leads = tmp_path / "spring.csv"  # on the ordinary disk: only the database's is full
+    leads.write_text(
+        "Phone,Notes\n" + "".join(f"415 555 {i:04d},{'n' * 200}\n" for i in range(3000))
+    )
+    fill(small_disk)
+    result = app.test_cli_runner().invoke(
+        args=[
+            "leads", "import", str(leads), "--account", "acme", "--campaign", "Spring",
+            "--pool", "Spring", "--auto-map", "--scope", "none",
+        ]
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert DATABASE_FULL in result.output
+    assert "Traceback" not in result.output
+    small_disk.grow("16m")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Lead.id))) == 0
+        db.engine.dispose()
