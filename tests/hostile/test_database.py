@@ -79,9 +79,9 @@ def test_a_full_database_disk_during_flask_leads_import_is_one_sentence(
     standard error, exit status 1, no traceback and no lead written."""
     if not app_environ["DATABASE_URL"].startswith("sqlite:///"):
         pytest.skip("a SQLite file on a small disk; PostgreSQL's disk is not the test's")
+    from leadapp.commands import DATABASE_FULL
     from leadapp.models import Lead
     from leadapp.services import accounts as account_service
-    from leadapp.commands import DATABASE_FULL
 
     small_disk.grow("8m")
     path = small_disk.path / "leadapp.db"
