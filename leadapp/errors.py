@@ -9,8 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from leadapp.extensions import db
-from leadapp.services.imports import out_of_space
-from leadapp.services.transactions import database_full, is_transient
+from leadapp.services.transactions import database_full, is_transient, out_of_space
 
 log = logging.getLogger(__name__)
 

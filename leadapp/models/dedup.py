@@ -67,19 +67,24 @@ class DedupJob(AccountScoped, Timestamped, db.Model):
     )
 
 
+def _of_the_job() -> sa.ForeignKeyConstraint:
+    """A run's rows point at their job by (account, job): one check per row instead of two
+    (a run writes tens of thousands at once), and a row can only belong to a job of its own
+    account; they go with the job."""
+    return sa.ForeignKeyConstraint(
+        ["account_id", "dedup_job_id"],
+        ["dedup_jobs.account_id", "dedup_jobs.id"],
+        ondelete="CASCADE",
+    )
+
+
 class DedupMove(AccountScoped, db.Model):
     """One lead moved by a dedup run: where it was, what it was, which lead it duplicated."""
 
     __tablename__ = "dedup_moves"
     __table_args__ = (
         sa.Index("ix_dedup_moves_job", "dedup_job_id"),
-        # One check per row instead of two (a run writes tens of thousands of moves at
-        # once), and a move can only belong to a job of its own account.
-        sa.ForeignKeyConstraint(
-            ["account_id", "dedup_job_id"],
-            ["dedup_jobs.account_id", "dedup_jobs.id"],
-            ondelete="CASCADE",
-        ),
+        _of_the_job(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,11 +116,7 @@ class DedupGoldenChange(AccountScoped, db.Model):
     __tablename__ = "dedup_golden_changes"
     __table_args__ = (
         sa.Index("ix_dedup_golden_changes_job", "dedup_job_id"),
-        sa.ForeignKeyConstraint(
-            ["account_id", "dedup_job_id"],
-            ["dedup_jobs.account_id", "dedup_jobs.id"],
-            ondelete="CASCADE",
-        ),
+        _of_the_job(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -494,13 +494,11 @@ def _refresh_pools(pool_ids) -> None:
         )
 
 
-def move_next_batch(
-    job: DedupJob, target: LeadPool, size: int, from_pools: list[int] | None = None
-) -> int:
+def move_next_batch(job: DedupJob, target: LeadPool, size: int, from_pools: list[int]) -> int:
     """Carry out the next ``size`` planned moves: the leads go to ``target`` as inactive,
-    the job remembers how far it got, the pools' counters are refreshed (``from_pools``:
-    the plan's pools, when the caller knows them). Returns how many; the caller commits
-    (one transaction per batch)."""
+    the job remembers how far it got, the counters of ``target`` and ``from_pools`` (the
+    plan's pools) are refreshed. Returns how many; the caller commits (one transaction per
+    batch)."""
     done = _progress(job)
     next_ids = (
         sa.select(DedupMove.id)
@@ -522,10 +520,6 @@ def move_next_batch(
         .execution_options(synchronize_session=False)
     )
     job.results = {**(job.results or {}), "moved_through": last}
-    if from_pools is None:
-        from_pools = list(
-            db.session.scalars(sa.select(DedupMove.from_pool_id).where(batch).distinct())
-        )
     _refresh_pools([target.id, *from_pools])
     return count
 

@@ -25,7 +25,6 @@ in scope. Scope ``none`` searches nothing and imports every valid row.
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import hashlib
 import os
@@ -65,7 +64,7 @@ from leadapp.models import (
 from leadapp.models.base import utcnow
 from leadapp.services import audit, dnc, lead_writer
 from leadapp.services import pools as pool_service
-from leadapp.services.transactions import retrying
+from leadapp.services.transactions import out_of_space, retrying
 
 SCOPES = ("none", "pool", "campaign", "project", "account")
 ACTIONS = (
@@ -97,7 +96,6 @@ class ImportTakenOver(ImportError_):
 
 # A full disk (or a user's quota) while the file is saved or staged: the write is undone
 # and the supervisor is told what to do; nothing else about the import changes.
-NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 DISK_FULL_UPLOAD = (
     "The server ran out of disk space while saving your file; nothing was imported — "
     "ask your administrator to free space, then upload it again."
@@ -111,10 +109,6 @@ DISK_FULL_STAGING = (
 class DiskFull(ImportError_):
     """The disk had no room for the file or its staged rows (the server's fault, not the
     file's: the wizard answers 507)."""
-
-
-def out_of_space(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in NO_SPACE
 
 
 @contextlib.contextmanager

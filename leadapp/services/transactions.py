@@ -8,6 +8,7 @@ the checkpoint says where a resumed job starts."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from collections.abc import Callable
@@ -22,8 +23,14 @@ T = TypeVar("T")
 WAITS = (0.25, 0.5, 1.0, 2.0, 4.0)  # seconds before each new try: ~8 s in all
 
 
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})  # a full disk, or a user's quota
 SQLITE_FULL = 13  # "database or disk is full"
 PG_DISK_FULL = "53100"  # SQLSTATE disk_full
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """A file could not be written because its disk (or the user's quota) is full."""
+    return isinstance(exc, OSError) and exc.errno in NO_SPACE
 
 
 def database_full(exc: BaseException) -> bool:
