@@ -121,8 +121,10 @@ def test_bulk_shuffle_deactivate_and_delete(page, app, make_account, make_user):
     assert pool_row(app, ids["Spring B"]).status == "active"
 
     # Delete unprocessed: the confirmation names the count before anything goes.
+    page.wait_for_load_state()  # htmx must be listening before the delete button is pressed
     page.get_by_test_id("check-all").check()
     page.get_by_test_id("check-Inactive").uncheck()
+    expect(page.locator("[data-bulk-count]")).to_have_text("3")
     page.get_by_test_id("bulk-delete").click()
     expect(page.get_by_test_id("confirm-count")).to_contain_text("Delete 80 never-called leads")
     page.get_by_role("button", name="Cancel").click()
@@ -134,6 +136,24 @@ def test_bulk_shuffle_deactivate_and_delete(page, app, make_account, make_user):
     row = page.get_by_test_id(f"pool-row-{ids['Spring A']}")
     expect(row.locator("td[data-col=total]")).to_have_text("5")
     assert len(dial_orders(app, ids["Autumn"])) == 0
+
+
+def test_check_all_ticked_before_the_script_ran_still_checks_every_pool(
+    page, app, make_account, make_user
+):
+    """CI caught a supervisor-speed click: "check all" ticked while pools.js was still
+    loading checked nothing, so a bulk action would have gone to no pool."""
+    setup_pools(app, make_account, make_user)
+    log_in(page, "sup@acme.test", PASSWORD)
+    held = []
+    page.route("**/pools.js*", lambda route: held.append(route))
+    page.goto("/pools?status=all", wait_until="commit")
+    page.get_by_test_id("check-all").check()
+    expect(page.locator("[data-bulk-count]")).to_have_text("0")  # the script has not run
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator("[data-bulk-count]")).to_have_text("4")
+    expect(page.locator("input[name=pool_ids]:checked")).to_have_count(4)
 
 
 def test_pool_details_draw_charts_and_edit(page, app, make_account, make_user, tmp_path):

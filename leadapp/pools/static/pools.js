@@ -26,4 +26,16 @@
     var form = document.getElementById("bulk-form");
     if (form) refresh(form);
   });
+  // A quick supervisor can tick "check all" before this deferred script runs;
+  // that change event is gone, so honour the box's state now.
+  var form = document.getElementById("bulk-form");
+  if (form) {
+    var all = form.querySelector("[data-check-all]");
+    if (all && all.checked && !form.querySelector("input[name=pool_ids]:checked")) {
+      form.querySelectorAll("input[name=pool_ids]").forEach(function (box) {
+        box.checked = true;
+      });
+    }
+    refresh(form);
+  }
 })();
