@@ -85,6 +85,7 @@ def test_migrations_up_and_down_on_sqlite(tmp_path):
     up_and_down(f"sqlite:///{tmp_path / 'migr.db'}", tmp_path)
 
 
+@pytest.mark.database
 def test_migrations_up_and_down_on_postgresql(tmp_path):
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
@@ -181,6 +182,7 @@ def empty_database(request, tmp_path):
     engine.dispose()
 
 
+@pytest.mark.database
 def test_upgrading_keeps_every_row_of_the_tables_it_rebuilds(empty_database, tmp_path):
     """SQLite rebuilds a table to change its constraints (drop, then rename): with foreign
     keys on, dropping ``lead_pools`` cascaded into its leads. 0006 rebuilds leads, lead
@@ -193,6 +195,7 @@ def test_upgrading_keeps_every_row_of_the_tables_it_rebuilds(empty_database, tmp
     assert "fk_leads_account_id_lead_pools" in fks
 
 
+@pytest.mark.database
 def test_an_upgrade_refused_by_the_data_changes_nothing(empty_database, tmp_path):
     """A lead in another account's pool cannot take the (account, pool) key: the upgrade
     stops with a sentence and the database is left exactly at 0005."""
