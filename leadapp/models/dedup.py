@@ -96,6 +96,12 @@ class DedupMove(AccountScoped, db.Model):
     golden_lead_id: Mapped[int | None]
     from_pool_id: Mapped[int | None]
     from_status: Mapped[str] = mapped_column(sa.String(20))
+    # The copy's compliance state and call history as the plan found them: its golden
+    # record inherits from these in one pass over the plan, without reading every copy
+    # again (empty on plans written before 0008, whose golden records were done then).
+    from_do_not_call: Mapped[bool | None]
+    from_call_count: Mapped[int | None]
+    from_last_called_at: Mapped[dt.datetime | None]
     match_key: Mapped[str | None] = mapped_column(sa.String(254))
     # Which match key field(s) matched and the keep rule that chose the golden record.
     matched_on: Mapped[str] = mapped_column(sa.String(120), default="")

@@ -192,7 +192,9 @@ def _keep_order(rule: str) -> list:
     return [*order, Lead.created_at.desc(), Lead.id]
 
 
-def _ranked(settings: DedupSettings, pool_ids: list[int]):
+def _ranked(settings: DedupSettings, pool_ids: list[int], *carried):
+    """The leads in scope ranked within their duplicate group (1: the golden record), with
+    the columns ``carried`` along (the plan's copy state)."""
     keys = _key_columns(settings.match_keys)
     order = _keep_order(settings.keep_rule)
     key_text = functools.reduce(lambda a, b: a.concat(" | ").concat(b), keys)
@@ -202,6 +204,7 @@ def _ranked(settings: DedupSettings, pool_ids: list[int]):
             Lead.pool_id,
             Lead.status,
             Lead.source,
+            *carried,
             key_text.label("match_key"),
             sa.func.row_number().over(partition_by=keys, order_by=order).label("rn"),
             sa.func.first_value(Lead.id).over(partition_by=keys, order_by=order).label("golden"),
@@ -228,12 +231,24 @@ def _phone_groups(settings: DedupSettings, pool_ids: list[int]) -> pd.DataFrame:
             Lead.source,
             Lead.created_at,
             Lead.last_called_at,
+            Lead.do_not_call,
+            Lead.call_count,
             *[getattr(Lead, c) for c in PHONE_COLUMNS],
         ).where(
             _in_scope(pool_ids), sa.or_(*[getattr(Lead, c).is_not(None) for c in PHONE_COLUMNS])
         )
     ).all()
-    columns = ["id", "pool_id", "status", "source", "created_at", "last_called_at", *PHONE_COLUMNS]
+    columns = [
+        "id",
+        "pool_id",
+        "status",
+        "source",
+        "created_at",
+        "last_called_at",
+        "do_not_call",
+        "call_count",
+        *PHONE_COLUMNS,
+    ]
     leads = pd.DataFrame(rows, columns=columns)
     if leads.empty:
         return leads.assign(group=[], golden_id=[], is_golden=[], match_key=[])
@@ -322,6 +337,9 @@ def plan(job: DedupJob) -> dict:
         "golden_lead_id",
         "from_pool_id",
         "from_status",
+        "from_do_not_call",
+        "from_call_count",
+        "from_last_called_at",
         "match_key",
         "matched_on",
         "reason",
@@ -346,6 +364,11 @@ def plan(job: DedupJob) -> dict:
                             int(r.golden_id),
                             int(r.pool_id),
                             r.status,
+                            bool(r.do_not_call),
+                            int(r.call_count or 0),
+                            None
+                            if pd.isna(r.last_called_at)
+                            else pd.Timestamp(r.last_called_at).to_pydatetime(),
                             r.match_key if isinstance(r.match_key, str) else None,
                             matched_on,
                             reason,
@@ -366,7 +389,7 @@ def plan(job: DedupJob) -> dict:
                 _in_scope(pool_ids), *[k.is_not(None) for k in keys]
             )
         )
-        ranked = _ranked(settings, pool_ids)
+        ranked = _ranked(settings, pool_ids, Lead.do_not_call, Lead.call_count, Lead.last_called_at)
         duplicates = db.session.execute(
             sa.insert(DedupMove.__table__).from_select(
                 columns,
@@ -377,6 +400,9 @@ def plan(job: DedupJob) -> dict:
                     ranked.c.golden,
                     ranked.c.pool_id,
                     ranked.c.status,
+                    ranked.c.do_not_call,
+                    ranked.c.call_count,
+                    ranked.c.last_called_at,
                     sa.func.substr(ranked.c.match_key, 1, 254),
                     sa.literal(matched_on),
                     sa.literal(reason),
@@ -398,19 +424,25 @@ def plan(job: DedupJob) -> dict:
 def _inherit_compliance(job: DedupJob) -> None:
     """The golden record takes the strictest state of its group: do-not-call and removed
     spread to it; call counts add up; the latest call time wins. Each golden record that
-    changes is recorded with its values before and after (report, undo), set-based."""
-    copy = sa.orm.aliased(Lead)
+    changes is recorded with its values before and after (report, undo), set-based. The
+    copies' state comes from the plan (as it was written), not from the leads again."""
+    move = DedupMove
+    any_dnc = sa.func.max(sa.case((move.from_do_not_call.is_(True), 1), else_=0))
+    any_removed = sa.func.max(sa.case((move.from_status == "removed", 1), else_=0))
+    calls = sa.func.coalesce(sa.func.sum(move.from_call_count), 0)
+    last_called = sa.func.max(move.from_last_called_at)
     group = (
         sa.select(
-            DedupMove.golden_lead_id.label("golden"),
-            sa.func.max(sa.case((copy.do_not_call.is_(True), 1), else_=0)).label("any_dnc"),
-            sa.func.max(sa.case((copy.status == "removed", 1), else_=0)).label("any_removed"),
-            sa.func.coalesce(sa.func.sum(copy.call_count), 0).label("calls"),
-            sa.func.max(copy.last_called_at).label("last_called"),
+            move.golden_lead_id.label("golden"),
+            any_dnc.label("any_dnc"),
+            any_removed.label("any_removed"),
+            calls.label("calls"),
+            last_called.label("last_called"),
         )
-        .join(copy, copy.id == DedupMove.lead_id)
-        .where(DedupMove.dedup_job_id == job.id)
-        .group_by(DedupMove.golden_lead_id)
+        .where(move.dedup_job_id == job.id)
+        .group_by(move.golden_lead_id)
+        # Most groups have nothing to pass on: only the others meet their golden record.
+        .having(sa.or_(any_dnc == 1, any_removed == 1, calls > 0, last_called.is_not(None)))
         .subquery("copies")
     )
     golden = sa.orm.aliased(Lead)

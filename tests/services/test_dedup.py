@@ -192,16 +192,31 @@ def test_inbound_leads_are_retained_when_asked(pool):
     assert dedup_service.count(settings()) == {"total": 2, "duplicates": 1, "after": 1}
 
 
-def test_the_golden_record_inherits_the_strictest_compliance_state_and_undo_restores_it(pool):
+@pytest.mark.parametrize("match_keys", [["phone1"], ["phones"]])
+def test_the_golden_record_inherits_the_strictest_compliance_state_and_undo_restores_it(
+    pool, match_keys
+):
     phone = "+14155550103"
     golden = add_lead(pool, phone, T0 + dt.timedelta(days=5), call_count=1)
-    add_lead(pool, phone, T0, do_not_call=True, call_count=2, last_called_at=T0)
-    add_lead(pool, phone, T0 + dt.timedelta(days=1), status="removed", call_count=3)
-    job = DedupJob(name="x")
+    dnc = add_lead(pool, phone, T0, do_not_call=True, call_count=2, last_called_at=T0)
+    removed = add_lead(pool, phone, T0 + dt.timedelta(days=1), status="removed", call_count=3)
+    # Not a duplicate: its state passes to no one.
+    add_lead(pool, "+14155550199", T0, do_not_call=True, call_count=9)
+    job = DedupJob(name="x", match_keys=match_keys)
     db.session.add(job)
     db.session.flush()
     result = dedup_service.run(job)
     assert result["moved"] == 2
+    # The plan recorded each copy's state as it found it: that is what was inherited.
+    moves = db.session.execute(
+        sa.select(
+            DedupMove.lead_id,
+            DedupMove.from_do_not_call,
+            DedupMove.from_call_count,
+            DedupMove.from_last_called_at,
+        ).order_by(DedupMove.lead_id)
+    ).all()
+    assert [tuple(m) for m in moves] == [(dnc.id, True, 2, T0), (removed.id, False, 3, None)]
     db.session.refresh(golden)
     assert golden.do_not_call is True
     assert golden.status == "removed"
