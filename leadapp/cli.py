@@ -111,15 +111,23 @@ def pools_stats(slug, as_json):
 @jobs_cli.command("requeue")
 @click.option("--json", "as_json", is_flag=True)
 def jobs_requeue(as_json):
-    """Hand queued jobs that Redis lost (restarted without its data, flushed) to RQ again;
-    workers also do this when they start."""
+    """Hand queued jobs that Redis lost (restarted without its data, flushed) to RQ again,
+    and results emails that were never queued or were lost; workers also do this when they
+    start."""
     from leadapp.tasks import QueueUnavailable, requeue_lost
+    from leadapp.tasks.mail import requeue_lost_emails
 
     try:
         again = requeue_lost()
+        emails = requeue_lost_emails()
     except QueueUnavailable as exc:
         fail(str(exc))
-    emit({"requeued": again}, as_json, f"{len(again)} job(s) handed to RQ again: {again}")
+    emit(
+        {"requeued": again, "emails_requeued": emails},
+        as_json,
+        f"{len(again)} job(s) handed to RQ again: {again}; "
+        f"{len(emails)} results email(s) queued again: {emails}",
+    )
 
 
 @click.command("worker")
@@ -146,6 +154,7 @@ def jobs_requeue(as_json):
 def worker(with_scheduler, burst, queues, scheduler_check):
     """Run an RQ worker inside the app context (jobs see the app's config and database)."""
     from leadapp.tasks import requeue_lost
+    from leadapp.tasks.mail import requeue_lost_emails
 
     conn = redis_connection.client()
     names = [q.strip() for q in queues.split(",") if q.strip()]
@@ -155,6 +164,9 @@ def worker(with_scheduler, burst, queues, scheduler_check):
     again = requeue_lost()  # jobs Redis lost while no worker ran (restart, flush)
     if again:
         click.echo(f"Handed {len(again)} queued job(s) to RQ again: {again}", err=True)
+    emails = requeue_lost_emails()  # and results emails a killed worker never queued
+    if emails:
+        click.echo(f"Queued {len(emails)} results email(s) again: {emails}", err=True)
     db.session.remove()
     db.engine.dispose()  # the work horses fork from here: start with no open connections
     if with_scheduler and not burst:  # a burst worker schedules once, at its start

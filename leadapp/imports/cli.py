@@ -151,11 +151,15 @@ def _run_here(imp) -> dict:
     sentence, unexpected errors keep their traceback; either way the import says why.
     The summary email the import asks for (a resumed wizard import) is queued as a
     worker would queue it; if Redis refuses it, standard error says so."""
-    from leadapp.tasks.imports import notify_done
+    from leadapp.tasks.imports import summary_email
+    from leadapp.tasks.mail import send_results_email
 
     bar = ProgressBar()
+    emails = []
     try:
-        counts = import_service.run(imp, bar)
+        counts = import_service.run(
+            imp, bar, with_the_results=lambda c: emails.append(summary_email(imp, c))
+        )
     except import_service.ImportTakenOver as exc:
         db.session.rollback()  # the other process finishes the import: leave it be
         fail(str(exc))
@@ -176,7 +180,7 @@ def _run_here(imp) -> dict:
     finally:
         bar.close()
     try:
-        notify_done(imp, counts)
+        send_results_email(emails[0] if emails else None)
     except QueueUnavailable as exc:
         click.echo(f"Import finished; the summary email was not sent: {exc}", err=True)
     return counts

@@ -14,8 +14,9 @@ EMAIL_STATUSES = ("pending", "sent", "failed")
 
 
 class EmailDelivery(AccountScoped, Timestamped, db.Model):
-    """One results email: ``pending`` from its queueing until the ``send_email`` job
-    delivers it (``sent``) or gives up after its last retry (``failed``)."""
+    """One results email: ``pending`` from the commit of the results it reports until the
+    ``send_email`` job delivers it (``sent``) or gives up after its last retry
+    (``failed``)."""
 
     __tablename__ = "email_deliveries"
 
@@ -29,6 +30,12 @@ class EmailDelivery(AccountScoped, Timestamped, db.Model):
     # The last failure, one sentence (kept while pending: why it is being retried).
     error: Mapped[str | None] = mapped_column(sa.Text)
     sent_at: Mapped[dt.datetime | None]
+    # The message as rendered when the results were committed, in that same commit: an
+    # email whose queueing was lost (a worker killed just after the commit, Redis flushed)
+    # is queued again from here by every worker as it starts and by ``flask jobs requeue``.
+    subject: Mapped[str | None] = mapped_column(sa.Text)
+    text_body: Mapped[str | None] = mapped_column(sa.Text)
+    html_body: Mapped[str | None] = mapped_column(sa.Text)
     # What the email reports on: one of the two.
     import_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("imports.id", ondelete="CASCADE"), index=True

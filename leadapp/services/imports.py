@@ -415,10 +415,15 @@ def fail(imp: Import, message: str) -> None:
     db.session.flush()
 
 
-def run(imp: Import, progress: Callable[[float, str], None] | None = None) -> dict:
+def run(
+    imp: Import,
+    progress: Callable[[float, str], None] | None = None,
+    with_the_results: Callable[[dict], None] | None = None,
+) -> dict:
     """Stage (unless already staged), analyse and execute: what the job and the CLI run.
 
-    Progress: staging is the first 30 %, writing the rest."""
+    Progress: staging is the first 30 %, writing the rest. ``with_the_results``: see
+    ``execute``."""
 
     def part(lo: float, hi: float):
         if progress is None:
@@ -430,7 +435,7 @@ def run(imp: Import, progress: Callable[[float, str], None] | None = None) -> di
         analyse(imp)
     elif "duplicates_in_file" not in (imp.counts or {}):
         analyse(imp)
-    return execute(imp, part(30, 100))
+    return execute(imp, part(30, 100), with_the_results)
 
 
 def stage(imp: Import, progress: Callable[[float, str], None] | None = None) -> dict:
@@ -765,12 +770,17 @@ def _assign(pool: LeadPool, campaign_id: int) -> None:
         db.session.flush()
 
 
-def execute(imp: Import, progress: Callable[[float, str], None] | None = None) -> dict:
+def execute(
+    imp: Import,
+    progress: Callable[[float, str], None] | None = None,
+    with_the_results: Callable[[dict], None] | None = None,
+) -> dict:
     """Write the staged valid rows as leads, in batches, each committed with its checkpoint.
 
     Commits: this is the one service that must (a batch is the unit of work). Re-running
     after a crash continues after ``rows_done`` and yields exactly the leads of an
-    uninterrupted run."""
+    uninterrupted run. ``with_the_results`` is called with the final counts just before
+    the final commit: what it adds (the summary email's delivery) is committed with them."""
     settings = DuplicateSettings(**imp.duplicate_settings).check()
     state: dict = {}
 
@@ -811,8 +821,11 @@ def execute(imp: Import, progress: Callable[[float, str], None] | None = None) -
             )
     totals["discarded"] = totals.get("duplicates_in_file", 0) + totals.get("discarded_existing", 0)
     _finish(imp, state["pool"], totals)
+    counts = public_counts(imp)
+    if with_the_results is not None:
+        with_the_results(counts)
     db.session.commit()
-    return public_counts(imp)
+    return counts
 
 
 _NO_MATCHES = pd.DataFrame({"_key": [], "lead_id": [], "created_at": []})

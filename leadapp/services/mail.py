@@ -30,6 +30,12 @@ def render_email(template: str, **context) -> tuple[str, str, str]:
     return first[len("Subject:") :].strip(), body.lstrip("\n"), html
 
 
+def delivery_job_id(delivery_id: int) -> str:
+    """The RQ id of a tracked email's job: one per delivery, so queueing it again replaces
+    the job instead of adding a second."""
+    return f"email-delivery-{delivery_id}"
+
+
 def send_later(
     recipients: list[str], subject: str, text: str, html: str, delivery_id: int | None = None
 ):
@@ -37,7 +43,8 @@ def send_later(
     # Imported here: the task module records deliveries with the functions below.
     from leadapp.tasks.mail import send_email
 
-    return enqueue(send_email, list(recipients), subject, text, html, delivery_id)
+    job_id = delivery_job_id(delivery_id) if delivery_id is not None else None
+    return enqueue(send_email, list(recipients), subject, text, html, delivery_id, job_id=job_id)
 
 
 def queue_email(to: list[str] | str, template: str, **context):
@@ -50,20 +57,40 @@ def queue_email(to: list[str] | str, template: str, **context):
 # Tracked results emails
 
 
-def track_email(about, recipients: list[str], template: str) -> EmailDelivery:
-    """A pending delivery of ``template`` about ``about`` (an Import or a DedupJob); the
-    caller commits it before the email is queued with its id."""
+def track_email(
+    about, recipients: list[str], template: str, message: tuple[str, str, str]
+) -> EmailDelivery:
+    """A pending delivery of ``template`` about ``about`` (an Import or a DedupJob) with its
+    rendered ``message`` (subject, text, HTML); the caller commits it with the results it
+    reports, then queues the email with its id."""
+    subject, text, html = message
     delivery = EmailDelivery(
         account_id=about.account_id,
         template=template,
         recipients=list(recipients),
         status="pending",
         tries=0,
+        subject=subject,
+        text_body=text,
+        html_body=html,
         **({"import_id": about.id} if isinstance(about, Import) else {"dedup_job_id": about.id}),
     )
     db.session.add(delivery)
     db.session.flush()
     return delivery
+
+
+def unqueued() -> list[EmailDelivery]:
+    """Pending deliveries, of every account, that carry their message: the candidates for
+    queueing again (the caller asks Redis which of them it still holds)."""
+    return list(
+        db.session.scalars(
+            sa.select(EmailDelivery)
+            .where(EmailDelivery.status == "pending", EmailDelivery.subject.is_not(None))
+            .order_by(EmailDelivery.id)
+            .execution_options(all_accounts=True)
+        )
+    )
 
 
 def sending(delivery: EmailDelivery) -> None:

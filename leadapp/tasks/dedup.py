@@ -7,7 +7,7 @@ from leadapp.models import BackgroundJob, DedupJob
 from leadapp.services import dedup as dedup_service
 from leadapp.services import jobs as job_rows
 from leadapp.tasks import QueueUnavailable, dispatch, failure_text, tracked, unschedule
-from leadapp.tasks.mail import queue_results_email
+from leadapp.tasks.mail import prepare_results_email, send_results_email
 
 
 def _job(dedup_job_id: int) -> DedupJob:
@@ -17,13 +17,16 @@ def _job(dedup_job_id: int) -> DedupJob:
     return job
 
 
-def _email(job: DedupJob, template: str, **context) -> str | None:
-    """Queue the job's email after the commit (tracked: the job's page shows whether it was
-    sent); a message when it could not be queued."""
-    if not job.emails:
-        return None
+def _email(job: DedupJob, template: str, **context):
+    """The job's tracked email (its page shows whether it was sent), to be committed with
+    the results it reports; None when the job has no addresses."""
+    return prepare_results_email(job, job.emails, template, job=job, **context)
+
+
+def _send(delivery) -> str | None:
+    """Queue a committed email; a message when it could not be queued."""
     try:
-        queue_results_email(job, job.emails, template, job=job, **context)
+        send_results_email(delivery)
     except QueueUnavailable as exc:
         return f"The confirmation email was not sent: {exc}"
     return None
@@ -37,8 +40,9 @@ def dedup_test_run(job, progress, dedup_job_id: int) -> dict:
     figures = dedup_service.test_run(dedup_job)
     if dedup_job.status in ("draft", "testing", "failed", "tested"):
         dedup_job.status = "tested"
-    db.session.commit()
-    problem = _email(dedup_job, "dedup_test_run", figures=figures)
+    email = _email(dedup_job, "dedup_test_run", figures=figures)
+    db.session.commit()  # the figures and their email, together
+    problem = _send(email)
     return {**figures, **({"message": problem} if problem else {})}
 
 
@@ -64,16 +68,18 @@ def carry_out(dedup_job: DedupJob, progress=None) -> dict:
     dedup_job_id = dedup_job.id
     try:
         result = dedup_service.run(dedup_job, progress)
-        db.session.commit()
+        email = _email(dedup_job, "dedup_done", result=result)
+        db.session.commit()  # completed, and its results email, together
     except Exception as exc:
         db.session.rollback()
         dedup_job = _job(dedup_job_id)
         dedup_job.status = "failed"
         dedup_job.error = failure_text(exc)
+        email = _email(dedup_job, "dedup_failed")
         db.session.commit()
-        _email(dedup_job, "dedup_failed")
+        _send(email)
         raise
-    problem = _email(dedup_job, "dedup_done", result=result)
+    problem = _send(email)
     return {**result, **({"message": problem} if problem else {})}
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from leadapp.extensions import db
-from leadapp.models import Import, User
+from leadapp.models import EmailDelivery, Import, User
 from leadapp.services import imports as import_service
 from leadapp.tasks import QueueUnavailable, failure_text, tracked
-from leadapp.tasks.mail import queue_results_email
+from leadapp.tasks.mail import prepare_results_email, send_results_email
 
 
 @tracked(queue="imports")
@@ -17,8 +17,11 @@ def run_import(job, progress, import_id: int) -> dict:
         raise LookupError(f"Import {import_id} no longer exists.")
     imp.status = "running"
     db.session.commit()
+    emails = []
     try:
-        counts = import_service.run(imp, progress)
+        counts = import_service.run(
+            imp, progress, with_the_results=lambda c: emails.append(summary_email(imp, c))
+        )
     except import_service.ImportTakenOver:
         db.session.rollback()  # the other process finishes the import: leave it be
         raise
@@ -30,22 +33,22 @@ def run_import(job, progress, import_id: int) -> dict:
         db.session.commit()
         raise
     try:
-        notify_done(imp, counts)
+        send_results_email(emails[0] if emails else None)
     except QueueUnavailable as exc:
         # The leads are in; only the summary email could not be queued. Say so on the job.
         return {**counts, "message": f"Import finished; the summary email was not sent: {exc}"}
     return counts
 
 
-def notify_done(imp: Import, counts: dict) -> None:
-    """The summary email, after the import's final commit, to the user and extra addresses
-    (tracked: the import's page shows whether it was sent)."""
+def summary_email(imp: Import, counts: dict) -> EmailDelivery | None:
+    """The summary email to the user and extra addresses, made before the import's final
+    commit and committed with it (tracked: the import's page shows whether it was sent);
+    queue it with ``send_results_email`` after that commit. None without recipients."""
     recipients = list((imp.settings or {}).get("notify_emails") or [])
     user = db.session.get(User, imp.user_id) if imp.user_id else None
     if (imp.settings or {}).get("notify_me") and user is not None:
         recipients.insert(0, user.email)
-    if recipients:
-        queue_results_email(imp, recipients, "import_done", imp=imp, counts=counts)
+    return prepare_results_email(imp, recipients, "import_done", imp=imp, counts=counts)
 
 
 @tracked(queue="imports")

@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 from flask import current_app
 from flask_mail import Message
+from redis.exceptions import RedisError
 from rq import Retry, get_current_job
+from rq.job import Job
 
-from leadapp.extensions import db, mail
+from leadapp.extensions import db, mail, redis_connection
 from leadapp.models import EmailDelivery
 from leadapp.security import account_scope
 from leadapp.services import mail as mail_service
@@ -32,6 +34,8 @@ def send_email(
     socket.setdefaulttimeout(current_app.config["MAIL_TIMEOUT"])
     if delivery_id is not None:
         db.engine.dispose(close=False)  # connections inherited from the parent: not ours
+        if _already_sent(delivery_id):
+            return  # queued again after all (a requeue racing the first job): sent once
     _record(delivery_id, mail_service.sending)
     try:
         mail.send(Message(subject=subject, recipients=to, body=text, html=html))
@@ -41,6 +45,14 @@ def send_email(
         _record(delivery_id, mail_service.not_sent, mail_service.failure_sentence(exc), final)
         raise
     _record(delivery_id, mail_service.sent)
+
+
+def _already_sent(delivery_id: int) -> bool:
+    try:
+        delivery = db.session.get(EmailDelivery, delivery_id)
+        return delivery is not None and delivery.status == "sent"
+    finally:
+        db.session.remove()
 
 
 def _record(delivery_id: int | None, change: Callable, *args) -> None:
@@ -63,16 +75,62 @@ def _record(delivery_id: int | None, change: Callable, *args) -> None:
         db.session.remove()
 
 
-def queue_results_email(about, recipients: list[str], template: str, **context) -> None:
-    """After the commit of the results: a tracked email about ``about`` (an Import or a
-    DedupJob). Its pending row is committed before the job is queued; if Redis refuses
-    the job, the row says so and ``QueueUnavailable`` is raised for the caller to report."""
-    message = mail_service.render_email(template, **context)
-    delivery = mail_service.track_email(about, recipients, template)
-    db.session.commit()
+def prepare_results_email(
+    about, recipients: list[str], template: str, **context
+) -> EmailDelivery | None:
+    """Before the commit of the results: the tracked email about ``about`` (an Import or a
+    DedupJob), rendered and pending, to be committed with them — so no kill between that
+    commit and the queueing can lose it (``requeue_lost_emails``). Queue it with
+    ``send_results_email`` after the commit. None without recipients, or when the message
+    cannot be rendered: a broken email template must not undo the results (logged)."""
+    if not recipients:
+        return None
     try:
-        mail_service.send_later(recipients, *message, delivery_id=delivery.id)
+        message = mail_service.render_email(template, **context)
+    except Exception:  # noqa: BLE001 (see above)
+        log.exception("the %s email could not be rendered; the results stand", template)
+        return None
+    return mail_service.track_email(about, recipients, template, message)
+
+
+def send_results_email(delivery: EmailDelivery | None) -> None:
+    """After the commit that holds ``delivery``: queue it. If Redis refuses, the row says
+    so (failed, with a sentence) and ``QueueUnavailable`` is raised for the caller."""
+    if delivery is None:
+        return
+    try:
+        mail_service.send_later(
+            delivery.recipients,
+            delivery.subject,
+            delivery.text_body,
+            delivery.html_body,
+            delivery_id=delivery.id,
+        )
     except QueueUnavailable:
         mail_service.not_sent(delivery, mail_service.QUEUE_DOWN, final=True)
         db.session.commit()
         raise
+
+
+def requeue_lost_emails() -> list[int]:
+    """Pending results emails whose job Redis does not hold — never queued (the worker was
+    killed just after the results' commit) or lost (Redis restarted without its data,
+    flushed) — are queued again, under their own job id. Returns their delivery ids. Runs
+    when a worker starts and as ``flask jobs requeue``. An email queued twice all the same
+    is sent once: ``send_email`` skips a delivery already sent."""
+    client = redis_connection.client()
+    again = []
+    for delivery in mail_service.unqueued():
+        try:
+            held = Job.exists(mail_service.delivery_job_id(delivery.id), connection=client)
+        except RedisError as exc:  # nothing changed: the emails stay pending
+            raise QueueUnavailable(
+                "The job queue (Redis) is not reachable, so no email was queued again; "
+                "nothing was lost — try again in a minute or ask your administrator."
+            ) from exc
+        if held:
+            continue
+        with account_scope(delivery.account_id):
+            send_results_email(delivery)
+        again.append(delivery.id)
+    return again

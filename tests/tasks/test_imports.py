@@ -569,7 +569,10 @@ def test_redis_restarted_mid_import_ends_honestly_with_the_same_leads(
             )
             time.sleep(0.2)
         # Redis lost nothing a worker needs: no queued job row to hand over again.
-        assert cli_json(own_runner, "jobs", "requeue", "--json") == {"requeued": []}
+        assert cli_json(own_runner, "jobs", "requeue", "--json") == {
+            "requeued": [],
+            "emails_requeued": [],
+        }
     finally:
         if worker.poll() is None:
             worker.terminate()

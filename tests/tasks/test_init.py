@@ -171,9 +171,15 @@ def test_jobs_redis_lost_are_handed_to_rq_again_from_the_database(
 
     result = runner.invoke(args=["jobs", "requeue", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"requeued": ids}
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "requeued": ids,
+        "emails_requeued": [],
+    }
     again = runner.invoke(args=["jobs", "requeue", "--json"])  # already queued: not twice
-    assert json.loads(again.stdout.strip().splitlines()[-1]) == {"requeued": []}
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == {
+        "requeued": [],
+        "emails_requeued": [],
+    }
     with app.app_context():
         redis_connection.client().delete(f"rq:job:{rq_ids[1]}")  # lost again
 

@@ -371,3 +371,47 @@ def test_an_email_whose_last_try_fails_shows_failed_with_the_reason(
         ]  # fmt: skip
         assert len(ours) == 1  # RQ gave up as well: no retry left
         ours[0].delete()
+
+
+def test_an_email_a_killed_worker_never_queued_is_sent_once_by_the_next_worker(
+    committed, dedup_job, app_environ, smtp_server, runner
+):
+    """A worker killed between the results' commit and the queueing of their email: the
+    delivery row, message and all, was in that commit, so the next worker to start queues
+    it; it arrives once, and neither `flask jobs requeue` nor a second queueing of the same
+    delivery sends it again."""
+    from leadapp.services import dedup as dedup_service
+    from leadapp.tasks.mail import prepare_results_email, send_results_email
+
+    app = committed
+    account_id, client, job_id = dedup_job
+    # What the test-run job commits, up to where the kill comes: figures and email row.
+    with app.test_request_context(), account_scope(account_id):
+        job = db.session.get(DedupJob, job_id)
+        figures = dedup_service.test_run(job)
+        job.status = "tested"
+        prepare_results_email(job, job.emails, "dedup_test_run", job=job, figures=figures)
+        db.session.commit()
+    delivery = delivery_of(app, account_id, dedup_job_id=job_id)
+    assert (delivery.status, delivery.tries) == ("pending", 0)
+    with app.app_context():
+        assert redis_connection.queue("mail").count == 0  # nothing was queued
+
+    before = len(smtp_server.handler.messages)
+    burst(app_environ)  # starting, the worker queues it; then it sends it
+    ours = lambda: [m for m in smtp_server.handler.messages[before:] if ODD_ADDRESS in m["rcpt"]]  # noqa: E731
+    assert len(ours()) == 1
+    assert str(ours()[0]["message"]["Subject"]) == delivery.subject
+    delivery = delivery_of(app, account_id, dedup_job_id=job_id)
+    assert (delivery.status, delivery.tries) == ("sent", 1)
+    shown, _ = email_states(client, f"/dedup/{job_id}")
+    assert shown.startswith("Test run email: Email sent at ")
+
+    result = runner.invoke(args=["jobs", "requeue", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"emails_requeued": []' in result.output  # sent: nothing to queue again
+    with app.app_context(), account_scope(account_id):
+        send_results_email(db.session.get(EmailDelivery, delivery.id))  # queued twice after all
+    burst(app_environ)
+    assert len(ours()) == 1
+    assert delivery_of(app, account_id, dedup_job_id=job_id).tries == 1
