@@ -149,7 +149,7 @@ def import_leads(
 def _run_here(imp) -> dict:
     """Run the import in this process (progress bar on a terminal); refusals exit with a
     sentence, unexpected errors keep their traceback; either way the import says why.
-    The summary email the import asks for (a resumed wizard import) is queued as a
+    The summary email the import asks for is queued as a
     worker would queue it; if Redis refuses it, standard error says so."""
     from leadapp.tasks.imports import summary_email
     from leadapp.tasks.mail import send_results_email
@@ -165,10 +165,7 @@ def _run_here(imp) -> dict:
         fail(str(exc))
     except Exception as exc:
         db.session.rollback()
-        # A refusal, a full database disk or Redis lost: a sentence (the job's own, see
-        # ``tasks.failure_text``); anything else keeps its traceback.
-        refused = isinstance(exc, import_service.ImportError_ | CsvError | RedisError)
-        refused = refused or database_full(exc)
+        refused = _refused(exc)
         message = (
             failure_text(exc) if refused else f"the import stopped: {type(exc).__name__}: {exc}"
         )
@@ -183,6 +180,39 @@ def _run_here(imp) -> dict:
         send_results_email(emails[0] if emails else None)
     except QueueUnavailable as exc:
         click.echo(f"Import finished; the summary email was not sent: {exc}", err=True)
+    return counts
+
+
+def _refused(exc: BaseException) -> bool:
+    """A refusal, a full database disk or Redis lost: told as a sentence (the job's own,
+    see ``tasks.failure_text``); anything else keeps its traceback."""
+    refused = isinstance(exc, import_service.ImportError_ | CsvError | RedisError)
+    return refused or database_full(exc)
+
+
+def _resume_here(imp) -> dict:
+    """Resume the import in this process as a worker would run it: under a job row of its
+    own (heartbeat, progress and outcome on the import's page), so the import no longer
+    points at the stalled or failed row it had; its summary email is queued as a worker
+    queues it."""
+    from leadapp.tasks.imports import run_import
+
+    row = job_rows.create_job(
+        imp.account_id, "import", f"Import {imp.file_name} (resumed)", "imports", imp.user_id
+    )
+    imp.job_id = row.id
+    db.session.commit()
+    try:
+        counts = dict(run_import(row.id, imp.id))
+    except import_service.ImportTakenOver as exc:
+        fail(str(exc))
+    except Exception as exc:
+        if not _refused(exc):
+            raise  # an unexpected error keeps its traceback (the rows say why too)
+        fail(failure_text(exc))
+    message = counts.pop("message", None)
+    if message:
+        click.echo(message, err=True)  # the leads are in; only the email is not
     return counts
 
 
@@ -297,7 +327,7 @@ def resume_import(import_id, enqueue, as_json):
         if enqueue:
             _enqueue(imp, as_json)
             return
-        counts = _run_here(imp)
+        counts = _resume_here(imp)
     _print_counts(counts, as_json)
 
 

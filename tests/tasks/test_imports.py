@@ -313,8 +313,9 @@ def test_a_killed_worker_shows_stalled_and_resuming_yields_the_same_leads(
 def test_an_import_resumed_in_this_process_sends_its_summary_once(
     spring, runner, run_worker, smtp_server, tmp_path
 ):
-    """`flask leads resume ID` without --enqueue finishes the import here; the summary the
-    user asked for is queued all the same, once (a worker delivers it)."""
+    """`flask leads resume ID` without --enqueue finishes the import here, under a job row
+    of its own that says completed (the import's page shows it, not a stale row); the
+    summary the user asked for is queued all the same, once (a worker delivers it)."""
     app = spring
     path = tmp_path / "resumed_here.csv"
     truth = generate(300, path, seed=17)
@@ -329,10 +330,26 @@ def test_an_import_resumed_in_this_process_sends_its_summary_once(
             )
             info = import_service.attach_file(imp, path, path.name)
             import_service.set_mapping(imp, import_service.suggest(imp, info), info.headers)
-            db.session.commit()  # prepared, never handed to a worker
-            import_id = imp.id
+            # Handed to a worker once, which died: the row the import points at is stalled.
+            stale = job_rows.create_job(account.id, "import", "Import resumed_here.csv", "imports")
+            job_rows.mark_running(stale)
+            stale.heartbeat_at = utcnow() - dt.timedelta(hours=1)
+            imp.job_id, imp.status = stale.id, "running"
+            db.session.commit()
+            import_id, stale_id = imp.id, stale.id
     counts = cli_json(runner, "leads", "resume", str(import_id), "--json")
     assert counts["imported"] == truth["unique_valid_phones"]
+    with app.app_context():
+        imp = db.session.get(Import, import_id)
+        assert imp.status == "completed" and imp.job_id != stale_id
+        row = db.session.get(BackgroundJob, imp.job_id)
+        assert (row.status, row.progress, row.result["imported"]) == (
+            "completed",
+            100,
+            counts["imported"],
+        )
+        old = db.session.get(BackgroundJob, stale_id)
+        assert (old.status, old.error) == ("failed", job_rows.STALLED_MESSAGE)
     result = run_worker()
     assert result.returncode == 0, result.stdout
     (summary,) = summaries(smtp_server, notify)
