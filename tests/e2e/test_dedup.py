@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from leadapp.extensions import db
-from leadapp.models import Account, DedupJob, Lead, LeadPool
+from leadapp.models import Account, DedupJob, EmailDelivery, Lead, LeadPool
 from leadapp.models.base import utcnow
 from leadapp.security import account_scope
 from leadapp.services import dedup as dedup_service
@@ -226,3 +226,36 @@ def test_the_scheduler_runs_the_job_then_report_and_undo(
         "Undone: 6 leads were put back in their pools."
     )
     expect(page.get_by_test_id("dedup-status").first).to_have_text("Undone")
+
+
+def test_a_pending_email_line_turns_sent_on_the_open_page_then_stops_asking(
+    page, app, make_account
+):
+    """The job's page is open while its email is pending: the line follows the delivery
+    (every 5 s, without a reload), then the page stops asking once the email is settled."""
+    from leadapp.services import mail as mail_service
+
+    account_id = setup_account(app, make_account)
+    with app.app_context(), account_scope(account_id):
+        job = DedupJob(name="Tidy", emails=["ops@acme.test"], status="tested")
+        db.session.add(job)
+        db.session.flush()
+        message = ("Test run: Tidy", "3 duplicates", "<p>3 duplicates</p>")
+        delivery = mail_service.track_email(job, job.emails, "dedup_test_run", message)
+        db.session.commit()
+        job_id, delivery_id = job.id, delivery.id
+    log_in(page, "admin@acme.test", PASSWORD)
+    page.goto(f"/dedup/{job_id}")
+    line = page.get_by_test_id("email-state")
+    expect(line).to_contain_text("Test run email: Email pending")
+    expect(page.get_by_test_id("email-states-box")).to_have_attribute("data-live", "")
+
+    with app.app_context(), account_scope(account_id):
+        mail_service.sent(db.session.get(EmailDelivery, delivery_id))  # as the job does
+        db.session.commit()
+    expect(line).to_contain_text("Test run email: Email sent at", timeout=12000)
+    expect(page.get_by_test_id("email-states-box")).not_to_have_attribute("data-live", "")
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if f"/dedup/{job_id}" in r.url else None)
+    page.wait_for_timeout(6000)  # longer than one polling interval
+    assert asked == []
