@@ -12,7 +12,6 @@ import unicodedata
 
 import pandas as pd
 import phonenumbers
-from phonenumbers.geocoder import country_name_for_number
 
 LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "sv", "da")
 # Abbreviations and older names the metadata does not carry.
@@ -45,6 +44,10 @@ def _fold(text: str) -> str:
 
 @functools.cache
 def _names() -> dict[str, str]:
+    # Imported here: the geocoder's data takes ~0.4 s to load, paid by every process that
+    # starts (each worker, each `flask` command) though only a country column needs it.
+    from phonenumbers.geocoder import country_name_for_number
+
     names: dict[str, str] = {}
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
         names[region.lower()] = region
