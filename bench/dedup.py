@@ -236,14 +236,10 @@ def main() -> int:
     )
 
     def span(key: str, ratio: bool = True) -> tuple[str, float]:
+        """The range over the rounds (one value when they agree) and the median."""
         values = sorted(r[key] / r["query"] if ratio else r[key] for r in rounds)
-        median = statistics.median(values)
-        text = (
-            f"{values[0]:.3f}–{values[-1]:.3f}"
-            if not ratio
-            else f"{values[0]:.1f}–{values[-1]:.1f}"
-        )
-        return (text if len(values) > 1 else text.split("–")[0]), median
+        low, high = (f"{v:.1f}" if ratio else f"{v:.3f}" for v in (values[0], values[-1]))
+        return (low if low == high else f"{low}–{high}"), statistics.median(values)
 
     print()
     print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, {platform.machine()}")

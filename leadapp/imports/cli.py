@@ -151,15 +151,12 @@ def _run_here(imp) -> dict:
     sentence, unexpected errors keep their traceback; either way the import says why.
     The summary email the import asks for is queued as a
     worker would queue it; if Redis refuses it, standard error says so."""
-    from leadapp.tasks.imports import summary_email
+    from leadapp.tasks.imports import run_with_summary
     from leadapp.tasks.mail import send_results_email
 
     bar = ProgressBar()
-    emails = []
     try:
-        counts = import_service.run(
-            imp, bar, with_the_results=lambda c: emails.append(summary_email(imp, c))
-        )
+        counts, email = run_with_summary(imp, bar)
     except import_service.ImportTakenOver as exc:
         db.session.rollback()  # the other process finishes the import: leave it be
         fail(str(exc))
@@ -177,7 +174,7 @@ def _run_here(imp) -> dict:
     finally:
         bar.close()
     try:
-        send_results_email(emails[0] if emails else None)
+        send_results_email(email)
     except QueueUnavailable as exc:
         click.echo(f"Import finished; the summary email was not sent: {exc}", err=True)
     return counts

@@ -17,11 +17,8 @@ def run_import(job, progress, import_id: int) -> dict:
         raise LookupError(f"Import {import_id} no longer exists.")
     imp.status = "running"
     db.session.commit()
-    emails = []
     try:
-        counts = import_service.run(
-            imp, progress, with_the_results=lambda c: emails.append(summary_email(imp, c))
-        )
+        counts, email = run_with_summary(imp, progress)
     except import_service.ImportTakenOver:
         db.session.rollback()  # the other process finishes the import: leave it be
         raise
@@ -33,11 +30,21 @@ def run_import(job, progress, import_id: int) -> dict:
         db.session.commit()
         raise
     try:
-        send_results_email(emails[0] if emails else None)
+        send_results_email(email)
     except QueueUnavailable as exc:
         # The leads are in; only the summary email could not be queued. Say so on the job.
         return {**counts, "message": f"Import finished; the summary email was not sent: {exc}"}
     return counts
+
+
+def run_with_summary(imp: Import, progress=None) -> tuple[dict, EmailDelivery | None]:
+    """``import_service.run``, with the summary email made just before the import's final
+    commit and committed with it; queue the email with ``send_results_email`` after."""
+    made = []
+    counts = import_service.run(
+        imp, progress, with_the_results=lambda c: made.append(summary_email(imp, c))
+    )
+    return counts, (made[0] if made else None)
 
 
 def summary_email(imp: Import, counts: dict) -> EmailDelivery | None:

@@ -1,6 +1,11 @@
 // The pool grid: "check all" and the count of checked pools in the bulk bar.
 (function () {
   "use strict";
+  function checkAll(form, checked) {
+    form.querySelectorAll("input[name=pool_ids]").forEach(function (box) {
+      box.checked = checked;
+    });
+  }
   function refresh(form) {
     var boxes = form.querySelectorAll("input[name=pool_ids]");
     var checked = form.querySelectorAll("input[name=pool_ids]:checked").length;
@@ -15,11 +20,7 @@
   document.addEventListener("change", function (evt) {
     var form = evt.target.closest && evt.target.closest("#bulk-form");
     if (!form) return;
-    if (evt.target.matches("[data-check-all]")) {
-      form.querySelectorAll("input[name=pool_ids]").forEach(function (box) {
-        box.checked = evt.target.checked;
-      });
-    }
+    if (evt.target.matches("[data-check-all]")) checkAll(form, evt.target.checked);
     refresh(form);
   });
   document.addEventListener("htmx:afterSwap", function () {
@@ -32,9 +33,7 @@
   if (form) {
     var all = form.querySelector("[data-check-all]");
     if (all && all.checked && !form.querySelector("input[name=pool_ids]:checked")) {
-      form.querySelectorAll("input[name=pool_ids]").forEach(function (box) {
-        box.checked = true;
-      });
+      checkAll(form, true);
     }
     refresh(form);
   }
