@@ -279,3 +279,19 @@ def test_no_template_has_an_inline_script_or_event_handler():
         if inline_script.search(text := path.read_text()) or handler.search(text) or "hx-on" in text
     ]
     assert offenders == []
+
+
+def test_no_template_puts_markup_in_the_page_title():
+    """<title> shows its content as text: a tag there shows up in the browser tab."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "leadapp"
+    title_block = re.compile(r"{%-?\s*block title\s*-?%}(.*?){%-?\s*endblock", re.S)
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.html")
+        for block in title_block.findall(path.read_text())
+        if "<" in block
+    ]
+    assert offenders == []

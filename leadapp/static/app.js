@@ -57,16 +57,22 @@
       .then(done, function () { document.execCommand("copy"); done(); });
   });
 
-  // <form data-confirm="..."> asks first.
-  document.addEventListener("submit", function (evt) {
-    var form = evt.target;
-    if (!form.dataset || !form.dataset.confirm || form.dataset.confirmed) return;
-    evt.preventDefault();
+  // <form data-confirm="..."> asks first, also for a form confirm-guard.js held while
+  // this script was loading.
+  function askFirst(form) {
     showModal("Please confirm", form.dataset.confirm, function () {
       form.dataset.confirmed = "1";
       form.requestSubmit();
     });
+  }
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (!form.dataset || !form.dataset.confirm || form.dataset.confirmed) return;
+    evt.preventDefault();
+    askFirst(form);
   });
+  if (window.leadappHeldSubmit) askFirst(window.leadappHeldSubmit);
+  window.leadappHeldSubmit = null;
 })();
 
 // Import mapping: a column changes its look as soon as it is mapped; the phone warning

@@ -156,6 +156,43 @@ def test_check_all_ticked_before_the_script_ran_still_checks_every_pool(
     expect(page.locator("input[name=pool_ids]:checked")).to_have_count(4)
 
 
+def test_reset_clicked_before_the_page_script_ran_still_asks_first(
+    page, app, make_account, make_user
+):
+    """CI caught a supervisor-speed click: "Reset pool…" pressed while app.js was still
+    loading re-opened the leads without asking. confirm-guard.js holds the form until
+    app.js can ask."""
+    from tests.pools.test_views import MIXED
+
+    setup_pools(app, make_account, make_user)
+    mixed = pool(app, "Mixed", MIXED)
+
+    def open_leads():
+        with app.app_context():
+            return db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Lead)
+                .where(Lead.pool_id == mixed, Lead.status == "open", Lead.completed.is_(False))
+                .execution_options(all_accounts=True)
+            )
+
+    before = open_leads()
+    log_in(page, "sup@acme.test", PASSWORD)
+    held = []
+    page.route("**/app.js*", lambda route: held.append(route))
+    page.goto(f"/pools/{mixed}", wait_until="commit")
+    page.get_by_test_id("reset").click()
+    page.wait_for_timeout(300)  # time for a submit to reach the server, if one left
+    assert open_leads() == before
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator("#app-modal-body")).to_contain_text("3 completed or closed leads")
+    assert open_leads() == before
+    page.click("#app-modal-confirm")
+    expect(page.locator(".alert-success")).to_contain_text("Re-opened 3 completed leads.")
+    assert open_leads() == before + 3
+
+
 def test_pool_details_draw_charts_and_edit(page, app, make_account, make_user, tmp_path):
     import datetime as dt
 

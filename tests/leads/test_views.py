@@ -222,6 +222,8 @@ def test_add_a_lead_by_hand(app, admin_client, world):
 
 def test_lead_page_shows_history_escaped_and_phones_international(admin_client, world):
     html = admin_client.get(f"/leads/{world['ada']}").get_data(as_text=True)
+    # The tab shows the lead's name only (a script tag once ended up in the title block).
+    assert re.search(r"<title>([^<]*)</title>", html).group(1).endswith(" · LeadApp")
     assert "+1 415-555-0132" in html
     assert "+1 212-555-0199" in html  # caller number
     assert "2026-11-02 09:05" in html  # account zone (Los Angeles)
