@@ -94,6 +94,8 @@
     var form = evt.target.closest && evt.target.closest("[data-mapping-form]");
     if (form) refreshMapping(form);
   });
+  // A column changed before this script ran (it is deferred) shows as it is now.
+  document.querySelectorAll("[data-mapping-form]").forEach(refreshMapping);
   document.addEventListener("click", function (evt) {
     var button = evt.target.closest && evt.target.closest("[data-remove-closest]");
     if (button) {

@@ -135,3 +135,26 @@ def test_a_binary_file_is_refused_with_a_sentence(page, app, make_account, tmp_p
     page.set_input_files('input[type="file"]', str(fake))
     page.click("button:has-text('Upload')")
     expect(page.get_by_test_id("file-error")).to_contain_text("PNG image")
+
+
+def test_a_column_unmapped_before_the_page_script_ran_still_shows_the_phone_warning(
+    page, app, make_account
+):
+    """A quick test run caught it: the phone column unmapped while app.js was loading left
+    the warning hidden."""
+    setup_account(app, make_account)
+    log_in(page, "admin@acme.test", PASSWORD)
+    page.goto("/imports/new")
+    page.fill('input[name="pool_name"]', "Wizard pool")
+    page.click("button:has-text('Next')")
+    page.set_input_files('input[type="file"]', str(SAMPLE))
+    page.click("button:has-text('Upload')")
+    expect(page.get_by_test_id("detected")).to_contain_text("utf-8-sig, delimiter comma")
+    held = []
+    page.route("**/app.js*", lambda route: held.append(route))
+    page.click("a:has-text('Next: map')")
+    page.get_by_test_id("map-Phone").select_option("")
+    expect(page.get_by_test_id("phone-warning")).to_be_hidden()  # the script has not run
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.get_by_test_id("phone-warning")).to_be_visible()
