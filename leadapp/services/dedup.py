@@ -151,14 +151,28 @@ def count_in_scope(settings: DedupSettings) -> int:
 
 def check_limit(settings: DedupSettings) -> list[int]:
     """The scope's pool ids, or a refusal when the scope holds more than 250,000 leads."""
+    return _checked_scope(settings)[0]
+
+
+def _checked_scope(settings: DedupSettings, keys: list | None = None) -> tuple[list[int], int]:
+    """``check_limit``, and in the same count the leads in scope that have every one of
+    ``keys`` (the leads a run ranks)."""
     pool_ids = scope_pool_ids(settings)
-    count = count_in_scope(settings) if pool_ids else 0
+    if not pool_ids:
+        return pool_ids, 0
+    with_keys = sa.and_(sa.true(), *[k.is_not(None) for k in keys or []])
+    count, ranked = db.session.execute(
+        sa.select(
+            sa.func.count(Lead.id),
+            sa.func.coalesce(sa.func.sum(sa.case((with_keys, 1), else_=0)), 0),
+        ).where(_in_scope(pool_ids))
+    ).one()
     if count > SCOPE_LIMIT:
         raise DedupError(
             f"The lead scope holds {count:,} leads, over the limit of {SCOPE_LIMIT:,}; "
             "choose fewer campaigns or pools. Nothing was moved."
         )
-    return pool_ids
+    return pool_ids, int(ranked)
 
 
 # --- finding duplicates ----------------------------------------------------------------------
@@ -324,7 +338,9 @@ def plan(job: DedupJob) -> dict:
     batches) and the golden records' inherited state. Returns the counts. Raises
     ``DedupError`` when the scope is over the limit (nothing written)."""
     settings = DedupSettings.of(job)
-    pool_ids = check_limit(settings)
+    phones = settings.match_keys == ["phones"]
+    keys = [] if phones else _key_columns(settings.match_keys)
+    pool_ids, total = _checked_scope(settings, keys)
     if not pool_ids:
         return _figures(0, 0)
     reason = RULE_WORDS[settings.keep_rule]
@@ -345,7 +361,7 @@ def plan(job: DedupJob) -> dict:
         "reason",
         "moved_at",
     ]
-    if settings.match_keys == ["phones"]:
+    if phones:
         leads = _phone_groups(settings, pool_ids)
         moves = _phone_moves(settings, leads)
         figures = _figures(len(leads), len(moves))
@@ -382,13 +398,7 @@ def plan(job: DedupJob) -> dict:
         )
     else:
         # The window query runs once: the moves are written from it, and its count is the
-        # number of duplicates; the total is a plain count of the leads it ranked.
-        keys = _key_columns(settings.match_keys)
-        total = db.session.scalar(
-            sa.select(sa.func.count(Lead.id)).where(
-                _in_scope(pool_ids), *[k.is_not(None) for k in keys]
-            )
-        )
+        # number of duplicates; the total came with the scope's count.
         ranked = _ranked(settings, pool_ids, Lead.do_not_call, Lead.call_count, Lead.last_called_at)
         duplicates = db.session.execute(
             sa.insert(DedupMove.__table__).from_select(
@@ -526,11 +536,11 @@ def _refresh_pools(pool_ids) -> None:
         )
 
 
-def move_next_batch(job: DedupJob, target: LeadPool, size: int, from_pools: list[int]) -> int:
+def move_next_batch(job: DedupJob, target: LeadPool, size: int) -> int:
     """Carry out the next ``size`` planned moves: the leads go to ``target`` as inactive,
-    the job remembers how far it got, the counters of ``target`` and ``from_pools`` (the
-    plan's pools) are refreshed. Returns how many; the caller commits (one transaction per
-    batch)."""
+    the job remembers how far it got, the counters of ``target`` and of the pools the
+    leads left change by what the batch moved. Returns how many; the caller commits (one
+    transaction per batch)."""
     done = _progress(job)
     next_ids = (
         sa.select(DedupMove.id)
@@ -545,14 +555,16 @@ def move_next_batch(job: DedupJob, target: LeadPool, size: int, from_pools: list
     if not count:
         return 0
     batch = sa.and_(DedupMove.dedup_job_id == job.id, DedupMove.id > done, DedupMove.id <= last)
+    moving = Lead.id.in_(sa.select(DedupMove.lead_id).where(batch))
+    before = pool_service.pool_counts(leads=moving)
     db.session.execute(
         sa.update(Lead)
-        .where(Lead.id.in_(sa.select(DedupMove.lead_id).where(batch)))
+        .where(moving)
         .values(pool_id=target.id, status="inactive", updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     job.results = {**(job.results or {}), "moved_through": last}
-    _refresh_pools([target.id, *from_pools])
+    pool_service.shift_counts(before, pool_service.pool_counts(leads=moving))
     return count
 
 
@@ -571,15 +583,10 @@ def run(job: DedupJob, progress: Progress | None = None) -> dict:
         db.session.commit()
     todo = figures.get("duplicates", 0)
     size = current_app.config.get("DEDUP_BATCH_LEADS", 20_000)
-    from_pools = list(
-        db.session.scalars(
-            sa.select(DedupMove.from_pool_id).where(DedupMove.dedup_job_id == job.id).distinct()
-        )
-    )
     moved = _moved_count(job)  # more than 0 when a killed run is resumed
 
     def one_batch() -> int:
-        count = move_next_batch(job, target, size, from_pools)
+        count = move_next_batch(job, target, size)
         db.session.commit()  # the moves and their checkpoint, together
         return count
 
@@ -592,6 +599,16 @@ def run(job: DedupJob, progress: Progress | None = None) -> dict:
         restore(job, only_moved_by_run=True)
         db.session.commit()
         raise
+    # Each batch moved the counters by what it moved; a full recount at the end also puts
+    # right counters that were off before the run began.
+    _refresh_pools(
+        [
+            target.id,
+            *db.session.scalars(
+                sa.select(DedupMove.from_pool_id).where(DedupMove.dedup_job_id == job.id).distinct()
+            ),
+        ]
+    )
     result = {**figures, "moved": _moved_count(job), "job_id": job.id}
     job.results = {**(job.results or {}), **result}
     job.status = "completed"
