@@ -95,9 +95,20 @@ def smtp_server():
     controller.stop()
 
 
+def worker_redis_url(url: str | None) -> str | None:
+    """Under pytest-xdist (CI runs ``-n 2``), each worker gets a Redis database of its own
+    below the one given (15, 14, ...): each flushes its own at start and none sees the
+    other's queues. The embedded Redis is one server per worker already."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    if not url or worker == "gw0":
+        return url
+    base, _, db_number = url.rpartition("/")
+    return f"{base}/{(int(db_number or 0) - int(worker[2:])) % 16}"
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
-    url = os.environ.get("TEST_REDIS_URL")
+    url = worker_redis_url(os.environ.get("TEST_REDIS_URL"))
     holder: dict = {}
     if not url:
         from leadapp.extensions import start_embedded_redis

@@ -53,8 +53,8 @@ class User(UserMixin, AccountScoped, Timestamped, db.Model):
     def is_admin(self) -> bool:
         return self.role == "admin"
 
-    def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+    def set_password(self, password: str, method: str = "scrypt") -> None:
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

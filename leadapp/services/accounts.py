@@ -8,6 +8,7 @@ import zoneinfo
 
 import phonenumbers
 import sqlalchemy as sa
+from flask import current_app
 
 from leadapp.domain.fields import STANDARD_FIELDS
 from leadapp.extensions import db
@@ -124,10 +125,14 @@ def create_user(
         raise AccountError(f"A user with the email {email} already exists.")
     name = _check_length(name.strip(), "user's name") or email
     user = User(account_id=account.id, email=email, name=name, role=role)
-    user.set_password(_check_password(password))
+    user.set_password(_check_password(password), _hash_method())
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def _hash_method() -> str:
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
 
 
 def set_role(user: User, role: str, acting: User) -> None:
@@ -153,7 +158,7 @@ def set_active(user: User, active: bool, acting: User) -> None:
 def reset_password(user: User, password: str | None = None) -> str:
     """Set a new password (a random one when none is given) and return it."""
     password = password or secrets.token_urlsafe(9)
-    user.set_password(_check_password(password))
+    user.set_password(_check_password(password), _hash_method())
     db.session.flush()
     return password
 

@@ -32,6 +32,8 @@ def test_create_account_makes_admin_inactive_pool_and_standard_fields(app_ctx):
         (admin,) = db.session.scalars(sa.select(User)).all()
         assert (admin.email, admin.role, admin.active) == ("admin@acme.test", "admin", True)
         assert admin.check_password(PASSWORD) and admin.password_hash != PASSWORD
+        # The tests hash cheaply (TestingConfig); the same algorithm as production.
+        assert admin.password_hash.startswith("scrypt:1024:8:1$")
 
         (pool,) = db.session.scalars(sa.select(LeadPool)).all()
         assert (pool.name, pool.is_system, pool.status) == ("Inactive", True, "inactive")
@@ -211,3 +213,13 @@ def test_overlong_names_are_refused_with_a_sentence(app_ctx):
         with pytest.raises(AccountError) as info:
             create_user(account, "x" * 250 + "@acme.test", "Long", PASSWORD)
         assert str(info.value) == "The email address can have at most 254 characters."
+
+
+def test_production_hashes_passwords_at_werkzeugs_full_cost():
+    from config import ProductionConfig
+    from leadapp.models import User
+
+    user = User(email="a@b.test")
+    user.set_password(PASSWORD, ProductionConfig.PASSWORD_HASH_METHOD)
+    assert user.password_hash.startswith("scrypt:32768:8:1$")
+    assert user.check_password(PASSWORD)
