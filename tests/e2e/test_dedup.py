@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
@@ -26,6 +27,9 @@ from tests.e2e.test_login import log_in
 
 ZONE = ZoneInfo("America/Los_Angeles")  # the account's zone
 PHONES = ["+14155550201", "+14155550202", "+14155550203"]
+
+# The whole flow runs on PostgreSQL too: its scheduler and workers lock rows there.
+pytestmark = pytest.mark.database
 
 
 def setup_account(app, make_account) -> int:
