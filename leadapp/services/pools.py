@@ -57,13 +57,9 @@ def ready_clause():
     )
 
 
-COUNTERS = ("total", "open", "ready", "closed", "used")
-
-
-def pool_counts(pool_ids: list[int] | None = None, leads=None) -> dict[int, dict[str, int]]:
+def pool_counts(pool_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
     """Per pool: total, open, ready to dial (see ``ready_clause``), closed and used (called
-    at least once) — one grouped query, a full recount; or only of the ``leads`` (a WHERE
-    clause on ``Lead``), to see what a change of those leads does to the counters."""
+    at least once) — one grouped query, a full recount."""
     query = sa.select(
         Lead.pool_id,
         sa.func.count(Lead.id),
@@ -74,8 +70,6 @@ def pool_counts(pool_ids: list[int] | None = None, leads=None) -> dict[int, dict
     ).group_by(Lead.pool_id)
     if pool_ids is not None:
         query = query.where(Lead.pool_id.in_(pool_ids))
-    if leads is not None:
-        query = query.where(leads)
     return {
         pool_id: {
             "total": total,
@@ -101,34 +95,6 @@ def refresh_counts(pools: list[LeadPool]) -> None:
         pool.used_count = c["used"]
         pool.counts_refreshed_at = now
     db.session.flush()
-
-
-def shift_counts(before: dict[int, dict[str, int]], after: dict[int, dict[str, int]]) -> None:
-    """Change the stored counters by what a change of some leads did to them: ``before``
-    and ``after`` are ``pool_counts(leads=...)`` of those leads either side of the change.
-    The counters stay equal to a full recount without reading the pools' other leads (a
-    dedup batch moves 20,000 leads out of pools of 250,000). Added in SQL, so a concurrent
-    change of the same pool is not lost."""
-    zero = dict.fromkeys(COUNTERS, 0)
-    now = utcnow()
-    for pool_id in sorted(before.keys() | after.keys()):
-        was, now_is = before.get(pool_id, zero), after.get(pool_id, zero)
-        delta = {name: now_is[name] - was[name] for name in COUNTERS}
-        if not any(delta.values()):
-            continue
-        db.session.execute(
-            sa.update(LeadPool)
-            .where(LeadPool.id == pool_id)
-            .values(
-                total_count=LeadPool.total_count + delta["total"],
-                open_count=LeadPool.open_count + delta["open"],
-                ready_count=LeadPool.ready_count + delta["ready"],
-                closed_count=LeadPool.closed_count + delta["closed"],
-                used_count=LeadPool.used_count + delta["used"],
-                counts_refreshed_at=now,
-            )
-            .execution_options(synchronize_session="fetch")
-        )
 
 
 def list_pools(include_system: bool = True) -> list[LeadPool]:

@@ -5,14 +5,7 @@ import sqlalchemy as sa
 from leadapp.extensions import db
 from leadapp.models import Lead, LeadPool
 from leadapp.security import account_scope
-from leadapp.services.pools import (
-    COUNTERS,
-    list_pools,
-    pool_counts,
-    pool_stats,
-    refresh_counts,
-    shift_counts,
-)
+from leadapp.services.pools import list_pools, pool_counts, pool_stats, refresh_counts
 
 DESIGN_KEYS = {
     "id",
@@ -70,65 +63,6 @@ def test_pool_counts_per_pool(app_ctx, make_account):
     assert counts[mixed.id] == {"total": 8, "open": 4, "ready": 2, "closed": 2, "used": 4}
     assert counts[small.id] == {"total": 3, "open": 3, "ready": 3, "closed": 0, "used": 0}
     assert empty.id not in counts  # no leads, no row; refresh_counts stores zeros
-
-
-def stored_counters(pool_id):
-    pool = db.session.get(LeadPool, pool_id)
-    return {
-        "total": pool.total_count,
-        "open": pool.open_count,
-        "ready": pool.ready_count,
-        "closed": pool.closed_count,
-        "used": pool.used_count,
-    }
-
-
-def test_shift_counts_moves_the_counters_by_what_a_change_of_some_leads_did(app_ctx, make_account):
-    account_id = make_account("acme")
-    with account_scope(account_id):
-        source = _pool_with_leads(account_id, "Mixed", LEADS)
-        target = _pool_with_leads(account_id, "Target", LEADS[:2])
-        refresh_counts([source, target])
-        moving = Lead.id.in_(
-            db.session.scalars(
-                sa.select(Lead.id).where(Lead.pool_id == source.id, Lead.status != "removed")
-            ).all()
-        )
-        before = pool_counts(leads=moving)
-        db.session.execute(
-            sa.update(Lead)
-            .where(moving)
-            .values(pool_id=target.id, status="inactive")
-            .execution_options(synchronize_session=False)
-        )
-        shift_counts(before, pool_counts(leads=moving))
-        db.session.expire_all()
-        recount = pool_counts([source.id, target.id])
-        assert stored_counters(source.id) == recount[source.id] == {
-            "total": 1, "open": 0, "ready": 0, "closed": 0, "used": 0
-        }  # fmt: skip
-        assert stored_counters(target.id) == recount[target.id]
-        assert set(COUNTERS) == set(recount[target.id])
-
-        # It shifts what is stored, without reading the pools' other leads: an offset that
-        # was there before is still there.
-        db.session.get(LeadPool, target.id).total_count += 100
-        db.session.flush()
-        back = Lead.id.in_(
-            db.session.scalars(sa.select(Lead.id).where(Lead.pool_id == target.id).limit(3)).all()
-        )
-        before = pool_counts(leads=back)
-        db.session.execute(
-            sa.update(Lead)
-            .where(back)
-            .values(pool_id=source.id)
-            .execution_options(synchronize_session=False)
-        )
-        shift_counts(before, pool_counts(leads=back))
-        db.session.expire_all()
-        recount = pool_counts([source.id, target.id])
-        assert stored_counters(source.id) == recount[source.id]
-        assert stored_counters(target.id)["total"] == recount[target.id]["total"] + 100
 
 
 def test_pool_counts_can_be_limited_and_stay_in_the_account(app_ctx, make_account):
