@@ -123,6 +123,7 @@ def requeue_lost() -> list[int]:
     rows = db.session.scalars(
         sa.select(BackgroundJob)
         .where(BackgroundJob.status == "queued", BackgroundJob.task.is_not(None))
+        .order_by(BackgroundJob.id)  # queued again in the order they were first queued
         .execution_options(all_accounts=True)
     )
     for row in rows:

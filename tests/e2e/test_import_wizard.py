@@ -28,17 +28,22 @@ def count(page, key):
     return int(page.get_by_test_id(f"count-{key}").inner_text().replace(",", ""))
 
 
-def test_the_whole_wizard(page, app, make_account):
-    truth = json.loads(SAMPLE.with_suffix(".truth.json").read_text())
-    setup_account(app, make_account)
-    log_in(page, "admin@acme.test", PASSWORD)
-
+def upload_the_sample(page):
+    """The wizard's first two steps: a new pool, then the sample file uploaded and read."""
     page.goto("/imports/new")
     page.fill('input[name="pool_name"]', "Wizard pool")
     page.click("button:has-text('Next')")
     page.set_input_files('input[type="file"]', str(SAMPLE))
     page.click("button:has-text('Upload')")
     expect(page.get_by_test_id("detected")).to_contain_text("utf-8-sig, delimiter comma")
+
+
+def test_the_whole_wizard(page, app, make_account):
+    truth = json.loads(SAMPLE.with_suffix(".truth.json").read_text())
+    setup_account(app, make_account)
+    log_in(page, "admin@acme.test", PASSWORD)
+
+    upload_the_sample(page)
 
     page.click("a:has-text('Next: map')")
     expect(page.get_by_test_id("map-Phone")).to_have_value("phone1")
@@ -144,12 +149,7 @@ def test_a_column_unmapped_before_the_page_script_ran_still_shows_the_phone_warn
     the warning hidden."""
     setup_account(app, make_account)
     log_in(page, "admin@acme.test", PASSWORD)
-    page.goto("/imports/new")
-    page.fill('input[name="pool_name"]', "Wizard pool")
-    page.click("button:has-text('Next')")
-    page.set_input_files('input[type="file"]', str(SAMPLE))
-    page.click("button:has-text('Upload')")
-    expect(page.get_by_test_id("detected")).to_contain_text("utf-8-sig, delimiter comma")
+    upload_the_sample(page)
     held = []
     page.route("**/app.js*", lambda route: held.append(route))
     page.click("a:has-text('Next: map')")
