@@ -22,8 +22,8 @@ from leadapp.models import (
 from leadapp.security import account_scope
 from leadapp.services import leads as lead_service
 from leadapp.services.accounts import create_campaign
-from leadapp.services.pools import pool_counts
 from tests.conftest import csrf_from, login
+from tests.pools.helpers import recounted, stored_counters
 
 HX = {"HX-Request": "true"}
 
@@ -90,16 +90,10 @@ def _ids(html):
 
 def _assert_counters(app, account_id):
     with app.app_context(), account_scope(account_id):
-        fresh = pool_counts()
-        for pool in db.session.scalars(sa.select(LeadPool)):
-            c = fresh.get(pool.id, dict.fromkeys(("total", "open", "ready", "closed", "used"), 0))
-            assert (
-                pool.total_count,
-                pool.open_count,
-                pool.ready_count,
-                pool.closed_count,
-                pool.used_count,
-            ) == (c["total"], c["open"], c["ready"], c["closed"], c["used"]), pool.name
+        pools = list(db.session.scalars(sa.select(LeadPool)))
+        fresh = recounted([p.id for p in pools])
+        for pool in pools:
+            assert stored_counters(pool) == fresh[pool.id], pool.name
 
 
 @pytest.mark.parametrize(

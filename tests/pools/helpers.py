@@ -64,21 +64,28 @@ def pool(
             return p.id
 
 
+COUNTERS = ("total", "open", "ready", "closed", "used")
+
+
+def stored_counters(pool: LeadPool) -> dict[str, int]:
+    """The counters stored on ``pool``, keyed like ``pools.pool_counts``."""
+    return {name: getattr(pool, f"{name}_count") for name in COUNTERS}
+
+
+def recounted(pool_ids) -> dict[int, dict[str, int]]:
+    """A full recount of ``pool_ids`` in the current session (pools without leads: zeros)."""
+    recount = pool_service.pool_counts(list(pool_ids))
+    return {pid: recount.get(pid, dict.fromkeys(COUNTERS, 0)) for pid in pool_ids}
+
+
 def stored_and_recounted(app, pool_ids, account_email="admin@acme.test"):
     """(stored counters, a full recount) of ``pool_ids``, in the same shape."""
     with app.app_context(), account_scope(account_id_of(account_email)):
-        stored = {}
-        for p in db.session.scalars(sa.select(LeadPool).where(LeadPool.id.in_(pool_ids))):
-            stored[p.id] = {
-                "total": p.total_count,
-                "open": p.open_count,
-                "ready": p.ready_count,
-                "closed": p.closed_count,
-                "used": p.used_count,
-            }
-        recount = pool_service.pool_counts(list(pool_ids))
-        zero = {"total": 0, "open": 0, "ready": 0, "closed": 0, "used": 0}
-        return stored, {pid: recount.get(pid, zero) for pid in pool_ids}
+        stored = {
+            p.id: stored_counters(p)
+            for p in db.session.scalars(sa.select(LeadPool).where(LeadPool.id.in_(pool_ids)))
+        }
+        return stored, recounted(pool_ids)
 
 
 def lead_rows(app, pool_id, *columns):

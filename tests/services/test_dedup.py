@@ -17,6 +17,7 @@ from leadapp.security import account_scope
 from leadapp.services import dedup as dedup_service
 from leadapp.services import pools as pool_service
 from leadapp.services.dedup import DedupError, DedupSettings
+from tests.pools.helpers import recounted, stored_counters
 
 T0 = dt.datetime(2026, 1, 1, 9, 0)
 
@@ -46,22 +47,12 @@ def generated(app, runner, make_account, tmp_path):
     return truth
 
 
-COUNTERS = ("total", "open", "ready", "closed", "used")
-
-
 def counters_match_recount(app):
     pools = list(db.session.scalars(sa.select(LeadPool)))
-    recount = pool_service.pool_counts([p.id for p in pools])
+    recount = recounted([p.id for p in pools])
     for pool in pools:
         db.session.refresh(pool)
-        fresh = recount.get(pool.id, dict.fromkeys(COUNTERS, 0))
-        assert (
-            pool.total_count,
-            pool.open_count,
-            pool.ready_count,
-            pool.closed_count,
-            pool.used_count,
-        ) == tuple(fresh[name] for name in COUNTERS), pool.name
+        assert stored_counters(pool) == recount[pool.id], pool.name
 
 
 @pytest.mark.parametrize("keep", ["latest-created", "latest-called", "inbound"])
