@@ -83,7 +83,8 @@ class DedupMove(AccountScoped, db.Model):
 
     __tablename__ = "dedup_moves"
     __table_args__ = (
-        sa.Index("ix_dedup_moves_job", "dedup_job_id"),
+        # By job, in plan order: a batch of a run is a range of one job's moves.
+        sa.Index("ix_dedup_moves_job", "dedup_job_id", "id"),
         _of_the_job(),
     )
 

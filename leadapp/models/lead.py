@@ -15,6 +15,18 @@ DIRECTIONS = ("inbound", "outbound")
 PHONE_SLOTS = 5
 
 
+def _where_present(name: str, column: str) -> sa.Index:
+    """An index on (account, ``column``) holding only the leads that have that column."""
+    present = f"{column} IS NOT NULL"
+    return sa.Index(
+        name,
+        "account_id",
+        column,
+        postgresql_where=sa.text(present),
+        sqlite_where=sa.text(present),
+    )
+
+
 class Lead(AccountScoped, Timestamped, db.Model):
     __tablename__ = "leads"
     __table_args__ = (
@@ -27,21 +39,14 @@ class Lead(AccountScoped, Timestamped, db.Model):
         ),
         # Duplicate search at upload and in the Lead Deduplicator runs on these.
         sa.Index("ix_leads_account_phone1", "account_id", "phone1"),
-        sa.Index("ix_leads_account_email", "account_id", "email_key"),
-        sa.Index("ix_leads_account_customer_key", "account_id", "customer_key"),
         sa.Index("ix_leads_pool_status", "pool_id", "status"),
-        # A phone typed in a search or added to the do-not-call list may be any of the five;
-        # partial, because the extra phones are mostly empty (cheap for imports).
-        *(
-            sa.Index(
-                f"ix_leads_account_phone{i}",
-                "account_id",
-                f"phone{i}",
-                postgresql_where=sa.text(f"phone{i} IS NOT NULL"),
-                sqlite_where=sa.text(f"phone{i} IS NOT NULL"),
-            )
-            for i in range(2, 6)
-        ),
+        # Partial: a lead without that key is never looked up by it, and many lists carry
+        # no email or customer key at all. A lead gets no entry for an empty key, which
+        # every import and every move of a lead to another pool would otherwise write.
+        # A phone typed in a search or added to the do-not-call list may be any of the five.
+        _where_present("ix_leads_account_email", "email_key"),
+        _where_present("ix_leads_account_customer_key", "customer_key"),
+        *(_where_present(f"ix_leads_account_phone{i}", f"phone{i}") for i in range(2, 6)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -556,8 +556,10 @@ def move_next_batch(job: DedupJob, target: LeadPool, size: int, from_pools: list
         return 0
     batch = sa.and_(DedupMove.dedup_job_id == job.id, DedupMove.id > done, DedupMove.id <= last)
     db.session.execute(
+        # A join, not IN (subquery): a plan names each lead once, so there is nothing to
+        # make unique first.
         sa.update(Lead)
-        .where(Lead.id.in_(sa.select(DedupMove.lead_id).where(batch)))
+        .where(Lead.id == DedupMove.lead_id, batch)
         .values(pool_id=target.id, status="inactive", updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )

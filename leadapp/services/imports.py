@@ -676,6 +676,9 @@ def existing_matches(
             *[columns[m].label(m) for m in match],
         ).where(
             wanted_first,
+            # Implied by the match, spelled out so both databases see that the partial
+            # index (leads that have the key) answers it.
+            columns[first].is_not(None),
             Lead.pool_id.in_(pool_ids),
             sa.or_(Lead.import_id.is_(None), Lead.import_id != exclude_import),
         )

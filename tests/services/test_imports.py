@@ -114,3 +114,40 @@ def test_a_batch_another_process_wrote_first_is_rolled_back_and_this_run_stops(
             assert db.session.get(Import, import_id).rows_done == 20  # the other's checkpoint
         finally:
             app.config["IMPORT_BATCH_ROWS"] = 20_000
+
+
+@pytest.mark.parametrize(
+    ("key", "index"),
+    [("email", "ix_leads_account_email"), ("customer_key", "ix_leads_account_customer_key")],
+)
+def test_the_search_by_email_or_customer_key_uses_its_partial_index(pools, key, index):
+    """Those indexes hold only the leads that have the key (migration 0010); a search the
+    database cannot prove to want present keys only would scan the pools instead."""
+    import sqlalchemy as sa
+
+    spring, _ = pools
+    for i in range(50):
+        add(spring, email_key=f"lead{i}@example.com", customer_key=f"CRM-{i}")
+    searched = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        if "AS lead_id" in statement:
+            searched.append((statement, parameters))
+
+    engine = db.session.get_bind().engine
+    sa.event.listen(engine, "before_cursor_execute", remember)
+    try:
+        wanted = pd.Series(["lead3@example.com", "CRM-3"])
+        found = import_service.existing_matches(wanted, [key], [spring.id], False, 0)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", remember)
+    assert len(found) == 1
+    (statement, parameters), *_ = searched
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a few rows: force a choice
+        plan = conn.exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars().all()
+    else:
+        explained = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        plan = [row[-1] for row in explained]
+    assert any(index in line for line in plan), plan
