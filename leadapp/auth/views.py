@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from leadapp.extensions import db, limiter
-from leadapp.models import User
 from leadapp.models.base import utcnow
+from leadapp.services import accounts
 
 from .forms import LoginForm
 
@@ -44,10 +43,8 @@ def login():
         return redirect(url_for("pools.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(
-            sa.select(User).where(User.email == form.email.data.strip().lower())
-        )
-        if user is None or not user.check_password(form.password.data):
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
             flash(WRONG_LOGIN, "danger")
         elif not user.active:
             flash("This user is deactivated. Ask an administrator of your account.", "danger")

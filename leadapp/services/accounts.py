@@ -9,6 +9,7 @@ import zoneinfo
 import phonenumbers
 import sqlalchemy as sa
 from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from leadapp.domain.fields import STANDARD_FIELDS
 from leadapp.extensions import db
@@ -133,6 +134,23 @@ def create_user(
 
 def _hash_method() -> str:
     return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+
+
+# Per hash method, the hash of a password nobody has: checked when no user has the email.
+_NOBODY: dict[str, str] = {}
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user with this email and password, or None. An email without a user costs a
+    password check too, so how long the refusal takes does not tell which emails exist."""
+    user = db.session.scalar(sa.select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        method = _hash_method()
+        if method not in _NOBODY:
+            _NOBODY[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+        check_password_hash(_NOBODY[method], password)
+        return None
+    return user if user.check_password(password) else None
 
 
 def set_role(user: User, role: str, acting: User) -> None:

@@ -1,5 +1,7 @@
 """Accounts, users and campaigns: what is created, and the sentences for what is refused."""
 
+import time
+
 import pytest
 import sqlalchemy as sa
 
@@ -9,6 +11,7 @@ from leadapp.models import Campaign, FieldDefinition, LeadPool, Project, User
 from leadapp.security import account_scope
 from leadapp.services.accounts import (
     AccountError,
+    authenticate,
     create_account,
     create_campaign,
     create_user,
@@ -223,3 +226,36 @@ def test_production_hashes_passwords_at_werkzeugs_full_cost():
     user.set_password(PASSWORD, ProductionConfig.PASSWORD_HASH_METHOD)
     assert user.password_hash.startswith("scrypt:32768:8:1$")
     assert user.check_password(PASSWORD)
+
+
+def test_authenticate_finds_the_user_by_email_and_password_only(app_ctx):
+    _new()
+    assert authenticate(" Admin@Acme.test ", PASSWORD).email == "admin@acme.test"
+    assert authenticate("admin@acme.test", "not the password") is None
+    assert authenticate("nobody@acme.test", PASSWORD) is None
+
+
+def test_an_unknown_email_is_refused_as_slowly_as_a_wrong_password(app, app_ctx):
+    """At production cost (a sixth of a second per check here) a refusal that skipped the
+    check for unknown emails would answer many times faster, and tell which emails exist."""
+    from config import ProductionConfig
+
+    user = _new().users[0]
+    cheap = app.config["PASSWORD_HASH_METHOD"]
+    app.config["PASSWORD_HASH_METHOD"] = ProductionConfig.PASSWORD_HASH_METHOD
+    try:
+        user.set_password(PASSWORD, ProductionConfig.PASSWORD_HASH_METHOD)
+        authenticate("nobody@acme.test", "warm up")  # the first makes the stand-in hash
+
+        def quickest(email: str) -> float:
+            times = []
+            for _ in range(3):
+                started = time.perf_counter()
+                assert authenticate(email, "not the password") is None
+                times.append(time.perf_counter() - started)
+            return min(times)
+
+        wrong_password, unknown_email = quickest("admin@acme.test"), quickest("nobody@acme.test")
+    finally:
+        app.config["PASSWORD_HASH_METHOD"] = cheap
+    assert unknown_email > wrong_password / 2, (unknown_email, wrong_password)
