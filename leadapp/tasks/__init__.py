@@ -114,6 +114,7 @@ def requeue_lost() -> list[int]:
     flushed) are handed to RQ again, under the same id — never twice. Returns their ids.
     Runs when a worker starts and as ``flask jobs requeue``."""
     import leadapp.tasks.dedup
+    import leadapp.tasks.dnc
     import leadapp.tasks.imports
     import leadapp.tasks.mail
     import leadapp.tasks.pools  # noqa: F401  (every task registered before the lookup)
@@ -216,12 +217,18 @@ def tracked(queue: str = "default", timeout: int | None = None, retry: Retry | N
     """``@task`` for work that has a ``BackgroundJob`` row: ``fn(job, progress, *args)``."""
 
     def decorator(fn: Callable) -> Callable:
+        name = f"{fn.__module__}.{fn.__name__}"
+
         @functools.wraps(fn)
         def run(job_id: int, *args):
             db.engine.dispose(close=False)  # connections inherited from the parent: not ours
             job = db.session.get(BackgroundJob, job_id)
             if job is None:
                 raise LookupError(f"Background job {job_id} no longer exists.")
+            if job.task is not None and job.task != name:
+                # An RQ job older than the row with its id (a database restored or reset
+                # under the same Redis): running it would do another job's work on its row.
+                raise LookupError(f"Background job {job_id} is a {job.task} job, not {name}.")
             with account_scope(job.account_id):
                 job_rows.mark_running(job)
                 db.session.commit()

@@ -14,7 +14,7 @@ from leadapp.extensions import db, redis_connection
 from leadapp.models import BackgroundJob, Lead, LeadPool
 from leadapp.security import account_scope
 from leadapp.services import jobs as job_rows
-from leadapp.tasks import REGISTRY, QueueUnavailable, dispatch, tracked
+from leadapp.tasks import REGISTRY, QueueUnavailable, dispatch, enqueue, tracked
 from leadapp.tasks.pools import refresh_pool_counts
 
 
@@ -96,6 +96,31 @@ def test_a_failing_job_is_recorded_and_not_swallowed(committed, make_account, ru
         assert job.progress == 40 and job.message == "Working on it."
         rq_job = Job.fetch(rq_id, connection=redis_connection.client(), serializer=JSONSerializer)
         assert rq_job.get_status() == "failed"  # RQ saw the exception too
+
+
+def test_a_queued_job_older_than_the_row_with_its_id_leaves_that_row_alone(
+    committed, make_account, run_worker
+):
+    """Redis kept a job whose row is gone (a database restored or reset), and a new row
+    took its id: the old job must not run on the new row (here: fail it)."""
+    app = committed
+    account_id = make_account("acme")
+    with app.app_context(), account_scope(account_id):
+        row = job_rows.create_job(account_id, "pool_counts", "Recount", "default")
+        db.session.commit()
+        dispatch(row, refresh_pool_counts)
+        row_id = row.id
+        # The stale job: another task under this row's id, as RQ would still hold it.
+        enqueue(always_fails, row_id, job_id=f"stale-{row_id}")
+
+    result = run_worker()
+    assert f"Background job {row_id} is a leadapp.tasks.pools.refresh_pool_counts job" in (
+        result.stdout
+    )
+    with app.app_context():
+        row = db.session.get(BackgroundJob, row_id)
+        assert (row.status, row.error) == ("completed", None)
+        assert row.message != "Working on it."  # always_fails never ran on it
 
 
 def test_enqueue_uses_json_the_task_timeout_and_a_deterministic_id(app, make_account):
