@@ -7,12 +7,10 @@ only carry it and show what the service said."""
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
@@ -21,6 +19,7 @@ from leadapp.domain.fields import PHONE_FIELDS
 from leadapp.extensions import db
 from leadapp.models import (
     AuditLog,
+    BackgroundJob,
     Campaign,
     DoNotCallNumber,
     FieldDefinition,
@@ -34,6 +33,8 @@ from leadapp.models.lead import LEAD_STATUSES
 from leadapp.security import admin_required, get_or_404
 from leadapp.services import dnc as dnc_service
 from leadapp.services import leads as lead_service
+from leadapp.tasks import QueueUnavailable, dispatch
+from leadapp.tasks.dnc import upload_dnc_file
 from leadapp.templating import international, local_time, render_page_or_partial
 
 from .forms import (
@@ -665,7 +666,7 @@ def _dnc_context(q: str, page: int) -> dict:
     }
 
 
-def _dnc_page(add_form=None, upload_form=None, result=None, status=200):
+def _dnc_page(add_form=None, upload_form=None, result=None, status=200, upload_job=None):
     q = (request.args.get("q") or "").strip()
     page = max(request.args.get("page", 1, type=int), 1)
     return render_page_or_partial(
@@ -674,6 +675,7 @@ def _dnc_page(add_form=None, upload_form=None, result=None, status=200):
         add_form=add_form or DncAddForm(formdata=None),
         upload_form=upload_form or DncUploadForm(formdata=None),
         result=result,
+        upload_job=upload_job,
         **_dnc_context(q, page),
     ), status
 
@@ -681,7 +683,13 @@ def _dnc_page(add_form=None, upload_form=None, result=None, status=200):
 @bp.route("/leads/do-not-call")
 @login_required
 def dnc():
-    return _dnc_page()
+    upload = request.args.get("upload", type=int)
+    if upload is None:
+        return _dnc_page()
+    job = get_or_404(BackgroundJob, upload)  # this account's jobs only
+    if job.kind != dnc_service.UPLOAD_KIND:
+        abort(404)
+    return _dnc_page(upload_job=job, result=dnc_service.UploadResult.of(job))
 
 
 @bp.route("/leads/do-not-call", methods=["POST"])
@@ -713,27 +721,29 @@ def dnc_add():
 @bp.route("/leads/do-not-call/upload", methods=["POST"])
 @login_required
 def dnc_upload():
+    """The list is saved and added by a background job (a national list has millions of
+    numbers); the page then shows the job until it is done, and its result."""
     form = DncUploadForm()
-    if form.validate_on_submit():
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "dnc.csv"
-            form.file.data.save(path)
-            try:
-                result = dnc_service.upload(
-                    _account(), path, user_id=current_user.id, note=form.note.data or ""
-                )
-            except dnc_service.DncError as exc:
-                db.session.rollback()
-                form.file.errors = [*form.file.errors, str(exc)]
-                return _dnc_page(upload_form=form, status=422)
-        db.session.commit()
-        flash(
-            f"{result.added:,} number(s) added, {result.already_listed:,} already listed, "
-            f"{result.invalid:,} invalid; {result.leads_marked:,} lead(s) marked do-not-call.",
-            "success" if not result.invalid else "warning",
+    if not form.validate_on_submit():
+        return _dnc_page(upload_form=form, status=422)
+    try:
+        job, path = dnc_service.receive_upload(
+            _account(), form.file.data.stream, user_id=current_user.id
         )
-        return _dnc_page(result=result)
-    return _dnc_page(upload_form=form, status=422)
+    except dnc_service.DncError as exc:
+        db.session.rollback()
+        form.file.errors = [*form.file.errors, str(exc)]
+        return _dnc_page(upload_form=form, status=422)
+    shown = url_for("leads.dnc", upload=job.id)
+    job.result = {"next_url": shown}  # where the progress widget goes once the job is done
+    db.session.commit()
+    try:
+        dispatch(job, upload_dnc_file, str(path), form.note.data or "")
+    except QueueUnavailable as exc:
+        path.unlink(missing_ok=True)
+        form.file.errors = [*form.file.errors, str(exc)]
+        return _dnc_page(upload_form=form, status=503)
+    return redirect(shown)
 
 
 @bp.route("/leads/do-not-call/<int:number_id>/delete", methods=["POST"])

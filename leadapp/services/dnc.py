@@ -8,20 +8,27 @@ Every change is audited and refreshes the counters of the pools it touched."""
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 import sqlalchemy as sa
+from flask import current_app
 
 from leadapp.domain import csv_io, phones
 from leadapp.domain.columns import normalise_header
 from leadapp.domain.fields import PHONE_FIELDS
 from leadapp.extensions import db
-from leadapp.models import Account, DoNotCallNumber, Lead, LeadPool
+from leadapp.models import Account, BackgroundJob, DoNotCallNumber, Lead, LeadPool
 from leadapp.services import audit
+from leadapp.services import jobs as job_rows
 from leadapp.services import pools as pool_service
+from leadapp.services.transactions import out_of_space
 
 NOTE_MAX = 255
 PHONE_HEADERS = {"phone", "phonenumber", "number", "telephone", "tel", "mobile", "dnc", "msisdn"}
@@ -40,6 +47,23 @@ class UploadResult:
     invalid: int = 0
     invalid_examples: list[tuple[int, str, str]] = field(default_factory=list)
     leads_marked: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.added:,} number(s) added, {self.already_listed:,} already listed, "
+            f"{self.invalid:,} invalid; {self.leads_marked:,} lead(s) marked do-not-call."
+        )
+
+    @classmethod
+    def of(cls, job: BackgroundJob) -> UploadResult | None:
+        """The result an upload job stored (None while it runs or when it failed)."""
+        stored = job.result or {}
+        if job.status != "completed" or "rows" not in stored:
+            return None
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in stored.items() if k in names}
+        values["invalid_examples"] = [tuple(e) for e in values.get("invalid_examples", [])]
+        return cls(**values)
 
 
 def _phone_columns():
@@ -285,3 +309,42 @@ def upload(
     )
     db.session.flush()
     return result
+
+
+UPLOAD_KIND = "dnc_upload"
+DISK_FULL_UPLOAD = (
+    "The server ran out of disk space while saving your file; nothing was added to the "
+    "list — ask your administrator to free space, then upload it again."
+)
+
+
+def receive_upload(
+    account: Account, stream: BinaryIO, *, user_id: int | None
+) -> tuple[BackgroundJob, Path]:
+    """Keep an uploaded list for the job that adds it (``upload`` in the background: a
+    national list has millions of numbers). Refuses at once, keeping nothing, what is not
+    a CSV or does not fit on the disk. Returns the queued job row and the saved file; the
+    caller commits, then dispatches."""
+    folder = Path(current_app.config["STAGING_DIR"]) / "dnc-uploads"
+    path = folder / f"{account.id}-{uuid.uuid4().hex}.csv"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+        try:
+            csv_io.sniff(str(path))
+        except csv_io.CsvError as exc:
+            if exc.code != "header_only":  # one line: a single number, read by the job
+                raise DncError(str(exc)) from exc
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        if out_of_space(exc):
+            raise DncError(DISK_FULL_UPLOAD) from exc
+        raise
+    except DncError:
+        path.unlink(missing_ok=True)
+        raise
+    job = job_rows.create_job(
+        account.id, UPLOAD_KIND, "Upload to the do-not-call list", "default", user_id
+    )
+    return job, path

@@ -123,6 +123,17 @@ def test_find_edit_history_and_do_not_call(page, app, make_account, make_user, t
     expect(page.locator("#flashes")).to_contain_text("1 lead(s) marked do-not-call")
     expect(page.get_by_test_id("dnc-table")).to_contain_text("+1 415-555-0132")
     assert "Remove" not in page.get_by_test_id("dnc-table").inner_text()  # admins only
+    # A list file is added by the worker: the page follows the job, then shows its result.
+    upload = page.get_by_test_id("dnc-upload")
+    upload.locator('input[name="file"]').set_input_files(
+        files=[{"name": "dnc.csv", "mimeType": "text/csv", "buffer": b"phone\n646 555 0177\nno\n"}]
+    )
+    upload.locator("button[type=submit]").click()
+    expect(page.get_by_test_id("dnc-result")).to_contain_text(
+        "2 row(s): 1 added, 0 already listed, 1 invalid; 0 lead(s) marked", timeout=30_000
+    )
+    expect(page.get_by_test_id("job-progress")).to_have_count(0)
+    expect(page.get_by_test_id("dnc-table")).to_contain_text("+1 646-555-0177")
     page.screenshot(path=str(tmp_path / "dnc.png"), full_page=True)
 
     page.goto(f"/leads/{ids['ada']}")

@@ -1,0 +1,119 @@
+"""A do-not-call list uploaded in the browser is added by a real worker process: the page
+shows the job, then its result; Redis down at upload keeps nothing and says so."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from leadapp.extensions import db
+from leadapp.models import Account, BackgroundJob, DoNotCallNumber, Lead, LeadPool
+from leadapp.security import account_scope
+from leadapp.services import leads as lead_service
+from tests.conftest import csrf_from, free_port, login
+from tests.pools.helpers import recounted, stored_counters
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def acme(committed, make_account):
+    """Account ``acme`` (committed for real, so workers see it) with one lead per phone
+    of 415 555 0100..0104 in the pool Spring."""
+    account_id = make_account("acme")
+    with committed.app_context(), account_scope(account_id):
+        pool = LeadPool(name="Spring")
+        db.session.add(pool)
+        db.session.flush()
+        for i in range(5):
+            lead_service.create_lead(pool, {"phone1": f"415555010{i}"}, user_id=None)
+        db.session.commit()
+    client = committed.test_client()
+    assert login(client, "admin@acme.test").status_code == 302
+    return committed, client, account_id
+
+
+def upload(client, data: bytes):
+    token = csrf_from(client, "/leads/do-not-call")
+    return client.post(
+        "/leads/do-not-call/upload",
+        data={"csrf_token": token, "file": (io.BytesIO(data), "dnc.csv"), "note": "list"},
+        content_type="multipart/form-data",
+    )
+
+
+def saved_uploads(app) -> set[Path]:
+    folder = Path(app.config["STAGING_DIR"]) / "dnc-uploads"
+    return set(folder.iterdir()) if folder.exists() else set()
+
+
+def test_an_uploaded_list_is_added_by_a_worker_and_the_page_shows_its_result(acme, run_worker):
+    app, client, account_id = acme
+    numbers = b"Phone,Name\n415 555 0100,a\n(415) 555-0101,b\n212 555 0199,c\nnope,d\n"
+    response = upload(client, numbers)
+    assert response.status_code == 302
+    page = response.location
+    waiting = client.get(page).get_data(as_text=True)
+    assert 'data-status="queued"' in waiting and "every 1s" in waiting
+    with app.app_context():
+        job = db.session.scalar(sa.select(BackgroundJob).execution_options(all_accounts=True))
+        assert (job.kind, job.status, job.account_id) == ("dnc_upload", "queued", account_id)
+        saved = Path(job.args[0])
+        assert saved.exists() and saved.read_bytes() == numbers
+        assert db.session.scalar(sa.select(sa.func.count(DoNotCallNumber.id))) == 0
+
+    finished = run_worker()
+    assert finished.returncode == 0, finished.stdout
+
+    with app.app_context(), account_scope(account_id):
+        job = db.session.get(BackgroundJob, job.id)
+        assert job.status == "completed", job.error
+        assert job.message == (
+            "3 number(s) added, 0 already listed, 1 invalid; 2 lead(s) marked do-not-call."
+        )
+        listed = set(db.session.scalars(sa.select(DoNotCallNumber.phone)))
+        assert listed == {"+14155550100", "+14155550101", "+12125550199"}
+        marked = set(db.session.scalars(sa.select(Lead.phone1).where(Lead.do_not_call)))
+        assert marked == {"+14155550100", "+14155550101"}
+        pool = db.session.scalar(sa.select(LeadPool).where(LeadPool.name == "Spring"))
+        assert stored_counters(pool) == recounted([pool.id])[pool.id]
+        assert pool.ready_count == 3
+    assert not saved.exists()  # read, then gone
+    # The widget, polled, sends the browser back to the page, which shows the result.
+    polled = client.get(f"/jobs/{job.id}/progress", headers=HX)
+    assert polled.headers["HX-Redirect"] == page
+    done = client.get(page).get_data(as_text=True)
+    assert 'data-testid="job-progress"' not in done
+    for testid, value in (("added", 3), ("already", 0), ("invalid", 1), ("marked", 2)):
+        assert f'data-testid="dnc-{testid}">{value}<' in done
+    assert "Line 5: “nope”" in done
+
+
+def test_redis_down_at_upload_keeps_nothing_and_says_so(acme, run_worker):
+    app, client, account_id = acme
+    before = saved_uploads(app)
+    state = app.extensions["leadapp_redis"]
+    saved_client = state["client"]
+    state["client"] = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
+    try:
+        response = upload(client, b"phone\n415 555 0100\n")
+    finally:
+        state["client"] = saved_client
+    text = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "not reachable" in text and "nothing was lost" in text
+    assert saved_uploads(app) == before
+    with app.app_context(), account_scope(account_id):
+        assert db.session.scalar(sa.select(BackgroundJob.status)) == "failed"
+        assert db.session.scalar(sa.select(sa.func.count(DoNotCallNumber.id))) == 0
+        assert db.session.scalar(sa.select(Account.id)) == account_id
+
+    again = upload(client, b"phone\n415 555 0100\n")  # Redis back: the same upload works
+    assert again.status_code == 302
+    assert run_worker().returncode == 0
+    with app.app_context(), account_scope(account_id):
+        assert list(db.session.scalars(sa.select(DoNotCallNumber.phone))) == ["+14155550100"]
