@@ -9,7 +9,6 @@ Every change is audited and refreshes the counters of the pools it touched."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from leadapp.models import Account, BackgroundJob, DoNotCallNumber, Lead, LeadPo
 from leadapp.services import audit
 from leadapp.services import jobs as job_rows
 from leadapp.services import pools as pool_service
-from leadapp.services.transactions import out_of_space
+from leadapp.services.uploads import refusing_a_full_disk, save_stream
 
 NOTE_MAX = 255
 PHONE_HEADERS = {"phone", "phonenumber", "number", "telephone", "tel", "mobile", "dnc", "msisdn"}
@@ -328,21 +327,15 @@ def receive_upload(
     folder = Path(current_app.config["STAGING_DIR"]) / "dnc-uploads"
     path = folder / f"{account.id}-{uuid.uuid4().hex}.csv"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as out:
-            shutil.copyfileobj(stream, out, 1 << 20)
+        with refusing_a_full_disk(DncError(DISK_FULL_UPLOAD)):
+            save_stream(stream, path)
         try:
             csv_io.sniff(str(path))
         except csv_io.CsvError as exc:
             if exc.code != "header_only":  # one line: a single number, read by the job
                 raise DncError(str(exc)) from exc
-    except OSError as exc:
-        path.unlink(missing_ok=True)
-        if out_of_space(exc):
-            raise DncError(DISK_FULL_UPLOAD) from exc
-        raise
-    except DncError:
-        path.unlink(missing_ok=True)
+    except BaseException:
+        path.unlink(missing_ok=True)  # nothing kept of a refused or broken upload
         raise
     job = job_rows.create_job(
         account.id, UPLOAD_KIND, "Upload to the do-not-call list", "default", user_id

@@ -24,7 +24,6 @@ in scope. Scope ``none`` searches nothing and imports every valid row.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
@@ -64,7 +63,8 @@ from leadapp.models import (
 from leadapp.models.base import utcnow
 from leadapp.services import audit, dnc, lead_writer
 from leadapp.services import pools as pool_service
-from leadapp.services.transactions import out_of_space, retrying
+from leadapp.services.transactions import retrying
+from leadapp.services.uploads import refusing_a_full_disk, save_stream
 
 SCOPES = ("none", "pool", "campaign", "project", "account")
 ACTIONS = (
@@ -109,17 +109,6 @@ DISK_FULL_STAGING = (
 class DiskFull(ImportError_):
     """The disk had no room for the file or its staged rows (the server's fault, not the
     file's: the wizard answers 507)."""
-
-
-@contextlib.contextmanager
-def _refusing_a_full_disk(sentence: str):
-    """An ``OSError`` for a full disk becomes ``DiskFull(sentence)``; others pass."""
-    try:
-        yield
-    except OSError as exc:
-        if out_of_space(exc):
-            raise DiskFull(sentence) from exc
-        raise
 
 
 @dataclass
@@ -225,10 +214,8 @@ def attach_upload(
     root = Path(current_app.config["STAGING_DIR"])
     part = root / f".upload-{uuid.uuid4().hex}.part"
     try:
-        with _refusing_a_full_disk(DISK_FULL_UPLOAD):
-            root.mkdir(parents=True, exist_ok=True)
-            with part.open("wb") as out:
-                shutil.copyfileobj(stream, out, 1 << 20)
+        with refusing_a_full_disk(DiskFull(DISK_FULL_UPLOAD)):
+            save_stream(stream, part)
         return attach_file(imp, part, file_name, encoding, delimiter, move=True)
     finally:
         part.unlink(missing_ok=True)
@@ -257,7 +244,7 @@ def attach_file(
     target = folder / "source.csv"
     rereading = Path(source) == target  # "Read again" with another encoding or delimiter
     try:
-        with _refusing_a_full_disk(DISK_FULL_UPLOAD):
+        with refusing_a_full_disk(DiskFull(DISK_FULL_UPLOAD)):
             if folder.exists():  # a new file replaces everything staged from the old one
                 if rereading:
                     for entry in folder.iterdir():
@@ -488,7 +475,7 @@ def stage(imp: Import, progress: Callable[[float, str], None] | None = None) -> 
     # Two chunks are checked at once (Arrow and pandas release the GIL for much of the
     # work); they are written in file order.
     try:
-        with _refusing_a_full_disk(DISK_FULL_STAGING):
+        with refusing_a_full_disk(DiskFull(DISK_FULL_STAGING)):
             try:
                 with ThreadPoolExecutor(max_workers=STAGE_THREADS) as workers:
                     for chunk in reader:

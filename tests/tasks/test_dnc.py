@@ -13,9 +13,8 @@ import sqlalchemy as sa
 from leadapp.extensions import db
 from leadapp.models import Account, BackgroundJob, DoNotCallNumber, Lead, LeadPool
 from leadapp.security import account_scope
-from leadapp.services import leads as lead_service
 from tests.conftest import csrf_from, free_port, login
-from tests.pools.helpers import recounted, stored_counters
+from tests.pools.helpers import pool, recounted, stored_counters
 
 HX = {"HX-Request": "true"}
 
@@ -25,13 +24,7 @@ def acme(committed, make_account):
     """Account ``acme`` (committed for real, so workers see it) with one lead per phone
     of 415 555 0100..0104 in the pool Spring."""
     account_id = make_account("acme")
-    with committed.app_context(), account_scope(account_id):
-        pool = LeadPool(name="Spring")
-        db.session.add(pool)
-        db.session.flush()
-        for i in range(5):
-            lead_service.create_lead(pool, {"phone1": f"415555010{i}"}, user_id=None)
-        db.session.commit()
+    pool(committed, "Spring", leads=[{"phone1": f"+1415555010{i}"} for i in range(5)])
     client = committed.test_client()
     assert login(client, "admin@acme.test").status_code == 302
     return committed, client, account_id
@@ -79,9 +72,9 @@ def test_an_uploaded_list_is_added_by_a_worker_and_the_page_shows_its_result(acm
         assert listed == {"+14155550100", "+14155550101", "+12125550199"}
         marked = set(db.session.scalars(sa.select(Lead.phone1).where(Lead.do_not_call)))
         assert marked == {"+14155550100", "+14155550101"}
-        pool = db.session.scalar(sa.select(LeadPool).where(LeadPool.name == "Spring"))
-        assert stored_counters(pool) == recounted([pool.id])[pool.id]
-        assert pool.ready_count == 3
+        spring = db.session.scalar(sa.select(LeadPool).where(LeadPool.name == "Spring"))
+        assert stored_counters(spring) == recounted([spring.id])[spring.id]
+        assert spring.ready_count == 3
     assert not saved.exists()  # read, then gone
     # The widget, polled, sends the browser back to the page, which shows the result.
     polled = client.get(f"/jobs/{job.id}/progress", headers=HX)
