@@ -31,18 +31,26 @@ def edited_rows(imp: Import) -> pd.DataFrame | None:
 
 
 def apply_changes(imp: Import, frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (staged rows, possibly a column subset) with edits and deletions applied."""
+    """``frame`` (staged rows in file order: the whole file, a page or one row, possibly a
+    column subset) with edits and deletions applied.
+
+    Business rule: the result holds exactly the rows of ``frame`` that are not deleted,
+    each once and in file order, an edited row replaced by its re-checked copy; a read of
+    some rows never gains rows it did not ask for."""
     deleted = deleted_rows(imp)
     if deleted:
         frame = frame[~frame["_row"].isin(deleted)]
     edited = edited_rows(imp)
-    if edited is not None and not edited.empty:
-        edited = edited[~edited["_row"].isin(deleted)]
-        cols = [c for c in frame.columns if c in edited.columns]
-        replaced = frame["_row"].isin(set(edited["_row"]))
-        frame = pd.concat([frame[~replaced], edited[cols]], ignore_index=True)
-        frame = frame.sort_values("_row", kind="stable").reset_index(drop=True)
-    return frame
+    if edited is None or edited.empty:
+        return frame
+    replaced = frame["_row"].isin(edited["_row"])
+    if not replaced.any():
+        return frame
+    wanted = edited[edited["_row"].isin(frame["_row"])]
+    cols = [c for c in frame.columns if c in wanted.columns]
+    frame = pd.concat([frame[~replaced], wanted[cols]], ignore_index=True)
+    # Staged rows are numbered in file order: sorting puts each edit back in its place.
+    return frame.sort_values("_row", kind="stable", ignore_index=True)
 
 
 def delete_rows(imp: Import, rows: list[int]) -> None:
