@@ -4,6 +4,13 @@ Business rules:
 
 * Encodings: UTF-8 with or without BOM, UTF-16 LE/BE with BOM, then Windows-1252, then
   Latin-1 as the last resort. The detected encoding is reported and can be overridden.
+  A UTF-8 file with some lines in Windows-1252 is read line by line as written
+  (``utf-8+cp1252``) and those lines are named in ``warnings``.
+* The first row holds column names unless it looks like data (a phone number or an email
+  among its cells); the caller may say which. Without them, columns are ``Column 1``...
+* A quote that opens a cell and closes many lines later (a stray quote) is reported with
+  both lines in ``warnings``; the caller may have the quotes of given lines read as plain
+  text (``literal_quote_lines``), and ``check_file`` finds those lines.
 * Delimiters: ``,`` ``;`` tab ``|``, or the spreadsheet hint ``sep=;`` on the first line.
 * Quoted fields may hold delimiters, quotes and line breaks; CR, LF and CRLF all end lines.
 * Blank lines (and rows whose cells are all empty) are skipped and counted.
@@ -27,7 +34,7 @@ import csv
 import io
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,9 +44,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from leadapp.domain.csv_faults import (
+    MIXED,
+    MIXED_ERRORS,
+    literal_quotes,
+    literal_warning,
+    looks_like_data,
+    mixed_warnings,
+    scan_utf8,
+    stray_cell,
+    stray_warning,
+)
+
 __all__ = [
     "CsvError",
     "CsvReader",
+    "FileCheck",
+    "check_file",
+    "MIXED",
     "Sniff",
     "sniff",
     "read_chunks",
@@ -93,7 +115,9 @@ class Sniff:
     headers: list[str]
     preview: list[list[str]]
     sep_line: bool = False  # the file starts with a "sep=X" line
-    raw_headers: list[str] = field(default_factory=list)
+    raw_headers: list[str] = field(default_factory=list)  # empty without a header row
+    has_header: bool = True  # the first row holds column names
+    warnings: list[dict] = field(default_factory=list)  # {"line": N, "message": "..."}
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,18 +176,6 @@ def _has_cp1252_holes(data: bytes) -> bool:
     return any(bytes([b]) in data for b in _CP1252_HOLES)
 
 
-def _utf8_ok(path: Path) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as f:
-            while block := f.read(1 << 20):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 _CANONICAL = {
     "utf-8": "utf-8",
     "utf-8-sig": "utf-8-sig",
@@ -177,6 +189,8 @@ _CANONICAL = {
 
 def _normalise_encoding(name: str) -> str:
     """A user's encoding name in the spelling we report (``latin1`` -> ``latin-1``)."""
+    if name.strip().lower() == MIXED:
+        return MIXED
     try:
         codec = codecs.lookup(name).name
     except LookupError:
@@ -186,27 +200,45 @@ def _normalise_encoding(name: str) -> str:
 
 def _open_text(source: str | os.PathLike | bytes, encoding: str) -> io.TextIOBase:
     """A text stream; UTF-16 uses the BOM-aware codec so the BOM is not read as text."""
-    codec = "utf-16" if encoding in ("utf-16-le", "utf-16-be") else encoding
+    codec, errors = _codec(encoding)
     raw = (
         io.BytesIO(bytes(source)) if isinstance(source, bytes | bytearray) else open(source, "rb")  # noqa: SIM115
     )
     if codec == "utf-16" and raw.read(2) not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         codec = encoding  # overridden without BOM: decode as told
     raw.seek(0)
-    return io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
+    return io.TextIOWrapper(raw, encoding=codec, errors=errors, newline="")
 
 
-def _resolve_encoding(source, head: bytes, size: int, encoding: str | None) -> str:
+def _codec(encoding: str) -> tuple[str, str]:
+    """The Python codec and error handler that read ``encoding`` as we report it."""
+    if encoding == MIXED:
+        return "utf-8", MIXED_ERRORS
+    if encoding in ("utf-16-le", "utf-16-be"):
+        return "utf-16", "strict"
+    return encoding, "strict"
+
+
+def _resolve_encoding(
+    source, head: bytes, size: int, encoding: str | None
+) -> tuple[str, list[dict]]:
+    """The encoding to read with, and warnings naming the lines of a mixed-encoding file."""
     if encoding:
-        return _normalise_encoding(encoding)
-    enc = detect_encoding(head)
-    if enc == "utf-8" and size > len(head):
-        # The first bytes looked like UTF-8; a Windows export may still differ further down.
-        if isinstance(source, bytes | bytearray):
-            enc = detect_encoding(bytes(source), bytes(source))
-        elif not _utf8_ok(Path(source)):
-            enc = "latin-1" if _file_has_cp1252_holes(Path(source)) else "cp1252"
-    return enc
+        enc = _normalise_encoding(encoding)
+        return enc, (mixed_warnings(scan_utf8(source)) if enc == MIXED else [])
+    if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return detect_encoding(head), []
+    # Every byte is looked at: a Windows export may differ from UTF-8 far down the file.
+    scan = scan_utf8(source)
+    if scan.utf8:
+        return "utf-8", []
+    if scan.mixed:
+        return MIXED, mixed_warnings(scan)
+    if isinstance(source, bytes | bytearray):
+        holes = _has_cp1252_holes(bytes(source))
+    else:
+        holes = _file_has_cp1252_holes(Path(source))
+    return ("latin-1" if holes else "cp1252"), []
 
 
 def _file_has_cp1252_holes(path: Path) -> bool:
@@ -285,16 +317,16 @@ def _prepare(source, encoding: str | None, delimiter: str | None):
             f"The file has no line breaks in its first {MAX_LINE_BYTES // (1024 * 1024)} MiB, "
             "so it is not a CSV of leads.",
         )
-    enc = _resolve_encoding(source, head, size, encoding)
+    enc, warnings = _resolve_encoding(source, head, size, encoding)
     if delimiter is not None and (len(delimiter) != 1 or delimiter in "\r\n\"'"):
         raise CsvError("bad_delimiter", f"{delimiter!r} cannot be used as a column separator.")
-    return head[:SAMPLE_BYTES], size, enc
+    return head[:SAMPLE_BYTES], size, enc, warnings
 
 
 def _decode_sample(head: bytes, enc: str, complete: bool) -> str:
-    codec = "utf-16" if enc in ("utf-16-le", "utf-16-be") else enc
+    codec, errors = _codec(enc)
     try:
-        text = codecs.getincrementaldecoder(codec)().decode(head, final=complete)
+        text = codecs.getincrementaldecoder(codec)(errors).decode(head, final=complete)
     except UnicodeDecodeError as exc:
         raise CsvError(
             "undecodable",
@@ -319,12 +351,14 @@ def sniff(
     encoding: str | None = None,
     delimiter: str | None = None,
     preview_rows: int = PREVIEW_ROWS,
+    header: bool | None = None,
 ) -> Sniff:
     """Detect encoding, delimiter and headers and return a few rows to preview.
 
-    ``encoding`` / ``delimiter`` override the detection. Raises CsvError for files we refuse.
+    ``encoding`` / ``delimiter`` / ``header`` (whether the first row holds column names)
+    override the detection. Raises CsvError for files we refuse.
     """
-    head, size, enc = _prepare(source, encoding, delimiter)
+    head, size, enc, warnings = _prepare(source, encoding, delimiter)
     text = _decode_sample(head, enc, complete=size <= len(head))
     if "\x00" in text:
         _refuse_nul(text.count("\n", 0, text.index("\x00")) + 1)
@@ -343,7 +377,8 @@ def sniff(
                 raw_headers = row
                 continue
             preview.append(row)
-            if len(preview) >= preview_rows:
+            # Always as many rows: a file without a header is as wide as its widest of them.
+            if len(preview) >= max(preview_rows, PREVIEW_ROWS):
                 break
     except csv.Error as exc:
         # A cell past csv's own limit is real (a cut sample only shortens cells); anything
@@ -358,12 +393,27 @@ def sniff(
             ) from None
     if raw_headers is None:
         raise CsvError("empty_file", "The file has no header row and no data.")
+    has_header = not looks_like_data(raw_headers) if header is None else header
+    if has_header:
+        headers = clean_headers(raw_headers)
+    else:
+        preview = [raw_headers, *preview][:PREVIEW_ROWS]
+        width = max(len(r) for r in preview)
+        headers, raw_headers = [f"Column {i}" for i in range(1, width + 1)], []
     if not preview and size <= len(head):
         raise CsvError("header_only", "The file has a header row but no leads under it.")
-    headers = clean_headers(raw_headers)
     width = len(headers)
-    preview = [(r + [""] * width)[:width] for r in preview]
-    return Sniff(enc, delim, headers, preview, sep_line=bool(hint), raw_headers=raw_headers)
+    preview = [(r + [""] * width)[:width] for r in preview[:preview_rows]]
+    return Sniff(
+        enc,
+        delim,
+        headers,
+        preview,
+        sep_line=bool(hint),
+        raw_headers=raw_headers,
+        has_header=has_header,
+        warnings=warnings,
+    )
 
 
 def _undecodable_line(source, encoding: str) -> int | None:
@@ -398,18 +448,24 @@ class CsvReader:
         delimiter: str | None = None,
         chunk_rows: int = 50_000,
         max_field_chars: int = MAX_FIELD_CHARS,
+        header: bool | None = None,
+        literal_quote_lines: Iterable[int] = (),
     ) -> None:
-        info = sniff(source, encoding=encoding, delimiter=delimiter, preview_rows=1)
+        info = sniff(source, encoding=encoding, delimiter=delimiter, preview_rows=1, header=header)
         self.source = source
         self.encoding = info.encoding
         self.delimiter = info.delimiter
         self.headers = info.headers
+        self.has_header = info.has_header
         self.sep_line = info.sep_line
         self.chunk_rows = chunk_rows
         self.max_field_chars = max_field_chars
+        self.literal_quote_lines = frozenset(literal_quote_lines)
         self.rows = 0
         self.blank_rows = 0
         self.ragged: list[tuple[int, int]] = []  # (line, number of cells)
+        self.stray_quotes: list[tuple[int, int]] = []  # (line it opens, line it closes)
+        self.encoding_warnings = info.warnings
 
     @property
     def report(self) -> dict:
@@ -417,10 +473,23 @@ class CsvReader:
             "encoding": self.encoding,
             "delimiter": self.delimiter,
             "headers": self.headers,
+            "header": self.has_header,
             "rows": self.rows,
             "blank_rows_skipped": self.blank_rows,
             "ragged_rows": list(self.ragged),
+            "stray_quotes": list(self.stray_quotes),
+            "warnings": self.warnings,
         }
+
+    @property
+    def warnings(self) -> list[dict]:
+        """What was read other than the file seems to say, in line order."""
+        found = [
+            *self.encoding_warnings,
+            *(literal_warning(line) for line in sorted(self.literal_quote_lines)),
+            *(stray_warning(o, c) for o, c in self.stray_quotes),
+        ]
+        return sorted(found, key=lambda w: w["line"])
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         width = len(self.headers)
@@ -433,18 +502,31 @@ class CsvReader:
         if self.rows == 0:
             raise CsvError("header_only", "The file has a header row but no leads under it.")
 
-    def _rows(self, width: int) -> Iterator[pd.DataFrame]:
-        fast = self._fast_table(width)
+    def scan(self) -> None:
+        """Read every row as ``__iter__`` would, keeping none: fills ``stray_quotes`` and
+        the counts. Only a file with quotes is read (without, no quote can be stray)."""
+        if not _has_quotes(self.source):
+            return
+        old_limit = csv.field_size_limit(self.max_field_chars)
+        try:
+            for _ in self._rows(len(self.headers), keep=False):
+                pass
+        finally:
+            csv.field_size_limit(old_limit)
+
+    def _rows(self, width: int, keep: bool = True) -> Iterator[pd.DataFrame]:
+        fast = self._fast_table(width) if keep else None
         if fast is not None:
             yield from self._fast_chunks(*fast)
             return
         with _open_text(self.source, self.encoding) as text:
             if self.sep_line:
                 text.readline()
+            lines_in = self._literal(text) if self.literal_quote_lines else text
             # A last line after the file's own: inside a quote left open it ends up in the
             # open cell (csv would otherwise take the rest of the file as that one cell).
-            reader = csv.reader(itertools.chain(text, [_END]), delimiter=self.delimiter)
-            header_seen = False
+            reader = csv.reader(itertools.chain(lines_in, [_END]), delimiter=self.delimiter)
+            header_seen = not self.has_header
             buf: list[list[str]] = []
             lines: list[int] = []
             start = reader.line_num + 1
@@ -464,9 +546,12 @@ class CsvReader:
                     ) from None
                 except csv.Error as exc:
                     raise self._csv_error(exc, start) from None
+                spans = reader.line_num + 1 - start  # physical lines this row was read from
                 line, start = start, reader.line_num + 1
                 if self.sep_line:
                     line += 1
+                if spans > 1:
+                    self._check_stray(row, line, width)
                 if row and row[-1].endswith(_END):
                     if row == [_END]:
                         break
@@ -485,6 +570,9 @@ class CsvReader:
                 if len(row) != width:
                     self.ragged.append((line, len(row)))
                     row = (row + [""] * width)[:width]
+                if not keep:
+                    self.rows += 1
+                    continue
                 buf.append(row)
                 lines.append(line)
                 if len(buf) >= self.chunk_rows:
@@ -492,6 +580,23 @@ class CsvReader:
                     buf, lines = [], []
             if buf:
                 yield self._frame(buf, lines)
+
+    def _literal(self, text: Iterable[str]) -> Iterator[str]:
+        """The lines of the file, those of ``literal_quote_lines`` with their unclosed
+        quote made plain text (the line count does not change)."""
+        first = 1 + self.sep_line
+        for number, line in enumerate(text, start=first):
+            yield (
+                literal_quotes(line, self.delimiter) if number in self.literal_quote_lines else line
+            )
+
+    def _check_stray(self, row: list[str], line: int, width: int) -> None:
+        if row and row[-1].endswith(_END):
+            return  # a quote never closed: refused below with its own sentence
+        found = stray_cell(row, self.delimiter, width)
+        if found is not None:
+            before, spans = found
+            self.stray_quotes.append((line + before, line + before + spans))
 
     def _fast_table(self, width: int) -> tuple[pa.Table, np.ndarray] | None:
         """The whole file parsed by Arrow's multi-threaded reader, when that gives exactly
@@ -501,6 +606,7 @@ class CsvReader:
         the csv module reads the file, reporting problems with their line numbers."""
         if self.encoding not in ("utf-8", "utf-8-sig") or self.sep_line:
             return None
+        skip = int(self.has_header)
         if isinstance(self.source, bytes | bytearray):
             data = bytes(self.source)
         else:
@@ -511,7 +617,7 @@ class CsvReader:
         end = data.find(b"\n")
         first = (data if end < 0 else data[:end]).rstrip(b"\r")
         if (
-            not first.replace(self.delimiter.encode(), b"").strip(b" \t")
+            (skip and not first.replace(self.delimiter.encode(), b"").strip(b" \t"))
             or b'"' in data
             or b"\x00" in data
             or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))
@@ -523,7 +629,7 @@ class CsvReader:
         try:
             table = pa_csv.read_csv(
                 pa.BufferReader(data),
-                read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
+                read_options=pa_csv.ReadOptions(column_names=names, skip_rows=skip),
                 parse_options=pa_csv.ParseOptions(
                     delimiter=self.delimiter, quote_char=False, escape_char=False
                 ),
@@ -534,7 +640,7 @@ class CsvReader:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None  # ragged rows or undecodable bytes: the csv module reports them
         del data
-        if table.num_rows + 1 != lines_in_file:
+        if table.num_rows + skip != lines_in_file:
             return None
         for col in table.columns:
             # Bytes bound characters from above; count characters only when it matters.
@@ -542,7 +648,7 @@ class CsvReader:
                 pc.max(pc.utf8_length(col)).as_py() or 0
             ) > self.max_field_chars:
                 return None
-        lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
+        lines = np.arange(1 + skip, table.num_rows + 1 + skip, dtype=np.int64)
         if not table.num_rows:
             return table, lines
         # Rows whose cells are all empty: look only at rows with an empty first cell.
@@ -605,18 +711,86 @@ class CsvReader:
         return CsvError("malformed", f"Line {line} cannot be read as CSV ({exc}).", line)
 
 
+@dataclass
+class FileCheck:
+    """What ``check_file`` found: warnings (``{"line", "message"}``, in line order), the
+    stray quotes still in the file as read (open line, close line), the lines whose quotes
+    are read as plain text, and whether the first row holds column names."""
+
+    encoding: str
+    delimiter: str
+    has_header: bool
+    warnings: list[dict]
+    stray_quotes: list[tuple[int, int]]
+    literal_quote_lines: list[int]
+
+
+MAX_REPAIRS = 20  # one stray quote may hide another; past this, the file needs a person
+
+
+def check_file(
+    source: str | os.PathLike | bytes,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    header: bool | None = None,
+    literal_quote_lines: Iterable[int] = (),
+    repair: bool = False,
+) -> FileCheck:
+    """Look through the whole file for what would be read other than it seems to say:
+    lines in another encoding and stray quotes (see csv_faults).
+
+    With ``repair``, the quotes of every line where a stray quote opens are read as plain
+    text, and the file is looked through again (a repaired quote may uncover another).
+    Faults that refuse the file (``CsvError``) are raised by ``sniff`` here or by the full
+    read later, not by this look."""
+    literal = set(literal_quote_lines)
+    for _ in range(MAX_REPAIRS):
+        reader = CsvReader(source, encoding, delimiter, header=header, literal_quote_lines=literal)
+        try:
+            reader.scan()
+        except CsvError:
+            break  # the read reports it with its own sentence
+        if not (repair and reader.stray_quotes):
+            break
+        literal |= {opens for opens, _ in reader.stray_quotes}
+    return FileCheck(
+        reader.encoding,
+        reader.delimiter,
+        reader.has_header,
+        reader.warnings,
+        list(reader.stray_quotes),
+        sorted(reader.literal_quote_lines),
+    )
+
+
+def _has_quotes(source: str | os.PathLike | bytes) -> bool:
+    if isinstance(source, bytes | bytearray):
+        return b'"' in source
+    with open(source, "rb") as f:
+        while block := f.read(1 << 20):
+            if b'"' in block:
+                return True
+    return False
+
+
 def read_chunks(
     source: str | os.PathLike | bytes,
     encoding: str | None = None,
     delimiter: str | None = None,
     chunk_rows: int = 50_000,
     max_field_chars: int = MAX_FIELD_CHARS,
+    header: bool | None = None,
+    literal_quote_lines: Iterable[int] = (),
 ) -> CsvReader:
     """Read a CSV as DataFrames of at most ``chunk_rows`` rows of text cells.
 
-    Returns a ``CsvReader``: iterate it for the chunks; its ``report`` (encoding, delimiter,
-    headers, rows, blank rows skipped, ragged rows with line numbers) is complete once the
+    ``header``: whether the first row holds column names (None: detect); the quotes of
+    ``literal_quote_lines`` are read as plain text. Returns a ``CsvReader``: iterate it for
+    the chunks; its ``report`` (encoding, delimiter, headers, header, rows, blank rows
+    skipped, ragged rows with line numbers, stray quotes, warnings) is complete once the
     iteration ends. Raises CsvError (at once, or while iterating for problems deep in the
     file).
     """
-    return CsvReader(source, encoding, delimiter, chunk_rows, max_field_chars)
+    return CsvReader(
+        source, encoding, delimiter, chunk_rows, max_field_chars, header, literal_quote_lines
+    )

@@ -201,3 +201,121 @@ def test_shared_samples_read_like_pandas():
         got = pd.concat(list(read_chunks(path, chunk_rows=500)))
         expected = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         assert got.reset_index(drop=True).equals(expected.astype("str")), path.name
+
+
+# --------------------------------------------------------------------------------------------
+# No row disappears without a word: stray quotes, mixed encodings, files without a header
+
+
+def stray_quote_file(rows: int = 2000) -> bytes:
+    """A lead file whose line 52 holds ``"N50`` (a quote nobody closed) and whose line 1502
+    holds a properly quoted ``"Smith, J"``: read as CSV, lines 52 to 1502 are one row."""
+    lines = ["Name,Phone,Note"]
+    for i in range(rows):
+        line = len(lines) + 1
+        if line == 52:
+            lines.append(f'Lead {i},+1 415 555 {i:04d},"N50')
+        elif line == 1502:
+            lines.append(f'"Smith, J",+1 415 555 {i:04d},ok')
+        else:
+            lines.append(f"Lead {i},+1 415 555 {i:04d},ok")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_stray_quote_is_reported_with_the_lines_where_it_opens_and_closes():
+    data = stray_quote_file()
+    reader = read_chunks(data)
+    assert sum(len(c) for c in reader) == 550  # read as the file says ...
+    stray = reader.report["stray_quotes"]
+    assert stray == [(52, 1502)]  # ... but not without a word
+    (warning,) = reader.report["warnings"]
+    assert warning["line"] == 52
+    assert "1502" in warning["message"] and "1,450" in warning["message"]
+
+    check = csv_io.check_file(data)
+    assert check.stray_quotes == [(52, 1502)]
+    assert [w["line"] for w in check.warnings] == [52]
+
+
+def test_a_stray_quote_read_as_plain_text_gives_every_row_back():
+    data = stray_quote_file()
+    check = csv_io.check_file(data, repair=True)
+    assert check.literal_quote_lines == [52]
+    assert check.stray_quotes == []
+    assert [w["line"] for w in check.warnings] == [52]
+    assert "plain text" in check.warnings[0]["message"]
+    df = _all(data, literal_quote_lines=check.literal_quote_lines)
+    assert len(df) == 2000
+    assert df.loc[52, "Note"] == '"N50'
+    assert df.loc[1502, "Name"] == "Smith, J"
+    assert df.index[-1] == 2001  # line numbers still follow the file
+
+
+def test_multi_line_notes_are_not_taken_for_stray_quotes():
+    data = (
+        b'Name,Phone,City,Note\nAnn,4155550101,SF,"Called twice,\nno answer"\n'
+        b"Bob,4155550102,LA,ok\n"
+    )
+    reader = read_chunks(data)
+    assert sum(len(c) for c in reader) == 2
+    assert reader.report["stray_quotes"] == []
+    assert reader.report["warnings"] == []
+
+
+def test_a_stray_quote_in_a_one_column_file_is_reported():
+    data = b'phone\n"4155550101\n4155550102\n"4155550103"\n'
+    check = csv_io.check_file(data, repair=True)
+    assert check.literal_quote_lines == [2]
+    df = _all(data, literal_quote_lines=check.literal_quote_lines)
+    assert df["phone"].tolist() == ['"4155550101', "4155550102", "4155550103"]
+
+
+def test_mixed_encoding_lines_are_decoded_each_as_written_and_named():
+    lines = [b"Name,Phone,City"]
+    for i in range(20):
+        name = "Zoë Müller" if i % 3 else "Renée"
+        codec = "cp1252" if i in (4, 11) else "utf-8"
+        lines.append(f"{name},+1 415 555 {i:04d},Köln".encode(codec))
+    data = b"\n".join(lines) + b"\n"
+    info = sniff(data)
+    assert info.encoding == "utf-8+cp1252"
+    assert [w["line"] for w in info.warnings] == [6, 13]
+    assert "Windows-1252" in info.warnings[0]["message"]
+    reader = read_chunks(data)
+    df = pd.concat(list(reader))
+    assert set(df["Name"]) == {"Zoë Müller", "Renée"}
+    assert set(df["City"]) == {"Köln"}
+    assert [w["line"] for w in reader.report["warnings"]] == [6, 13]
+
+
+def test_a_cp1252_file_without_utf8_is_still_plain_cp1252():
+    data = "Name,Phone\nRenée,4155550101\n".encode("cp1252")
+    info = sniff(data)
+    assert info.encoding == "cp1252"
+    assert info.warnings == []
+
+
+@pytest.mark.parametrize(
+    "first",
+    ["Ann,Lee,4155550101,ann@example.com", "Ann,Lee,(415) 555-0101,", "x,y,z,ann@example.com"],
+)
+def test_a_first_row_of_data_is_not_taken_for_column_names(first):
+    data = (first + "\nBob,Ray,4155550102,bob@example.com\n").encode()
+    info = sniff(data)
+    assert info.has_header is False
+    assert info.headers == ["Column 1", "Column 2", "Column 3", "Column 4"]
+    assert info.preview[0] == first.split(",")
+    df = _all(data)
+    assert len(df) == 2
+    assert df.index.tolist() == [1, 2]
+
+
+def test_the_header_choice_overrides_the_detection():
+    data = b"Name,Phone\nAnn,4155550101\n"
+    assert sniff(data).has_header is True
+    info = sniff(data, header=False)
+    assert info.headers == ["Column 1", "Column 2"]
+    assert len(_all(data, header=False)) == 2
+    data = b"Ann,4155550101\nBob,4155550102\n"
+    assert sniff(data).has_header is False
+    assert _all(data, header=True).columns.tolist() == ["Ann", "4155550101"]
