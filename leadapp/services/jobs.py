@@ -6,6 +6,8 @@ import datetime as dt
 
 from flask import current_app
 from redis.exceptions import RedisError
+from rq.exceptions import InvalidJobOperation
+from rq.job import Job, JobStatus
 
 from leadapp.extensions import db, redis_connection
 from leadapp.models import BackgroundJob
@@ -93,3 +95,60 @@ def is_stalled(job: BackgroundJob | None, now: dt.datetime | None = None) -> boo
         return not redis_connection.client().exists(alive_key(job.id))
     except RedisError:
         return True  # no word from the worker by either path
+
+
+# ---------------------------------------------------------------------------------------
+# Lost: a queued row that no RQ job will run (Redis lost it, or it ended before the job
+# could start). ``tasks.requeue_lost`` hands such rows back; a resume may take them over.
+
+LOST_MESSAGE = (
+    "The job queue no longer holds this job (Redis was restarted or the job could not "
+    "start); nothing of it was done — start the job again."
+)
+# What RQ still runs: everything else (finished, failed, stopped, canceled, gone) is dead.
+RQ_ALIVE = frozenset(
+    {
+        JobStatus.CREATED,
+        JobStatus.QUEUED,
+        JobStatus.STARTED,
+        JobStatus.SCHEDULED,
+        JobStatus.DEFERRED,
+        JobStatus.RATE_LIMITED,
+        JobStatus.READY_TO_ENQUEUE,
+    }
+)
+
+
+def rq_job_dead(client, rq_id: str) -> bool:
+    """Whether no worker will ever run RQ job ``rq_id``: it is gone, or it finished,
+    failed, was stopped or canceled. Raises ``RedisError`` when Redis cannot say."""
+    try:
+        status = Job(rq_id, connection=client).get_status()
+    except InvalidJobOperation:  # no such job (or one without a status): gone
+        return True
+    return status not in RQ_ALIVE
+
+
+def is_lost(job: BackgroundJob | None) -> bool:
+    """A queued row whose RQ job is dead (see ``rq_job_dead``): it will never run unless
+    it is handed back (``flask jobs requeue``, a worker starting) or started again. When
+    Redis cannot be reached nothing is known: not lost."""
+    if job is None or job.status != "queued" or job.task is None:
+        return False
+    try:
+        return rq_job_dead(redis_connection.client(), job.rq_id)
+    except RedisError:
+        return False
+
+
+def needs_restart(job: BackgroundJob | None) -> bool:
+    """A job that will not finish on its own: failed, stalled (its worker was lost) or
+    lost (queued, but no RQ job will run it). Such a job can be resumed or run again."""
+    if job is None:
+        return False
+    return job.status == "failed" or is_stalled(job) or is_lost(job)
+
+
+def why_stopped(job: BackgroundJob) -> str:
+    """The sentence a stalled or lost row is failed with when a resume takes it over."""
+    return LOST_MESSAGE if job.status == "queued" else STALLED_MESSAGE

@@ -24,12 +24,13 @@ from redis.exceptions import RedisError
 from rq import Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.serializers import JSONSerializer
 
 from leadapp.extensions import QUEUE_NAMES, db, redis_connection
 from leadapp.models import BackgroundJob
 from leadapp.security import account_scope
 from leadapp.services import jobs as job_rows
-from leadapp.services.transactions import database_full
+from leadapp.services.transactions import database_full, is_transient, retrying
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +110,20 @@ def dispatch(job: BackgroundJob, fn: Callable, *args, at=None) -> None:
         raise
 
 
+LOST_FOR_GOOD = (
+    "This job can no longer be run (its kind of work is not part of this version of "
+    "LeadApp); start the work again from its page."
+)
+
+
 def requeue_lost() -> list[int]:
-    """Queued job rows whose RQ job Redis no longer has (restarted without its data,
-    flushed) are handed to RQ again, under the same id — never twice. Returns their ids.
-    Runs when a worker starts and as ``flask jobs requeue``."""
+    """Queued job rows that no RQ job will run any more — Redis lost it (restarted without
+    its data, flushed), or it failed, finished or was stopped before the job could start
+    (a database locked through every try) — are handed to RQ again under the same id, once
+    the dead RQ job is deleted; never twice, and never one RQ still holds queued, started,
+    scheduled or deferred. A row whose work cannot run again is failed with a sentence.
+    Returns the ids handed back. Runs when a worker starts, at its maintenance and as
+    ``flask jobs requeue``."""
     import leadapp.tasks.dedup
     import leadapp.tasks.dnc
     import leadapp.tasks.imports
@@ -120,20 +131,51 @@ def requeue_lost() -> list[int]:
     import leadapp.tasks.pools  # noqa: F401  (every task registered before the lookup)
 
     client = redis_connection.client()
-    again = []
-    rows = db.session.scalars(
-        sa.select(BackgroundJob)
-        .where(BackgroundJob.status == "queued", BackgroundJob.task.is_not(None))
-        .order_by(BackgroundJob.id)  # queued again in the order they were first queued
-        .execution_options(all_accounts=True)
+    candidates = list(
+        db.session.scalars(
+            sa.select(BackgroundJob.id)
+            .where(BackgroundJob.status == "queued", BackgroundJob.task.is_not(None))
+            .order_by(BackgroundJob.id)  # queued again in the order they were first queued
+            .execution_options(all_accounts=True)
+        )
     )
-    for row in rows:
-        fn = REGISTRY.get(row.task)
-        if fn is None or Job.exists(row.rq_id, connection=client):
-            continue
-        enqueue(fn, row.id, *(row.args or []), job_id=row.rq_id, at=row.run_at)
-        again.append(row.id)
+    db.session.rollback()  # no transaction (and no SQLite lock) held while Redis is asked
+    again = []
+    for row_id in candidates:
+        if _hand_back(client, row_id):
+            again.append(row_id)
     return again
+
+
+def _hand_back(client, row_id: int) -> bool:
+    """``requeue_lost`` for one row: True when it was handed to RQ again."""
+    row = db.session.get(BackgroundJob, row_id)
+    if row is None or row.status != "queued":
+        db.session.rollback()
+        return False
+    rq_id = row.rq_id
+    db.session.rollback()
+    if not job_rows.rq_job_dead(client, rq_id):
+        return False
+    # RQ writes a job's end after the task's own commit: the row read now is its last word
+    # (a job that started, and ended, between the first read and now is not queued).
+    row = db.session.get(BackgroundJob, row_id)
+    if row is None or row.status != "queued":
+        db.session.rollback()
+        return False
+    fn = REGISTRY.get(row.task)
+    if fn is None:
+        with account_scope(row.account_id):
+            job_rows.mark_failed(row, LOST_FOR_GOOD)
+            db.session.commit()
+        return False
+    task_args = list(row.args or [])
+    run_at = row.run_at
+    db.session.rollback()
+    with contextlib.suppress(NoSuchJobError):
+        Job.fetch(rq_id, connection=client, serializer=JSONSerializer).delete()
+    enqueue(fn, row_id, *task_args, job_id=rq_id, at=run_at)
+    return True
 
 
 class Progress:
@@ -145,7 +187,20 @@ class Progress:
 
     def __init__(self, job: BackgroundJob):
         self.job = job
+        self.job_id = job.id
         self.meta_failed = False
+        self.when_committed: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the job's last commit is done (never when it fails)."""
+        self.when_committed.append(callback)
+
+    def committed(self) -> None:
+        for callback in self.when_committed:
+            try:
+                callback()
+            except Exception:  # the job is done and committed; only its tidying failed
+                log.exception("job %s: after its commit", self.job_id)
 
     def __call__(self, percent: float, message: str | None = None) -> None:
         job_rows.set_progress(self.job, percent, message)
@@ -185,7 +240,8 @@ class Heartbeat(threading.Thread):
 
     def stop(self) -> None:
         self.stopped.set()
-        self.join(timeout=5)
+        if self.ident is not None:  # started
+            self.join(timeout=5)
         with contextlib.suppress(RedisError):
             self.client.delete(job_rows.alive_key(self.job_id))
 
@@ -213,8 +269,51 @@ def failure_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _start(job_id: int, name: str) -> BackgroundJob:
+    """Mark the row running and commit: the job's first write."""
+    job = db.session.get(BackgroundJob, job_id)
+    if job is None:
+        raise LookupError(f"Background job {job_id} no longer exists.")
+    if job.task is not None and job.task != name:
+        # An RQ job older than the row with its id (a database restored or reset under the
+        # same Redis): running it would do another job's work on its row.
+        raise LookupError(f"Background job {job_id} is a {job.task} job, not {name}.")
+    with account_scope(job.account_id):
+        job_rows.mark_running(job)
+        db.session.commit()
+    return job
+
+
+def _record_failure(job_id: int, text: str) -> None:
+    """Fail the row with ``text`` (a write of its own, tried again while the database is
+    busy); when even that cannot be written the row is left as it was — queued rows are
+    handed back by ``requeue_lost``, running ones show as stalled — and the error is only
+    logged: the caller re-raises the job's own exception."""
+
+    def write() -> None:
+        job = db.session.get(BackgroundJob, job_id)
+        if job is None:
+            return
+        with account_scope(job.account_id):
+            job_rows.mark_failed(job, text)
+            db.session.commit()
+
+    try:
+        retrying(write)
+    except sa.exc.DBAPIError as exc:
+        db.session.rollback()
+        log.error("job %s: its failure could not be recorded: %s", job_id, exc)
+
+
 def tracked(queue: str = "default", timeout: int | None = None, retry: Retry | None = None):
-    """``@task`` for work that has a ``BackgroundJob`` row: ``fn(job, progress, *args)``."""
+    """``@task`` for work that has a ``BackgroundJob`` row: ``fn(job, progress, *args)``.
+
+    No failure leaves the row queued for good: marking it running is tried again while the
+    database is busy or its connection lost (``transactions.retrying``); when it still
+    cannot be written the row stays queued and ``requeue_lost`` hands it back to RQ, and a
+    refusal (a full disk, a broken row) fails it with a sentence. Work that was committed
+    is reported with ``progress.after_commit`` callbacks, run once the job's last commit
+    is done (e.g. deleting the file it read)."""
 
     def decorator(fn: Callable) -> Callable:
         name = f"{fn.__module__}.{fn.__name__}"
@@ -222,20 +321,21 @@ def tracked(queue: str = "default", timeout: int | None = None, retry: Retry | N
         @functools.wraps(fn)
         def run(job_id: int, *args):
             db.engine.dispose(close=False)  # connections inherited from the parent: not ours
-            job = db.session.get(BackgroundJob, job_id)
-            if job is None:
-                raise LookupError(f"Background job {job_id} no longer exists.")
-            if job.task is not None and job.task != name:
-                # An RQ job older than the row with its id (a database restored or reset
-                # under the same Redis): running it would do another job's work on its row.
-                raise LookupError(f"Background job {job_id} is a {job.task} job, not {name}.")
+            try:
+                job = retrying(functools.partial(_start, job_id, name))
+            except sa.exc.DBAPIError as exc:
+                db.session.rollback()
+                log.error("job %s could not start:\n%s", job_id, traceback.format_exc())
+                if not is_transient(exc):  # busy or lost for good: handed back instead
+                    _record_failure(job_id, failure_text(exc))
+                db.session.remove()
+                raise
             with account_scope(job.account_id):
-                job_rows.mark_running(job)
-                db.session.commit()
                 heartbeat = Heartbeat(job_id)
-                heartbeat.start()
+                progress = Progress(job)
                 try:
-                    result = fn(job, Progress(job), *args)
+                    heartbeat.start()
+                    result = fn(job, progress, *args)
                     outcome = dict(result) if isinstance(result, dict) else None
                     # A task may end with a sentence of its own for the job row.
                     message = (outcome or {}).pop("message", "Done.")
@@ -244,13 +344,12 @@ def tracked(queue: str = "default", timeout: int | None = None, retry: Retry | N
                 except Exception as exc:
                     db.session.rollback()
                     log.error("job %s failed:\n%s", job_id, traceback.format_exc())
-                    job = db.session.get(BackgroundJob, job_id)
-                    job_rows.mark_failed(job, failure_text(exc))
-                    db.session.commit()
+                    _record_failure(job_id, failure_text(exc))
                     raise
                 finally:
                     heartbeat.stop()
                     db.session.remove()
+                progress.committed()
             return result
 
         return task(queue, timeout, retry)(run)

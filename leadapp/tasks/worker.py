@@ -118,3 +118,21 @@ class LeadAppWorker(Worker):
         ):
             self.release_dead_schedulers()
         super().run_maintenance_tasks()
+        self.requeue_lost()
+
+    def requeue_lost(self) -> None:
+        """Hand back queued rows whose RQ job died before they could start (a database
+        locked through every try), without waiting for the next worker to start."""
+        from leadapp.extensions import db
+        from leadapp.tasks import requeue_lost
+
+        try:
+            again = requeue_lost()
+        except Exception as exc:  # the database or Redis away: the next maintenance tries
+            log.warning("could not look for lost jobs: %s", exc)
+            again = []
+        finally:
+            db.session.remove()
+            db.engine.dispose()  # work horses fork from here: no connection of ours in them
+        if again:
+            log.warning("Handed %s queued job(s) to RQ again: %s", len(again), again)

@@ -1,15 +1,19 @@
 """The job framework, run by a real RQ worker process against the real database."""
 
 import json
+import sqlite3
+import threading
+import time
 import zlib
 
 import pytest
 import redis
 import sqlalchemy as sa
 from rq import Queue
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
+from leadapp import create_app
 from leadapp.extensions import db, redis_connection
 from leadapp.models import BackgroundJob, Lead, LeadPool
 from leadapp.security import account_scope
@@ -238,3 +242,138 @@ def test_a_job_stopped_by_a_full_database_disk_says_so():
     from tests.conftest import sqlite_full_error
 
     assert failure_text(sqlite_full_error()) == DATABASE_FULL
+
+
+# ---------------------------------------------------------------------------------------
+# A job whose start meets a busy or lost database is never left "queued" for good.
+
+
+def sqlite_path(database_url: str) -> str | None:
+    return database_url[len("sqlite:///") :] if database_url.startswith("sqlite") else None
+
+
+def hold_write_lock(path: str):
+    """Another process's writer: SQLite's write lock taken and held (release: rollback)."""
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def impatient_app(app_environ):
+    """The app as a worker runs it, waiting only 0.1 s a try for SQLite's write lock."""
+    return create_app("testing", environ={**app_environ, "SQLITE_TIMEOUT_SECONDS": "0.1"})
+
+
+def test_a_job_whose_start_meets_a_locked_database_waits_and_runs(
+    committed, make_account, app_environ, database_url
+):
+    """The write lock is held by another process when the job starts: marking the row
+    running is tried again after a short wait, and the job runs (it used to fail at once
+    in RQ, its row left "queued" for ever)."""
+    path = sqlite_path(database_url)
+    if path is None:
+        pytest.skip("SQLite's write lock; PostgreSQL waits for row locks")
+    account_id = make_account("acme")
+    with committed.app_context():
+        _seed_pool_with_leads(account_id, 3)
+        with account_scope(account_id):
+            job = job_rows.create_job(account_id, "pool_counts", "Recount", "default")
+            db.session.commit()
+            job_id = job.id
+    holder = hold_write_lock(path)
+    started = time.monotonic()
+    release = threading.Timer(1.0, holder.rollback)
+    release.start()
+    try:
+        with impatient_app(app_environ).app_context():
+            refresh_pool_counts(job_id)  # as the worker's work horse calls it
+    finally:
+        release.join()
+        holder.close()
+    assert time.monotonic() - started >= 0.9  # it waited for the lock
+    with committed.app_context():
+        job = db.session.get(BackgroundJob, job_id)
+        assert (job.status, job.result, job.error) == ("completed", {"pools": 2}, None)
+
+
+def test_a_job_that_cannot_start_is_handed_back_to_the_queue(
+    committed, make_account, app_environ, database_url, run_worker, runner
+):
+    """The database stays locked through every try: the job cannot even say so on its row,
+    so the row stays queued, RQ records the failure, and ``flask jobs requeue`` (and every
+    worker that starts) finds the queued row whose RQ job failed and hands it back."""
+    path = sqlite_path(database_url)
+    if path is None:
+        pytest.skip("SQLite's write lock; PostgreSQL waits for row locks")
+    account_id = make_account("acme")
+    with committed.app_context():
+        pool_id = _seed_pool_with_leads(account_id, 4)
+        with account_scope(account_id):
+            job = job_rows.create_job(account_id, "pool_counts", "Recount", "default")
+            db.session.commit()
+            dispatch(job, refresh_pool_counts)
+            job_id, rq_id = job.id, job.rq_id
+    holder = hold_write_lock(path)
+    try:
+        with impatient_app(app_environ).app_context(), pytest.raises(sa.exc.OperationalError):
+            refresh_pool_counts(job_id)
+    finally:
+        holder.rollback()
+        holder.close()
+    with committed.app_context():
+        assert db.session.get(BackgroundJob, job_id).status == "queued"  # not "running"
+        # What RQ records of a job whose function raised (a real worker: the next test).
+        rq_job = Job.fetch(rq_id, connection=redis_connection.client(), serializer=JSONSerializer)
+        rq_job.set_status(JobStatus.FAILED)
+
+    result = runner.invoke(args=["jobs", "requeue", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1])["requeued"] == [job_id]
+    out = run_worker()
+    assert out.returncode == 0, out.stdout
+    with committed.app_context():
+        job = db.session.get(BackgroundJob, job_id)
+        assert (job.status, job.error) == ("completed", None)
+        assert db.session.get(LeadPool, pool_id).total_count == 4
+
+
+def test_requeue_hands_back_rows_whose_rq_job_ended_and_leaves_live_ones(app, make_account):
+    """A queued row is handed back when its RQ job finished, failed, was stopped or is gone
+    — never while RQ still holds it queued or scheduled — and a row whose task no longer
+    exists is failed with a sentence instead."""
+    import datetime as dt
+
+    from leadapp.tasks import LOST_FOR_GOOD, requeue_lost
+
+    account_id = make_account("acme")
+    with app.app_context(), account_scope(account_id):
+        client = redis_connection.client()
+        rows = {}
+        for name in ("finished", "stopped", "failed", "gone", "queued", "scheduled", "unknown"):
+            row = job_rows.create_job(account_id, "pool_counts", name, "default")
+            db.session.commit()
+            at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1) if name == "scheduled" else None
+            dispatch(row, refresh_pool_counts, at=at)
+            rows[name] = row
+        for name in ("finished", "stopped", "failed"):
+            rq_job = Job.fetch(rows[name].rq_id, connection=client, serializer=JSONSerializer)
+            rq_job.set_status(JobStatus(name))
+        client.delete(f"rq:job:{rows['gone'].rq_id}")
+        rows["unknown"].task = "leadapp.tasks.retired.old_task"
+        client.delete(f"rq:job:{rows['unknown'].rq_id}")
+        db.session.commit()
+        ids = {name: row.id for name, row in rows.items()}
+        try:
+            again = requeue_lost()
+            assert again == [ids[n] for n in ("finished", "stopped", "failed", "gone")]
+            for name in ("finished", "stopped", "failed", "gone", "queued"):
+                status = Job(rows[name].rq_id, connection=client).get_status()
+                assert status == JobStatus.QUEUED, name
+            assert Job(rows["scheduled"].rq_id, connection=client).get_status() == "scheduled"
+            unknown = db.session.get(BackgroundJob, ids["unknown"])
+            assert (unknown.status, unknown.error) == ("failed", LOST_FOR_GOOD)
+            assert requeue_lost() == []  # handed back once
+        finally:
+            queue = redis_connection.queue("default")
+            queue.empty()
+            queue.scheduled_job_registry.remove(rows["scheduled"].rq_id, delete_job=True)
