@@ -54,17 +54,14 @@ import platform
 import random
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -73,6 +70,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import phonenumbers  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from _common import cpu_model, drop_schema, fresh_database  # noqa: E402
+from _live import Browser, free_port, percentile, start, stop  # noqa: E402
 
 PASSWORD = "correct horse battery"  # noqa: S105 (throw-away bench users)
 ACCOUNTS = 5
@@ -214,89 +212,7 @@ def build(app, n_leads: int) -> list[Tenant]:
 
 
 # ---------------------------------------------------------------------------------------
-# Processes
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
-    """A child in its own process group (so stopping it stops its children too)."""
-    out = log.open("wb")
-    return subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-    )
-
-
-def stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        pass
-
-
-# ---------------------------------------------------------------------------------------
-# Browsing
-
-
-class Failure(Exception):
-    pass
-
-
-class Browser:
-    """One supervisor's browser: its cookies, a new connection per request (gunicorn's sync
-    workers close each one)."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.cookies: dict[str, str] = {}
-
-    def request(self, method, path, body=None, headers=None):
-        h = {"Host": f"127.0.0.1:{self.port}", "User-Agent": "leadapp-bench-load"}
-        if self.cookies:
-            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        h.update(headers or {})
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        try:
-            t0 = time.perf_counter()
-            conn.request(method, path, body=body, headers=h)
-            resp = conn.getresponse()
-            data = resp.read()
-            ms = (time.perf_counter() - t0) * 1000
-        finally:
-            conn.close()
-        for raw in resp.headers.get_all("Set-Cookie") or []:
-            jar = SimpleCookie()
-            jar.load(raw)
-            for name, morsel in jar.items():
-                if morsel["max-age"] == "0" or "1970" in morsel["expires"]:
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
-        return resp.status, data, ms
-
-    def login(self, email: str) -> None:
-        status, html, _ = self.request("GET", "/login")
-        match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', html)
-        if status != 200 or not match:
-            raise Failure(f"GET /login answered {status} without a CSRF token")
-        body = urlencode(
-            {"email": email, "password": PASSWORD, "csrf_token": match.group(1).decode()}
-        )
-        status, _, _ = self.request(
-            "POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded"}
-        )
-        if status != 302:
-            raise Failure(f"login of {email} answered {status}")
+# Browsing (processes and the HTTP client: bench/_live.py)
 
 
 @dataclass
@@ -398,15 +314,6 @@ def run_phase(name, pairs, jobs, seconds, budget, think, import_job=None) -> Pha
 
 # ---------------------------------------------------------------------------------------
 # Report
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest rank."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * p // 100))
-    return ordered[int(rank) - 1]
 
 
 def figures(samples: list[Sample]) -> dict:
@@ -568,7 +475,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915 (one straight script)
         for tenant in tenants:
             for email in tenant.supervisors:
                 browser = Browser(port)
-                browser.login(email)
+                browser.login(email, PASSWORD)
                 pairs.append((browser, tenant))
         print(f"{len(pairs)} supervisors logged in", flush=True)
         for browser, tenant in pairs:  # warm up: templates, plans, connections (not timed)
