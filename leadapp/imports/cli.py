@@ -22,6 +22,7 @@ from leadapp.services.transactions import database_full
 from leadapp.tasks import QueueUnavailable, dispatch, failure_text
 
 leads_cli = CommandGroup("leads", help="Import leads.")
+STRAY_QUOTE_CHOICES = ("as-read", "literal", "stop")
 
 
 class ProgressBar:
@@ -84,6 +85,19 @@ def parse_map(entries: tuple[str, ...]) -> dict[str, str | list[str]]:
     show_default=True,
     help="When several existing leads match one row.",
 )
+@click.option(
+    "--header/--no-header",
+    default=None,
+    help="Whether the first row holds column names (default: detected from its values).",
+)
+@click.option(
+    "--stray-quote",
+    type=click.Choice(STRAY_QUOTE_CHOICES),
+    default="as-read",
+    show_default=True,
+    help="A quote that opens a cell and closes lines later: import the file as read (and "
+    "warn), read that line's quotes as plain text (literal), or stop.",
+)
 @click.option("--enqueue", is_flag=True, help="Hand the work to the workers; print the job id.")
 @click.option("--json", "as_json", is_flag=True)
 def import_leads(
@@ -104,10 +118,16 @@ def import_leads(
     action,
     update_mode,
     multiple,
+    header,
+    stray_quote,
     enqueue,
     as_json,
 ):
-    """Import a CSV file of leads into a pool of a campaign."""
+    """Import a CSV file of leads into a pool of a campaign.
+
+    What would be read other than the file seems to say (a stray quote, lines in another
+    encoding) is imported as read and listed in "warnings" with its line; --stray-quote
+    literal or stop choose otherwise for stray quotes."""
     path = Path(file)
     if not path.is_file():
         fail(f"There is no file {file}.")
@@ -135,6 +155,8 @@ def import_leads(
                 action,
                 update_mode,
                 multiple,
+                header,
+                stray_quote,
             )
         except (import_service.ImportError_, CsvError) as exc:
             db.session.rollback()
@@ -224,6 +246,8 @@ def _print_counts(counts: dict, as_json: bool) -> None:
             f"imported {counts['imported']:,}, updated {counts['updated']:,} "
             f"into pool #{counts['pool_id']}."
         )
+        for warning in counts.get("warnings", []):
+            click.echo(f"Warning: {warning['message']}", err=True)
 
 
 def _prepare(
@@ -244,6 +268,8 @@ def _prepare(
     action,
     update_mode,
     multiple,
+    header=None,
+    stray_quote="as-read",
 ):
     campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == campaign_name))
     if campaign is None:
@@ -259,7 +285,25 @@ def _prepare(
     imp = import_service.create_import(
         account, admin, campaign, pool_name=pool_name, pool=pool, settings=settings
     )
-    info = import_service.attach_file(imp, path, path.name, encoding, delimiter)
+    info = import_service.attach_file(
+        imp,
+        path,
+        path.name,
+        encoding,
+        delimiter,
+        header=header,
+        literal_quotes=stray_quote == "literal",
+    )
+    stray = (imp.settings or {}).get("stray_quotes") or []
+    if stray_quote == "stop" and stray:
+        opens, closes = stray[0]
+        import_service.forget_file(imp)  # the copy goes; the import row is rolled back
+        raise import_service.ImportError_(
+            f"Line {opens} opens a quote that closes only on line {closes}, so those lines "
+            "would be read as one row; correct the file, or import it with "
+            "--stray-quote literal (that line's quotes read as plain text) or "
+            "--stray-quote as-read."
+        )
     mapping: dict = {}
     rules: list = []
     if template_name:

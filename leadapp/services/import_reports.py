@@ -90,8 +90,9 @@ def _duplicates(imp: Import, frame: pd.DataFrame) -> pd.DataFrame:
 def _log(imp: Import) -> pd.DataFrame:
     counts = import_service.public_counts(imp)
     lines = [("summary", line) for line in import_service.describe(imp)]
-    lines += [("count", f"{k}: {v}") for k, v in counts.items() if k != "mapping"]
+    lines += [("count", f"{k}: {v}") for k, v in counts.items() if k not in ("mapping", "warnings")]
     lines += [("mapping", f"{h} -> {t}") for h, t in counts["mapping"].items()]
+    lines += [("warning", w["message"]) for w in counts["warnings"]]
     for line in (imp.counts or {}).get("ragged_rows", []):
         lines.append(("warning", f"line {line}: the number of cells differs from the header"))
     if imp.error:

@@ -205,6 +205,7 @@ def attach_upload(
     file_name: str,
     encoding: str | None = None,
     delimiter: str | None = None,
+    header: bool | None = None,
 ) -> csv_io.Sniff:
     """Save an uploaded file (a binary stream) in the staging folder and attach it.
 
@@ -216,7 +217,7 @@ def attach_upload(
     try:
         with refusing_a_full_disk(DiskFull(DISK_FULL_UPLOAD)):
             save_stream(stream, part)
-        return attach_file(imp, part, file_name, encoding, delimiter, move=True)
+        return attach_file(imp, part, file_name, encoding, delimiter, header=header, move=True)
     finally:
         part.unlink(missing_ok=True)
 
@@ -228,14 +229,20 @@ def attach_file(
     encoding: str | None = None,
     delimiter: str | None = None,
     *,
+    header: bool | None = None,
+    literal_quotes: bool = False,
     move: bool = False,
 ) -> csv_io.Sniff:
     """Copy (or, with ``move``, rename) the file into the import's staging folder and
-    detect its format.
+    detect its format: encoding, delimiter, whether the first row holds column names
+    (``header``, None: detect) and what would be read other than the file seems to say
+    (``file_warnings`` in the settings: stray quotes, lines in another encoding). With
+    ``literal_quotes`` the quotes of the lines where a stray quote opens are read as plain
+    text (``literal_quote_lines``), which gives the rows it swallowed back.
 
     Refuses (``CsvError``) what is not a lead CSV, and (``DiskFull``) a file the disk has
     no room for; nothing is kept then."""
-    info = csv_io.sniff(str(source), encoding=encoding, delimiter=delimiter)
+    info = csv_io.sniff(str(source), encoding=encoding, delimiter=delimiter, header=header)
     if not imp.pool_id and not (imp.settings or {}).get("pool_name"):
         name = Path(file_name).stem.strip()[:160] or "Imported leads"
         _check_pool_name_free(name)
@@ -261,6 +268,16 @@ def attach_file(
         if not rereading:  # no half-copied file stays behind
             shutil.rmtree(folder, ignore_errors=True)
         raise
+    check = csv_io.check_file(
+        target, info.encoding, info.delimiter, info.has_header, repair=literal_quotes
+    )
+    imp.settings = {
+        **(imp.settings or {}),
+        "header": info.has_header,
+        "literal_quote_lines": check.literal_quote_lines,
+        "stray_quotes": [list(s) for s in check.stray_quotes],
+        "file_warnings": check.warnings[:MAX_FILE_WARNINGS],
+    }
     imp.file_name = file_name
     imp.file_size = target.stat().st_size
     imp.file_sha256 = _sha256(target)
@@ -270,6 +287,30 @@ def attach_file(
     imp.step = "mapping"
     db.session.flush()
     return info
+
+
+MAX_FILE_WARNINGS = 100  # kept on the import; a file with more needs a person, not a list
+
+
+def read_options(imp: Import) -> dict:
+    """How the import's file is read, as chosen at the file step (an import attached before
+    the choice existed had a header row)."""
+    settings = imp.settings or {}
+    return {
+        "header": settings.get("header", True),
+        "literal_quote_lines": settings.get("literal_quote_lines", []),
+    }
+
+
+def sniff_staged(imp: Import, preview_rows: int = csv_io.PREVIEW_ROWS) -> csv_io.Sniff:
+    """The staged file's format, headers and first rows, read as chosen at the file step."""
+    return csv_io.sniff(
+        str(Path(imp.staging_path) / "source.csv"),
+        imp.encoding,
+        imp.delimiter,
+        preview_rows=preview_rows,
+        header=read_options(imp)["header"],
+    )
 
 
 def same_file_imported_before(imp: Import) -> Import | None:
@@ -309,7 +350,8 @@ def suggest(imp: Import, info: csv_io.Sniff) -> dict[str, str | None]:
     )
     from leadapp.domain.columns import normalise_header
 
-    for mapping in earlier:
+    # "Column 1" of one file without names says nothing about "Column 1" of another.
+    for mapping in earlier if info.has_header else ():
         for header, target in (mapping or {}).items():
             if target and isinstance(target, str):
                 history.setdefault(normalise_header(header), target)
@@ -436,6 +478,7 @@ def stage(imp: Import, progress: Callable[[float, str], None] | None = None) -> 
         encoding=imp.encoding,
         delimiter=imp.delimiter,
         chunk_rows=STAGE_CHUNK,
+        **read_options(imp),
     )
     target = Path(imp.staging_path) / "staged.parquet"
     tmp = target.with_suffix(".part")
@@ -970,6 +1013,8 @@ def public_counts(imp: Import) -> dict:
         "discarded": c.get("discarded", 0),
         "pool_id": imp.pool_id,
         "mapping": {h: t for h, t in (imp.mapping or {}).items() if t},
+        "header": read_options(imp)["header"],
+        "warnings": list((imp.settings or {}).get("file_warnings", [])),
     }
 
 
@@ -1016,8 +1061,10 @@ def forget_file(imp: Import) -> None:
     imp.staging_path = imp.file_name = imp.file_sha256 = imp.encoding = imp.delimiter = None
     imp.file_size = None
     imp.mapping, imp.counts, imp.rows_done, imp.step = {}, {}, 0, "file"
+    file_keys = ("header", "literal_quote_lines", "stray_quotes", "file_warnings")
+    imp.settings = {k: v for k, v in (imp.settings or {}).items() if k not in file_keys}
     if not imp.pool_id:
-        imp.settings = {**(imp.settings or {}), "pool_name": ""}
+        imp.settings = {**imp.settings, "pool_name": ""}
     db.session.flush()
 
 

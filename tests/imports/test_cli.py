@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from leadapp.extensions import db
 from leadapp.models import Import, Lead, LeadPool
 from tests.conftest import SHARED
+from tests.imports import files
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "domain"
 REGION = {"us": "US", "au": "AU", "uk": "GB"}
@@ -282,3 +283,89 @@ def test_a_second_import_matched_on_customer_key_finds_every_lead(app, runner, a
     assert (first["imported"], first["duplicates_in_file"]) == (3, 0)  # Abc-2 ≠ abc-2
     second = run_json(runner, str(path), "--pool", "crm 2", *common)
     assert (second["duplicates_existing"], second["imported"]) == (3, 0)
+
+
+# --------------------------------------------------------------------------------------------
+# No row disappears without a word (issue 13)
+
+
+def run_file(runner, tmp_path, data: bytes, *options) -> dict:
+    path = tmp_path / "leads.csv"
+    path.write_bytes(data)
+    make_campaign(runner, "Spring", "US")
+    args = [str(path), "--account", "acme", "--campaign", "Spring", "--pool", "p", "--scope"]
+    return run_json(runner, *args, "none", *options)
+
+
+def test_a_stray_quote_is_reported_with_its_lines_and_the_file_imported_as_read(
+    runner, account, tmp_path
+):
+    counts = run_file(runner, tmp_path, files.stray_quote_file())
+    assert counts["rows"] == 550  # as the file says: lines 52 to 1502 are one row ...
+    (warning,) = counts["warnings"]  # ... but not without a word
+    assert warning["line"] == 52
+    assert "line 1502" in warning["message"] and "1,450" in warning["message"]
+    assert counts["header"] is True
+
+
+def test_a_stray_quote_read_as_plain_text_gives_every_row_back(app, runner, account, tmp_path):
+    counts = run_file(runner, tmp_path, files.stray_quote_file(), "--stray-quote", "literal")
+    assert counts["rows"] == counts["valid"] == counts["imported"] == 2000
+    assert [w["line"] for w in counts["warnings"]] == [52]
+    assert "plain text" in counts["warnings"][0]["message"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Lead.id))) == 2000
+        smith = db.session.scalar(sa.select(Lead).where(Lead.phone1 == "+14152341500"))
+        assert smith.last_name == "Smith, J"
+
+
+def test_a_stray_quote_can_stop_the_import(app, runner, account, tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_bytes(files.stray_quote_file())
+    make_campaign(runner, "Spring", "US")
+    args = ["leads", "import", str(path), "--account", "acme", "--campaign", "Spring"]
+    result = runner.invoke(args=[*args, "--pool", "p", "--stray-quote", "stop", "--json"])
+    assert result.exit_code != 0
+    assert "Line 52" in result.output and "--stray-quote literal" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Lead.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(Import.id))) == 0
+
+
+def test_a_file_without_a_header_row_keeps_its_first_lead(app, runner, account, tmp_path):
+    counts = run_file(runner, tmp_path, files.headerless_file(20))
+    assert counts["header"] is False
+    assert counts["rows"] == counts["imported"] == 20
+    assert counts["mapping"] == {
+        "Column 3": "phone1",
+        "Column 4": "email",
+        "Column 5": "phone2",
+    }
+    assert counts["warnings"] == []
+    with app.app_context():
+        first = db.session.scalar(sa.select(Lead).where(Lead.phone1 == "+14152340000"))
+        assert (first.email, first.phone2) == ("ann0@example.com", "+14152345000")
+
+
+def test_header_and_no_header_override_the_detection(runner, account, tmp_path):
+    counts = run_file(
+        runner, tmp_path, files.headerless_file(20), "--header", "--map", "+1 415 234 0000=phone1"
+    )
+    assert counts["header"] is True
+    assert counts["rows"] == 19
+    path = tmp_path / "named.csv"
+    path.write_bytes(b"Phone\n4152340001\n4152340002\n")
+    args = [str(path), "--account", "acme", "--campaign", "Spring", "--pool", "q"]
+    counts = run_json(runner, *args, "--no-header", "--scope", "none")
+    assert counts["header"] is False
+    assert counts["rows"] == 3 and counts["valid"] == 2  # "Phone" is a row now, and invalid
+
+
+def test_mixed_encodings_are_read_as_written_and_the_lines_named(app, runner, account, tmp_path):
+    counts = run_file(runner, tmp_path, files.mixed_encoding_file(20))
+    assert counts["imported"] == 20
+    assert [w["line"] for w in counts["warnings"]] == list(files.MIXED_LINES)
+    assert all("Windows-1252" in w["message"] for w in counts["warnings"])
+    with app.app_context():
+        names = set(db.session.execute(sa.select(Lead.first_name, Lead.last_name)))
+        assert names == {("Zoë", "Müller")}
