@@ -3,6 +3,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -13,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import NumberRange, Optional
 
-from leadapp.domain.csv_io import DELIMITERS
+from leadapp.domain.csv_io import DELIMITERS, MIXED
 
 ENCODINGS = [
     ("", "Detect"),
@@ -21,6 +22,7 @@ ENCODINGS = [
     ("utf-8-sig", "UTF-8 with BOM"),
     ("utf-16", "UTF-16"),
     ("cp1252", "Windows-1252"),
+    (MIXED, "UTF-8, some lines Windows-1252"),
     ("latin-1", "Latin-1"),
 ]
 DELIMITER_CHOICES = [("", "Detect")] + [
@@ -56,10 +58,14 @@ class FileForm(FlaskForm):
 
 
 class FormatForm(FlaskForm):
-    """Override the detected encoding or delimiter of the uploaded file."""
+    """Override the detected encoding, delimiter or header row of the uploaded file, or
+    read the quotes of the lines where a stray quote opens as plain text."""
 
     encoding = SelectField("Encoding", choices=ENCODINGS)
     delimiter = SelectField("Delimiter", choices=DELIMITER_CHOICES)
+    header = BooleanField("First row holds column names")
+    literal_quotes = BooleanField("Read stray quotes as plain text")
+    format_shown = HiddenField()  # rendered as "1": the boxes above were on the page
 
 
 class DuplicatesForm(FlaskForm):

@@ -225,6 +225,8 @@ def file(import_id: int):
         return redirect(url_for("imports.file", import_id=imp.id))
     info = _sniff_or_none(imp)
     earlier = import_service.same_file_imported_before(imp) if imp.file_sha256 else None
+    settings = imp.settings or {}
+    read = import_service.read_options(imp)
     return _wizard(
         "imports/file.html",
         imp,
@@ -232,17 +234,24 @@ def file(import_id: int):
         form=form,
         info=info,
         earlier=earlier,
-        format_form=FormatForm(encoding=imp.encoding, delimiter=imp.delimiter),
+        format_form=FormatForm(
+            encoding=imp.encoding,
+            delimiter=imp.delimiter,
+            header=read["header"],
+            literal_quotes=bool(read["literal_quote_lines"]),
+        ),
+        file_warnings=settings.get("file_warnings", []),
+        stray_quotes=settings.get("stray_quotes", []),
+        literal_quote_lines=read["literal_quote_lines"],
     ), (422 if form.errors else 200)
 
 
 def _sniff_or_none(imp: Import):
+    """The staged file read as chosen at the file step (None before a file is there)."""
     if not imp.staging_path:
         return None
-    from leadapp.domain.csv_io import sniff
-
     try:
-        return sniff(str(Path(imp.staging_path) / "source.csv"), imp.encoding, imp.delimiter)
+        return import_service.sniff_staged(imp)
     except CsvError:
         return None
 
@@ -254,18 +263,25 @@ def set_format(import_id: int):
     form = FormatForm()
     if not form.validate_on_submit() or not imp.staging_path:
         abort(400)
+    read = import_service.read_options(imp)
+    # Unticked boxes are not posted: they count only from the form that shows them.
+    shown = bool(form.format_shown.data)
     try:
-        import_service.attach_file(
+        info = import_service.attach_file(
             imp,
             Path(imp.staging_path) / "source.csv",
             imp.file_name,
             form.encoding.data or None,
             form.delimiter.data or None,
+            header=form.header.data if shown else read["header"],
+            literal_quotes=form.literal_quotes.data if shown else bool(read["literal_quote_lines"]),
         )
     except CsvError as exc:
         db.session.rollback()
         flash(str(exc), "danger")
         return redirect(url_for("imports.file", import_id=imp.id))
+    if imp.mapping and set(imp.mapping) != set(info.headers):
+        imp.mapping = {}  # other column names: the mapping is suggested again
     imp.step = "file"
     db.session.commit()
     flash("The file was read again with your settings.", "success")

@@ -143,16 +143,19 @@ def test_invalid_utf8_is_refused_when_utf8_is_chosen(app, wizard):
 
 
 def test_mixed_encodings_are_shown_and_utf8_refuses_the_odd_line(app, wizard):
-    """A UTF-8 file with one Windows-1252 line deep inside. Detection reads it all as
-    Windows-1252 and says so on the file step; re-reading it as UTF-8 names the line that is
-    not UTF-8 and the check step stops there, with nothing written."""
+    """A UTF-8 file with one Windows-1252 line deep inside. Detection reads each line as it
+    was written (issue 13: not the whole file as Windows-1252, which made "ZoÃ«" of every
+    UTF-8 "Zoë") and names the odd line on the file step; re-reading it as UTF-8 names the
+    line that is not UTF-8 and the check step stops there, with nothing written."""
     data = (HEADER + "José,(212) 555-0101,Zürich\n" * 20_000).encode() + (
         "Zoë,(212) 555-0102,Köln\n".encode("cp1252")
     )
     import_id = wizard.new()
     assert wizard.upload(import_id, data).status_code == 302
     page = text_of(wizard.client.get(f"/imports/{import_id}/file"))
-    assert 'data-testid="detected">cp1252, delimiter comma' in page
+    assert 'data-testid="detected">utf-8+cp1252, delimiter comma' in page
+    assert 'data-line="20002">Line 20002 is not UTF-8' in page
+    assert "José" in page and "Ã" not in page
 
     token = csrf_from(wizard.client, f"/imports/{import_id}/file")
     wizard.client.post(
