@@ -10,13 +10,13 @@ import sqlalchemy as sa
 
 from leadapp.commands import CommandGroup, fail
 from leadapp.extensions import db
-from leadapp.models import BackgroundJob, Campaign, DedupJob, LeadPool
+from leadapp.models import Campaign, DedupJob, LeadPool
 from leadapp.models.base import utcnow
 from leadapp.models.dedup import DEDUP_SCOPES, KEEP_RULES
 from leadapp.security import account_scope
 from leadapp.services import accounts as account_service
 from leadapp.services import dedup as dedup_service
-from leadapp.services import jobs as job_rows
+from leadapp.services import resume as resume_service
 from leadapp.tasks import QueueUnavailable, dispatch
 
 dedup_cli = CommandGroup("dedup", help="Find and move duplicate leads (the Lead Deduplicator).")
@@ -168,26 +168,14 @@ def resume(job_id, enqueue, as_json):
         fail(f"There is no dedup job {job_id}.")
     with account_scope(job.account_id):
         job = db.session.get(DedupJob, job_id)
-        if job.status != "running":
-            fail(f"Dedup job {job_id} is {job.status}; only a run that stopped can be resumed.")
-        seen_row = job.job_id
-        row = db.session.get(BackgroundJob, seen_row) if seen_row else None
-        if row is not None and not row.ended:
-            if not job_rows.is_stalled(row):
-                fail(
-                    f"Dedup job {job_id} is still running (job {row.id}); "
-                    "resume it once it shows as stalled."
-                )
-            job_rows.mark_failed(row, job_rows.STALLED_MESSAGE)
         # A row of its own for the resumed run (heartbeat, progress, the job's page), run by
         # a worker (--enqueue) or here by the worker's own task; handed over atomically, so
         # of two resumes started together one runs and the other is refused.
-        row = job_rows.create_job(
-            job.account_id, "dedup_run", f"Dedup run (resumed): {job.name}", "dedup"
-        )
-        if not dedup_service.hand_over(job, seen_row, row.id):
+        try:
+            row = resume_service.take_over_dedup_run(job)
+        except resume_service.CannotResume as exc:
             db.session.rollback()
-            fail(f"Dedup job {job_id} has been taken over by another resume; see its page.")
+            fail(str(exc))
         db.session.commit()
         from leadapp.tasks.dedup import run_dedup
 

@@ -32,6 +32,7 @@ from leadapp.security import admin_required, get_or_404
 from leadapp.services import dedup as dedup_service
 from leadapp.services import jobs as job_rows
 from leadapp.services import mail as mail_service
+from leadapp.services import resume as resume_service
 from leadapp.services.dedup import DedupError, DedupSettings
 from leadapp.services.dedup_scope import scope_options
 from leadapp.tasks import QueueUnavailable, dispatch
@@ -431,6 +432,29 @@ def cancel(job_id: int):
     cancel_run(job)
     flash(f"The job '{job.name}' was cancelled; it will not run.", "success")
     return redirect(url_for("dedup.show", job_id=job.id))
+
+
+@bp.route("/dedup/<int:job_id>/resume", methods=["POST"])
+@admin_required
+def resume(job_id: int):
+    """Finish a run whose worker was lost in a worker — what ``flask dedup resume
+    --enqueue`` does: the leads already moved stay moved, none is moved twice."""
+    job = get_or_404(DedupJob, job_id)
+    shown = url_for("dedup.show", job_id=job.id)
+    try:
+        row = resume_service.take_over_dedup_run(job, current_user.id)
+    except resume_service.CannotResume as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(shown)
+    db.session.commit()
+    from leadapp.tasks.dedup import run_dedup
+
+    try:
+        dispatch(row, run_dedup, job.id, True)
+    except QueueUnavailable as exc:
+        flash(str(exc), "danger")  # the new row says so; the run can be resumed again
+    return redirect(shown)
 
 
 @bp.route("/dedup/<int:job_id>/report")

@@ -13,11 +13,12 @@ from redis.exceptions import RedisError
 from leadapp.commands import CommandGroup, fail
 from leadapp.domain.csv_io import CsvError
 from leadapp.extensions import db
-from leadapp.models import BackgroundJob, Campaign, Import, LeadPool, MappingTemplate, User
+from leadapp.models import Campaign, Import, LeadPool, MappingTemplate, User
 from leadapp.security import account_scope
 from leadapp.services import accounts as account_service
 from leadapp.services import imports as import_service
 from leadapp.services import jobs as job_rows
+from leadapp.services import resume as resume_service
 from leadapp.services.transactions import database_full
 from leadapp.tasks import QueueUnavailable, dispatch, failure_text
 
@@ -347,23 +348,11 @@ def resume_import(import_id, enqueue, as_json):
     if imp is None:
         fail(f"There is no import {import_id}.")
     with account_scope(imp.account_id):
-        if imp.status == "completed":
-            fail(f"Import {import_id} has already finished; there is nothing to resume.")
-        staged = Path(imp.staging_path or "", "source.csv")
-        if not imp.mapping or not imp.staging_path or not staged.is_file():
-            fail(
-                f"Import {import_id} has no file and mapping yet; "
-                "finish its steps in the upload wizard first."
-            )
-        job = db.session.get(BackgroundJob, imp.job_id) if imp.job_id else None
-        if job is not None and not job.ended:
-            if not job_rows.is_stalled(job):
-                fail(
-                    f"Import {import_id} is still {job.status} (job {job.id}); "
-                    "wait for it, or resume it once it shows as stalled."
-                )
-            job_rows.mark_failed(job, job_rows.STALLED_MESSAGE)
-        imp.error = None
+        try:
+            resume_service.take_over_import(imp)
+        except resume_service.CannotResume as exc:
+            db.session.rollback()
+            fail(str(exc))
         db.session.commit()
         if enqueue:
             _enqueue(imp, as_json)
@@ -375,11 +364,7 @@ def resume_import(import_id, enqueue, as_json):
 def _enqueue(imp, as_json: bool) -> None:
     from leadapp.tasks.imports import run_import
 
-    job = job_rows.create_job(
-        imp.account_id, "import", f"Import {imp.file_name}", "imports", imp.user_id
-    )
-    imp.job_id = job.id
-    imp.status = "queued"
+    job = resume_service.queue_import(imp, imp.user_id)
     db.session.commit()
     try:
         dispatch(job, run_import, imp.id)

@@ -31,6 +31,7 @@ from leadapp.services import audit, import_reports, staging
 from leadapp.services import imports as import_service
 from leadapp.services import jobs as job_rows
 from leadapp.services import mail as mail_service
+from leadapp.services import resume as resume_service
 from leadapp.tasks import QueueUnavailable, dispatch
 from leadapp.templating import render_page_or_partial
 
@@ -114,6 +115,34 @@ def index():
 @login_required
 def resume(import_id: int):
     return redirect(_step_url(get_or_404(Import, import_id)))
+
+
+@bp.route("/imports/<int:import_id>/run-again", methods=["POST"])
+@login_required
+def run_again(import_id: int):
+    """Resume a failed, stalled or lost import in a worker — what ``flask leads resume
+    --enqueue`` does: the batches already written stay, none is written twice."""
+    imp = get_or_404(Import, import_id)
+    shown = url_for("imports.show", import_id=imp.id)
+    try:
+        if imp.step not in ("import", "done"):
+            raise resume_service.CannotResume(resume_service.NOT_STARTED_YET)
+        resume_service.take_over_import(imp)
+        row = resume_service.queue_import(imp, current_user.id)
+    except resume_service.CannotResume as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(shown)
+    db.session.commit()
+    from leadapp.tasks.imports import run_import
+
+    try:
+        dispatch(row, run_import, imp.id)
+    except QueueUnavailable as exc:
+        import_service.fail(imp, str(exc))
+        db.session.commit()
+        flash(str(exc), "danger")
+    return redirect(shown)
 
 
 # ---------------------------------------------------------------------------------------

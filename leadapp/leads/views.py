@@ -33,7 +33,8 @@ from leadapp.models.lead import LEAD_STATUSES
 from leadapp.security import admin_required, get_or_404
 from leadapp.services import dnc as dnc_service
 from leadapp.services import leads as lead_service
-from leadapp.tasks import QueueUnavailable, dispatch
+from leadapp.services import resume as resume_service
+from leadapp.tasks import QueueUnavailable, dispatch, dispatch_again
 from leadapp.tasks.dnc import upload_dnc_file
 from leadapp.templating import international, local_time, render_page_or_partial
 
@@ -743,6 +744,29 @@ def dnc_upload():
         path.unlink(missing_ok=True)
         form.file.errors = [*form.file.errors, str(exc)]
         return _dnc_page(upload_form=form, status=503)
+    return redirect(shown)
+
+
+@bp.route("/leads/do-not-call/uploads/<int:job_id>/run-again", methods=["POST"])
+@login_required
+def dnc_run_again(job_id: int):
+    """Run a failed, stalled or lost upload again from its kept file (anyone who may
+    upload may); its page then follows the job again."""
+    job = get_or_404(BackgroundJob, job_id)  # this account's jobs only
+    if job.kind != dnc_service.UPLOAD_KIND:
+        abort(404)
+    shown = url_for("leads.dnc", upload=job.id)
+    try:
+        resume_service.take_over_dnc_upload(job)
+    except resume_service.CannotResume as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(shown)
+    db.session.commit()
+    try:
+        dispatch_again(job, upload_dnc_file, *(job.args or []))
+    except QueueUnavailable as exc:
+        flash(str(exc), "danger")  # the row says so too, and the file is still kept
     return redirect(shown)
 
 

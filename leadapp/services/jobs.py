@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from flask import current_app
 from redis.exceptions import RedisError
 from rq.exceptions import InvalidJobOperation
@@ -36,6 +37,30 @@ def mark_running(job: BackgroundJob) -> None:
     job.started_at = job.heartbeat_at = utcnow()
     job.error = None
     db.session.flush()
+
+
+def restart(job: BackgroundJob, seen_status: str) -> bool:
+    """Queue a failed, stalled or lost row once more, as it is (same row, same RQ id; its
+    ``result`` — where the page goes when done — is kept): only while it is still
+    ``seen_status``, so of two restarts of a failed or stalled row exactly one wins. The
+    caller commits, then hands it to RQ again (``tasks.dispatch_again``)."""
+    moved = db.session.execute(
+        sa.update(BackgroundJob)
+        .where(BackgroundJob.id == job.id, BackgroundJob.status == seen_status)
+        .values(
+            status="queued",
+            progress=0,
+            message="",
+            error=None,
+            started_at=None,
+            finished_at=None,
+            heartbeat_at=None,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(job)
+    return bool(moved)
 
 
 def set_progress(job: BackgroundJob, percent: float, message: str | None = None) -> None:

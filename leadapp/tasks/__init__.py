@@ -116,6 +116,17 @@ LOST_FOR_GOOD = (
 )
 
 
+def dispatch_again(job: BackgroundJob, fn: Callable, *args) -> None:
+    """``dispatch`` for a row queued once more (``jobs.restart``) under its own RQ id: the
+    dead RQ job of its last run is deleted first, so that nothing of it (its place in the
+    failed registry, whose clean-up deletes the job) outlives the new one."""
+    with contextlib.suppress(NoSuchJobError, RedisError):  # Redis away: dispatch says so
+        Job.fetch(
+            job.rq_id, connection=redis_connection.client(), serializer=JSONSerializer
+        ).delete()
+    dispatch(job, fn, *args)
+
+
 def requeue_lost() -> list[int]:
     """Queued job rows that no RQ job will run any more — Redis lost it (restarted without
     its data, flushed), or it failed, finished or was stopped before the job could start

@@ -10,7 +10,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from leadapp.extensions import db
+from leadapp.extensions import db, redis_connection
 from leadapp.models import Account, BackgroundJob, DoNotCallNumber, Lead, LeadPool
 from leadapp.security import account_scope
 from tests.conftest import csrf_from, free_port, login
@@ -110,3 +110,104 @@ def test_redis_down_at_upload_keeps_nothing_and_says_so(acme, run_worker):
     assert run_worker().returncode == 0
     with app.app_context(), account_scope(account_id):
         assert list(db.session.scalars(sa.select(DoNotCallNumber.phone))) == ["+14155550100"]
+
+
+# ---------------------------------------------------------------------------------------
+# A failed upload keeps its file until a run has committed what it read: Run again.
+
+
+def refuse_dnc_inserts(app, on: bool) -> None:
+    """A real database error after the file was read: a trigger that refuses every new
+    do-not-call number (as a full disk or a lost connection would, at the insert)."""
+    with app.app_context(), db.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS dnc_refuse")
+            if on:
+                conn.exec_driver_sql(
+                    "CREATE TRIGGER dnc_refuse BEFORE INSERT ON do_not_call_numbers "
+                    "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+                )
+        else:
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS dnc_refuse ON do_not_call_numbers")
+            if on:
+                conn.exec_driver_sql(
+                    "CREATE OR REPLACE FUNCTION dnc_refuse() RETURNS trigger AS "
+                    "$$ BEGIN RAISE EXCEPTION 'disk trouble'; END $$ LANGUAGE plpgsql"
+                )
+                conn.exec_driver_sql(
+                    "CREATE TRIGGER dnc_refuse BEFORE INSERT ON do_not_call_numbers "
+                    "FOR EACH ROW EXECUTE FUNCTION dnc_refuse()"
+                )
+
+
+RUN_AGAIN = 'data-testid="job-run-again"'
+
+
+def test_a_failed_upload_keeps_its_file_and_run_again_adds_the_numbers(acme, run_worker):
+    app, client, account_id = acme
+    numbers = b"phone\n415 555 0100\n212 555 0199\n"
+    page = upload(client, numbers).location
+    with app.app_context():
+        job = db.session.scalar(sa.select(BackgroundJob).execution_options(all_accounts=True))
+        job_id, saved = job.id, Path(job.args[0])
+    refuse_dnc_inserts(app, True)
+    try:
+        assert run_worker().returncode == 0
+    finally:
+        refuse_dnc_inserts(app, False)
+    with app.app_context(), account_scope(account_id):
+        job = db.session.get(BackgroundJob, job_id)
+        assert job.status == "failed" and "disk trouble" in job.error
+        assert db.session.scalar(sa.select(sa.func.count(DoNotCallNumber.id))) == 0
+    assert saved.read_bytes() == numbers  # kept: the upload can be run again
+
+    shown = client.get(page).get_data(as_text=True)
+    assert RUN_AGAIN in shown
+    token = csrf_from(client, page)
+    again = client.post(
+        f"/leads/do-not-call/uploads/{job_id}/run-again", data={"csrf_token": token}
+    )
+    assert again.status_code == 302 and again.location == page
+    waiting = client.get(page).get_data(as_text=True)
+    assert 'data-status="queued"' in waiting and RUN_AGAIN not in waiting
+    twice = client.post(
+        f"/leads/do-not-call/uploads/{job_id}/run-again", data={"csrf_token": token}
+    )
+    assert twice.status_code == 302  # refused with a sentence: it is queued already
+
+    assert run_worker().returncode == 0
+    with app.app_context(), account_scope(account_id):
+        job = db.session.get(BackgroundJob, job_id)
+        assert job.status == "completed", job.error
+        assert set(db.session.scalars(sa.select(DoNotCallNumber.phone))) == {
+            "+14155550100",
+            "+12125550199",
+        }
+    assert not saved.exists()  # committed, then deleted
+    assert 'data-testid="dnc-added">2<' in client.get(page).get_data(as_text=True)
+
+
+def test_run_again_needs_csrf_and_the_account_s_own_upload(acme, make_account, make_user):
+    app, client, account_id = acme
+    page = upload(client, b"phone\n415 555 0100\n").location
+    with app.app_context():
+        job_id = db.session.scalar(sa.select(BackgroundJob.id).execution_options(all_accounts=True))
+    assert client.post(f"/leads/do-not-call/uploads/{job_id}/run-again").status_code == 400
+    # Queued and alive: nothing to run again.
+    token = csrf_from(client, page)
+    refused = client.post(
+        f"/leads/do-not-call/uploads/{job_id}/run-again",
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "is still queued" in refused.get_data(as_text=True)
+    make_account("other")
+    other = app.test_client()
+    assert login(other, "admin@other.test").status_code == 302
+    token = csrf_from(other, "/leads/do-not-call")
+    stranger = other.post(
+        f"/leads/do-not-call/uploads/{job_id}/run-again", data={"csrf_token": token}
+    )
+    assert stranger.status_code == 404
+    with app.app_context():
+        redis_connection.queue("default").empty()
