@@ -46,12 +46,15 @@ class UploadResult:
     invalid: int = 0
     invalid_examples: list[tuple[int, str, str]] = field(default_factory=list)
     leads_marked: int = 0
+    # What was read other than the file seems to say: {"line": N, "message": "..."}.
+    warnings: list[dict] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.added:,} number(s) added, {self.already_listed:,} already listed, "
             f"{self.invalid:,} invalid; {self.leads_marked:,} lead(s) marked do-not-call."
         )
+        return " ".join([text, *(w["message"] for w in self.warnings)])
 
     @classmethod
     def of(cls, job: BackgroundJob) -> UploadResult | None:
@@ -225,7 +228,11 @@ def upload(
     account: Account, source: str | Path | bytes, *, user_id: int | None, note: str = ""
 ) -> UploadResult:
     """Add the numbers of a CSV (a column named like "phone", else the first column; a
-    file of bare numbers works too): counts of added, already listed and invalid rows."""
+    file of bare numbers works too): counts of added, already listed and invalid rows.
+
+    Numbers never hold quotes or line breaks, so a quote that would swallow the lines
+    after it is read as plain text (every number is added), and the result's warnings
+    name that line, as they name lines read as Windows-1252 in a UTF-8 file."""
     try:
         info = csv_io.sniff(source)
     except csv_io.CsvError as exc:
@@ -236,14 +243,28 @@ def upload(
     region = account.default_region
     values: list[pd.Series] = []
     if info is not None:
-        column = _phone_column(info.headers)
-        header_raw = info.raw_headers[info.headers.index(column)] if info.raw_headers else column
-        # A file without a header: its first line is a number too.
-        if phones.normalise_phone(header_raw, region)[0] is not None:
-            values.append(pd.Series([header_raw], index=[1], dtype="str"))
+        if info.has_header:
+            column = _phone_column(info.headers)
+        else:  # no names: the first column whose first rows hold numbers
+            column = next(
+                (
+                    h
+                    for i, h in enumerate(info.headers)
+                    if any(phones.normalise_phone(r[i], region)[0] for r in info.preview)
+                ),
+                info.headers[0],
+            )
         try:
+            check = csv_io.check_file(
+                source, info.encoding, info.delimiter, info.has_header, repair=True
+            )
+            result.warnings = check.warnings
             for chunk in csv_io.read_chunks(
-                source, encoding=info.encoding, delimiter=info.delimiter
+                source,
+                encoding=info.encoding,
+                delimiter=info.delimiter,
+                header=info.has_header,
+                literal_quote_lines=check.literal_quote_lines,
             ):
                 values.append(chunk[column].astype("str"))
         except csv_io.CsvError as exc:

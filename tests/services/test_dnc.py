@@ -162,3 +162,24 @@ def test_import_marks_listed_numbers(app, runner, make_account, tmp_path):
         assert pool.ready_count == 1 and pool.total_count == 3
         fresh = pool_counts([pool.id])[pool.id]
         assert (pool.ready_count, pool.open_count) == (fresh["ready"], fresh["open"])
+
+
+def test_a_stray_quote_in_a_list_adds_every_number_and_names_the_line(acme):
+    """Read as CSV, line 2's quote swallows lines 3 and 4: one number of three was added
+    and none reported invalid. Numbers never hold quotes or line breaks, so the quote is
+    read as plain text, and the result says which line that was."""
+    data = b'Phone,Name\n4155550101,"Ann\n4155550102,Bob\n4155550103,"Cy, Jr"\n'
+    result = dnc.upload(acme, data, user_id=None)
+    assert (result.rows, result.added, result.invalid) == (3, 3, 0)
+    (warning,) = result.warnings
+    assert warning["line"] == 2 and "plain text" in warning["message"]
+    assert "Line 2" in result.summary()
+    phones = set(db.session.scalars(sa.select(DoNotCallNumber.phone)))
+    assert phones == {"+14155550101", "+14155550102", "+14155550103"}
+
+
+def test_a_list_without_a_header_and_in_mixed_encodings(acme):
+    data = "Zoë,4155550111\n".encode() + "Zoë,4155550112\n".encode("cp1252")
+    result = dnc.upload(acme, data, user_id=None)
+    assert (result.rows, result.added) == (2, 2)
+    assert [w["line"] for w in result.warnings] == [2]
