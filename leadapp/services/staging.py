@@ -89,34 +89,48 @@ def row_flags(imp: Import) -> pd.DataFrame:
     return flags
 
 
-def grid_page(imp: Import, show: str = "all", page: int = 1) -> tuple[pd.DataFrame, int, dict]:
-    """One page of staged rows for the grid, the number of rows the filter matches, and
-    the counts per filter."""
-
-    flags = row_flags(imp)
-    counts = {
+def filter_counts(flags: pd.DataFrame) -> dict[str, int]:
+    """How many rows each filter of the grid shows (``flags`` from ``row_flags``)."""
+    return {
         "all": len(flags),
         "valid": int(flags["_valid"].sum()),
         "invalid": int((~flags["_valid"]).sum()),
         "duplicate": int(flags["_dup"].sum()),
     }
-    selected = {
-        "valid": flags["_valid"],
-        "invalid": ~flags["_valid"],
-        "duplicate": flags["_dup"],
-    }.get(show)
-    chosen = flags if selected is None else flags[selected]
-    start = (max(page, 1) - 1) * PAGE_SIZE
-    wanted = chosen.iloc[start : start + PAGE_SIZE]
+
+
+def in_filter(flags: pd.DataFrame, show: str) -> pd.Series:
+    """Which rows of ``flags`` the filter ``show`` lists: invalid rows under Invalid, valid
+    ones under Valid (duplicates included), valid repeats of an earlier key under
+    Duplicates, every row under All."""
+    if show == "valid":
+        return flags["_valid"].astype(bool)
+    if show == "invalid":
+        return ~flags["_valid"].astype(bool)
+    if show == "duplicate":
+        return flags["_dup"].astype(bool)
+    return pd.Series(True, index=flags.index)
+
+
+def grid_page(
+    imp: Import, show: str = "all", page: int = 1, page_size: int = PAGE_SIZE
+) -> tuple[pd.DataFrame, int, dict]:
+    """One page of staged rows for the grid, the number of rows the filter matches, and
+    the counts per filter — all after the edits and deletions made so far."""
+    flags = row_flags(imp)
+    chosen = flags[in_filter(flags, show)]
+    start = (max(page, 1) - 1) * page_size
+    wanted = chosen.iloc[start : start + page_size]
     rows = staged_rows(imp, wanted["_row"].tolist())
     rows = rows.merge(wanted[["_row", "_dup"]], on="_row", how="left")
-    return rows, len(chosen), counts
+    return rows, len(chosen), filter_counts(flags)
 
 
 def staged_rows(imp: Import, row_numbers: list[int]) -> pd.DataFrame:
     """The staged rows with these numbers (edits applied), read with a filter, not whole."""
-    if not row_numbers:
-        return pd.DataFrame(columns=["_row"])
+    if not row_numbers:  # an empty page still has the staged columns
+        schema = pq.read_schema(Path(imp.staging_path) / "staged.parquet")
+        return schema.empty_table().to_pandas()
     table = pq.read_table(
         Path(imp.staging_path) / "staged.parquet", filters=[("_row", "in", row_numbers)]
     )
