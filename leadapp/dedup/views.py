@@ -28,6 +28,7 @@ from flask_login import current_user, login_required
 from leadapp.domain.csv_export import to_csv_bytes
 from leadapp.extensions import db
 from leadapp.models import BackgroundJob, DedupGoldenChange, DedupJob
+from leadapp.models.base import utcnow
 from leadapp.security import admin_required, get_or_404
 from leadapp.services import dedup as dedup_service
 from leadapp.services import jobs as job_rows
@@ -437,12 +438,13 @@ def cancel(job_id: int):
 @bp.route("/dedup/<int:job_id>/resume", methods=["POST"])
 @admin_required
 def resume(job_id: int):
-    """Finish a run whose worker was lost in a worker — what ``flask dedup resume
-    --enqueue`` does: the leads already moved stay moved, none is moved twice."""
+    """Resume a run whose worker was lost, in a worker — what ``flask dedup resume
+    --enqueue`` does: the leads already moved stay moved, none is moved twice — or run
+    again a run that failed (its moves were put back) or never started."""
     job = get_or_404(DedupJob, job_id)
     shown = url_for("dedup.show", job_id=job.id)
     try:
-        row = resume_service.take_over_dedup_run(job, current_user.id)
+        row = resume_service.run_dedup_again(job, current_user.id)
     except resume_service.CannotResume as exc:
         db.session.rollback()
         flash(str(exc), "warning")
@@ -451,7 +453,11 @@ def resume(job_id: int):
     from leadapp.tasks.dedup import run_dedup
 
     try:
-        dispatch(row, run_dedup, job.id, True)
+        if job.status == "scheduled":  # its run never started: at its time, or now
+            due = job.scheduled_for
+            dispatch(row, run_dedup, job.id, at=due if due and due > utcnow() else None)
+        else:
+            dispatch(row, run_dedup, job.id, True)
     except QueueUnavailable as exc:
         flash(str(exc), "danger")  # the new row says so; the run can be resumed again
     return redirect(shown)

@@ -41,8 +41,9 @@ def _restart_action(job: BackgroundJob) -> dict | None:
             return {"url": url_for("imports.run_again", import_id=imp.id), "label": "Resume"}
     elif job.kind == "dedup_run" and current_user.is_admin:
         dedup_job = db.session.scalar(sa.select(DedupJob).where(DedupJob.job_id == job.id))
-        if dedup_job is not None and resume.dedup_can_resume(dedup_job):
-            return {"url": url_for("dedup.resume", job_id=dedup_job.id), "label": "Resume"}
+        label = resume.dedup_restart_label(dedup_job) if dedup_job is not None else None
+        if label:
+            return {"url": url_for("dedup.resume", job_id=dedup_job.id), "label": label}
     elif job.kind == resume.dnc_service.UPLOAD_KIND and resume.dnc_upload_can_run_again(job):
         return {"url": url_for("leads.dnc_run_again", job_id=job.id), "label": "Run again"}
     return None

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from leadapp.extensions import db
 from leadapp.models import BackgroundJob, DedupJob, Import
+from leadapp.models.base import utcnow
 from leadapp.services import dedup as dedup_service
 from leadapp.services import dnc as dnc_service
 from leadapp.services import jobs as job_rows
@@ -99,13 +102,61 @@ def queue_import(imp: Import, user_id: int | None) -> BackgroundJob:
 # --- dedup runs ----------------------------------------------------------------------------
 
 
-def dedup_can_resume(job: DedupJob) -> bool:
-    """For the dedup job's page: a run that started and whose worker was lost (or whose
-    queued run no RQ job will start) — the rest of its plan can be carried out."""
-    if job.status != "running" or not job.job_id:
-        return False
-    row = db.session.get(BackgroundJob, job.job_id)
-    return row is not None and row.kind == "dedup_run" and job_rows.needs_restart(row)
+def _run_row(job: DedupJob) -> BackgroundJob | None:
+    row = db.session.get(BackgroundJob, job.job_id) if job.job_id else None
+    return row if row is not None and row.kind == "dedup_run" else None
+
+
+def dedup_restart_label(job: DedupJob) -> str | None:
+    """For the dedup job's page: "Resume" for a run whose worker was lost (or whose queued
+    run no RQ job will start) — the rest of its plan is carried out; "Run again" for a run
+    that failed (what it moved was put back) or a scheduled run whose job failed before it
+    started; None when there is nothing to start again."""
+    row = _run_row(job)
+    if row is None:
+        return None
+    if job.status == "running" and job_rows.needs_restart(row):
+        return "Resume"
+    if job.status in ("failed", "scheduled") and row.status == "failed":
+        return "Run again"
+    return None
+
+
+def run_dedup_again(job: DedupJob, user_id: int | None = None) -> BackgroundJob:
+    """Start a stopped or failed run again under a new job row (returned): a lost run is
+    resumed (``take_over_dedup_run``); a failed one, whose moves were put back, runs anew
+    on the data of the moment, with the settings tested and acknowledged before (it is
+    then "running": ``run_dedup(row, job, True)``); a scheduled run whose job failed before
+    it started keeps its schedule (``run_dedup(row, job)``). Of two presses exactly one
+    gets it; the other is refused (``CannotResume``). The caller commits, then dispatches."""
+    if job.status == "running":
+        return take_over_dedup_run(job, user_id)
+    if dedup_restart_label(job) != "Run again":
+        raise CannotResume(
+            f"Dedup job {job.id} is {job.status}; only a run that stopped or failed can be "
+            "run again."
+        )
+    seen_row = job.job_id
+    row = job_rows.create_job(
+        job.account_id, "dedup_run", f"Dedup run (again): {job.name}", "dedup", user_id
+    )
+    values = {"job_id": row.id, "updated_at": utcnow()}
+    if job.status == "failed":
+        values.update(status="running", error=None)
+    taken = db.session.execute(
+        sa.update(DedupJob)
+        .where(
+            DedupJob.id == job.id,
+            DedupJob.status == job.status,
+            DedupJob.job_id.is_not_distinct_from(seen_row),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(job)
+    if not taken:
+        raise CannotResume(f"Dedup job {job.id} has just been started again; see its page.")
+    return row
 
 
 def take_over_dedup_run(job: DedupJob, user_id: int | None = None) -> BackgroundJob:

@@ -14,6 +14,8 @@ from leadapp.models import BackgroundJob, DedupJob, Lead, LeadPool
 from leadapp.models.base import utcnow
 from leadapp.security import account_scope
 from leadapp.services import jobs as job_rows
+from leadapp.tasks import dispatch
+from leadapp.tasks.dedup import run_dedup
 from tests.conftest import csrf_from, login
 
 PHONES = ["+14155550201", "+14155550202", "+14155550203"]
@@ -125,3 +127,70 @@ def test_resume_hands_the_run_over_and_a_worker_finishes_it(acme, run_worker):
         inactive = db.session.scalar(sa.select(LeadPool).where(LeadPool.is_system.is_(True)))
         left = db.session.scalars(sa.select(Lead.phone1).where(Lead.pool_id != inactive.id))
         assert sorted(left) == PHONES  # one lead per number, each duplicate moved once
+
+
+def refuse_moves(app, on: bool) -> None:
+    """A real database error in the middle of a run: a trigger that refuses to move leads
+    to another pool."""
+    with app.app_context(), db.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS refuse_moves")
+            if on:
+                conn.exec_driver_sql(
+                    "CREATE TRIGGER refuse_moves BEFORE UPDATE OF pool_id ON leads "
+                    "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+                )
+        else:
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS refuse_moves ON leads")
+            if on:
+                conn.exec_driver_sql(
+                    "CREATE OR REPLACE FUNCTION refuse_moves() RETURNS trigger AS "
+                    "$$ BEGIN RAISE EXCEPTION 'disk trouble'; END $$ LANGUAGE plpgsql"
+                )
+                conn.exec_driver_sql(
+                    "CREATE TRIGGER refuse_moves BEFORE UPDATE OF pool_id ON leads "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_moves()"
+                )
+
+
+def test_a_failed_run_can_be_run_again_by_an_admin(acme, run_worker):
+    """The run failed (what it moved was put back): Run again, for admins, runs it anew
+    with the settings acknowledged before, and a worker moves each duplicate once."""
+    app, account_id, job_id = acme
+    with app.app_context(), account_scope(account_id):
+        job = db.session.get(DedupJob, job_id)
+        job.status = "scheduled"
+        row = job_rows.create_job(account_id, "dedup_run", "Dedup run", "dedup")
+        job.job_id = row.id
+        db.session.commit()
+        dispatch(row, run_dedup, job.id)
+        row_id = row.id
+    refuse_moves(app, True)
+    try:
+        assert run_worker().returncode == 0
+    finally:
+        refuse_moves(app, False)
+    with app.app_context(), account_scope(account_id):
+        job = db.session.get(DedupJob, job_id)
+        assert job.status == "failed" and "disk trouble" in job.error
+        assert db.session.get(BackgroundJob, row_id).status == "failed"
+
+    supervisor = signed_in(app, "sup@acme.test")
+    assert RESUME not in supervisor.get(f"/dedup/{job_id}").get_data(as_text=True)
+    assert press_resume(supervisor, job_id).status_code == 403
+    client = signed_in(app, "admin@acme.test")
+    page = client.get(f"/dedup/{job_id}").get_data(as_text=True)
+    assert RESUME in page and ">Run again</button>" in page
+    assert press_resume(client, job_id).status_code == 302
+    with app.app_context(), account_scope(account_id):
+        job = db.session.get(DedupJob, job_id)
+        assert job.status == "running" and job.job_id != row_id and job.error is None
+
+    assert run_worker().returncode == 0
+    with app.app_context(), account_scope(account_id):
+        job = db.session.get(DedupJob, job_id)
+        assert job.status == "completed" and job.results["moved"] == 6
+        inactive = db.session.scalar(sa.select(LeadPool).where(LeadPool.is_system.is_(True)))
+        left = db.session.scalars(sa.select(Lead.phone1).where(Lead.pool_id != inactive.id))
+        assert sorted(left) == PHONES
+    assert RESUME not in client.get(f"/dedup/{job_id}").get_data(as_text=True)
