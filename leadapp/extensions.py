@@ -20,6 +20,8 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 
+from leadapp import write_lock
+
 # Stable constraint names so Alembic can drop them again on every database.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -42,21 +44,9 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 QUEUE_NAMES = ("imports", "dedup", "default", "mail")
 
 
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _record):
-    # pysqlite's own transaction handling breaks SAVEPOINT and foreign keys; take over.
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        dbapi_connection.isolation_level = None
-        cur = dbapi_connection.cursor()
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.close()
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_begin(conn):
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+# SQLite's connections and transactions (WAL, waiting writers): see leadapp.write_lock.
+event.listen(Engine, "connect", write_lock.on_connect)
+event.listen(Engine, "begin", write_lock.on_begin)
 
 
 class RedisConnection:

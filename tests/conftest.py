@@ -184,7 +184,9 @@ def _rollback_each_test(request):
 
     _ConnectionBoundSession = _session_class()  # noqa: N806
 
-    with app.app_context():
+    from leadapp.write_lock import reading
+
+    with app.app_context(), reading():  # not the writer lock: workers' tests write beside it
         connection = db.engine.connect()
         outer = connection.begin()
     original = db.session

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from leadapp import write_lock
+from leadapp.errors import MESSAGES as PAGE_MESSAGES
 from leadapp.extensions import db
 from leadapp.models import Account, Campaign, Interaction, Lead, LeadPool, PoolAssignment, User
 from leadapp.models.base import utcnow
@@ -24,6 +26,7 @@ from leadapp.models.lead import DIRECTIONS
 from leadapp.security import bind_account
 from leadapp.services import api_tokens, pool_grid
 from leadapp.services import leads as lead_service
+from leadapp.services.transactions import database_full, is_transient, out_of_space
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +126,16 @@ def http_error(exc: HTTPException):
 
 @bp.errorhandler(Exception)
 def unexpected(exc: Exception):
-    log.exception("unhandled API error on %s", request.path)
+    write_lock.retry_with_write_lock(exc)  # a reading request that wrote: run it again
     db.session.rollback()
+    # The same answers as a page's (leadapp.errors), as JSON.
+    if out_of_space(exc) or database_full(exc):
+        log.error("disk full on %s: %s", request.path, str(exc))
+        return _error(507, PAGE_MESSAGES[507])
+    if is_transient(exc):
+        log.warning("database busy or lost on %s: %s", request.path, exc)
+        return _error(503, PAGE_MESSAGES[503])
+    log.exception("unhandled API error on %s", request.path)
     if current_app.config.get("TESTING") and current_app.config.get("PROPAGATE_EXCEPTIONS"):
         raise exc
     return _error(500, MESSAGES[500])

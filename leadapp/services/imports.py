@@ -814,7 +814,9 @@ def execute(
     after a crash continues after ``rows_done`` and yields exactly the leads of an
     uninterrupted run. ``with_the_results`` is called with the final counts just before
     the final commit: what it adds (the summary email's delivery) is committed with them."""
-    settings = DuplicateSettings(**imp.duplicate_settings).check()
+    # Reading the import begins a transaction that waits for the write lock: tried again
+    # like a batch when the wait runs out.
+    settings = retrying(lambda: DuplicateSettings(**imp.duplicate_settings).check())
     state: dict = {}
 
     def prepare() -> None:

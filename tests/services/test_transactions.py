@@ -15,6 +15,7 @@ from leadapp.models import DedupJob, Lead, LeadPool
 from leadapp.security import account_scope
 from leadapp.services import dedup as dedup_service
 from leadapp.services.transactions import database_full, is_transient, retrying
+from leadapp.write_lock import reading
 from tests.conftest import sqlite_full_error
 
 
@@ -41,16 +42,19 @@ def test_a_held_sqlite_writer_lock_delays_the_batch_and_loses_nothing(
         job_id = job.id
 
     # Another process holds the writer lock for a second; this app waits only 0.1 s a try.
+    # The job is loaded first, reading only (in a worker, ``tasks.tracked`` loads it).
     impatient = create_app("testing", environ={**app_environ, "SQLITE_TIMEOUT_SECONDS": "0.1"})
     holder = sqlite3.connect(
         url[len("sqlite:///") :], isolation_level=None, check_same_thread=False
     )
-    holder.execute("BEGIN IMMEDIATE")
-    started = time.monotonic()  # the second counts from here, however busy the machine
-    threading.Timer(1.0, holder.rollback).start()
     try:
         with impatient.app_context(), account_scope(account_id):
-            result = dedup_service.run(db.session.get(DedupJob, job_id))
+            with reading():
+                job = db.session.get(DedupJob, job_id)
+            holder.execute("BEGIN IMMEDIATE")
+            started = time.monotonic()  # the second counts from here, however busy the machine
+            threading.Timer(1.0, holder.rollback).start()
+            result = dedup_service.run(job)
             db.session.commit()
     finally:
         holder.close()
