@@ -129,3 +129,12 @@ def test_the_environment_given_is_the_only_one_read(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://from-os-environ/x")
     cfg = load_config("development", str(tmp_path), dict(BASE))
     assert cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+
+
+def test_sqlite_jobs_write_smaller_batches_unless_told(tmp_path):
+    sqlite = load_config("development", str(tmp_path), dict(BASE))
+    assert sqlite["IMPORT_BATCH_ROWS"] == sqlite["DEDUP_BATCH_LEADS"] == 5_000
+    told = load_config("development", str(tmp_path), {**BASE, "IMPORT_BATCH_ROWS": "800"})
+    assert told["IMPORT_BATCH_ROWS"] == 800 and told["DEDUP_BATCH_LEADS"] == 5_000
+    pg = load_config("development", str(tmp_path), {**BASE, "DATABASE_URL": "postgresql://db/x"})
+    assert pg["IMPORT_BATCH_ROWS"] == pg["DEDUP_BATCH_LEADS"] == 20_000
