@@ -789,6 +789,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915 (one straight script)
         env["REDIS_URL"] = a.redis_url
     proc = None
     engine = None
+    kept_log = None
     log = Log(max_requests=a.max_requests)
     try:
         t_gen = time.perf_counter()
@@ -875,6 +876,9 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915 (one straight script)
         writes = verify(engine, log)
         app_log = (tmp / "run-all.log").read_text(errors="replace")
     finally:
+        with contextlib.suppress(OSError):  # the app's own output outlives the run
+            kept = Path(tempfile.gettempdir()) / f"leadapp-bench-day-{os.getpid()}.log"
+            kept_log = shutil.copyfile(tmp / "run-all.log", kept)
         if proc is not None:
             stop(proc, signal.SIGINT)  # as Ctrl-C in the terminal of `make run`
         if engine is not None:
@@ -957,9 +961,15 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915 (one straight script)
         print(f"SCRIPT ERROR: {note}")
     for note in log.notes[:10]:
         print(f"NOTE: {note}")
-    tracebacks = [ln for ln in app_log.splitlines() if "Traceback" in ln or "Error" in ln[:40]]
-    if tracebacks:
-        print(f"run-all log: {len(tracebacks)} traceback/error line(s), e.g. {tracebacks[0][:200]}")
+    errors = Counter(
+        ln.strip()[:240]
+        for ln in app_log.splitlines()
+        if re.match(r"\s*[\w.]+(Error|Exception|Locked|Timeout)\b[^ ]*:", ln)
+    )
+    for line, count in errors.most_common(8):
+        print(f"run-all log, {count} x: {line}")
+    if kept_log is not None:
+        print(f"run-all log kept in {kept_log}")
     imports = [{"file": r["value"], "rows": r.get("rows"), "leads": r.get("imported")}
                for r in log.acked["import"]]  # fmt: skip
     summary = {
