@@ -491,16 +491,33 @@ def _reason_map(text: str) -> dict[str, str]:
     return out
 
 
-def _grid_context(imp: Import):
+def _grid_args() -> tuple[str, int]:
+    """The grid's filter and page, from the query string."""
     show = request.args.get("show", "all")
     show = show if show in staging.FILTERS else "all"
-    page = max(request.args.get("page", 1, type=int), 1)
-    rows, matched, counts = staging.grid_page(imp, show, page)
-    fields = import_service.mapped_fields(imp)
+    return show, max(request.args.get("page", 1, type=int), 1)
+
+
+def _records(rows) -> list[dict]:
     records = []
     for rec in rows.to_dict("records"):
         rec["reasons"] = _reason_map(rec.get("_reasons"))
         records.append(rec)
+    return records
+
+
+def _row_status(rec: dict) -> str:
+    """What the grid's status column says of a row."""
+    if not rec["_valid"]:
+        return "invalid"
+    return "duplicate" if rec.get("_dup") else "valid"
+
+
+def _grid_context(imp: Import):
+    show, page = _grid_args()
+    rows, matched, counts = staging.grid_page(imp, show, page)
+    fields = import_service.mapped_fields(imp)
+    records = _records(rows)
     pages = max(1, -(-matched // staging.PAGE_SIZE))
     return {
         "rows": records,
@@ -538,7 +555,10 @@ def check(import_id: int):
 @bp.route("/imports/<int:import_id>/rows/<int:row>/<field>", methods=["GET", "POST"])
 @login_required
 def cell(import_id: int, row: int, field: str):
-    """GET: the editor for one cell; POST: save it, re-check the row, return the row."""
+    """GET: the editor for one cell; POST: save it and re-check the row.
+
+    A save answers with out-of-band swaps: the edited row, the shown rows whose status the
+    edit changed (marked when they left the current filter) and the filter counts."""
     imp = _draft(import_id)
     fields = import_service.mapped_fields(imp)
     if field not in fields:
@@ -550,8 +570,15 @@ def cell(import_id: int, row: int, field: str):
         rec = record.iloc[0].to_dict()
         raw = rec.get(f"{field}_raw", rec.get(field))
         value = "" if raw is None or raw != raw else raw  # noqa: PLR0124 (NaN check)
+        show, page = _grid_args()
         return render_template(
-            "imports/_cell_editor.html", imp=imp, row=row, field=field, value=value
+            "imports/_cell_editor.html",
+            imp=imp,
+            row=row,
+            field=field,
+            value=value,
+            show=show,
+            page=page,
         )
     try:
         staging.edit_cell(imp, row, field, request.form.get("value", ""))
@@ -559,11 +586,32 @@ def cell(import_id: int, row: int, field: str):
         return str(exc), 422, {"Content-Type": "text/plain; charset=utf-8"}
     audit.record(imp.account_id, current_user.id, "import.edit_cell", imp, row=row, field=field)
     db.session.commit()
-    record = staging.staged_rows(imp, [row]).iloc[0].to_dict()
-    record["reasons"] = _reason_map(record.get("_reasons"))
-    flags = staging.row_flags(imp)
-    record["_dup"] = bool(flags.loc[flags["_row"] == row, "_dup"].any())
-    return render_template("imports/_row.html", imp=imp, rec=record, fields=fields)
+    # The page sends its rows as "row:status"; an edit can change other rows' status
+    # (a duplicate of the edited row's old or new number), so those come back too.
+    show, page = _grid_args()
+    shown = {}
+    for item in request.form.getlist("shown")[: staging.PAGE_SIZE]:
+        number, _, status = item.partition(":")
+        if number.isdigit():
+            shown[int(number)] = status
+    rows, matched, counts = staging.rows_now(imp, sorted({*shown, row}), show)
+    changed = [
+        rec
+        for rec in _records(rows)
+        if rec["_row"] == row or shown.get(rec["_row"]) != _row_status(rec)
+    ]
+    pages = max(1, -(-matched // staging.PAGE_SIZE))
+    return render_template(
+        "imports/_rows_saved.html",
+        imp=imp,
+        rows=changed,
+        fields=fields,
+        show=show,
+        page=min(page, pages),
+        pages=pages,
+        counts=counts,
+        matched=matched,
+    )
 
 
 @bp.route("/imports/<int:import_id>/rows/delete", methods=["POST"])

@@ -126,6 +126,20 @@ def grid_page(
     return rows, len(chosen), filter_counts(flags)
 
 
+def rows_now(imp: Import, row_numbers: list[int], show: str) -> tuple[pd.DataFrame, int, dict]:
+    """The rows ``row_numbers`` as they stand now (deleted ones left out), each with
+    ``_dup`` and ``_listed`` (whether the filter ``show`` lists it now), the number of rows
+    the filter lists, and the counts per filter: what a page needs after an edit to show
+    every change without moving its rows."""
+    flags = row_flags(imp)
+    listed = in_filter(flags, show)
+    wanted = flags.loc[flags["_row"].isin(row_numbers), ["_row", "_dup"]]
+    wanted = wanted.assign(_listed=listed[wanted.index])
+    rows = staged_rows(imp, wanted["_row"].tolist())
+    rows = rows.merge(wanted, on="_row", how="left")
+    return rows, int(listed.sum()), filter_counts(flags)
+
+
 def staged_rows(imp: Import, row_numbers: list[int]) -> pd.DataFrame:
     """The staged rows with these numbers (edits applied), read with a filter, not whole."""
     if not row_numbers:  # an empty page still has the staged columns

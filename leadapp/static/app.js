@@ -46,6 +46,19 @@
     }
   });
 
+  // Check data: a saved cell's answer updates the rows whose status it changed, but never
+  // a row whose cell is open in an editor (its own save brings that row up to date).
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var el = evt.target;
+    if (el.classList && el.classList.contains("cell-editor")) el.dataset.saving = "1";
+  });
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (target && target.querySelector && target.querySelector(".cell-editor:not([data-saving])")) {
+      evt.detail.shouldSwap = false;
+    }
+  });
+
   // <button data-copy-from="ID"> copies the value of the element with that id.
   document.addEventListener("click", function (evt) {
     var button = evt.target.closest && evt.target.closest("[data-copy-from]");
