@@ -167,22 +167,27 @@ class RunAll:
         self.seen += found
         return found[0] if found else None
 
-    def import_completes(self, browser: Browser, name: str) -> None:
-        """Queue an import through the CLI; the worker run-all started completes it."""
+    def enqueue_import(self, name: str) -> int:
+        """Queue an import of two leads into a new pool ``name`` through the CLI."""
         csv = self.tmp_path / f"{name}.csv"
         csv.write_text("First Name,Phone\nAnn,415 555 0101\nBob,415 555 0102\n")
         enqueued = _flask(
             self.env, "leads", "import", str(csv), "--account", "demo", "--campaign",
             "Spring Sales", "--pool", name, "--auto-map", "--scope", "pool", "--enqueue", "--json",
         )  # fmt: skip
-        import_id = json.loads(enqueued.stdout.strip().splitlines()[-1])["import_id"]
+        return json.loads(enqueued.stdout.strip().splitlines()[-1])["import_id"]
 
+    def wait_completed(self, browser: Browser, import_id: int) -> None:
         def completed():
             status, page = browser.get(f"/imports/{import_id}")
             text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
             return status == 200 and "Completed" in text and "Imported 2 " in text
 
         self.wait_until(completed, f"the worker did not complete import {import_id}")
+
+    def import_completes(self, browser: Browser, name: str) -> None:
+        """Queue an import through the CLI; the worker run-all started completes it."""
+        self.wait_completed(browser, self.enqueue_import(name))
 
     def stop(self) -> int:
         """SIGTERM run-all; every process it ran (Redis included) is gone afterwards."""
@@ -262,13 +267,26 @@ def test_a_killed_web_server_is_restarted_and_answers_again(run_all):
 def test_a_killed_embedded_redis_comes_back_and_jobs_still_complete(run_all):
     browser = _logged_in(run_all.base)
     run_all.import_completes(browser, "Before Redis died")
+    # A job waits in Redis (the worker is paused) when Redis is killed: Redis comes back
+    # without it (nothing saved since), and the worker, restarted after Redis, queues it
+    # again from its row.
+    worker = run_all.worker()
+    worker.suspend()
+    waiting = run_all.enqueue_import("Queued when Redis died")
     old = run_all.redis()
     os.kill(old.pid, signal.SIGKILL)
+    worker.resume()
 
     run_all.wait_until(
         lambda: (r := run_all.redis()) and r.pid != old.pid, "the embedded Redis did not return"
     )
-    assert re.search(rf"embedded Redis \(pid {old.pid}\) .*restart", run_all.output)
+    assert re.search(
+        rf"embedded Redis \(pid {old.pid}\) was killed by SIGKILL.*restart", run_all.output
+    )
+    run_all.wait_until(
+        lambda: (w := run_all.worker()) and w.pid != worker.pid, "the worker was not restarted"
+    )
+    run_all.wait_completed(browser, waiting)
     # The worker and the web server use the Redis that came back: a job queued now completes
     # and its page (which reads the job's progress) answers.
     run_all.import_completes(browser, "After Redis died")
@@ -278,6 +296,7 @@ def test_a_killed_embedded_redis_comes_back_and_jobs_still_complete(run_all):
     assert run_all.stop() == 0  # the new Redis is stopped too: no process is left
 
 
+@pytest.mark.slow  # the back-off itself is tested in tests/test_supervisor.py in a second
 def test_a_part_that_fails_at_once_is_retried_with_a_growing_delay_while_the_rest_runs(
     prepared_instance, tmp_path
 ):
