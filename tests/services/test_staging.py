@@ -3,6 +3,10 @@ one row, in its place, under the filters it matches after the edit."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from leadapp.security import account_scope
@@ -68,3 +72,14 @@ def test_an_edited_row_shows_only_on_its_own_page_and_under_the_filters_it_match
     assert rows.empty
     rows, _, _ = staging.grid_page(imp, "all")
     assert rows["_line"].tolist() == [2, 3, 4, 5, 6, 7]  # file order, each row once
+
+
+def test_rows_read_in_any_order_come_back_in_file_order_with_their_edits(imp):
+    staging.edit_cell(imp, 4, "first_name", "Eddie")
+    staging.delete_rows(imp, [2])
+    in_order = import_service.staged(imp)
+    raw = pq.read_table(Path(imp.staging_path) / "staged.parquet").to_pandas()
+    shuffled = staging.apply_changes(imp, raw.sample(frac=1, random_state=3))
+    pd.testing.assert_frame_equal(shuffled.reset_index(drop=True), in_order.reset_index(drop=True))
+    assert shuffled["_line"].tolist() == [2, 3, 5, 6, 7]
+    assert by_line(shuffled, 6)["first_name"] == "Eddie"
