@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -249,18 +250,33 @@ def test_a_killed_worker_is_restarted_and_runs_the_next_job(run_all):
     assert run_all.stop() == 0
 
 
-def test_a_killed_web_server_is_restarted_and_answers_again(run_all):
+def test_a_killed_web_server_and_mail_sink_are_restarted_and_answer_again(run_all):
     browser = _logged_in(run_all.base)
-    old = run_all.web()
-    os.kill(old.pid, signal.SIGKILL)
+    old_web, old_sink = run_all.web(), run_all.part("leadapp.mailsink")
+    os.kill(old_web.pid, signal.SIGKILL)
+    os.kill(old_sink.pid, signal.SIGKILL)
 
     run_all.wait_until(
-        lambda: (w := run_all.web()) and w.pid != old.pid and run_all.serving(),
+        lambda: (w := run_all.web()) and w.pid != old_web.pid and run_all.serving(),
         "the web server did not answer again",
     )
-    assert re.search(rf"web server \(pid {old.pid}\) .*SIGKILL.*restart", run_all.output)
+    assert re.search(
+        rf"web server \(pid {old_web.pid}\) was killed by SIGKILL.*restart", run_all.output
+    )
     status, page = browser.get("/pools")  # the session cookie still holds
     assert status == 200 and "Lead pools" in page
+
+    def sink_answers():
+        try:
+            with smtplib.SMTP("127.0.0.1", int(run_all.env["MAIL_PORT"]), timeout=5) as smtp:
+                return smtp.noop()[0] == 250
+        except OSError:
+            return False
+
+    run_all.wait_until(sink_answers, "the mail sink did not answer again")
+    assert re.search(
+        rf"mail sink \(pid {old_sink.pid}\) was killed by SIGKILL.*restart", run_all.output
+    )
     assert run_all.stop() == 0
 
 
