@@ -41,17 +41,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 
-from leadapp.domain.csv_faults import (
+from leadapp.domain.csv_arrow import arrow_table
+from leadapp.domain.csv_encodings import (
     MIXED,
-    MIXED_ERRORS,
+    codec_for,
+    detect_encoding,
+    open_text,
+    resolve_encoding,
+    undecodable_line,
+)
+from leadapp.domain.csv_faults import (
     literal_quotes,
     literal_warning,
     looks_like_data,
-    mixed_warnings,
-    scan_utf8,
     stray_cell,
     stray_warning,
 )
@@ -93,8 +96,6 @@ _MAGIC = [
 ]
 _END = "\x00end of file\x00"  # cannot be in a cell: a NUL is refused
 _HEADER_JUNK = "\ufeff\u00a0\u200b\u200c\u200d\u2060 \t\r\n"
-# Bytes Windows-1252 leaves undefined; their presence means the file is Latin-1.
-_CP1252_HOLES = frozenset(b"\x81\x8d\x8f\x90\x9d")
 
 
 class CsvError(ValueError):
@@ -147,106 +148,6 @@ def _check_binary(head: bytes) -> None:
             "binary_file",
             "This file contains binary data, not text: save or export it as CSV and upload that.",
         )
-
-
-def detect_encoding(head: bytes, whole: bytes | None = None) -> str:
-    """The encoding of a file from its first bytes (and, to confirm UTF-8, all of them).
-
-    UTF-8 BOM -> ``utf-8-sig``; UTF-16 BOM -> ``utf-16-le``/``utf-16-be``; bytes that are
-    valid UTF-8 -> ``utf-8``; otherwise ``cp1252``, or ``latin-1`` when the bytes use code
-    points Windows-1252 leaves undefined.
-    """
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith(codecs.BOM_UTF16_LE):
-        return "utf-16-le"
-    if head.startswith(codecs.BOM_UTF16_BE):
-        return "utf-16-be"
-    data = whole if whole is not None else head
-    try:
-        # A multi-byte character may be cut at the end of a sample: decode incrementally.
-        codecs.getincrementaldecoder("utf-8")().decode(data, final=whole is not None)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    return "latin-1" if _has_cp1252_holes(data) else "cp1252"
-
-
-def _has_cp1252_holes(data: bytes) -> bool:
-    return any(bytes([b]) in data for b in _CP1252_HOLES)
-
-
-_CANONICAL = {
-    "utf-8": "utf-8",
-    "utf-8-sig": "utf-8-sig",
-    "utf-16": "utf-16",
-    "utf-16-le": "utf-16-le",
-    "utf-16-be": "utf-16-be",
-    "iso8859-1": "latin-1",
-    "cp1252": "cp1252",
-}
-
-
-def _normalise_encoding(name: str) -> str:
-    """A user's encoding name in the spelling we report (``latin1`` -> ``latin-1``)."""
-    if name.strip().lower() == MIXED:
-        return MIXED
-    try:
-        codec = codecs.lookup(name).name
-    except LookupError:
-        raise CsvError("unknown_encoding", f"{name!r} is not an encoding we know.") from None
-    return _CANONICAL.get(codec.replace("_", "-"), codec)
-
-
-def _open_text(source: str | os.PathLike | bytes, encoding: str) -> io.TextIOBase:
-    """A text stream; UTF-16 uses the BOM-aware codec so the BOM is not read as text."""
-    codec, errors = _codec(encoding)
-    raw = (
-        io.BytesIO(bytes(source)) if isinstance(source, bytes | bytearray) else open(source, "rb")  # noqa: SIM115
-    )
-    if codec == "utf-16" and raw.read(2) not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        codec = encoding  # overridden without BOM: decode as told
-    raw.seek(0)
-    return io.TextIOWrapper(raw, encoding=codec, errors=errors, newline="")
-
-
-def _codec(encoding: str) -> tuple[str, str]:
-    """The Python codec and error handler that read ``encoding`` as we report it."""
-    if encoding == MIXED:
-        return "utf-8", MIXED_ERRORS
-    if encoding in ("utf-16-le", "utf-16-be"):
-        return "utf-16", "strict"
-    return encoding, "strict"
-
-
-def _resolve_encoding(
-    source, head: bytes, size: int, encoding: str | None
-) -> tuple[str, list[dict]]:
-    """The encoding to read with, and warnings naming the lines of a mixed-encoding file."""
-    if encoding:
-        enc = _normalise_encoding(encoding)
-        return enc, (mixed_warnings(scan_utf8(source)) if enc == MIXED else [])
-    if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return detect_encoding(head), []
-    # Every byte is looked at: a Windows export may differ from UTF-8 far down the file.
-    scan = scan_utf8(source)
-    if scan.utf8:
-        return "utf-8", []
-    if scan.mixed:
-        return MIXED, mixed_warnings(scan)
-    if isinstance(source, bytes | bytearray):
-        holes = _has_cp1252_holes(bytes(source))
-    else:
-        holes = _file_has_cp1252_holes(Path(source))
-    return ("latin-1" if holes else "cp1252"), []
-
-
-def _file_has_cp1252_holes(path: Path) -> bool:
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            if _has_cp1252_holes(block):
-                return True
-    return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,14 +218,17 @@ def _prepare(source, encoding: str | None, delimiter: str | None):
             f"The file has no line breaks in its first {MAX_LINE_BYTES // (1024 * 1024)} MiB, "
             "so it is not a CSV of leads.",
         )
-    enc, warnings = _resolve_encoding(source, head, size, encoding)
+    try:
+        enc, warnings = resolve_encoding(source, head, encoding)
+    except LookupError:
+        raise CsvError("unknown_encoding", f"{encoding!r} is not an encoding we know.") from None
     if delimiter is not None and (len(delimiter) != 1 or delimiter in "\r\n\"'"):
         raise CsvError("bad_delimiter", f"{delimiter!r} cannot be used as a column separator.")
     return head[:SAMPLE_BYTES], size, enc, warnings
 
 
 def _decode_sample(head: bytes, enc: str, complete: bool) -> str:
-    codec, errors = _codec(enc)
+    codec, errors = codec_for(enc)
     try:
         text = codecs.getincrementaldecoder(codec)(errors).decode(head, final=complete)
     except UnicodeDecodeError as exc:
@@ -416,28 +320,6 @@ def sniff(
     )
 
 
-def _undecodable_line(source, encoding: str) -> int | None:
-    """The line (counting LF, or CR in a file without LF) of the first byte that is not
-    ``encoding`` text; None when every byte decodes."""
-    codec = "utf-16" if encoding in ("utf-16-le", "utf-16-be") else encoding
-    decoder = codecs.getincrementaldecoder(codec)()
-    raw = io.BytesIO(bytes(source)) if isinstance(source, bytes | bytearray) else open(source, "rb")  # noqa: SIM115
-    newlines = {b"\n": 0, b"\r": 0}
-    with raw:
-        while block := raw.read(1 << 20):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                # ``exc.start`` counts from the bytes the decoder still held (at most 3).
-                before = block[: max(exc.start - len(exc.object) + len(block), 0)]
-                for nl in newlines:
-                    newlines[nl] += before.count(nl)
-                return 1 + (newlines[b"\n"] or newlines[b"\r"])
-            for nl in newlines:
-                newlines[nl] += block.count(nl)
-    return None
-
-
 class CsvReader:
     """Iterates DataFrames of text cells (index = file line); ``report`` fills as it reads."""
 
@@ -519,7 +401,7 @@ class CsvReader:
         if fast is not None:
             yield from self._fast_chunks(*fast)
             return
-        with _open_text(self.source, self.encoding) as text:
+        with open_text(self.source, self.encoding) as text:
             if self.sep_line:
                 text.readline()
             lines_in = self._literal(text) if self.literal_quote_lines else text
@@ -537,7 +419,7 @@ class CsvReader:
                     break
                 except UnicodeDecodeError:
                     # The text layer decodes blocks ahead of csv: find the line in the bytes.
-                    bad = _undecodable_line(self.source, self.encoding) or reader.line_num + 1
+                    bad = undecodable_line(self.source, self.encoding) or reader.line_num + 1
                     raise CsvError(
                         "undecodable",
                         f"Line {bad} is not readable as {self.encoding} text; "
@@ -599,78 +481,21 @@ class CsvReader:
             self.stray_quotes.append((line + before, line + before + spans))
 
     def _fast_table(self, width: int) -> tuple[pa.Table, np.ndarray] | None:
-        """The whole file parsed by Arrow's multi-threaded reader, when that gives exactly
-        what the csv module would: UTF-8, no quotes (so one line is one row and line numbers
-        follow), no empty lines, no bare CR, no NUL, the header on line 1, every row as wide
-        as the header, no cell over the limit. Anything else (or any doubt) returns None and
-        the csv module reads the file, reporting problems with their line numbers."""
-        if self.encoding not in ("utf-8", "utf-8-sig") or self.sep_line:
-            return None
-        skip = int(self.has_header)
-        if isinstance(self.source, bytes | bytearray):
-            data = bytes(self.source)
-        else:
-            with open(self.source, "rb") as f:
-                data = f.read()
-        if data.startswith(codecs.BOM_UTF8):
-            data = data[len(codecs.BOM_UTF8) :]
-        end = data.find(b"\n")
-        first = (data if end < 0 else data[:end]).rstrip(b"\r")
-        if (
-            (skip and not first.replace(self.delimiter.encode(), b"").strip(b" \t"))
-            or b'"' in data
-            or b"\x00" in data
-            or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))
-        ):
-            return None
-        # Arrow skips empty lines silently: compared with the row count below.
-        lines_in_file = data.count(b"\n") + (not data.endswith(b"\n"))
-        names = [f"c{i}" for i in range(width)]
-        try:
-            table = pa_csv.read_csv(
-                pa.BufferReader(data),
-                read_options=pa_csv.ReadOptions(column_names=names, skip_rows=skip),
-                parse_options=pa_csv.ParseOptions(
-                    delimiter=self.delimiter, quote_char=False, escape_char=False
-                ),
-                convert_options=pa_csv.ConvertOptions(
-                    column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
-                ),
-            )
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None  # ragged rows or undecodable bytes: the csv module reports them
-        del data
-        if table.num_rows + skip != lines_in_file:
-            return None
-        for col in table.columns:
-            # Bytes bound characters from above; count characters only when it matters.
-            if (pc.max(pc.binary_length(col)).as_py() or 0) > self.max_field_chars and (
-                pc.max(pc.utf8_length(col)).as_py() or 0
-            ) > self.max_field_chars:
-                return None
-        lines = np.arange(1 + skip, table.num_rows + 1 + skip, dtype=np.int64)
-        if not table.num_rows:
-            return table, lines
-        # Rows whose cells are all empty: look only at rows with an empty first cell.
-        cand = np.flatnonzero(
-            np.asarray(
-                pc.equal(pc.binary_length(table.column(0)), 0).to_numpy(zero_copy_only=False),
-                dtype=bool,
-            )
+        """The whole file read by Arrow when that gives what the csv module would (see
+        ``csv_arrow.arrow_table``); None: the csv module reads it."""
+        fast = arrow_table(
+            self.source,
+            self.encoding,
+            self.delimiter,
+            width,
+            has_header=self.has_header,
+            sep_line=self.sep_line,
+            max_field_chars=self.max_field_chars,
         )
-        if len(cand):
-            sub = table.take(pa.array(cand))
-            blank = np.ones(len(cand), dtype=bool)
-            for col in sub.columns:
-                blank &= np.asarray(
-                    pc.equal(pc.binary_length(col), 0).to_numpy(zero_copy_only=False), dtype=bool
-                )
-            if blank.any():
-                keep = np.ones(table.num_rows, dtype=bool)
-                keep[cand[blank]] = False
-                self.blank_rows += int(blank.sum())
-                table = table.filter(pa.array(keep))
-                lines = lines[keep]
+        if fast is None:
+            return None
+        table, lines, blank_rows = fast
+        self.blank_rows += blank_rows
         return table, lines
 
     def _fast_chunks(self, table: pa.Table, lines: np.ndarray) -> Iterator[pd.DataFrame]:
