@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from leadapp.extensions import db
 from leadapp.models import BackgroundJob, DedupJob, Import
 from leadapp.security import get_or_404
+from leadapp.services import dnc as dnc_service
 from leadapp.services import jobs as job_rows
 from leadapp.services import resume
 from leadapp.templating import render_page_or_partial
@@ -44,7 +45,7 @@ def _restart_action(job: BackgroundJob) -> dict | None:
         label = resume.dedup_restart_label(dedup_job) if dedup_job is not None else None
         if label:
             return {"url": url_for("dedup.resume", job_id=dedup_job.id), "label": label}
-    elif job.kind == resume.dnc_service.UPLOAD_KIND and resume.dnc_upload_can_run_again(job):
+    elif job.kind == dnc_service.UPLOAD_KIND and resume.dnc_upload_can_run_again(job):
         return {"url": url_for("leads.dnc_run_again", job_id=job.id), "label": "Run again"}
     return None
 

@@ -143,8 +143,15 @@ def refuse_dnc_inserts(app, on: bool) -> None:
 RUN_AGAIN = 'data-testid="job-run-again"'
 
 
-def test_a_failed_upload_keeps_its_file_and_run_again_adds_the_numbers(acme, run_worker):
+def committed_client(app, email):
+    client = app.test_client()
+    assert login(client, email).status_code == 302
+    return client
+
+
+def test_a_failed_upload_keeps_its_file_and_run_again_adds_the_numbers(acme, run_worker, make_user):
     app, client, account_id = acme
+    make_user(account_id, "sup@acme.test")
     numbers = b"phone\n415 555 0100\n212 555 0199\n"
     page = upload(client, numbers).location
     with app.app_context():
@@ -162,7 +169,9 @@ def test_a_failed_upload_keeps_its_file_and_run_again_adds_the_numbers(acme, run
     assert saved.read_bytes() == numbers  # kept: the upload can be run again
 
     shown = client.get(page).get_data(as_text=True)
-    assert RUN_AGAIN in shown
+    assert RUN_AGAIN in shown and "disk trouble" in shown
+    supervisor = committed_client(app, "sup@acme.test")  # anyone who may upload may run it
+    assert RUN_AGAIN in supervisor.get(page).get_data(as_text=True)
     token = csrf_from(client, page)
     again = client.post(
         f"/leads/do-not-call/uploads/{job_id}/run-again", data={"csrf_token": token}
@@ -184,7 +193,8 @@ def test_a_failed_upload_keeps_its_file_and_run_again_adds_the_numbers(acme, run
             "+12125550199",
         }
     assert not saved.exists()  # committed, then deleted
-    assert 'data-testid="dnc-added">2<' in client.get(page).get_data(as_text=True)
+    done = client.get(page).get_data(as_text=True)
+    assert 'data-testid="dnc-added">2<' in done and RUN_AGAIN not in done
 
 
 def test_run_again_needs_csrf_and_the_account_s_own_upload(acme, make_account, make_user):

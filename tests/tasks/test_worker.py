@@ -12,6 +12,7 @@ import sys
 import uuid
 
 import pytest
+from rq import Worker
 from rq.scheduler import RQScheduler
 from rq.scripts import acquire_or_refresh_lock
 from rq.utils import now
@@ -102,3 +103,61 @@ def test_a_zombie_counts_as_gone(client, queue):
         assert release_dead_schedulers(client, [queue]) == [queue]
     finally:
         zombie.wait()
+
+
+def test_a_running_worker_hands_back_a_queued_job_whose_rq_job_died(
+    committed, make_account, app_environ, tmp_path
+):
+    """A row left queued after its RQ job died (here: Redis lost it) while a worker was
+    already running is handed back at the worker's maintenance, without a restart."""
+    import time
+
+    import sqlalchemy as sa
+
+    from leadapp.extensions import db
+    from leadapp.models import BackgroundJob
+    from leadapp.security import account_scope
+    from leadapp.services import jobs as job_rows
+    from leadapp.tasks.pools import refresh_pool_counts as TASK  # noqa: N812
+    from tests.conftest import ROOT, process_env
+
+    account_id = make_account("acme")
+    env = {**process_env(app_environ), "SCHEDULER_CHECK_SECONDS": "1"}
+    with (tmp_path / "worker.log").open("w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--with-scheduler"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            # Registered with RQ: past its look for lost jobs at start.
+            with committed.app_context():
+                started = time.monotonic()
+                while not Worker.count(connection=redis_connection.client()):
+                    assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+                    assert time.monotonic() - started < 60, "the worker did not start"
+                    time.sleep(0.2)
+            with committed.app_context(), account_scope(account_id):
+                # Queued and handed to RQ (what ``dispatch`` records), but Redis lost it.
+                row = job_rows.create_job(account_id, "pool_counts", "Recount", "default")
+                row.task, row.args = f"{TASK.__module__}.{TASK.__name__}", []
+                db.session.commit()
+                row_id = row.id
+            deadline = time.monotonic() + 60
+            while True:
+                with committed.app_context():
+                    status = db.session.scalar(
+                        sa.select(BackgroundJob.status).where(BackgroundJob.id == row_id)
+                    )
+                if status == "completed":
+                    break
+                assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+                assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+                time.sleep(0.3)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    assert (
+        f"Handed 1 queued job(s) to RQ again: [{row_id}]" in (tmp_path / "worker.log").read_text()
+    )
+    with committed.app_context():
+        assert db.session.get(BackgroundJob, row_id).result == {"pools": 1}
