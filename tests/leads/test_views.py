@@ -331,6 +331,30 @@ def test_another_accounts_lead_is_404(app, client, world, make_account):
     assert _ids(html) == {world["ada"]}
 
 
+def test_a_do_not_call_upload_with_a_stray_quote_names_the_line(app, admin_client, world):
+    """Issue 13: read as CSV, line 2's quote swallowed lines 3 and 4 (1 number of 3 added,
+    0 invalid, no word). Every number is added and the page names the line."""
+    token = csrf_from(admin_client, "/leads/do-not-call")
+    data = b'Phone,Name\n646 555 0101,"Ann\n646 555 0102,Bob\n646 555 0103,"Cy, Jr"\n'
+    upload = admin_client.post(
+        "/leads/do-not-call/upload",
+        data={"csrf_token": token, "file": (io.BytesIO(data), "dnc.csv")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 302
+    job_id = int(upload.location.rsplit("=", 1)[1])
+    with app.app_context():
+        job = db.session.get(BackgroundJob, job_id)
+        args = list(job.args)
+        redis_connection.queue("default").remove(job.rq_id)  # run here, not by a worker
+        upload_dnc_file(job_id, *args)
+    text = admin_client.get(upload.location).get_data(as_text=True)
+    assert re.search(r'data-testid="dnc-added">3<', text)
+    assert re.search(r'data-testid="dnc-invalid">0<', text)
+    (warning,) = re.findall(r'data-testid="dnc-warning">([^<]*)<', text)
+    assert warning.startswith("Line 2 has a quote") and "plain text" in warning
+
+
 def test_do_not_call_add_search_upload_and_remove(app, admin_client, world, make_user):
     token = csrf_from(admin_client, "/leads/do-not-call")
     bad = admin_client.post("/leads/do-not-call", data={"csrf_token": token, "phone": "12"})
