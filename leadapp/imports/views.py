@@ -32,7 +32,7 @@ from leadapp.services import imports as import_service
 from leadapp.services import jobs as job_rows
 from leadapp.services import mail as mail_service
 from leadapp.services import resume as resume_service
-from leadapp.tasks import QueueUnavailable, dispatch
+from leadapp.tasks import QueueUnavailable, dispatch, dispatch_again
 from leadapp.templating import render_page_or_partial
 
 from .forms import DuplicatesForm, FileForm, FormatForm, SettingsForm, StartForm
@@ -143,6 +143,27 @@ def run_again(import_id: int):
         db.session.commit()
         flash(str(exc), "danger")
     return redirect(shown)
+
+
+@bp.route("/imports/<int:import_id>/check-again", methods=["POST"])
+@login_required
+def check_again(import_id: int):
+    """Run a failed, stalled or lost check-data job again; its page follows it."""
+    imp = get_or_404(Import, import_id)
+    try:
+        row = resume_service.take_over_import_check(imp)
+    except resume_service.CannotResume as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(_step_url(imp))
+    db.session.commit()
+    from leadapp.tasks.imports import check_import
+
+    try:
+        dispatch_again(row, check_import, imp.id)
+    except QueueUnavailable as exc:
+        flash(str(exc), "danger")  # the row says so too; the check can be run again
+    return redirect(url_for("imports.check", import_id=imp.id))
 
 
 # ---------------------------------------------------------------------------------------

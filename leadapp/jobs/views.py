@@ -40,6 +40,11 @@ def _restart_action(job: BackgroundJob) -> dict | None:
         imp = db.session.scalar(sa.select(Import).where(Import.job_id == job.id))
         if imp is not None and resume.import_can_run_again(imp):
             return {"url": url_for("imports.run_again", import_id=imp.id), "label": "Resume"}
+    elif job.kind == "import_check":
+        imp = db.session.scalar(sa.select(Import).where(Import.job_id == job.id))
+        if imp is not None and resume.import_check_can_run_again(imp):
+            url = url_for("imports.check_again", import_id=imp.id)
+            return {"url": url, "label": "Run the check again"}
     elif job.kind == "dedup_run" and current_user.is_admin:
         dedup_job = db.session.scalar(sa.select(DedupJob).where(DedupJob.job_id == job.id))
         label = resume.dedup_restart_label(dedup_job) if dedup_job is not None else None

@@ -21,6 +21,7 @@ from leadapp.models import BackgroundJob, DedupJob, Import
 from leadapp.models.base import utcnow
 from leadapp.services import dedup as dedup_service
 from leadapp.services import dnc as dnc_service
+from leadapp.services import imports as import_service
 from leadapp.services import jobs as job_rows
 
 
@@ -96,6 +97,36 @@ def queue_import(imp: Import, user_id: int | None) -> BackgroundJob:
     imp.job_id = row.id
     imp.status = "queued"
     db.session.flush()
+    return row
+
+
+def import_check_can_run_again(imp: Import) -> bool:
+    """For the check-data step's waiting page: the check (staging and analysing the file,
+    nothing written to leads) will not finish on its own."""
+    row = imp.job
+    return (
+        row is not None
+        and row.kind == "import_check"
+        and imp.status in ("draft", "failed")
+        and imp.step not in ("import", "done")
+        and job_rows.needs_restart(row)
+    )
+
+
+def take_over_import_check(imp: Import) -> BackgroundJob:
+    """Queue the import's stopped check once more, on its own row (its page follows it),
+    from the file: what a half-done check staged is dropped. Refuses (``CannotResume``) a
+    check that is alive or was just started again. The caller commits, then hands the row
+    to RQ again (``tasks.dispatch_again``)."""
+    row = imp.job
+    if not import_check_can_run_again(imp):
+        raise CannotResume(
+            f"The check of import {imp.id} is not stopped; wait for it, or run it again "
+            "once it shows as stalled."
+        )
+    if not job_rows.restart(row, row.status):
+        raise CannotResume(f"The check of import {imp.id} has just been started again.")
+    import_service.forget_staged(imp)
     return row
 
 

@@ -155,3 +155,47 @@ def test_the_command_resumes_a_queued_import_no_rq_job_will_run(spring, tmp_path
     with spring.app_context():
         old = db.session.get(BackgroundJob, row_id)
         assert (old.status, old.error) == ("failed", job_rows.LOST_MESSAGE)
+
+
+def stalled_check(app, tmp_path) -> tuple[int, int]:
+    """An import whose check-data job (staging and analysing the file) was left running by
+    a killed worker. Returns (import id, job row id)."""
+    path = tmp_path / "checked.csv"
+    generate(200, path, seed=13)
+    with app.app_context():
+        account = db.session.scalar(sa.select(Account).where(Account.slug == "acme"))
+        with account_scope(account.id):
+            admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
+            campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == "Spring"))
+            imp = import_service.create_import(account, admin, campaign, pool_name="Checked")
+            info = import_service.attach_file(imp, path, path.name)
+            import_service.set_mapping(imp, import_service.suggest(imp, info), info.headers)
+            imp.step = "duplicates"
+            row = job_rows.create_job(account.id, "import_check", "Checking", "imports")
+            row.task, row.args = "leadapp.tasks.imports.check_import", [imp.id]
+            row.result = {"next_url": f"/imports/{imp.id}/check"}
+            imp.job_id = row.id
+            job_rows.mark_running(row)
+            row.heartbeat_at = row.started_at = utcnow() - dt.timedelta(hours=1)
+            db.session.commit()
+            return imp.id, row.id
+
+
+def test_a_stalled_check_can_be_run_again_from_its_page(spring, tmp_path, run_worker):
+    import_id, row_id = stalled_check(spring, tmp_path)
+    client = signed_in(spring, "sup@acme.test")
+    page = client.get(f"/imports/{import_id}/check").get_data(as_text=True)
+    assert 'data-status="stalled"' in page and ">Run the check again</button>" in page
+    token = csrf_from(client, f"/imports/{import_id}/check")
+    again = client.post(f"/imports/{import_id}/check-again", data={"csrf_token": token})
+    assert again.status_code == 302 and again.location == f"/imports/{import_id}/check"
+    waiting = client.get(again.location).get_data(as_text=True)
+    assert 'data-status="queued"' in waiting and RESUME not in waiting
+
+    assert run_worker().returncode == 0
+    with spring.app_context():
+        row = db.session.get(BackgroundJob, row_id)
+        assert row.status == "completed", row.error
+        imp = db.session.get(Import, import_id)
+        assert imp.step == "check" and imp.counts["rows"] == 200
+    assert 'id="check-grid"' in client.get(f"/imports/{import_id}/check").get_data(as_text=True)
