@@ -51,7 +51,11 @@ def _restart_action(job: BackgroundJob) -> dict | None:
         if label:
             return {"url": url_for("dedup.resume", job_id=dedup_job.id), "label": label}
     elif job.kind == dnc_service.UPLOAD_KIND and resume.dnc_upload_can_run_again(job):
-        return {"url": url_for("leads.dnc_run_again", job_id=job.id), "label": "Run again"}
+        return {
+            "url": url_for("leads.dnc_run_again", job_id=job.id),
+            "label": "Run again",
+            "discard": url_for("leads.dnc_discard", job_id=job.id),
+        }
     return None
 
 

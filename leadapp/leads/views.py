@@ -770,6 +770,26 @@ def dnc_run_again(job_id: int):
     return redirect(shown)
 
 
+@bp.route("/leads/do-not-call/uploads/<int:job_id>/discard", methods=["POST"])
+@login_required
+def dnc_discard(job_id: int):
+    """Give up a failed or stopped upload: its file is deleted once that is committed."""
+    job = get_or_404(BackgroundJob, job_id)  # this account's jobs only
+    if job.kind != dnc_service.UPLOAD_KIND:
+        abort(404)
+    shown = url_for("leads.dnc", upload=job.id)
+    try:
+        path = resume_service.discard_dnc_upload(job)
+    except resume_service.CannotResume as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(shown)
+    db.session.commit()
+    path.unlink(missing_ok=True)
+    flash(resume_service.DISCARDED, "info")
+    return redirect(shown)
+
+
 @bp.route("/leads/do-not-call/<int:number_id>/delete", methods=["POST"])
 @admin_required
 def dnc_remove(number_id: int):

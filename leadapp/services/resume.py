@@ -255,3 +255,21 @@ def take_over_dnc_upload(row: BackgroundJob) -> None:
         )
     if not job_rows.restart(row, row.status):
         raise CannotResume("This upload has just been started again; its page shows it.")
+
+
+DISCARDED = "Discarded: nothing of this upload was added, and its file is deleted."
+
+
+def discard_dnc_upload(row: BackgroundJob) -> Path:
+    """Give up a failed, stalled or lost do-not-call upload: its row ends failed with
+    ``DISCARDED``; returns its file, which the caller deletes once that is committed.
+    Refuses (``CannotResume``) one that finished, is alive or has no file any more."""
+    if not dnc_upload_can_run_again(row):
+        raise CannotResume(
+            "Only an upload that failed or stopped, and whose file is kept, can be discarded."
+        )
+    if row.status != "failed":
+        job_rows.mark_failed(row, job_rows.why_stopped(row))
+    row.message = DISCARDED
+    db.session.flush()
+    return dnc_upload_file(row)

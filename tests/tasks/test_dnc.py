@@ -221,3 +221,35 @@ def test_run_again_needs_csrf_and_the_account_s_own_upload(acme, make_account, m
     assert stranger.status_code == 404
     with app.app_context():
         redis_connection.queue("default").empty()
+
+
+def test_a_failed_upload_can_be_discarded_and_its_file_goes(acme, run_worker):
+    app, client, account_id = acme
+    page = upload(client, b"phone\n415 555 0100\n").location
+    with app.app_context():
+        job = db.session.scalar(sa.select(BackgroundJob).execution_options(all_accounts=True))
+        job_id, saved = job.id, Path(job.args[0])
+    refuse_dnc_inserts(app, True)
+    try:
+        assert run_worker().returncode == 0
+    finally:
+        refuse_dnc_inserts(app, False)
+    assert 'data-testid="job-discard"' in client.get(page).get_data(as_text=True)
+    token = csrf_from(client, page)
+    discarded = client.post(
+        f"/leads/do-not-call/uploads/{job_id}/discard", data={"csrf_token": token}
+    )
+    assert discarded.status_code == 302 and discarded.location == page
+    assert not saved.exists()
+    shown = client.get(page).get_data(as_text=True)
+    assert "Discarded: nothing of this upload was added" in shown
+    assert RUN_AGAIN not in shown and 'data-testid="job-discard"' not in shown
+    refused = client.post(
+        f"/leads/do-not-call/uploads/{job_id}/run-again",
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "no longer kept on the server" in refused.get_data(as_text=True)
+    with app.app_context(), account_scope(account_id):
+        assert db.session.get(BackgroundJob, job_id).status == "failed"
+        assert db.session.scalar(sa.select(sa.func.count(DoNotCallNumber.id))) == 0
