@@ -6,7 +6,10 @@ so an edit is cheap and an interrupted import resumes from the same data."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,20 @@ from leadapp.models import Import
 
 def _folder(imp: Import) -> Path:
     return Path(imp.staging_path)
+
+
+@contextmanager
+def _one_change_at_a_time(imp: Import) -> Iterator[None]:
+    """Business rule: no edit or deletion is lost to another saved at the same moment.
+
+    The lists are read, changed and replaced whole, so two saves at once (threads or
+    processes; each opening the lock file holds its own lock) take turns."""
+    with (_folder(imp) / "changes.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def deleted_rows(imp: Import) -> set[int]:
@@ -66,14 +83,21 @@ def apply_changes(imp: Import, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def delete_rows(imp: Import, rows: list[int]) -> None:
-    path = _folder(imp) / "deleted.json"
-    tmp = path.with_suffix(".part")
-    tmp.write_text(json.dumps(sorted(deleted_rows(imp) | {int(r) for r in rows})))
-    tmp.replace(path)  # never a half-written list
+    """Leave these rows out of the import (they stay in the staged file)."""
+    with _one_change_at_a_time(imp):
+        path = _folder(imp) / "deleted.json"
+        tmp = path.with_suffix(".part")
+        tmp.write_text(json.dumps(sorted(deleted_rows(imp) | {int(r) for r in rows})))
+        tmp.replace(path)  # never a half-written list
 
 
 def save_edited(imp: Import, rows: pd.DataFrame) -> None:
     """Keep re-validated rows, replacing earlier edits of the same rows."""
+    with _one_change_at_a_time(imp):
+        _save_edited(imp, rows)
+
+
+def _save_edited(imp: Import, rows: pd.DataFrame) -> None:
     path = _folder(imp) / "edited.parquet"
     current = edited_rows(imp)
     if current is not None:
@@ -170,18 +194,22 @@ def edit_cell(imp: Import, row: int, field: str, value: str) -> pd.Series:
     fields = mapped_fields(imp)
     if field not in fields:
         raise ImportError_(f"The column {field} is not part of this import.")
-    current = staged_rows(imp, [row])
-    if current.empty:
-        raise ImportError_("That row no longer exists (it was deleted).")
-    record = current.iloc[0]
-    cells = {}
-    for name in fields:
-        source = f"{name}_raw" if f"{name}_raw" in current.columns else name
-        cell = record.get(source)
-        cells[name] = "" if cell is None or (isinstance(cell, float) and pd.isna(cell)) else cell
-    cells[field] = value
-    chunk = pd.DataFrame([cells], index=pd.Index([int(record["_line"])]), dtype="str")
     options = stage_options(imp)
-    fresh = stage_frame(chunk, {f: f for f in fields}, key_phone="phone1", first_row=row, **options)
-    save_edited(imp, fresh)
+    with _one_change_at_a_time(imp):  # the row read is the row saved: no edit in between
+        current = staged_rows(imp, [row])
+        if current.empty:
+            raise ImportError_("That row no longer exists (it was deleted).")
+        record = current.iloc[0]
+        cells = {}
+        for name in fields:
+            source = f"{name}_raw" if f"{name}_raw" in current.columns else name
+            cell = record.get(source)
+            blank = cell is None or (isinstance(cell, float) and pd.isna(cell))
+            cells[name] = "" if blank else cell
+        cells[field] = value
+        chunk = pd.DataFrame([cells], index=pd.Index([int(record["_line"])]), dtype="str")
+        fresh = stage_frame(
+            chunk, {f: f for f in fields}, key_phone="phone1", first_row=row, **options
+        )
+        _save_edited(imp, fresh)
     return fresh.iloc[0]

@@ -3,6 +3,7 @@ one row, in its place, under the filters it matches after the edit."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -83,3 +84,35 @@ def test_rows_read_in_any_order_come_back_in_file_order_with_their_edits(imp):
     pd.testing.assert_frame_equal(shuffled.reset_index(drop=True), in_order.reset_index(drop=True))
     assert shuffled["_line"].tolist() == [2, 3, 5, 6, 7]
     assert by_line(shuffled, 6)["first_name"] == "Eddie"
+
+
+def test_edits_and_deletions_saved_at_the_same_moment_are_all_kept(app, make_account, tmp_path):
+    """Two saves at once (a quick Enter on one row and then another, two supervisors) must
+    not both start from the same list of edits and drop each other's."""
+    account_id = make_account("acme")
+    rows = [(f"212 555 {100 + i:04d}", f"Name{i}") for i in range(24)]
+    with app.app_context(), account_scope(account_id):
+        imp = staged_import(account_id, tmp_path, rows)
+        edits = []
+        for row in range(0, 24, 2):
+            frame = staging.staged_rows(imp, [row])
+            edits.append(frame.assign(first_name=f"Edited{row}"))
+        start = threading.Barrier(len(edits) + 12)
+
+        def edit(frame):
+            start.wait()
+            staging.save_edited(imp, frame)
+
+        def delete(row):
+            start.wait()
+            staging.delete_rows(imp, [row])
+
+        threads = [threading.Thread(target=edit, args=(f,)) for f in edits]
+        threads += [threading.Thread(target=delete, args=(r,)) for r in range(1, 24, 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert staging.deleted_rows(imp) == set(range(1, 24, 2))
+        kept = import_service.staged(imp)
+        assert kept["first_name"].tolist() == [f"Edited{r}" for r in range(0, 24, 2)]
