@@ -212,10 +212,13 @@ MATRIX: dict[str, list[Case]] = {
     "dedup.report": [_get(USER, _dedup)],
     "dedup.report_csv": [_get(USER, _dedup)],
     "dedup.undo": [_post(ADMIN, _dedup)],
+    "dedup.resume": [_post(ADMIN, _dedup)],
     # --- imports (a staged draft import)
     "imports.index": [_get(USER)],
     "imports.new": [_get(USER), _post(USER)],
     "imports.resume": [_get(USER, _imp)],
+    "imports.run_again": [_post(USER, _imp)],
+    "imports.check_again": [_post(USER, _imp)],
     "imports.show": [_get(USER, _imp)],
     "imports.file": [_get(USER, _imp), _post(USER, _imp)],
     "imports.set_format": [_post(USER, _imp, _format)],
@@ -253,6 +256,8 @@ MATRIX: dict[str, list[Case]] = {
     "leads.dnc": [_get(USER)],
     "leads.dnc_add": [_post(USER)],
     "leads.dnc_upload": [_post(USER)],
+    "leads.dnc_run_again": [_post(USER, lambda w, r: {"job_id": w.dnc_upload})],
+    "leads.dnc_discard": [_post(USER, lambda w, r: {"job_id": w.dnc_upload})],
     "leads.dnc_remove": [_post(ADMIN, lambda w, r: {"number_id": w.dnc})],
     # --- lead pools and saved views
     "pools.home": [_get(USER)],
@@ -357,6 +362,7 @@ def _build_account(app, make_account, make_user, slug: str, tmp: Path) -> Simple
         }
         db.session.add_all([lead, assignment, dedup, dnc, *views.values()])
         bjob = create_job(account_id, "pool_counts", f"{tag} recount", "default", admin.id)
+        dnc_upload = create_job(account_id, "dnc_upload", f"{tag} upload", "default", admin.id)
         tokens, plaintext = {}, {}
         for role, user in (("supervisor", supervisor), ("admin", admin)):
             token, plaintext[role] = api_tokens.create_token(user, f"{tag} {role} script")
@@ -401,6 +407,7 @@ def _build_account(app, make_account, make_user, slug: str, tmp: Path) -> Simple
             dedup=dedup.id,
             dnc=dnc.id,
             bjob=bjob.id,
+            dnc_upload=dnc_upload.id,
             imp=imp.id,
             row=row,
             staging=Path(imp.staging_path),
@@ -673,6 +680,7 @@ def _fake(n: int) -> SimpleNamespace:
         dedup=n,
         dnc=n,
         bjob=n,
+        dnc_upload=n,
         imp=n,
         row=n,
         outbox=f"{n}.eml",
