@@ -194,3 +194,31 @@ def test_a_failed_run_can_be_run_again_by_an_admin(acme, run_worker):
         left = db.session.scalars(sa.select(Lead.phone1).where(Lead.pool_id != inactive.id))
         assert sorted(left) == PHONES
     assert RESUME not in client.get(f"/dedup/{job_id}").get_data(as_text=True)
+
+
+def test_a_scheduled_run_whose_job_failed_before_it_started_can_be_run_again(acme, run_worker):
+    """The run's job was refused at its start (e.g. a full database disk): the job is still
+    scheduled, nothing ran; Run again hands it to a worker, which runs it once."""
+    app, account_id, job_id = acme
+    with app.app_context(), account_scope(account_id):
+        job = db.session.get(DedupJob, job_id)
+        job.status = "scheduled"
+        job.scheduled_for = utcnow() - dt.timedelta(minutes=5)
+        row = job_rows.create_job(account_id, "dedup_run", "Dedup run", "dedup")
+        row.task, row.args = "leadapp.tasks.dedup.run_dedup", [job.id]
+        job_rows.mark_failed(row, "The database's disk is full, so the job stopped.")
+        job.job_id = row.id
+        db.session.commit()
+        row_id = row.id
+    client = signed_in(app, "admin@acme.test")
+    page = client.get(f"/dedup/{job_id}").get_data(as_text=True)
+    assert ">Run again</button>" in page and "disk is full" in page
+    assert RESUME not in signed_in(app, "sup@acme.test").get(f"/dedup/{job_id}").get_data(True)
+    assert press_resume(client, job_id).status_code == 302
+    with app.app_context(), account_scope(account_id):
+        job = db.session.get(DedupJob, job_id)
+        assert job.status == "scheduled" and job.job_id != row_id
+    assert run_worker().returncode == 0
+    with app.app_context(), account_scope(account_id):
+        job = db.session.get(DedupJob, job_id)
+        assert job.status == "completed" and job.results["moved"] == 6
