@@ -158,6 +158,9 @@ def requeue_lost() -> list[int]:
     return again
 
 
+REQUEUE_LOCK_SECONDS = 60  # at most; let go as soon as the row is handed back
+
+
 def _hand_back(client, row_id: int) -> bool:
     """``requeue_lost`` for one row: True when it was handed to RQ again."""
     row = db.session.get(BackgroundJob, row_id)
@@ -168,25 +171,37 @@ def _hand_back(client, row_id: int) -> bool:
     db.session.rollback()
     if not job_rows.rq_job_dead(client, rq_id):
         return False
-    # RQ writes a job's end after the task's own commit: the row read now is its last word
-    # (a job that started, and ended, between the first read and now is not queued).
-    row = db.session.get(BackgroundJob, row_id)
-    if row is None or row.status != "queued":
+    # Two workers starting together both see it dead: one at a time looks again and hands
+    # it back (else the second could delete the RQ job the first queued, and a worker may
+    # already run).
+    lock = f"leadapp:requeue:{row_id}"
+    if not client.set(lock, "1", nx=True, ex=REQUEUE_LOCK_SECONDS):
+        return False
+    try:
+        if not job_rows.rq_job_dead(client, rq_id):
+            return False
+        # RQ writes a job's end after the task's own commit: the row read now is its last
+        # word (a job that started, and ended, since the first read is not queued).
+        row = db.session.get(BackgroundJob, row_id)
+        if row is None or row.status != "queued":
+            db.session.rollback()
+            return False
+        fn = REGISTRY.get(row.task)
+        if fn is None:
+            with account_scope(row.account_id):
+                job_rows.mark_failed(row, LOST_FOR_GOOD)
+                db.session.commit()
+            return False
+        task_args = list(row.args or [])
+        run_at = row.run_at
         db.session.rollback()
-        return False
-    fn = REGISTRY.get(row.task)
-    if fn is None:
-        with account_scope(row.account_id):
-            job_rows.mark_failed(row, LOST_FOR_GOOD)
-            db.session.commit()
-        return False
-    task_args = list(row.args or [])
-    run_at = row.run_at
-    db.session.rollback()
-    with contextlib.suppress(NoSuchJobError):
-        Job.fetch(rq_id, connection=client, serializer=JSONSerializer).delete()
-    enqueue(fn, row_id, *task_args, job_id=rq_id, at=run_at)
-    return True
+        with contextlib.suppress(NoSuchJobError):
+            Job.fetch(rq_id, connection=client, serializer=JSONSerializer).delete()
+        enqueue(fn, row_id, *task_args, job_id=rq_id, at=run_at)
+        return True
+    finally:
+        with contextlib.suppress(RedisError):
+            client.delete(lock)
 
 
 class Progress:
