@@ -154,12 +154,32 @@ def rq_job_dead(client, rq_id: str) -> bool:
     return status not in RQ_ALIVE
 
 
-def is_lost(job: BackgroundJob | None) -> bool:
-    """A queued row whose RQ job is dead (see ``rq_job_dead``): it will never run unless
-    it is handed back (``flask jobs requeue``, a worker starting) or started again. When
-    Redis cannot be reached nothing is known: not lost."""
-    if job is None or job.status != "queued" or job.task is None:
+# A row is handed to RQ right after the commit that created it; one still not handed over
+# after this long never will be (the process stopped in between).
+NEVER_HANDED_SECONDS = 300
+NEVER_HANDED_MESSAGE = (
+    "This job was never handed to the job queue (the server stopped just after it was "
+    "created); nothing of it was done — start it again."
+)
+
+
+def never_handed(job: BackgroundJob, now: dt.datetime | None = None) -> bool:
+    """A queued row that was never handed to RQ (no task recorded) for
+    ``NEVER_HANDED_SECONDS``: nothing will ever run it."""
+    if job.status != "queued" or job.task is not None or job.created_at is None:
         return False
+    return ((now or utcnow()) - job.created_at).total_seconds() > NEVER_HANDED_SECONDS
+
+
+def is_lost(job: BackgroundJob | None) -> bool:
+    """A queued row no RQ job will run: its RQ job is dead (see ``rq_job_dead``), or it
+    was never handed to RQ (``never_handed``). It will never run unless it is handed back
+    (``flask jobs requeue``, a worker) or started again. When Redis cannot be reached
+    nothing is known: not lost."""
+    if job is None or job.status != "queued":
+        return False
+    if job.task is None:
+        return never_handed(job)
     try:
         return rq_job_dead(redis_connection.client(), job.rq_id)
     except RedisError:
@@ -176,4 +196,31 @@ def needs_restart(job: BackgroundJob | None) -> bool:
 
 def why_stopped(job: BackgroundJob) -> str:
     """The sentence a stalled or lost row is failed with when a resume takes it over."""
-    return LOST_MESSAGE if job.status == "queued" else STALLED_MESSAGE
+    if job.status != "queued":
+        return STALLED_MESSAGE
+    return NEVER_HANDED_MESSAGE if job.task is None else LOST_MESSAGE
+
+
+def fail_never_handed(now: dt.datetime | None = None) -> list[int]:
+    """Fail, with ``NEVER_HANDED_MESSAGE``, every account's queued rows never handed to RQ
+    (``never_handed``): their pages then offer to start the work again. Returns their ids;
+    the caller commits."""
+    limit = (now or utcnow()) - dt.timedelta(seconds=NEVER_HANDED_SECONDS)
+    stuck = sa.and_(
+        BackgroundJob.status == "queued",
+        BackgroundJob.task.is_(None),
+        BackgroundJob.created_at < limit,
+    )
+    ids = list(
+        db.session.scalars(
+            sa.select(BackgroundJob.id).where(stuck).execution_options(all_accounts=True)
+        )
+    )
+    if ids:
+        db.session.execute(
+            sa.update(BackgroundJob)
+            .where(BackgroundJob.id.in_(ids), stuck)  # one handed over since: left alone
+            .values(status="failed", error=NEVER_HANDED_MESSAGE, finished_at=utcnow())
+            .execution_options(synchronize_session=False, all_accounts=True)
+        )
+    return ids

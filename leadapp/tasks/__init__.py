@@ -132,8 +132,9 @@ def requeue_lost() -> list[int]:
     its data, flushed), or it failed, finished or was stopped before the job could start
     (a database locked through every try) — are handed to RQ again under the same id, once
     the dead RQ job is deleted; never twice, and never one RQ still holds queued, started,
-    scheduled or deferred. A row whose work cannot run again is failed with a sentence.
-    Returns the ids handed back. Runs when a worker starts, at its maintenance and as
+    scheduled or deferred. A row whose work cannot run again, or that was never handed to
+    RQ at all (the process stopped in between), is failed with a sentence. Returns the ids
+    handed back. Runs when a worker starts, at its maintenance and as
     ``flask jobs requeue``."""
     import leadapp.tasks.dedup
     import leadapp.tasks.dnc
@@ -141,6 +142,8 @@ def requeue_lost() -> list[int]:
     import leadapp.tasks.mail
     import leadapp.tasks.pools  # noqa: F401  (every task registered before the lookup)
 
+    job_rows.fail_never_handed()  # never handed to RQ: nothing to hand back; say so
+    db.session.commit()
     client = redis_connection.client()
     candidates = list(
         db.session.scalars(

@@ -377,3 +377,27 @@ def test_requeue_hands_back_rows_whose_rq_job_ended_and_leaves_live_ones(app, ma
             queue = redis_connection.queue("default")
             queue.empty()
             queue.scheduled_job_registry.remove(rows["scheduled"].rq_id, delete_job=True)
+
+
+def test_a_row_never_handed_to_rq_is_failed_with_a_sentence(app, make_account):
+    """The process stopped between the commit that created a row and handing it to RQ:
+    no task was recorded, nothing can hand it back; after a while it is lost (its page
+    offers to start it again) and ``requeue_lost`` fails it with a sentence. A row just
+    created is being handed over: left alone."""
+    import datetime as dt
+
+    from leadapp.models.base import utcnow
+    from leadapp.tasks import requeue_lost
+
+    account_id = make_account("acme")
+    with app.app_context(), account_scope(account_id):
+        old = job_rows.create_job(account_id, "pool_counts", "Old", "default")
+        old.created_at = utcnow() - dt.timedelta(seconds=job_rows.NEVER_HANDED_SECONDS + 60)
+        fresh = job_rows.create_job(account_id, "pool_counts", "Fresh", "default")
+        db.session.commit()
+        assert job_rows.is_lost(old) and job_rows.why_stopped(old) == job_rows.NEVER_HANDED_MESSAGE
+        assert not job_rows.is_lost(fresh)
+        assert requeue_lost() == []
+        db.session.expire_all()
+        assert (old.status, old.error) == ("failed", job_rows.NEVER_HANDED_MESSAGE)
+        assert fresh.status == "queued"
