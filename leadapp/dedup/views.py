@@ -27,6 +27,7 @@ from flask_login import current_user, login_required
 
 from leadapp.domain.csv_export import to_csv_bytes
 from leadapp.extensions import db
+from leadapp.jobs.views import job_restart
 from leadapp.models import BackgroundJob, DedupGoldenChange, DedupJob
 from leadapp.models.base import utcnow
 from leadapp.security import admin_required, get_or_404
@@ -35,15 +36,16 @@ from leadapp.services import jobs as job_rows
 from leadapp.services import mail as mail_service
 from leadapp.services import resume as resume_service
 from leadapp.services.dedup import DedupError, DedupSettings
-from leadapp.services.dedup_scope import scope_options
+from leadapp.services.dedup_scope import over_limit, scope_options, selected_total
 from leadapp.tasks import QueueUnavailable, dispatch
 from leadapp.templating import render_page_or_partial
 
-from .forms import LOCKED_FIELDS, JobForm, ScheduleForm, split_emails
+from .forms import LOCKED_FIELDS, SCOPE_CHOICES, JobForm, ScheduleForm, split_emails
 
 bp = Blueprint("dedup", __name__, template_folder="templates")
 
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+SCOPES = [value for value, _ in SCOPE_CHOICES]
 PER_PAGE = 25
 REPORT_PER_PAGE = 50
 # The job table's status words and colours; draft and tested jobs are "Not Scheduled".
@@ -180,6 +182,8 @@ def _forms(job: DedupJob, options, locked: bool) -> tuple[JobForm | None, Schedu
 
 def _page(job: DedupJob, job_form, schedule_form, options, status: int = 200, error=None):
     today = _now_local().date()
+    last_day = dedup_service.last_schedulable_day(utcnow(), _zone())
+    total = _chosen_total(job_form)
     body = render_template(
         "dedup/show.html",
         djob=job,
@@ -191,12 +195,21 @@ def _page(job: DedupJob, job_form, schedule_form, options, status: int = 200, er
         emails=mail_service.latest_emails(job),
         error=error,
         min_date=today.isoformat(),
-        max_date=(today + dt.timedelta(days=dedup_service.MAX_DAYS_AHEAD)).isoformat(),
+        max_date=last_day.isoformat(),
         zone=_now_local().strftime("%Z"),
         limit=dedup_service.SCOPE_LIMIT,
         inactive=_inactive_pool_name(),
+        scope_total=total,
+        scope_refusal=over_limit(total),
     )
     return body, status
+
+
+def _chosen_total(form: JobForm | None) -> int:
+    """The lead count of the scope chosen on the form (0 when there is no form)."""
+    if form is None or form.scope.data not in SCOPES:
+        return 0
+    return selected_total(form.scope.data, form.targets())
 
 
 def _inactive_pool_name() -> str:
@@ -232,6 +245,10 @@ def _apply_job_form(job: DedupJob, form: JobForm, options) -> bool:
             f"{', '.join(o.label for o in over)} holds more than "
             f"{dedup_service.SCOPE_LIMIT:,} leads and cannot be chosen."
         )
+        return False
+    refusal = over_limit(selected_total(scope, targets))
+    if refusal:
+        form.scope.errors.append(refusal)
         return False
     try:
         settings = DedupSettings(
@@ -328,7 +345,12 @@ def _apply_schedule(job: DedupJob, form: ScheduleForm) -> str | None:
         when = _to_utc(form.run_date.data, form.run_time.data or dt.time(2, 0))
         unchanged = job.status == "scheduled" and job.scheduled_for == when
         dedup_service.schedule(
-            job, when, emails, acknowledged=bool(form.acknowledge.data), user_id=current_user.id
+            job,
+            when,
+            emails,
+            acknowledged=bool(form.acknowledge.data),
+            user_id=current_user.id,
+            zone=_zone(),
         )
         return None if unchanged else "schedule"
     job.emails = emails
@@ -353,6 +375,22 @@ def show(job_id: int):
     if request.method == "POST" and not current_user.is_admin:
         abort(403)  # the role first, as on every admin action
     return _edit(get_or_404(DedupJob, job_id))
+
+
+@bp.route("/dedup/scope-total")
+@login_required
+def scope_total():
+    """The chosen scope's lead count, shown under the scope as the admin picks (htmx)."""
+    scope = request.args.get("scope", "account")
+    field = {"campaign": "campaigns", "list": "pools", "purpose": "purposes"}.get(scope)
+    values = request.args.getlist(field) if field else []
+    if scope in ("campaign", "list"):
+        # Ids only, within a database integer; anything else chooses nothing.
+        values = [int(v) for v in values if v.isdigit() and int(v) < 2**63]
+    total = selected_total(scope, values) if scope in SCOPES else 0
+    return render_template(
+        "dedup/_scope_total.html", total=total, refusal=over_limit(total), chosen=bool(values)
+    )
 
 
 # --- the mandatory test run -----------------------------------------------------------------
@@ -411,6 +449,54 @@ def test_run_status(job_id: int):
     row = _row(job)
     response = make_response(_test_section(job))
     if row is None or row.ended or job.status != "testing":
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+@bp.app_template_global("dedup_run_live")
+def dedup_run_live(job: DedupJob, row: BackgroundJob | None) -> bool:
+    """The run is under way and its section should follow it: the job is running and its
+    background job has neither ended nor stopped (a stopped one offers Resume instead)."""
+    return (
+        job.status == "running"
+        and row is not None
+        and row.kind == "dedup_run"
+        and not row.ended
+        and job_restart(row) is None
+    )
+
+
+# A scheduled job's page starts following it this long before its time.
+DUE_SOON = dt.timedelta(minutes=10)
+
+
+@bp.app_template_global("dedup_run_due")
+def dedup_run_due(job: DedupJob) -> bool:
+    """A scheduled job whose time is near or past: its page watches for the run to start."""
+    return (
+        job.status == "scheduled"
+        and job.scheduled_for is not None
+        and job.scheduled_for - utcnow() <= DUE_SOON
+    )
+
+
+@bp.route("/dedup/<int:job_id>/run")
+@login_required
+def run_status(job_id: int):
+    """The polling partial of the run section. Once the job's status is no longer the one
+    the page shows (``seen``), or the run is no longer under way, the page reloads: the
+    status badge, General, the run's figures and the Report / Undo buttons depend on it."""
+    job = get_or_404(DedupJob, job_id)
+    if not request.htmx:
+        return redirect(url_for("dedup.show", job_id=job.id) + "#run")
+    row = _row(job)
+    response = make_response(render_template("dedup/_run.html", djob=job, row=row))
+    seen = request.args.get("seen", "running")
+    under_way = dedup_run_live(job, row) or dedup_run_due(job)
+    if job.status != seen or not under_way:
         response.headers["HX-Refresh"] = "true"
     return response
 
@@ -485,8 +571,32 @@ def report(job_id: int):
         groups=int(frame["golden_lead_id"].nunique()) if len(frame) else 0,
         page=page,
         pages=pages,
-        golden_changes=golden_changes,
+        golden_changes=[(c.lead_id, inherited(c)) for c in golden_changes],
     )
+
+
+def inherited(change: DedupGoldenChange) -> list[str]:
+    """What a golden record inherited, one "Field: before → after" per changed value."""
+
+    def yes_no(value) -> str:
+        return "yes" if value else "no"
+
+    def when(value) -> str:
+        return _to_local(value).strftime("%Y-%m-%d %H:%M %Z") if value else "—"
+
+    c = change
+    pairs = [
+        ("Do not call", yes_no(c.was_do_not_call), yes_no(c.new_do_not_call)),
+        ("Status", c.was_status, c.new_status),
+        ("Calls", str(c.was_call_count), str(c.new_call_count)),
+        ("Last called", when(c.was_last_called_at), when(c.new_last_called_at)),
+    ]
+    if c.new_completed is not None:  # recorded since 0011
+        pairs += [
+            ("Completed", yes_no(c.was_completed), yes_no(c.new_completed)),
+            ("Callback", when(c.was_callback_at), when(c.new_callback_at)),
+        ]
+    return [f"{name}: {was} → {new}" for name, was, new in pairs if was != new]
 
 
 @bp.route("/dedup/<int:job_id>/report.csv")

@@ -465,11 +465,19 @@ def edit(lead_id: int):
 # One lead
 
 
+# Why a lead is do-not-call (``Lead.dnc_reason``), as the lead page says it.
+DNC_WHY = {
+    "number": "its number is on the do-not-call list",
+    "copy": "a duplicate of it, moved by the Lead Deduplicator, is on the do-not-call list",
+    "hand": "it was marked do-not-call by hand",
+}
+
+
 def dial_state(lead: Lead) -> list[str]:
     """Why the lead is not ready to dial (empty: it is ready)."""
     reasons = []
     if lead.do_not_call:
-        reasons.append("its number is on the do-not-call list")
+        reasons.append(DNC_WHY.get(lead.dnc_reason, "it is marked do-not-call"))
     if lead.status != "open":
         reasons.append(f"its status is {lead.status}")
     if lead.completed:

@@ -103,6 +103,9 @@ class DedupMove(AccountScoped, db.Model):
     from_do_not_call: Mapped[bool | None]
     from_call_count: Mapped[int | None]
     from_last_called_at: Mapped[dt.datetime | None]
+    # Completed and the callback time, likewise (empty on plans written before 0011).
+    from_completed: Mapped[bool | None]
+    from_callback_at: Mapped[dt.datetime | None]
     match_key: Mapped[str | None] = mapped_column(sa.String(254))
     # Which match key field(s) matched and the keep rule that chose the golden record.
     matched_on: Mapped[str] = mapped_column(sa.String(120), default="")
@@ -116,9 +119,9 @@ class DedupMove(AccountScoped, db.Model):
 
 
 class DedupGoldenChange(AccountScoped, db.Model):
-    """A golden record that inherited compliance state or call history from its copies:
-    its values before (``was_*``, for undo) and after (``new_*``, to see whether the lead
-    was changed since)."""
+    """A golden record that inherited compliance state, completion, a callback or call
+    history from its copies: its values before (``was_*``, for undo) and after (``new_*``,
+    to see whether the lead was changed since)."""
 
     __tablename__ = "dedup_golden_changes"
     __table_args__ = (
@@ -138,3 +141,10 @@ class DedupGoldenChange(AccountScoped, db.Model):
     new_status: Mapped[str] = mapped_column(sa.String(20))
     new_call_count: Mapped[int]
     new_last_called_at: Mapped[dt.datetime | None]
+    # Since 0011 (empty on changes recorded before: undo leaves these as they are).
+    was_completed: Mapped[bool | None]
+    was_callback_at: Mapped[dt.datetime | None]
+    was_dnc_reason: Mapped[str | None] = mapped_column(sa.String(10))
+    new_completed: Mapped[bool | None]
+    new_callback_at: Mapped[dt.datetime | None]
+    new_dnc_reason: Mapped[str | None] = mapped_column(sa.String(10))

@@ -11,6 +11,7 @@ from .base import AccountScoped, Timestamped, db, enum, utcnow
 
 LEAD_SOURCES = ("outbound", "inbound", "web", "api", "manual")
 LEAD_STATUSES = ("open", "closed", "removed", "inactive")
+DNC_REASONS = ("number", "copy", "hand")
 DIRECTIONS = ("inbound", "outbound")
 PHONE_SLOTS = 5
 
@@ -82,6 +83,11 @@ class Lead(AccountScoped, Timestamped, db.Model):
     status: Mapped[str] = mapped_column(enum(*LEAD_STATUSES, name="lead_status"), default="open")
     completed: Mapped[bool] = mapped_column(default=False)
     do_not_call: Mapped[bool] = mapped_column(default=False)
+    # Why the lead is do-not-call (empty when it is not): "number" (one of its own numbers
+    # is on the list), "copy" (inherited from a duplicate the Lead Deduplicator moved) or
+    # "hand" (set on the lead itself). Each cause is cleared by its own undoing: a number
+    # leaving the list clears "number" and then "copy" whose copies are all clear again.
+    dnc_reason: Mapped[str | None] = mapped_column(sa.String(10))
     dial_order: Mapped[int] = mapped_column(default=0)
     last_called_at: Mapped[dt.datetime | None]
     last_outcome: Mapped[str | None] = mapped_column(sa.String(60))

@@ -1,8 +1,9 @@
 """The Lead Deduplicator: find duplicate leads in a scope, keep one golden record per group,
 move every other copy to the account's system Inactive pool, and undo a run.
 
-Counting (DESIGN.md §7): ``total`` = leads in scope with a complete match key,
-``duplicates`` = leads that would move, ``after = total - duplicates``.
+Counting (DESIGN.md §7): ``total`` = every lead in scope (a lead without the match key
+cannot be a duplicate, but it is still a lead), ``duplicates`` = leads that would move,
+``after = total - duplicates``.
 
 Duplicates are found by one window-function query (``ROW_NUMBER() OVER (PARTITION BY
 key ORDER BY keep rule)``), except for the ``phones`` key (any of phone1..phone5), whose
@@ -10,12 +11,14 @@ groups are chains (A shares a number with B, B with C), found with pandas. A run
 its whole plan (one ``DedupMove`` per lead to move, golden-record changes), then carries the
 moves out in batches, each one transaction; a killed run resumes from the plan, so no lead
 is moved twice, and a run that fails puts back what it had moved.
+
+Sibling modules: ``dedup_settings`` (a job's settings, ``DedupError``), ``dedup_golden``
+(why a golden record was kept, what it inherits), ``dedup_schedule`` (scheduling, claiming
+a run); their public names are re-exported here.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import functools
 from collections.abc import Callable
 
@@ -35,72 +38,29 @@ from leadapp.models import (
     PoolAssignment,
 )
 from leadapp.models.base import utcnow
-from leadapp.models.dedup import DEDUP_SCOPES, KEEP_RULES
+from leadapp.services import dedup_golden
 from leadapp.services import pools as pool_service
 from leadapp.services.accounts import INACTIVE_POOL_NAME
+from leadapp.services.dedup_schedule import (  # noqa: F401 (re-exported)
+    MAX_DAYS_AHEAD,
+    claim_for_run,
+    hand_over,
+    last_schedulable_day,
+    schedule,
+    scheduled_job,
+    unschedule,
+)
+from leadapp.services.dedup_settings import (  # noqa: F401 (re-exported)
+    MATCH_KEYS,
+    RULE_WORDS,
+    DedupError,
+    DedupSettings,
+)
 from leadapp.services.transactions import retrying
 
 SCOPE_LIMIT = 250_000
 PHONE_COLUMNS = [f"phone{i}" for i in range(1, 6)]
-# Match keys a job can use; "phones" = any of the five phone fields (E.164).
-MATCH_KEYS = ("phone1", "phones", "email", "customer_key")
-RULE_WORDS = {
-    "latest-created": "the most recently created lead is kept",
-    "latest-called": "the most recently called lead is kept",
-    "inbound": "the inbound lead is kept",
-}
-
 Progress = Callable[[float, str], None]
-
-
-class DedupError(ValueError):
-    """A dedup job cannot be tested, run or undone; the message says why and what to do."""
-
-
-@dataclasses.dataclass
-class DedupSettings:
-    scope: str = "account"
-    targets: list = dataclasses.field(default_factory=list)
-    match_keys: list[str] = dataclasses.field(default_factory=lambda: ["phone1"])
-    keep_rule: str = "latest-created"
-    retain_inbound: bool = False
-
-    @classmethod
-    def of(cls, job: DedupJob) -> DedupSettings:
-        return cls(
-            scope=job.scope,
-            targets=list(job.targets or []),
-            match_keys=list(job.match_keys or ["phone1"]),
-            keep_rule=job.keep_rule,
-            retain_inbound=bool(job.retain_inbound),
-        ).check()
-
-    def check(self) -> DedupSettings:
-        """Refuse settings that cannot describe a run, in one sentence each."""
-        if self.scope not in DEDUP_SCOPES:
-            raise DedupError(f"The scope must be one of: {', '.join(DEDUP_SCOPES)}.")
-        if self.scope != "account" and not self.targets:
-            raise DedupError(f"Choose at least one {self.scope} for the lead scope.")
-        if self.keep_rule not in KEEP_RULES:
-            raise DedupError(f"The keep rule must be one of: {', '.join(KEEP_RULES)}.")
-        keys = [k.strip() for k in self.match_keys if k and k.strip()]
-        if not keys:
-            raise DedupError("Choose at least one match key (phone, email or customer key).")
-        for key in keys:
-            if key not in MATCH_KEYS and not key.startswith("custom:"):
-                raise DedupError(
-                    f"'{key}' is not a match key: use phone1, phones, email, customer_key "
-                    "or custom:<field>."
-                )
-        if "phones" in keys and len(keys) > 1:
-            raise DedupError("Matching on any phone cannot be combined with other keys.")
-        self.match_keys = keys
-        return self
-
-    def describe(self) -> str:
-        keys = " + ".join(self.match_keys)
-        inbound = "; inbound leads are always kept" if self.retain_inbound else ""
-        return f"matched on {keys}; {RULE_WORDS[self.keep_rule]}{inbound}"
 
 
 # --- scope ---------------------------------------------------------------------------------
@@ -154,25 +114,19 @@ def check_limit(settings: DedupSettings) -> list[int]:
     return _checked_scope(settings)[0]
 
 
-def _checked_scope(settings: DedupSettings, keys: list | None = None) -> tuple[list[int], int]:
-    """``check_limit``, and in the same count the leads in scope that have every one of
-    ``keys`` (the leads a run ranks)."""
+def _checked_scope(settings: DedupSettings) -> tuple[list[int], int]:
+    """The scope's pool ids and its lead count (the run's total); a refusal when the scope
+    holds more than ``SCOPE_LIMIT`` leads."""
     pool_ids = scope_pool_ids(settings)
     if not pool_ids:
         return pool_ids, 0
-    with_keys = sa.and_(sa.true(), *[k.is_not(None) for k in keys or []])
-    count, ranked = db.session.execute(
-        sa.select(
-            sa.func.count(Lead.id),
-            sa.func.coalesce(sa.func.sum(sa.case((with_keys, 1), else_=0)), 0),
-        ).where(_in_scope(pool_ids))
-    ).one()
+    count = db.session.scalar(sa.select(sa.func.count(Lead.id)).where(_in_scope(pool_ids)))
     if count > SCOPE_LIMIT:
         raise DedupError(
             f"The lead scope holds {count:,} leads, over the limit of {SCOPE_LIMIT:,}; "
             "choose fewer campaigns or pools. Nothing was moved."
         )
-    return pool_ids, int(ranked)
+    return pool_ids, int(count)
 
 
 # --- finding duplicates ----------------------------------------------------------------------
@@ -208,20 +162,31 @@ def _keep_order(rule: str) -> list:
 
 def _ranked(settings: DedupSettings, pool_ids: list[int], *carried):
     """The leads in scope ranked within their duplicate group (1: the golden record), with
-    the columns ``carried`` along (the plan's copy state)."""
+    the columns ``carried`` along (the plan's copy state) and what the golden record's
+    choice rests on (for ``dedup_golden.ranked_reason``)."""
     keys = _key_columns(settings.match_keys)
     order = _keep_order(settings.keep_rule)
     key_text = functools.reduce(lambda a, b: a.concat(" | ").concat(b), keys)
+
+    def first(column):
+        return sa.func.first_value(column).over(partition_by=keys, order_by=order)
+
     return (
         sa.select(
             Lead.id.label("lead_id"),
             Lead.pool_id,
             Lead.status,
             Lead.source,
+            Lead.last_called_at.label("called_at"),
             *carried,
             key_text.label("match_key"),
             sa.func.row_number().over(partition_by=keys, order_by=order).label("rn"),
-            sa.func.first_value(Lead.id).over(partition_by=keys, order_by=order).label("golden"),
+            # Rank without the id: 1 for every lead tied with the golden record on the rule
+            # and the creation time (the lowest id decided between them).
+            sa.func.rank().over(partition_by=keys, order_by=order[:-1]).label("rk"),
+            first(Lead.id).label("golden"),
+            first(Lead.last_called_at).label("golden_called"),
+            first(sa.case((Lead.source == "inbound", 1), else_=0)).label("golden_inbound"),
         )
         .where(_in_scope(pool_ids), *[k.is_not(None) for k in keys])
         .subquery("ranked")
@@ -247,6 +212,8 @@ def _phone_groups(settings: DedupSettings, pool_ids: list[int]) -> pd.DataFrame:
             Lead.last_called_at,
             Lead.do_not_call,
             Lead.call_count,
+            Lead.completed,
+            Lead.callback_at,
             *[getattr(Lead, c) for c in PHONE_COLUMNS],
         ).where(
             _in_scope(pool_ids), sa.or_(*[getattr(Lead, c).is_not(None) for c in PHONE_COLUMNS])
@@ -261,6 +228,8 @@ def _phone_groups(settings: DedupSettings, pool_ids: list[int]) -> pd.DataFrame:
         "last_called_at",
         "do_not_call",
         "call_count",
+        "completed",
+        "callback_at",
         *PHONE_COLUMNS,
     ]
     leads = pd.DataFrame(rows, columns=columns)
@@ -287,6 +256,7 @@ def _phone_groups(settings: DedupSettings, pool_ids: list[int]) -> pd.DataFrame:
     shared = shared[shared.duplicated(["group", "phone"], keep=False)]
     first_shared = shared.drop_duplicates("id").set_index("id")["phone"]
     leads["match_key"] = leads["id"].map(first_shared)
+    leads["reason"] = dedup_golden.frame_reasons(leads, settings.keep_rule)
     return leads
 
 
@@ -300,20 +270,21 @@ def _phone_moves(settings: DedupSettings, leads: pd.DataFrame) -> pd.DataFrame:
 def count(settings: DedupSettings, pool_ids: list[int] | None = None) -> dict:
     """The test run's figures, changing nothing: total, duplicates, after."""
     settings.check()
-    pool_ids = check_limit(settings) if pool_ids is None else pool_ids
+    if pool_ids is None:
+        pool_ids, total = _checked_scope(settings)
+    else:
+        total = db.session.scalar(sa.select(sa.func.count(Lead.id)).where(_in_scope(pool_ids)))
     if not pool_ids:
         return _figures(0, 0)
     if settings.match_keys == ["phones"]:
-        leads = _phone_groups(settings, pool_ids)
-        total, duplicates = len(leads), len(_phone_moves(settings, leads))
+        duplicates = len(_phone_moves(settings, _phone_groups(settings, pool_ids)))
     else:
         ranked = _ranked(settings, pool_ids)
-        total, duplicates = db.session.execute(
+        duplicates = db.session.scalar(
             sa.select(
-                sa.func.count(),
-                sa.func.coalesce(sa.func.sum(sa.case((_moving(ranked, settings), 1), else_=0)), 0),
+                sa.func.coalesce(sa.func.sum(sa.case((_moving(ranked, settings), 1), else_=0)), 0)
             ).select_from(ranked)
-        ).one()
+        )
     return _figures(total, duplicates)
 
 
@@ -339,11 +310,9 @@ def plan(job: DedupJob) -> dict:
     ``DedupError`` when the scope is over the limit (nothing written)."""
     settings = DedupSettings.of(job)
     phones = settings.match_keys == ["phones"]
-    keys = [] if phones else _key_columns(settings.match_keys)
-    pool_ids, total = _checked_scope(settings, keys)
+    pool_ids, total = _checked_scope(settings)
     if not pool_ids:
         return _figures(0, 0)
-    reason = RULE_WORDS[settings.keep_rule]
     matched_on = " + ".join(settings.match_keys)
     now = utcnow()
     columns = [
@@ -356,6 +325,8 @@ def plan(job: DedupJob) -> dict:
         "from_do_not_call",
         "from_call_count",
         "from_last_called_at",
+        "from_completed",
+        "from_callback_at",
         "match_key",
         "matched_on",
         "reason",
@@ -364,7 +335,7 @@ def plan(job: DedupJob) -> dict:
     if phones:
         leads = _phone_groups(settings, pool_ids)
         moves = _phone_moves(settings, leads)
-        figures = _figures(len(leads), len(moves))
+        figures = _figures(total, len(moves))
         if moves.empty:
             return figures
         db.session.execute(
@@ -382,12 +353,12 @@ def plan(job: DedupJob) -> dict:
                             r.status,
                             bool(r.do_not_call),
                             int(r.call_count or 0),
-                            None
-                            if pd.isna(r.last_called_at)
-                            else pd.Timestamp(r.last_called_at).to_pydatetime(),
+                            _when(r.last_called_at),
+                            bool(r.completed),
+                            _when(r.callback_at),
                             r.match_key if isinstance(r.match_key, str) else None,
                             matched_on,
-                            reason,
+                            r.reason,
                             now,
                         ),
                         strict=True,
@@ -399,7 +370,23 @@ def plan(job: DedupJob) -> dict:
     else:
         # The window query runs once: the moves are written from it, and its count is the
         # number of duplicates; the total came with the scope's count.
-        ranked = _ranked(settings, pool_ids, Lead.do_not_call, Lead.call_count, Lead.last_called_at)
+        ranked = _ranked(
+            settings,
+            pool_ids,
+            Lead.do_not_call,
+            Lead.call_count,
+            Lead.last_called_at,
+            Lead.completed,
+            Lead.callback_at,
+        )
+        reason = dedup_golden.ranked_reason(
+            settings.keep_rule,
+            ranked.c.called_at,
+            ranked.c.source,
+            ranked.c.golden_called,
+            ranked.c.golden_inbound,
+            ranked.c.rk,
+        )
         duplicates = db.session.execute(
             sa.insert(DedupMove.__table__).from_select(
                 columns,
@@ -413,9 +400,11 @@ def plan(job: DedupJob) -> dict:
                     ranked.c.do_not_call,
                     ranked.c.call_count,
                     ranked.c.last_called_at,
+                    ranked.c.completed,
+                    ranked.c.callback_at,
                     sa.func.substr(ranked.c.match_key, 1, 254),
                     sa.literal(matched_on),
-                    sa.literal(reason),
+                    reason,
                     sa.literal(now, sa.DateTime),
                 )
                 .where(_moving(ranked, settings))
@@ -426,93 +415,13 @@ def plan(job: DedupJob) -> dict:
         figures = _figures(total, duplicates)
         if not duplicates:
             return figures
-    _inherit_compliance(job)
+    dedup_golden.inherit(job)
     db.session.flush()
     return figures
 
 
-def _inherit_compliance(job: DedupJob) -> None:
-    """The golden record takes the strictest state of its group: do-not-call and removed
-    spread to it; call counts add up; the latest call time wins. Each golden record that
-    changes is recorded with its values before and after (report, undo), set-based. The
-    copies' state comes from the plan (as it was written), not from the leads again."""
-    move = DedupMove
-    any_dnc = sa.func.max(sa.case((move.from_do_not_call.is_(True), 1), else_=0))
-    any_removed = sa.func.max(sa.case((move.from_status == "removed", 1), else_=0))
-    calls = sa.func.coalesce(sa.func.sum(move.from_call_count), 0)
-    last_called = sa.func.max(move.from_last_called_at)
-    group = (
-        sa.select(
-            move.golden_lead_id.label("golden"),
-            any_dnc.label("any_dnc"),
-            any_removed.label("any_removed"),
-            calls.label("calls"),
-            last_called.label("last_called"),
-        )
-        .where(move.dedup_job_id == job.id)
-        .group_by(move.golden_lead_id)
-        # Most groups have nothing to pass on: only the others meet their golden record.
-        .having(sa.or_(any_dnc == 1, any_removed == 1, calls > 0, last_called.is_not(None)))
-        .subquery("copies")
-    )
-    golden = sa.orm.aliased(Lead)
-    later_call = sa.and_(
-        group.c.last_called.is_not(None),
-        sa.or_(golden.last_called_at.is_(None), group.c.last_called > golden.last_called_at),
-    )
-    new_values = (
-        sa.case((group.c.any_dnc == 1, sa.true()), else_=golden.do_not_call),
-        sa.case((group.c.any_removed == 1, "removed"), else_=golden.status),
-        golden.call_count + group.c.calls,
-        sa.case((later_call, group.c.last_called), else_=golden.last_called_at),
-    )
-    changes = sa.or_(
-        sa.and_(group.c.any_dnc == 1, golden.do_not_call.is_(False)),
-        sa.and_(group.c.any_removed == 1, golden.status != "removed"),
-        group.c.calls > 0,
-        later_call,
-    )
-    db.session.execute(
-        sa.insert(DedupGoldenChange).from_select(
-            [
-                "account_id",
-                "dedup_job_id",
-                "lead_id",
-                "was_do_not_call",
-                "was_status",
-                "was_call_count",
-                "was_last_called_at",
-                "new_do_not_call",
-                "new_status",
-                "new_call_count",
-                "new_last_called_at",
-            ],
-            sa.select(
-                sa.literal(job.account_id),
-                sa.literal(job.id),
-                golden.id,
-                golden.do_not_call,
-                golden.status,
-                golden.call_count,
-                golden.last_called_at,
-                *new_values,
-            )
-            .join(group, group.c.golden == golden.id)
-            .where(changes),
-        )
-    )
-    change = DedupGoldenChange
-    db.session.execute(
-        sa.update(Lead)
-        .where(Lead.id == change.lead_id, change.dedup_job_id == job.id)
-        .values(
-            do_not_call=change.new_do_not_call,
-            status=change.new_status,
-            call_count=change.new_call_count,
-            last_called_at=change.new_last_called_at,
-        )
-        .execution_options(synchronize_session=False)
-    )
+def _when(value):
+    return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
 
 def _progress(job: DedupJob) -> int:
@@ -674,15 +583,7 @@ def restore(job: DedupJob, only_moved_by_run: bool = False) -> dict:
 
     change = DedupGoldenChange
     of_job = sa.and_(change.dedup_job_id == job.id, Lead.id == change.lead_id)
-    as_left = sa.and_(
-        Lead.do_not_call == change.new_do_not_call,
-        Lead.status == change.new_status,
-        Lead.call_count == change.new_call_count,
-        sa.or_(
-            Lead.last_called_at == change.new_last_called_at,
-            sa.and_(Lead.last_called_at.is_(None), change.new_last_called_at.is_(None)),
-        ),
-    )
+    as_left = dedup_golden.as_left(change)
     if only_moved_by_run:
         as_left = sa.true()
     golden_changed = list(
@@ -692,12 +593,7 @@ def restore(job: DedupJob, only_moved_by_run: bool = False) -> dict:
     db.session.execute(
         sa.update(Lead)
         .where(of_job, as_left)
-        .values(
-            do_not_call=change.was_do_not_call,
-            status=change.was_status,
-            call_count=change.was_call_count,
-            last_called_at=change.was_last_called_at,
-        )
+        .values(**dedup_golden.put_back_values(change))
         .execution_options(synchronize_session=False)
     )
     if only_moved_by_run:
@@ -769,99 +665,3 @@ def report(job: DedupJob) -> pd.DataFrame:
             "undone_at",
         ],
     )
-
-
-# --- scheduling ----------------------------------------------------------------------------
-
-MAX_DAYS_AHEAD = 8
-
-
-def scheduled_job(exclude: DedupJob | None = None) -> DedupJob | None:
-    query = sa.select(DedupJob).where(DedupJob.status == "scheduled")
-    if exclude is not None and exclude.id is not None:
-        query = query.where(DedupJob.id != exclude.id)
-    return db.session.scalar(query.limit(1))
-
-
-def schedule(
-    job: DedupJob,
-    when: dt.datetime,
-    emails: list[str],
-    *,
-    acknowledged: bool,
-    user_id: int | None,
-    now: dt.datetime | None = None,
-) -> None:
-    """Schedule ``job`` for ``when`` (UTC). The rules of the seed product: a test run first,
-    the acknowledgement ticked, at least one email address, a time from now up to 8 days
-    ahead, and one scheduled job per account. The caller commits, then enqueues."""
-    now = now or utcnow()
-    if not job.test_results:
-        raise DedupError("Start a test run and look at its results before scheduling the job.")
-    if not acknowledged:
-        raise DedupError(
-            "Tick the acknowledgement that the numbers will change with the data at the time "
-            "of the run, then apply the changes again."
-        )
-    if not emails:
-        raise DedupError("Give at least one email address for the confirmations.")
-    if when <= now:
-        raise DedupError("Choose a date and time in the future.")
-    if when > now + dt.timedelta(days=MAX_DAYS_AHEAD):
-        raise DedupError(f"A job can be scheduled at most {MAX_DAYS_AHEAD} days ahead.")
-    other = scheduled_job(exclude=job)
-    if other is not None:
-        raise DedupError(
-            f"The job '{other.name}' is already scheduled; unschedule it first "
-            "(one scheduled job per account)."
-        )
-    job.scheduled_for = when
-    job.emails = list(emails)
-    job.acknowledged_by_id = user_id
-    job.acknowledged_at = now
-    job.status = "scheduled"
-    db.session.flush()
-
-
-def unschedule(job: DedupJob) -> None:
-    """Removing the date unschedules the job; its test run results stay."""
-    job.scheduled_for = None
-    if job.status == "scheduled":
-        job.status = "tested" if job.test_results else "draft"
-    db.session.flush()
-
-
-def claim_for_run(job: DedupJob, resume: bool = False, row_id: int | None = None) -> bool:
-    """Mark a scheduled job running, atomically: of two deliveries of the same run (two
-    schedulers, a retried job), only the first gets True. ``resume`` also claims a job a
-    killed worker left running — only for the background-job row ``row_id`` it was handed
-    over to (``hand_over``)."""
-    allowed = DedupJob.status == "scheduled"
-    if resume:
-        allowed = sa.or_(allowed, sa.and_(DedupJob.status == "running", DedupJob.job_id == row_id))
-    claimed = db.session.execute(
-        sa.update(DedupJob)
-        .where(DedupJob.id == job.id, allowed)
-        .values(status="running", updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.refresh(job)
-    return bool(claimed)
-
-
-def hand_over(job: DedupJob, from_row: int | None, to_row: int) -> bool:
-    """Give a stopped run to the background-job row ``to_row`` — only if it is still the
-    run of ``from_row`` (the row seen stalled): of two resumes started together, exactly
-    one gets it. The caller commits."""
-    taken = db.session.execute(
-        sa.update(DedupJob)
-        .where(
-            DedupJob.id == job.id,
-            DedupJob.status == "running",
-            DedupJob.job_id.is_not_distinct_from(from_row),
-        )
-        .values(job_id=to_row, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.refresh(job)
-    return bool(taken)

@@ -2,7 +2,8 @@
 
 One grouped query counts the leads of every pool (leads already inactive are out of scope,
 as in ``services.dedup``); campaign and purpose counts add up their distinct pools through
-``PoolAssignment``. Options over ``dedup_service.SCOPE_LIMIT`` are shown but cannot be chosen."""
+``PoolAssignment``. Options over ``dedup_service.SCOPE_LIMIT`` are shown but cannot be chosen,
+and neither can a choice of several whose pools hold more than that together."""
 
 from __future__ import annotations
 
@@ -80,4 +81,24 @@ def scope_options() -> ScopeOptions:
         campaigns=[Option(c.id, c.name, total(assigned.get(c.id, ()))) for c in campaigns],
         pools=[Option(p.id, p.name, per_pool.get(p.id, 0)) for p in pools],
         purposes=[Option(name, name, total(ids)) for name, ids in sorted(by_purpose.items())],
+    )
+
+
+def selected_total(scope: str, targets: list) -> int:
+    """The leads in the chosen scope (a pool shared by two chosen campaigns counts once):
+    what the test run's total will be if nothing changes meanwhile."""
+    settings = dedup_service.DedupSettings(scope=scope, targets=list(targets))
+    if scope != "account" and not targets:
+        return 0
+    return dedup_service.count_in_scope(settings)
+
+
+def over_limit(total: int) -> str | None:
+    """The refusal of a chosen scope over the limit, or None."""
+    limit = dedup_service.SCOPE_LIMIT
+    if total <= limit:
+        return None
+    return (
+        f"The chosen scope holds {total:,} leads together, over the limit of {limit:,}; "
+        "choose fewer campaigns or pools."
     )

@@ -27,6 +27,7 @@ from leadapp.models import Account, BackgroundJob, DoNotCallNumber, Lead, LeadPo
 from leadapp.services import audit
 from leadapp.services import jobs as job_rows
 from leadapp.services import pools as pool_service
+from leadapp.services.dedup_golden import clear_inherited_dnc
 from leadapp.services.uploads import refusing_a_full_disk, save_stream
 
 NOTE_MAX = 255
@@ -118,18 +119,23 @@ def _mark(account_id: int, numbers: list[str] | None, pool_ids: list[int] | None
 
 
 def _set_do_not_call(where: list, flag: bool) -> int:
-    """One set-based UPDATE of the leads matching ``where``; their pools' counters follow."""
+    """One set-based UPDATE of the leads matching ``where``; their pools' counters follow.
+    Marked leads are do-not-call because of their own number ("number")."""
     touched = list(db.session.scalars(sa.select(Lead.pool_id).where(*where).distinct()))
     if not touched:
         return 0
     result = db.session.execute(
         sa.update(Lead)
         .where(*where)
-        .values(do_not_call=flag)
+        .values(do_not_call=flag, dnc_reason="number" if flag else None)
         .execution_options(synchronize_session=False)
     )
     _refresh(touched)
     return result.rowcount or 0
+
+
+def _pools_of(lead_ids: list[int]) -> list[int]:
+    return list(db.session.scalars(sa.select(Lead.pool_id).where(Lead.id.in_(lead_ids)).distinct()))
 
 
 def expire_leads() -> None:
@@ -201,7 +207,9 @@ def add_number(
 
 def remove_number(entry: DoNotCallNumber, *, user_id: int | None) -> int:
     """Take a number off the list; leads that had it and no other listed number are
-    unmarked. Returns how many leads were unmarked."""
+    unmarked (not those marked by hand), then golden records that inherited the flag from
+    a copy that is now clear (``dedup_golden.clear_inherited_dnc``). Returns how many
+    leads were unmarked."""
     account_id, phone = entry.account_id, entry.phone
     audit.record(account_id, user_id, "dnc.removed", entry, phone=phone, note=entry.note)
     db.session.delete(entry)
@@ -210,10 +218,16 @@ def remove_number(entry: DoNotCallNumber, *, user_id: int | None) -> int:
     where = [
         Lead.account_id == account_id,
         Lead.do_not_call.is_(True),
+        # Marked by hand or inherited from a copy: not this number's doing.
+        sa.or_(Lead.dnc_reason.is_(None), Lead.dnc_reason == "number"),
         sa.or_(*[col == phone for col in _phone_columns()]),
         *[sa.or_(col.is_(None), col.not_in(listed)) for col in _phone_columns()],
     ]
-    return _set_do_not_call(where, False)
+    unmarked = _set_do_not_call(where, False)
+    inherited = clear_inherited_dnc(account_id)
+    if inherited:
+        _refresh(_pools_of(inherited))
+    return unmarked + len(inherited)
 
 
 def _phone_column(headers: list[str]) -> str:

@@ -357,6 +357,7 @@ def create_lead(
             values["source"] = source
         lead = Lead(**values)
         lead.do_not_call = dnc.is_listed(pool.account_id, lead.phones)
+        lead.dnc_reason = "number" if lead.do_not_call else None
         db.session.add(lead)
         db.session.flush()
         audit.record(
@@ -377,8 +378,9 @@ def create_lead(
             lead = db.session.get(Lead, matched[0])
         for lead_id in matched:
             changed = db.session.get(Lead, lead_id)
-            if changed is not None and dnc.is_listed(pool.account_id, changed.phones):
-                changed.do_not_call = True
+            listed = changed is not None and dnc.is_listed(pool.account_id, changed.phones)
+            if listed and not changed.do_not_call:
+                changed.do_not_call, changed.dnc_reason = True, "number"
     if matched:
         audit.record(
             pool.account_id,
@@ -500,8 +502,8 @@ def update_lead(lead: Lead, data: dict[str, str | None], *, user_id: int | None)
             else:
                 custom[key] = value
     lead.custom = custom
-    if dnc.is_listed(lead.account_id, lead.phones):
-        lead.do_not_call = True
+    if dnc.is_listed(lead.account_id, lead.phones) and not lead.do_not_call:
+        lead.do_not_call, lead.dnc_reason = True, "number"
     lead.updated_at = utcnow()
     changed = {k: [before[k], getattr(lead, k)] for k in EDITABLE if before[k] != getattr(lead, k)}
     audit.record(lead.account_id, user_id, "lead.updated", lead, changes=changed)
@@ -612,7 +614,8 @@ def copy_lead(
                 for key in COPIED:
                     value = getattr(lead, key)
                     if key == "do_not_call":
-                        target.do_not_call = target.do_not_call or lead.do_not_call
+                        if lead.do_not_call and not target.do_not_call:
+                            target.do_not_call, target.dnc_reason = True, "hand"
                     elif value not in (None, ""):
                         setattr(target, key, value)
                 target.custom = {**(target.custom or {}), **(lead.custom or {})}
@@ -635,8 +638,11 @@ def copy_lead(
         custom=dict(lead.custom or {}),
         dial_order=lead.dial_order,
     )
+    # A copy made by hand of a do-not-call lead is do-not-call by hand, unless its own
+    # number is listed.
+    copy.dnc_reason = "hand" if copy.do_not_call else None
     if dnc.is_listed(lead.account_id, copy.phones):
-        copy.do_not_call = True
+        copy.do_not_call, copy.dnc_reason = True, "number"
     db.session.add(copy)
     db.session.flush()
     audit.record(

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from leadapp.extensions import db, redis_connection
 from leadapp.models import Account, BackgroundJob, DedupJob, Lead, LeadPool, PoolAssignment
+from leadapp.models.base import utcnow
 from leadapp.security import account_scope
 from leadapp.services import dedup as dedup_service
 from leadapp.services.accounts import create_campaign
@@ -353,7 +354,10 @@ def test_scheduling_refusals_open_the_error_modal(app, admin_client, acme):
 
     far = dt.datetime.now(ZONE).date() + dt.timedelta(days=9)
     response = post(admin_client, f"/dedup/{tested}", schedule_data(far))
-    assert modal_text(response) == "A job can be scheduled at most 8 days ahead."
+    last = (far - dt.timedelta(days=1)).isoformat()
+    assert modal_text(response) == (
+        f"A job can be scheduled up to {last} (8 days ahead, in the account's time zone)."
+    )
 
     response = post(admin_client, f"/dedup/{tested}", schedule_data(tomorrow_local(), emails=""))
     assert modal_text(response) == "Give at least one email address for the confirmations."
@@ -534,3 +538,211 @@ def test_undo_restores_the_moved_leads_and_lists_those_changed_since(app, admin_
     assert get_job(app, acme, job_id).status == "undone"
     again = post(admin_client, f"/dedup/{job_id}/undo", {}, follow_redirects=True)
     assert "Only a completed run can be undone." in again.get_data(as_text=True)
+
+
+# --- issue 14 ------------------------------------------------------------------------------
+
+
+def seed_inheriting(app, account_id) -> int:
+    """Pool "Spring" with 2 numbers × 2 copies; the older copy of the first was called twice
+    and is on the do-not-call list, the older copy of the second was called once."""
+
+    def make():
+        pool = LeadPool(name="Spring")
+        db.session.add(pool)
+        db.session.flush()
+        base = dt.datetime(2026, 1, 1)
+        for i, phone in enumerate(PHONES[:2] * 2):
+            older = i < 2
+            db.session.add(
+                Lead(
+                    pool_id=pool.id,
+                    phone1=phone,
+                    first_name=f"Lead{i}",
+                    created_at=base + dt.timedelta(days=i),
+                    call_count=(2 if i == 0 else 1) if older else 0,
+                    last_called_at=base if older else None,
+                    do_not_call=i == 0,
+                )
+            )
+        db.session.flush()
+        return pool.id
+
+    return in_account(app, account_id, make)
+
+
+def test_the_report_of_a_run_whose_golden_records_inherited_shows_before_and_after(
+    app, admin_client, acme
+):
+    seed_inheriting(app, acme)
+    job_id = run_job(app, acme)
+    response = admin_client.get(f"/dedup/{job_id}/report")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    table = text[text.index('data-testid="golden-changes"') :]
+    assert table.count("<tr>") == 3  # header + 2 golden records
+    assert "Do not call: no → yes" in html.unescape(table)
+    assert "Calls: 0 → 2" in html.unescape(table) and "Calls: 0 → 1" in html.unescape(table)
+
+
+def running_job(app, account_id, row_status="running") -> tuple[int, int]:
+    def make():
+        job = DedupJob(name="Running", status="running", test_results={"total": 9,
+                       "duplicates": 6, "after": 3})  # fmt: skip
+        db.session.add(job)
+        db.session.flush()
+        row = BackgroundJob(kind="dedup_run", title="Dedup run: Running", queue="dedup",
+                            status=row_status, progress=40, heartbeat_at=utcnow())  # fmt: skip
+        db.session.add(row)
+        db.session.flush()
+        job.job_id = row.id
+        return job.id, row.id
+
+    return in_account(app, account_id, make)
+
+
+def test_the_run_section_polls_while_running_and_refreshes_the_page_when_the_run_ends(
+    app, admin_client, acme
+):
+    seed_leads(app, acme)
+    job_id, row_id = running_job(app, acme)
+    page = admin_client.get(f"/dedup/{job_id}").get_data(as_text=True)
+    assert f'hx-get="/dedup/{job_id}/run?seen=running"' in page
+    polled = admin_client.get(f"/dedup/{job_id}/run?seen=running", headers={"HX-Request": "true"})
+    assert polled.status_code == 200 and "HX-Refresh" not in polled.headers
+    assert (
+        polled.get_data(as_text=True)
+        .lstrip()
+        .startswith('<section class="card dedup-section" id="run"')
+    )
+
+    def finish():
+        job = db.session.get(DedupJob, job_id)
+        job.status = "running"
+        dedup_service.run(job)
+        row = db.session.get(BackgroundJob, row_id)
+        row.status, row.progress = "completed", 100
+
+    in_account(app, acme, finish)
+    polled = admin_client.get(f"/dedup/{job_id}/run?seen=running", headers={"HX-Request": "true"})
+    assert polled.headers.get("HX-Refresh") == "true"
+    assert "hx-trigger" not in polled.get_data(as_text=True)
+    page = admin_client.get(f"/dedup/{job_id}").get_data(as_text=True)
+    assert f'hx-get="/dedup/{job_id}/run' not in page
+    assert ">Completed<" in page and ">Report<" in page and ">Undo<" in page
+    assert 'data-testid="run-moved">6<' in page
+    # Without htmx the address is the job's page.
+    assert admin_client.get(f"/dedup/{job_id}/run").status_code == 302
+
+
+def test_a_run_that_ended_without_its_job_saying_so_stops_polling_without_reloading(
+    app, admin_client, acme
+):
+    job_id, _ = running_job(app, acme, row_status="failed")
+    page = admin_client.get(f"/dedup/{job_id}").get_data(as_text=True)
+    assert f'hx-get="/dedup/{job_id}/run' not in page  # no reload every second
+
+
+def test_the_page_of_a_job_due_to_run_watches_for_the_run_to_start(app, admin_client, acme):
+    job_id = make_job(
+        app,
+        acme,
+        name="Soon",
+        status="scheduled",
+        test_results={"total": 1, "duplicates": 0, "after": 1},
+        scheduled_for=utcnow() + dt.timedelta(minutes=2),
+    )
+    later = make_job(
+        app,
+        acme,
+        name="Later",
+        test_results={"total": 1, "duplicates": 0, "after": 1},
+        scheduled_for=utcnow() + dt.timedelta(days=2),
+    )
+    page = admin_client.get(f"/dedup/{job_id}").get_data(as_text=True)
+    assert f'hx-get="/dedup/{job_id}/run?seen=scheduled"' in page
+    assert "/run?seen" not in admin_client.get(f"/dedup/{later}").get_data(as_text=True)
+    url = f"/dedup/{job_id}/run?seen=scheduled"
+    polled = admin_client.get(url, headers={"HX-Request": "true"})
+    assert polled.status_code == 200 and "HX-Refresh" not in polled.headers
+
+    def start():
+        db.session.get(DedupJob, job_id).status = "running"
+
+    in_account(app, acme, start)
+    assert admin_client.get(url, headers={"HX-Request": "true"}).headers["HX-Refresh"] == "true"
+
+
+def test_the_selected_scope_total_follows_the_choice_and_a_combined_scope_over_the_limit_is_refused(
+    app, admin_client, acme, monkeypatch
+):
+    def make():
+        account = db.session.get(Account, acme)
+        ids = []
+        for name, count in (("North", 4), ("South", 3)):
+            pool = LeadPool(name=name)
+            db.session.add(pool)
+            db.session.flush()
+            campaign = create_campaign(account, name)
+            db.session.add(PoolAssignment(pool_id=pool.id, campaign_id=campaign.id))
+            for i in range(count):
+                db.session.add(Lead(pool_id=pool.id, phone1=f"+1415555{len(ids)}{i:03d}"))
+            ids.append(campaign.id)
+        db.session.flush()
+        return ids
+
+    north, south = in_account(app, acme, make)
+    monkeypatch.setattr(dedup_service, "SCOPE_LIMIT", 5)
+    page = admin_client.get("/dedup/new").get_data(as_text=True)
+    assert 'hx-get="/dedup/scope-total"' in page and 'data-testid="scope-total"' in page
+    query = f"/dedup/scope-total?scope=campaign&campaigns={north}&campaigns={south}"
+    both = admin_client.get(query, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Selected: 7 leads" in both
+    assert "over the limit of 5" in both
+    one = admin_client.get(
+        f"/dedup/scope-total?scope=campaign&campaigns={south}", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert "Selected: 3 leads" in one and "over the limit" not in one
+
+    data = {"name": "Both", "scope": "campaign", "campaigns": [str(north), str(south)],
+            "match_keys": "phone1", "keep_rule": "latest-created"}  # fmt: skip
+    response = post(admin_client, "/dedup/new", data)
+    assert response.status_code == 422
+    assert (
+        "The chosen scope holds 7 leads together, over the limit of 5; choose fewer "
+        "campaigns or pools."
+    ) in html.unescape(response.get_data(as_text=True))
+    assert in_account(app, acme, lambda: db.session.scalar(sa.select(DedupJob.id))) is None
+    ok = post(admin_client, "/dedup/new", {**data, "campaigns": [str(south)]})
+    assert ok.status_code == 302
+
+
+def test_the_last_day_the_page_offers_can_be_scheduled_at_noon(app, admin_client, acme):
+    seed_leads(app, acme)
+    job_id = make_job(app, acme, name="Far", tested=True)
+    page = admin_client.get(f"/dedup/{job_id}").get_data(as_text=True)
+    date_input = re.search(r'<input[^>]*name="run_date"[^>]*>', page).group(0)
+    last = re.search(r'max="([0-9-]+)"', date_input).group(1)
+    assert f"up to {last}" in page
+    response = post(
+        admin_client, f"/dedup/{job_id}", {**schedule_data(dt.date.fromisoformat(last)),
+                                           "run_time": "12:00"}
+    )  # fmt: skip
+    assert response.status_code == 302, modal_text(response)
+    job = get_job(app, acme, job_id)
+    local = job.scheduled_for.replace(tzinfo=dt.UTC).astimezone(ZONE)
+    assert (local.date().isoformat(), local.hour) == (last, 12)
+
+
+def test_the_lead_page_says_why_an_inherited_do_not_call_is_set(app, admin_client, acme):
+    seed_inheriting(app, acme)
+    run_job(app, acme)
+
+    def golden():
+        return db.session.scalar(
+            sa.select(Lead.id).where(Lead.phone1 == PHONES[0], Lead.status != "inactive")
+        )
+
+    text = html.unescape(admin_client.get(f"/leads/{in_account(app, acme, golden)}").get_data(True))
+    assert "a duplicate of it, moved by the Lead Deduplicator, is on the do-not-call list" in text
+    assert "its number is on the do-not-call list" not in text

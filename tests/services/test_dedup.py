@@ -5,6 +5,7 @@ each duplicate once and undo puts them back."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 
 import pytest
@@ -336,8 +337,9 @@ def test_combined_keys_need_every_field_to_match(pool):
     add_lead(pool, "+14155550121", T0, email_key="a@x.test")
     add_lead(pool, "+14155550121", T0 + dt.timedelta(days=1), email_key="a@x.test")
     add_lead(pool, "+14155550121", T0 + dt.timedelta(days=2), email_key="b@x.test")
-    add_lead(pool, "+14155550121", T0 + dt.timedelta(days=3))  # no email: no complete key
-    figures = {"total": 3, "duplicates": 1, "after": 2}
+    # No email: no complete key, so never a duplicate — but still a lead in the total.
+    add_lead(pool, "+14155550121", T0 + dt.timedelta(days=3))
+    figures = {"total": 4, "duplicates": 1, "after": 3}
     assert dedup_service.count(settings(match_keys=["phone1", "email"])) == figures
     job = DedupJob(name="x", match_keys=["phone1", "email"])
     db.session.add(job)
@@ -396,7 +398,7 @@ def make_tested_job(name="Nightly") -> DedupJob:
         ({"acknowledged": False}, "Tick the acknowledgement"),
         ({"emails": []}, "at least one email address"),
         ({"when": NOW - dt.timedelta(minutes=1)}, "in the future"),
-        ({"when": NOW + dt.timedelta(days=8, minutes=1)}, "at most 8 days ahead"),
+        ({"when": NOW + dt.timedelta(days=9)}, "scheduled up to 2026-12-01"),
     ],
 )
 def test_scheduling_refuses_what_the_seed_product_refuses(pool, change, message):
@@ -461,3 +463,137 @@ def test_of_two_resumes_of_a_killed_run_exactly_one_gets_it(pool):
     assert job.job_id == first.id
     assert dedup_service.claim_for_run(job, resume=True, row_id=second.id) is False
     assert dedup_service.claim_for_run(job, resume=True, row_id=first.id) is True
+
+
+# --- issue 14: figures, why kept, the last schedulable day ----------------------------------
+
+
+def in_scope_now(pool_ids) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Lead.id)).where(
+            Lead.pool_id.in_(pool_ids), Lead.status != "inactive"
+        )
+    )
+
+
+@pytest.mark.parametrize("match_keys", [["email"], ["customer_key"], ["phones"]])
+def test_total_is_every_lead_in_scope_even_without_the_match_key(pool, match_keys):
+    """34 leads: 24 in 8 groups of 3 copies, 10 without the key. Total 34, 16 duplicates,
+    18 after — and 18 are left after the run (the test run, the run and a recount agree)."""
+    for i in range(24):
+        group = i % 8
+        add_lead(
+            pool,
+            f"+1415555{group:04d}" if match_keys == ["phones"] else f"+1415556{i:04d}",
+            T0 + dt.timedelta(minutes=i),
+            email=f"p{group}@x.test",
+            email_key=f"p{group}@x.test",
+            customer_key=f"C{group}",
+        )
+    for i in range(10):
+        extra = {"phone1": None} if match_keys == ["phones"] else {}
+        lead = add_lead(pool, f"+1415557{i:04d}", T0 + dt.timedelta(hours=i))
+        for key, value in extra.items():
+            setattr(lead, key, value)
+    db.session.flush()
+    expected = {"total": 34, "duplicates": 16, "after": 18}
+    assert dedup_service.count(settings(match_keys=match_keys)) == expected
+    job = DedupJob(name="x", match_keys=match_keys)
+    db.session.add(job)
+    db.session.flush()
+    result = dedup_service.run(job)
+    assert {k: result[k] for k in expected} == expected and result["moved"] == 16
+    assert in_scope_now([pool.id]) == 18
+
+
+def reasons(job) -> dict[int, str]:
+    return dict(
+        db.session.execute(
+            sa.select(DedupMove.lead_id, DedupMove.reason).where(DedupMove.dedup_job_id == job.id)
+        ).all()
+    )
+
+
+def planned_job(**fields) -> DedupJob:
+    job = DedupJob(name="why", **fields)
+    db.session.add(job)
+    db.session.flush()
+    dedup_service.plan(job)
+    return job
+
+
+@pytest.mark.parametrize("match_keys", [["phone1"], ["phones"]])
+def test_why_kept_says_what_decided(pool, match_keys):
+    # Keep-latest-called, nobody called: creation time decided.
+    old = add_lead(pool, "+14155550301", T0)
+    add_lead(pool, "+14155550301", T0 + dt.timedelta(days=1))
+    # Called: the call decided.
+    called_copy = add_lead(pool, "+14155550302", T0 + dt.timedelta(days=2))
+    add_lead(pool, "+14155550302", T0, last_called_at=T0)
+    # Same creation time, never called: the lowest id decided.
+    first = add_lead(pool, "+14155550303", T0)
+    second = add_lead(pool, "+14155550303", T0)
+    job = planned_job(keep_rule="latest-called", match_keys=match_keys)
+    why = reasons(job)
+    assert why[old.id] == (
+        "no lead of the group was called; the most recently created lead is kept"
+    )
+    assert why[called_copy.id] == "the most recently called lead is kept"
+    assert first.id not in why
+    assert why[second.id] == (
+        "no lead of the group was called; created at the same time, the lowest id is kept"
+    )
+
+
+def test_why_kept_for_inbound_and_latest_created(pool):
+    not_inbound = add_lead(pool, "+14155550311", T0)
+    add_lead(pool, "+14155550311", T0 - dt.timedelta(days=1), source="inbound")
+    none_inbound = add_lead(pool, "+14155550312", T0)
+    add_lead(pool, "+14155550312", T0 + dt.timedelta(days=1))
+    why = reasons(planned_job(keep_rule="inbound"))
+    assert why[not_inbound.id] == "the inbound lead is kept"
+    assert why[none_inbound.id] == (
+        "no lead of the group is inbound; the most recently created lead is kept"
+    )
+    older = add_lead(pool, "+14155550313", T0)
+    add_lead(pool, "+14155550313", T0 + dt.timedelta(days=1))
+    a = add_lead(pool, "+14155550314", T0)
+    b = add_lead(pool, "+14155550314", T0)
+    why = reasons(planned_job(keep_rule="latest-created", match_keys=["phone1"]))
+    assert why[older.id] == "the most recently created lead is kept"
+    assert a.id not in why
+    assert why[b.id] == "created at the same time, the lowest id is kept"
+
+
+ZONE = "America/Los_Angeles"
+
+
+@pytest.mark.parametrize(
+    "local_when,ok",
+    [
+        (dt.datetime(2026, 12, 10, 12, 0), True),  # the last day the page offers, at noon
+        (dt.datetime(2026, 12, 10, 23, 59), True),
+        (dt.datetime(2026, 12, 11, 0, 0), False),
+    ],
+)
+def test_the_last_schedulable_day_is_the_one_the_page_offers(pool, local_when, ok):
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(ZONE)
+    now = dt.datetime(2026, 12, 2, 10, 30, tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
+    assert dedup_service.last_schedulable_day(now, zone) == dt.date(2026, 12, 10)
+    job = make_tested_job()
+    when = local_when.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
+    schedule = functools.partial(
+        dedup_service.schedule, job, when, ["ops@acme.test"], acknowledged=True, user_id=None,
+        now=now, zone=zone,
+    )  # fmt: skip
+    if ok:
+        schedule()
+        assert job.status == "scheduled"
+    else:
+        with pytest.raises(DedupError) as refused:
+            schedule()
+        assert str(refused.value) == (
+            "A job can be scheduled up to 2026-12-10 (8 days ahead, in the account's time zone)."
+        )
