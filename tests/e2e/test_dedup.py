@@ -263,3 +263,46 @@ def test_a_pending_email_line_turns_sent_on_the_open_page_then_stops_asking(
     page.on("request", lambda r: asked.append(r.url) if f"/dedup/{job_id}" in r.url else None)
     page.wait_for_timeout(6000)  # longer than one polling interval
     assert asked == []
+
+
+def test_the_open_page_of_a_job_follows_its_run_to_completed_without_a_reload(
+    page, app, make_account
+):
+    """Issue 14, item 2: the page of a scheduled job is open when its run starts and ends;
+    the status badge, General, the run's figures and the Report / Undo buttons follow
+    without the user reloading (the progress box alone said "Completed 100 %" before)."""
+    from leadapp.services import jobs as job_rows
+    from leadapp.tasks import dispatch
+    from leadapp.tasks.dedup import run_dedup
+
+    account_id = setup_account(app, make_account)
+    with app.app_context(), account_scope(account_id):
+        job = DedupJob(
+            name="Watched",
+            status="scheduled",
+            emails=["ops@acme.test"],
+            test_results={"total": 9, "duplicates": 6, "after": 3},
+            scheduled_for=utcnow() + dt.timedelta(minutes=1),
+        )
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    log_in(page, "admin@acme.test", PASSWORD)
+    page.goto(f"/dedup/{job_id}")
+    status = page.get_by_test_id("dedup-status")
+    expect(status.first).to_have_text("Scheduled")
+    expect(page.locator("button:has-text('Undo')")).to_have_count(0)
+
+    with app.app_context(), account_scope(account_id):
+        job = db.session.get(DedupJob, job_id)
+        row = job_rows.create_job(account_id, "dedup_run", "Dedup run: Watched", "dedup", None)
+        db.session.flush()
+        job.job_id = row.id
+        db.session.commit()
+        dispatch(row, run_dedup, job_id)  # the live worker runs it now
+
+    expect(status.first).to_have_text("Completed", timeout=60000)
+    expect(status.nth(1)).to_have_text("Completed")  # General's line too
+    expect(page.get_by_test_id("run-moved")).to_have_text("6")
+    expect(page.locator("a:has-text('Report')")).to_be_visible()
+    expect(page.locator("button:has-text('Undo')")).to_be_visible()
