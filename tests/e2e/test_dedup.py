@@ -306,3 +306,18 @@ def test_the_open_page_of_a_job_follows_its_run_to_completed_without_a_reload(
     expect(page.get_by_test_id("run-moved")).to_have_text("6")
     expect(page.locator("a:has-text('Report')")).to_be_visible()
     expect(page.locator("button:has-text('Undo')")).to_be_visible()
+
+
+def test_the_chosen_scopes_lead_count_follows_the_choice(page, app, make_account):
+    """Issue 14, item 6: the scope's running total shows under the choices as they change."""
+    setup_account(app, make_account)
+    log_in(page, "admin@acme.test", PASSWORD)
+    page.goto("/dedup/new")
+    total = page.get_by_test_id("scope-total")
+    expect(total).to_have_text("Selected: 9 leads")  # the whole account
+    page.check("#scope-list")
+    expect(total).to_have_text("Selected: 0 leads")
+    page.select_option("#pools", label="Spring (9 leads)")
+    expect(total).to_have_text("Selected: 9 leads")
+    page.check("#scope-account")
+    expect(total).to_have_text("Selected: 9 leads")
