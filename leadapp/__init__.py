@@ -42,6 +42,10 @@ def create_app(config_name: str | None = None, environ=None, **overrides) -> Fla
     app.config.update(load_config(config_name, app.instance_path, environ))
     app.config.update(overrides)
 
+    from leadapp import routing
+
+    routing.init_app(app)  # before any route is added: <int:...> is bounded everywhere
+
     from leadapp.extensions import (
         csrf,
         db,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, with_loader_criteria
 
 from leadapp.extensions import db
 from leadapp.models import AccountScoped
+from leadapp.models.base import is_id
 
 ACCOUNT_KEY = "account_id"
 
@@ -78,7 +79,10 @@ def _stamp_and_guard_account(session, _context, _instances):
 
 
 def get_or_404(model, ident):
-    """Load one object of the current account, or answer 404 (also for other accounts')."""
+    """Load one object of the current account, or answer 404 (also for other accounts', and
+    for an id no object can have: 0, negative, past 2**63 - 1)."""
+    if isinstance(ident, int) and not is_id(ident):
+        abort(404)
     obj = db.session.get(model, ident)
     if obj is None:
         abort(404)

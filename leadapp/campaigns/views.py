@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from leadapp.extensions import db
 from leadapp.models import Campaign, PoolAssignment, Project
+from leadapp.models.base import is_id
 from leadapp.security import admin_required, get_or_404
 from leadapp.services import campaigns as service
 from leadapp.services.campaigns import CampaignError
@@ -135,7 +136,8 @@ def _form_page(form: CampaignForm, campaign: Campaign | None, status: int = 200)
 
 
 def _settings(form: CampaignForm) -> dict:
-    project = db.session.get(Project, form.project_id.data) if form.project_id.data else None
+    chosen = form.project_id.data
+    project = db.session.get(Project, chosen) if is_id(chosen) else None  # 2**63 is none
     if project is None or project.account_id != current_user.account_id:
         raise CampaignError("Choose one of this account's projects.")
     return {

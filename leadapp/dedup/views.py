@@ -30,6 +30,7 @@ from leadapp.extensions import db
 from leadapp.jobs.views import job_restart
 from leadapp.models import BackgroundJob, DedupGoldenChange, DedupJob
 from leadapp.models.base import utcnow
+from leadapp.routing import page_arg
 from leadapp.security import admin_required, get_or_404
 from leadapp.services import dedup as dedup_service
 from leadapp.services import jobs as job_rows
@@ -123,7 +124,7 @@ def _refused(message: str, status: int = 422):
 @login_required
 def index():
     q = (request.args.get("q") or "").strip()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     query = sa.select(DedupJob)
     if q:
         query = query.where(DedupJob.name.ilike(f"%{q}%"))
@@ -555,7 +556,7 @@ def report(job_id: int):
     job = get_or_404(DedupJob, job_id)
     frame = dedup_service.report(job)
     pages = max((len(frame) + REPORT_PER_PAGE - 1) // REPORT_PER_PAGE, 1)
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page = min(page_arg(), pages)
     rows = frame.iloc[(page - 1) * REPORT_PER_PAGE : page * REPORT_PER_PAGE]
     golden_changes = db.session.scalars(
         sa.select(DedupGoldenChange)

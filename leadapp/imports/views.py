@@ -26,6 +26,7 @@ from leadapp.domain.csv_io import CsvError
 from leadapp.domain.validation import REASON_TEXT
 from leadapp.extensions import db
 from leadapp.models import Campaign, Import, LeadPool, MappingTemplate, User
+from leadapp.routing import page_arg
 from leadapp.security import get_or_404
 from leadapp.services import audit, import_reports, staging
 from leadapp.services import imports as import_service
@@ -386,7 +387,7 @@ def mapping(import_id: int):
                 error = str(exc)
             else:
                 imp.mapping, imp.timezone_rules = chosen, rules
-                if form.get("save_template"):
+                if form.get("save_template", "").strip():  # optional: blank saves none
                     import_service.save_template(
                         form["save_template"], chosen, rules, current_user.id
                     )
@@ -516,7 +517,7 @@ def _grid_args() -> tuple[str, int]:
     """The grid's filter and page, from the query string."""
     show = request.args.get("show", "all")
     show = show if show in staging.FILTERS else "all"
-    return show, max(request.args.get("page", 1, type=int), 1)
+    return show, page_arg()
 
 
 def _records(rows) -> list[dict]:
@@ -582,7 +583,7 @@ def cell(import_id: int, row: int, field: str):
     edit changed (marked when they left the current filter) and the filter counts."""
     imp = _draft(import_id)
     fields = import_service.mapped_fields(imp)
-    if field not in fields:
+    if field not in fields or not _staged_ready(imp):  # no rows to edit before the check
         abort(404)
     if request.method == "GET":
         record = staging.staged_rows(imp, [row])

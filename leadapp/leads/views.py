@@ -30,6 +30,7 @@ from leadapp.models import (
     User,
 )
 from leadapp.models.lead import LEAD_STATUSES
+from leadapp.routing import page_arg
 from leadapp.security import admin_required, get_or_404
 from leadapp.services import dnc as dnc_service
 from leadapp.services import leads as lead_service
@@ -153,8 +154,15 @@ def _int(text: str | None) -> int | None:
 
 
 def _safe_next(target: str | None, fallback: str) -> str:
-    """Only paths of this site (never another host) are followed after a form."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only paths of this site (never another host) are followed after a form; a line break
+    or other control character (never in a path this site links to) is refused too."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
     return fallback
 
@@ -272,7 +280,7 @@ def cell(lead: Lead, column: str) -> str:
 @login_required
 def index():
     f = _filters()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     query = search_query(f).order_by(Lead.id.desc()).options(selectinload(Lead.pool))
     leads = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     pool = db.session.get(LeadPool, _int(f.get("pool"))) if f.get("pool") else None
@@ -677,7 +685,7 @@ def _dnc_context(q: str, page: int) -> dict:
 
 def _dnc_page(add_form=None, upload_form=None, result=None, status=200, upload_job=None):
     q = (request.args.get("q") or "").strip()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     return render_page_or_partial(
         "leads/dnc.html",
         "leads/_dnc_table.html",

@@ -9,6 +9,14 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from leadapp.extensions import db
 
+# The largest value of a BIGINT / SQLite INTEGER column; one more overflows the driver.
+ID_MAX = 2**63 - 1
+
+
+def is_id(value) -> bool:
+    """Whether ``value`` can be the id of a stored object (a positive 64-bit integer)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= ID_MAX
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)

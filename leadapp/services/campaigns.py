@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from leadapp.extensions import db
 from leadapp.models import Account, Campaign, LeadPool, PoolAssignment, Project
+from leadapp.models.base import is_id
 from leadapp.models.pool import DIALER_STRATEGIES
 from leadapp.services import audit
 from leadapp.services.accounts import AccountError, _check_length, _check_region, _check_timezone
@@ -384,7 +385,7 @@ def quote_names(names: list[str]) -> str:
 def plan_assignment(campaign: Campaign, pool_ids: Iterable[int]) -> AssignmentPlan:
     """Check the pools chosen for ``campaign`` (the whole assigned list) and say what would
     be assigned and unassigned."""
-    wanted = set(pool_ids)
+    wanted = {i for i in pool_ids if is_id(i)}  # a number no pool can have is no pool
     pools = {
         p.id: p
         for p in db.session.scalars(

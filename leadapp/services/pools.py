@@ -16,7 +16,7 @@ from leadapp.models import (
     LeadPool,
     User,
 )
-from leadapp.models.base import utcnow
+from leadapp.models.base import is_id, utcnow
 from leadapp.services import audit
 
 PER_PAGE = 25
@@ -25,12 +25,16 @@ DESCRIPTION_MAX = 2000
 
 
 def int_list(values: Iterable) -> list[int]:
+    """The ids among ``values`` (form or query text): what is not a number, or is no id any
+    object can have (0, negative, past 2**63 - 1), is left out."""
     out = []
     for v in values or ():
         try:
-            out.append(int(v))
+            number = int(v)
         except (TypeError, ValueError):
             continue
+        if is_id(number):
+            out.append(number)
     return sorted(set(out))
 
 
