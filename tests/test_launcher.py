@@ -149,10 +149,16 @@ class RunAll:
         own children: RQ's scheduler process is a fork of the worker)."""
         for child in psutil.Process(self.process.pid).children():
             try:
-                if marker in " ".join(child.cmdline()) and child.status() != "zombie":
+                # A part leads its own process group; a killed worker's orphaned scheduler
+                # fork (adopted by run-all, the subreaper) does not.
+                if (
+                    marker in " ".join(child.cmdline())
+                    and child.status() != "zombie"
+                    and os.getpgid(child.pid) == child.pid
+                ):
                     self.seen.append(child)
                     return child
-            except psutil.NoSuchProcess:
+            except (psutil.NoSuchProcess, ProcessLookupError):
                 continue
         return None
 
