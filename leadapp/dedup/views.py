@@ -386,8 +386,7 @@ def scope_total():
     field = {"campaign": "campaigns", "list": "pools", "purpose": "purposes"}.get(scope)
     values = request.args.getlist(field) if field else []
     if scope in ("campaign", "list"):
-        # Ids only, within a database integer; anything else chooses nothing.
-        values = [int(v) for v in values if v.isdigit() and int(v) < 2**63]
+        values = [int(v) for v in values if v.isascii() and v.isdigit()]  # ids, bounded later
     total = selected_total(scope, values) if scope in SCOPES else 0
     return render_template(
         "dedup/_scope_total.html", total=total, refusal=over_limit(total), chosen=bool(values)

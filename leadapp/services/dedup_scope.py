@@ -87,9 +87,12 @@ def scope_options() -> ScopeOptions:
 def selected_total(scope: str, targets: list) -> int:
     """The leads in the chosen scope (a pool shared by two chosen campaigns counts once):
     what the test run's total will be if nothing changes meanwhile."""
-    settings = dedup_service.DedupSettings(scope=scope, targets=list(targets))
+    if scope in ("campaign", "list"):
+        # Ids only, within a database integer: anything else names no pool.
+        targets = [t for t in targets if isinstance(t, int) and 0 < t < 2**63]
     if scope != "account" and not targets:
         return 0
+    settings = dedup_service.DedupSettings(scope=scope, targets=list(targets))
     return dedup_service.count_in_scope(settings)
 
 

@@ -746,3 +746,19 @@ def test_the_lead_page_says_why_an_inherited_do_not_call_is_set(app, admin_clien
     text = html.unescape(admin_client.get(f"/leads/{in_account(app, acme, golden)}").get_data(True))
     assert "a duplicate of it, moved by the Lead Deduplicator, is on the do-not-call list" in text
     assert "its number is on the do-not-call list" not in text
+
+
+def test_absurd_scope_choices_answer_with_a_page_not_an_error(app, admin_client, acme):
+    huge = str(2**64)
+    for query in (
+        f"scope=list&pools={huge}",
+        "scope=campaign&campaigns=abc&campaigns=%C2%B2",
+        "scope=nonsense",
+        "scope=purpose&purposes=" + "x" * 10_000,
+    ):
+        response = admin_client.get(f"/dedup/scope-total?{query}", headers={"HX-Request": "true"})
+        assert response.status_code == 200, query
+        assert "Selected: 0 leads" in response.get_data(as_text=True)
+    data = {"name": "Huge", "scope": "list", "pools": huge, "match_keys": "phone1",
+            "keep_rule": "latest-created"}  # fmt: skip
+    assert post(admin_client, "/dedup/new", data).status_code == 422
