@@ -208,6 +208,8 @@ MATRIX: dict[str, list[Case]] = {
     "dedup.show": [_get(USER, _dedup), _post(ADMIN, _dedup)],
     "dedup.start_test_run": [_post(ADMIN, _dedup)],
     "dedup.test_run_status": [_get(USER, _dedup, htmx=True)],
+    "dedup.run_status": [_get(USER, _dedup, htmx=True)],
+    "dedup.scope_total": [_get(USER, htmx=True)],
     "dedup.cancel": [_post(ADMIN, _dedup)],
     "dedup.report": [_get(USER, _dedup)],
     "dedup.report_csv": [_get(USER, _dedup)],

@@ -762,3 +762,14 @@ def test_absurd_scope_choices_answer_with_a_page_not_an_error(app, admin_client,
     data = {"name": "Huge", "scope": "list", "pools": huge, "match_keys": "phone1",
             "keep_rule": "latest-created"}  # fmt: skip
     assert post(admin_client, "/dedup/new", data).status_code == 422
+
+
+def test_another_accounts_pools_count_for_nothing_in_the_scope_total(
+    app, admin_client, make_account
+):
+    other = make_account("other")
+    pool_id = seed_leads(app, other)
+    response = admin_client.get(
+        f"/dedup/scope-total?scope=list&pools={pool_id}", headers={"HX-Request": "true"}
+    )
+    assert "Selected: 0 leads" in response.get_data(as_text=True)
