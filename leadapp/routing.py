@@ -1,6 +1,6 @@
 """Numbers in URLs. Every ``<int:...>`` in LeadApp's routes names a database id (or a row
-number), and those are signed 64-bit integers: a larger number names nothing. ``?page=``
-is bounded the same way."""
+number), and those are INTEGER columns (32-bit on PostgreSQL): a larger number names
+nothing. ``?page=`` is bounded too."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ def page_arg() -> int:
 
 
 class IdConverter(IntegerConverter):
-    """``<int:...>``: digits up to 2**63 - 1; a larger number answers 404 like any id that
-    names no object, instead of reaching the database and failing there."""
+    """``<int:...>``: digits up to ID_MAX (2**31 - 1); a larger number answers 404 like any
+    id that names no object, instead of reaching the database and failing there."""
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's parameter name
         kwargs.setdefault("max", ID_MAX)

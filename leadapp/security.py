@@ -80,7 +80,7 @@ def _stamp_and_guard_account(session, _context, _instances):
 
 def get_or_404(model, ident):
     """Load one object of the current account, or answer 404 (also for other accounts', and
-    for an id no object can have: 0, negative, past 2**63 - 1)."""
+    for an id no object can have: 0, negative, past the INTEGER column's 2**31 - 1)."""
     if isinstance(ident, int) and not is_id(ident):
         abort(404)
     obj = db.session.get(model, ident)

@@ -142,7 +142,7 @@ def combinations(endpoint, rule, p, worlds, r: Reach):
 
 
 # Hostile values for the bounded pass: all of them on the first object, these on the others.
-HOSTILE_ON_EVERY_STATE = ("spaces", "2**63")
+HOSTILE_ON_EVERY_STATE = ("spaces", "2**31")
 
 
 def crawl(app, worlds: dict[str, World], tmp_path: Path, every: bool) -> Crawler:

@@ -1,5 +1,6 @@
-"""Numbers in URLs (leadapp/routing.py): an id past 2**63 - 1 names no object (404, never a
-database error), and ``?page=`` stays a page a query can ask for."""
+"""Numbers in URLs (leadapp/routing.py): an id past an INTEGER column (2**31 - 1, PostgreSQL's
+limit) names no object (404, never a database error), and ``?page=`` stays a page a query
+can ask for."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from leadapp.models.base import ID_MAX, is_id
 from tests.conftest import csrf_from
 
 
-@pytest.mark.parametrize("number", [ID_MAX + 1, 2**64, 10**40])
+@pytest.mark.parametrize("number", [ID_MAX + 1, 2**63, 2**64, 10**40])
 def test_an_id_too_large_for_a_column_is_not_found(admin_client, number):
     assert admin_client.get(f"/leads/{number}").status_code == 404
     assert admin_client.get(f"/pools/{number}").status_code == 404
@@ -30,4 +31,4 @@ def test_a_page_number_out_of_range_shows_a_page(admin_client, page):
 
 def test_ids_are_positive_64_bit_integers():
     assert is_id(1) and is_id(ID_MAX)
-    assert not any(is_id(v) for v in (0, -1, ID_MAX + 1, True, "1", None, 1.0))
+    assert not any(is_id(v) for v in (0, -1, ID_MAX + 1, 2**63, True, "1", None, 1.0))

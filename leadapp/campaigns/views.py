@@ -137,7 +137,7 @@ def _form_page(form: CampaignForm, campaign: Campaign | None, status: int = 200)
 
 def _settings(form: CampaignForm) -> dict:
     chosen = form.project_id.data
-    project = db.session.get(Project, chosen) if is_id(chosen) else None  # 2**63 is none
+    project = db.session.get(Project, chosen) if is_id(chosen) else None  # 2**31 is none
     if project is None or project.account_id != current_user.account_id:
         raise CampaignError("Choose one of this account's projects.")
     return {

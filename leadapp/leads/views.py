@@ -29,6 +29,7 @@ from leadapp.models import (
     PoolAssignment,
     User,
 )
+from leadapp.models.base import is_id
 from leadapp.models.lead import LEAD_STATUSES
 from leadapp.routing import page_arg
 from leadapp.security import admin_required, get_or_404
@@ -150,7 +151,8 @@ def _parse_date(text: str | None) -> dt.date | None:
 
 def _int(text: str | None) -> int | None:
     text = (text or "").strip().lstrip("#")
-    return int(text) if text.isdigit() and len(text) < 19 else None
+    number = int(text) if text.isascii() and text.isdigit() else None
+    return number if is_id(number) else None  # past an INTEGER column: no object
 
 
 def _safe_next(target: str | None, fallback: str) -> str:

@@ -9,12 +9,13 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from leadapp.extensions import db
 
-# The largest value of a BIGINT / SQLite INTEGER column; one more overflows the driver.
-ID_MAX = 2**63 - 1
+# Ids are INTEGER columns: 32-bit on PostgreSQL (SQLite's hold 64 bits). A larger number
+# names no object, and sent to the database it fails there ("integer out of range").
+ID_MAX = 2**31 - 1
 
 
 def is_id(value) -> bool:
-    """Whether ``value`` can be the id of a stored object (a positive 64-bit integer)."""
+    """Whether ``value`` can be the id of a stored object (a positive INTEGER)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= ID_MAX
 
 

@@ -385,7 +385,7 @@ def quote_names(names: list[str]) -> str:
 def plan_assignment(campaign: Campaign, pool_ids: Iterable[int]) -> AssignmentPlan:
     """Check the pools chosen for ``campaign`` (the whole assigned list) and say what would
     be assigned and unassigned."""
-    wanted = {i for i in pool_ids if is_id(i)}  # a number no pool can have is no pool
+    wanted = {i for i in pool_ids if is_id(i)}  # a number no pool can have is none
     pools = {
         p.id: p
         for p in db.session.scalars(

@@ -26,7 +26,7 @@ DESCRIPTION_MAX = 2000
 
 def int_list(values: Iterable) -> list[int]:
     """The ids among ``values`` (form or query text): what is not a number, or is no id any
-    object can have (0, negative, past 2**63 - 1), is left out."""
+    object can have (0, negative, past the INTEGER column's 2**31 - 1), is left out."""
     out = []
     for v in values or ():
         try:

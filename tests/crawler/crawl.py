@@ -18,9 +18,9 @@ from tests.conftest import csrf_from, login
 
 from .populate import World
 
-# Out of range for a 64-bit integer column, zero and the largest that fits; -1 and "abc" do
-# not match an <int> converter (a 404 from routing) but are tried all the same.
-ABSURD_INTS = ("0", "-1", "abc", str(2**63 - 1), str(2**63), str(2**64))
+# Zero, past a 32-bit INTEGER column (PostgreSQL's ids), past 64 bits (SQLite's); -1 and
+# "abc" do not match an <int> converter (a 404 from routing) but are tried all the same.
+ABSURD_INTS = ("0", "-1", "abc", str(2**31), str(2**63 - 1), str(2**63), str(2**64))
 ABSURD_TEXT = ("", "x" * 300, "..%2F..%2Fconfig.py", "%0D%0Ax")
 
 # URL variable → the kind of object it names (``job_id`` depends on the blueprint). A new
@@ -49,12 +49,14 @@ HOSTILE = {
     "spaces": "   ",
     "long": "x" * 10_000,
     "crlf": "/\r\n/x",  # a path with a line break: a next= that a redirect would carry
+    "2**31": str(2**31),
     "2**63": str(2**63),
     "2**64": str(2**64),
     "negative": "-1",
     "wrong type": "abc",
 }
 QUERY_HOSTILE = {
+    "2**31": str(2**31),
     "2**63": str(2**63),
     "wrong type": "abc",
     "long": "x" * 10_000,
