@@ -269,6 +269,7 @@ class Crawler:
         self.backup = backup
         self.findings: list[Finding] = []
         self.forms = {"anonymous": Forms(), "user": Forms()}  # what each audience is offered
+        self.own_seen: dict[str, int] = {}  # principal → answers showing its own objects
         self.count = 0
         self.staging = {i: p for w in worlds.values() for i, p in w.staging.items()}
         for path in self.staging.values():
@@ -346,6 +347,8 @@ class Crawler:
         if code >= 500:
             cause = self.errors.last or " ".join(TAGS.sub(" ", text).split())[:200]
             return f"5xx: answered {code}: {cause}"
+        if p.world is not None and f"{p.world.marker}-" in text:
+            self.own_seen[p.name] = self.own_seen.get(p.name, 0) + 1
         for marker in p.foreign_markers:
             if marker in text:
                 at = text.index(marker)

@@ -10,7 +10,8 @@ each wizard step (create, attach the file, map, stage + analyse, review), a comp
 (``execute``), dedup test runs, a scheduled run (``schedule``), completed runs with golden
 changes (``run``), an undone run (``run`` then ``undo``), do-not-call uploads (``upload``).
 States set by hand because they cannot be reached quickly: a "running" import / dedup run
-(status set and its job row marked running, alive), a "stalled" one (its heartbeat an hour
+(status set and its job row marked running, alive), a custom field definition (no
+service defines one yet), a "stalled" one (its heartbeat an hour
 old), "failed" (``imports.fail`` / the status and error a failed task leaves), "cancelled".
 """
 
@@ -24,7 +25,15 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from leadapp.extensions import db
-from leadapp.models import Account, BackgroundJob, DedupJob, Lead, LeadPool, User
+from leadapp.models import (
+    Account,
+    BackgroundJob,
+    DedupJob,
+    FieldDefinition,
+    Lead,
+    LeadPool,
+    User,
+)
 from leadapp.security import account_scope
 
 ACCOUNTS = {"alpha": "ALPHA", "beta": "BETA"}
@@ -134,6 +143,11 @@ def _pools_and_leads(w: World, account, admin) -> None:
     from leadapp.services import pools as pool_service
 
     m, today = w.marker, dt.date.today()
+    # A custom lead field (no service defines one yet: the model, as an admin page would).
+    db.session.add(
+        FieldDefinition(key="loyalty", label=f"{m}-field-loyalty", type="text", max_length=40)
+    )
+    db.session.flush()
     pools = {
         "active": LeadPool(name=f"{m}-pool-active", description=f"{m}-pool-description"),
         "inactive": LeadPool(name=f"{m}-pool-inactive"),
@@ -166,7 +180,7 @@ def _pools_and_leads(w: World, account, admin) -> None:
         w.add("lead", state, made.id)
         return made
 
-    lead("open", 1, email=f"open@{w.slug}.test", customer_key=f"{m}-key-1")
+    lead("open", 1, email=f"open@{w.slug}.test", customer_key=f"{m}-key-1", loyalty=f"{m}-gold")
     lead("closed", 2).status = "closed"
     lead("inactive", 3).status = "inactive"
     lead("removed", 4).status = "removed"
