@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from leadapp.extensions import db
 from leadapp.models import Campaign, Lead, LeadPool, PoolAssignment
+from leadapp.models.base import is_id
 from leadapp.services import dedup as dedup_service
 
 
@@ -88,8 +89,8 @@ def selected_total(scope: str, targets: list) -> int:
     """The leads in the chosen scope (a pool shared by two chosen campaigns counts once):
     what the test run's total will be if nothing changes meanwhile."""
     if scope in ("campaign", "list"):
-        # Ids only, within a database integer: anything else names no pool.
-        targets = [t for t in targets if isinstance(t, int) and 0 < t < 2**63]
+        # Ids only, within the INTEGER column: anything else names no pool.
+        targets = [t for t in targets if is_id(t)]
     if scope != "account" and not targets:
         return 0
     settings = dedup_service.DedupSettings(scope=scope, targets=list(targets))

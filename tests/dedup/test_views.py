@@ -752,6 +752,7 @@ def test_absurd_scope_choices_answer_with_a_page_not_an_error(app, admin_client,
     huge = str(2**64)
     for query in (
         f"scope=list&pools={huge}",
+        f"scope=campaign&campaigns={2**31}",  # past PostgreSQL's INTEGER
         "scope=campaign&campaigns=abc&campaigns=%C2%B2",
         "scope=nonsense",
         "scope=purpose&purposes=" + "x" * 10_000,
@@ -762,6 +763,7 @@ def test_absurd_scope_choices_answer_with_a_page_not_an_error(app, admin_client,
     data = {"name": "Huge", "scope": "list", "pools": huge, "match_keys": "phone1",
             "keep_rule": "latest-created"}  # fmt: skip
     assert post(admin_client, "/dedup/new", data).status_code == 422
+    assert post(admin_client, "/dedup/new", {**data, "pools": str(2**31)}).status_code == 422
 
 
 def test_another_accounts_pools_count_for_nothing_in_the_scope_total(
