@@ -36,6 +36,8 @@ VARIABLE_KINDS = {
     "view_id": "view",
     "token_id": "token",
     "number_id": "dnc",
+    "field_id": "field_definition",
+    "template_id": "template",
     "name": "outbox",
     "row": "row",
     "field": "field",

@@ -144,10 +144,10 @@ def _pools_and_leads(w: World, account, admin) -> None:
 
     m, today = w.marker, dt.date.today()
     # A custom lead field (no service defines one yet: the model, as an admin page would).
-    db.session.add(
-        FieldDefinition(key="loyalty", label=f"{m}-field-loyalty", type="text", max_length=40)
-    )
+    custom = FieldDefinition(key="loyalty", label=f"{m}-field-loyalty", max_length=40)
+    db.session.add(custom)
     db.session.flush()
+    w.add("field_definition", "custom", custom.id)
     pools = {
         "active": LeadPool(name=f"{m}-pool-active", description=f"{m}-pool-description"),
         "inactive": LeadPool(name=f"{m}-pool-inactive"),
