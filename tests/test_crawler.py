@@ -3,7 +3,7 @@ instance (tests/crawler/populate.py), as anonymous and as the supervisor and the
 each of two accounts (API routes with each one's token). It fails on any 5xx, on any HTML
 answer that does not parse (html5lib, strict), on any answer to one account's user that
 shows the other account's object (every object's name carries its account's marker,
-``ALPHA-`` or ``BETA-``), and on a refused form without a sentence.
+``ALPHA-`` or ``BETA-``), and on any 4xx answer without a sentence.
 
 Routes come from ``app.url_map``: a new route is crawled without anyone listing it, and a
 new URL variable the crawler cannot fill fails it with a sentence saying what to add

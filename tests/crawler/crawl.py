@@ -65,6 +65,8 @@ QUERY_HOSTILE = {
     "crlf next": "/\r\n/x",
 }
 SENTENCE = re.compile(r"[A-Z][^.!?<>]{3,}[.!?]")
+JSON_SENTENCE = re.compile(r"[A-Z].{3,}[.!?]", re.S)  # an API error may quote "<token>"
+
 TAGS = re.compile(r"<[^>]+>")
 
 
@@ -364,12 +366,14 @@ class Crawler:
             if read_pages and code == 200:
                 audience = "anonymous" if p.world is None else "user"
                 read_forms(self.app, tree, self.forms[audience], read_pages)
-        if 400 <= code < 500 and code not in (401, 404, 405) and method != "GET":
+        if 400 <= code < 500:  # every refusal says what happened in a sentence
             if response.is_json:
                 message = str((response.get_json(silent=True) or {}).get("error", ""))
+                sentence = JSON_SENTENCE
             else:
                 message = " ".join(TAGS.sub(" ", text).split())
-            if not SENTENCE.search(message):
+                sentence = SENTENCE
+            if not sentence.search(message):
                 return f"{code} without a sentence: {message[:200]!r}"
         return None
 
