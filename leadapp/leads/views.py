@@ -285,8 +285,10 @@ def index():
     page = page_arg()
     query = search_query(f).order_by(Lead.id.desc()).options(selectinload(Lead.pool))
     leads = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
-    pool = db.session.get(LeadPool, _int(f.get("pool"))) if f.get("pool") else None
-    campaign = db.session.get(Campaign, _int(f.get("campaign"))) if f.get("campaign") else None
+    # ?pool=abc names no pool: not looked up (a get of None is deprecated in SQLAlchemy).
+    pool = db.session.get(LeadPool, pool_id) if (pool_id := _int(f.get("pool"))) else None
+    campaign_id = _int(f.get("campaign"))
+    campaign = db.session.get(Campaign, campaign_id) if campaign_id else None
     agents = list(db.session.scalars(sa.select(User).order_by(User.name)))
     campaigns = list(db.session.scalars(sa.select(Campaign).order_by(Campaign.name)))
     advanced = any(k not in ("q", "pool", "campaign") for k in f)
