@@ -98,6 +98,12 @@ class Part:
         """Clean up what the part left behind once it has ended."""
 
 
+def _default_sigint() -> None:
+    # A command started in the background by a script (`make run &`, CI's passes) inherits
+    # SIGINT ignored; a part must still stop politely when run-all passes Ctrl-C on.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class ProcessPart(Part):
     """A child process in a process group of its own, so that whatever it leaves behind
     when it dies (RQ's scheduler process, forked from the worker) can be stopped with it."""
@@ -107,8 +113,14 @@ class ProcessPart(Part):
         self.name, self.argv, self.env = name, argv, env
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
-        self.process = subprocess.Popen(self.argv, env=self.env, process_group=0)
+    def start(self, **popen_options) -> None:
+        self.process = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            process_group=0,
+            preexec_fn=_default_sigint,
+            **popen_options,
+        )
         self.pid = self.process.pid
 
     def poll(self) -> Exit | None:

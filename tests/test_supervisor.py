@@ -138,8 +138,22 @@ def test_stopping_kills_a_part_that_ignores_sigint_at_the_deadline(capfd):
 
 
 def _start_piped(part: ProcessPart) -> None:
-    # As ProcessPart.start, with a pipe to know when the child ignores SIGINT.
-    part.process = subprocess.Popen(
-        part.argv, env=part.env, process_group=0, stdout=subprocess.PIPE
-    )
-    part.pid = part.process.pid
+    # As run-all starts it, with a pipe to know when the child ignores SIGINT.
+    ProcessPart.start(part, stdout=subprocess.PIPE)
+
+
+def test_a_part_stops_on_sigint_even_when_run_all_was_started_with_sigint_ignored():
+    """`make run &` from a script (and CI's background passes) starts run-all with SIGINT
+    ignored, which children inherit: the parts get SIGINT's default back."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        part = ProcessPart(
+            "web server", _python("import time\nprint('ready', flush=True)\ntime.sleep(60)\n"), {}
+        )
+        part.env = dict(os.environ)
+        _start_piped(part)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert part.process.stdout.readline() == b"ready\n"
+    part.interrupt()
+    assert part.process.wait(timeout=20) != 0

@@ -210,7 +210,8 @@ def test_writes_from_pages_and_commands_succeed_while_an_import_writes(
     assert result["valid"] == truth["rows_with_valid_phone"]
     assert len(answers) >= 4, "the writes did not overlap the import"
     assert [a.status_code for a in answers if a.status_code >= 400] == []
-    assert [cmd.wait(120) for cmd in commands] == [0, 0, 0]
+    codes = [cmd.wait(120) for cmd in commands]
+    assert codes == [0, 0, 0], [cmd.stderr.read() for cmd in commands]
     with app.app_context():
         views = db.session.scalar(
             sa.select(sa.func.count(SavedView.id)).execution_options(all_accounts=True)
