@@ -233,3 +233,28 @@ def test_reading_and_writing_choose_how_a_transaction_begins(app):
         assert not write_lock.wants_write_lock()
     with app.test_request_context("/pools/views", method="POST"):
         assert write_lock.wants_write_lock()
+
+
+def test_a_command_creating_what_another_writer_is_creating_uses_it_not_fails(
+    app, app_environ, make_account
+):
+    """Two `campaigns create` at once in an account without projects both create its
+    Default project: on PostgreSQL the second met the unique name and exited 1 (CI)."""
+    from leadapp.models import Account, Project
+
+    account_id = make_account("beta")
+    with app.app_context():
+        other = db.engine.connect()
+        held = other.begin()
+        other.execute(sa.insert(Project.__table__).values(account_id=account_id, name="Default"))
+        command = flask(app_environ, "campaigns", "create", "--account", "beta", "--name", "C1")
+        time.sleep(2)  # the command reaches the insert (PostgreSQL) or the lock (SQLite)
+        held.commit()
+        other.close()
+    assert command.wait(120) == 0, command.stderr.read()
+    with app.app_context():
+        projects = db.session.scalars(
+            sa.select(Project.name).where(Project.account_id == account_id)
+        ).all()
+        assert projects == ["Default"]
+        assert db.session.get(Account, account_id) is not None

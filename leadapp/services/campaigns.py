@@ -92,12 +92,23 @@ def rename_project(project: Project, name: str, user_id: int | None = None) -> b
 
 
 def project_named(account: Account, name: str, user_id: int | None = None) -> Project:
-    """The account's project called ``name``, created when it does not exist yet."""
+    """The account's project called ``name``, created when it does not exist yet (or
+    taken as it is when another user or command created it at the same moment)."""
     name = _project_name(name)
-    project = db.session.scalar(
-        sa.select(Project).where(Project.account_id == account.id, Project.name == name)
-    )
-    return project or create_project(account, name, user_id)
+    named = sa.select(Project).where(Project.account_id == account.id, Project.name == name)
+    project = db.session.scalar(named)
+    if project is not None:
+        return project
+    try:
+        # PostgreSQL lets two writers both find no project; the second meets the unique
+        # name, and only its savepoint is undone.
+        with db.session.begin_nested():
+            return create_project(account, name, user_id)
+    except sa.exc.IntegrityError:
+        project = db.session.scalar(named)
+        if project is None:
+            raise
+        return project
 
 
 # --- Campaigns --------------------------------------------------------------------------
