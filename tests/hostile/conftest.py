@@ -47,7 +47,9 @@ class Wizard:
         self.client = client
         self.jobs: list[tuple[int, object, tuple]] = []
         self.errors: list[Exception] = []
-        monkeypatch.setattr("leadapp.imports.views.dispatch", self._dispatch)
+        # The wizard's views are split by step; each module that hands jobs to RQ.
+        for module in ("checking", "listing", "running"):
+            monkeypatch.setattr(f"leadapp.imports.views.{module}.dispatch", self._dispatch)
         self.staged_before = set(self.staging_dirs())
         with app.app_context():
             account = db.session.scalar(sa.select(Account).where(Account.slug == "acme"))

@@ -1,0 +1,115 @@
+"""Step 3: which column goes to which lead field, time-zone rules, templates."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import (
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from leadapp.extensions import db
+from leadapp.models import MappingTemplate
+from leadapp.security import get_or_404
+from leadapp.services import imports as import_service
+
+from . import bp
+from .common import _draft, _reached, _sniff_or_none, _wizard
+
+
+@bp.route("/imports/<int:import_id>/mapping", methods=["GET", "POST"])
+@login_required
+def mapping(import_id: int):
+    imp = _draft(import_id)
+    info = _sniff_or_none(imp)
+    if info is None:
+        flash("Upload a file first.", "info")
+        return redirect(url_for("imports.file", import_id=imp.id))
+    fields = import_service.field_definitions()
+    templates = db.session.scalars(sa.select(MappingTemplate).order_by(MappingTemplate.name)).all()
+    error = None
+    if request.method == "POST":
+        form = request.form
+        chosen = {h: (form.get(f"map-{i}") or None) for i, h in enumerate(info.headers)}
+        rules = _rules_from(form)
+        if form.get("action") == "load":
+            template = get_or_404(MappingTemplate, form.get("load_template_choice", 0, type=int))
+            chosen, rules = _template_mapping(template, info.headers)
+            missing = [h for h in template.mapping if h not in info.headers]
+            if missing:
+                error = (
+                    f"The template '{template.name}' names column(s) "
+                    f"{', '.join(repr(m) for m in missing)} that this file does not have; "
+                    "the other columns were loaded."
+                )
+        else:
+            try:
+                import_service.check_mapping(imp, chosen, info.headers, rules)
+            except import_service.ImportError_ as exc:
+                error = str(exc)
+            else:
+                imp.mapping, imp.timezone_rules = chosen, rules
+                if form.get("save_template", "").strip():  # optional: blank saves none
+                    import_service.save_template(
+                        form["save_template"], chosen, rules, current_user.id
+                    )
+                imp.step = "duplicates"
+                db.session.commit()
+                return redirect(url_for("imports.duplicates", import_id=imp.id))
+        suggested = chosen
+    else:
+        suggested = imp.mapping or import_service.suggest(imp, info)
+        rules = imp.timezone_rules or []
+        _reached(imp, "mapping")
+    columns = [
+        {
+            "index": i,
+            "header": h,
+            "samples": [r[i] for r in info.preview[:3]],
+            "field": suggested.get(h),
+        }
+        for i, h in enumerate(info.headers)
+    ]
+    return _wizard(
+        "imports/mapping.html",
+        imp,
+        "mapping",
+        columns=columns,
+        fields=fields,
+        templates=templates,
+        rules=rules,
+        error=error,
+        view=request.args.get("view", "grid"),
+    ), (422 if error and request.method == "POST" else 200)
+
+
+def _rules_from(form) -> list[list[str]]:
+    rules = []
+    for field, value, zone in zip(
+        form.getlist("rule_field"),
+        form.getlist("rule_value"),
+        form.getlist("rule_zone"),
+        strict=False,
+    ):
+        if field and value and zone:
+            rules.append([field, value, zone])
+    return rules
+
+
+def _template_mapping(template: MappingTemplate, headers: list[str]):
+    chosen = {h: template.mapping.get(h) for h in headers}
+    return chosen, list(template.timezone_rules or [])
+
+
+@bp.route("/imports/<int:import_id>/mapping/rule")
+@login_required
+def mapping_rule(import_id: int):
+    """One more empty time-zone rule row (htmx)."""
+    imp = _draft(import_id)
+    return render_template(
+        "imports/_rule.html", imp=imp, rule=["", "", ""], fields=import_service.field_definitions()
+    )
