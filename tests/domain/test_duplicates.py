@@ -9,7 +9,16 @@ import pandas as pd
 import pytest
 
 from leadapp.domain.csv_io import read_chunks
-from leadapp.domain.duplicates import choose_golden, find_duplicates, match_key
+from leadapp.domain.duplicates import (
+    any_of_groups,
+    choose_golden,
+    find_duplicates,
+    first_occurrence,
+    key_parts,
+    match_key,
+    repeats_earlier,
+    row_key,
+)
 from leadapp.domain.phones import normalise_phones
 from tests.domain.helpers import FIXTURES, shared_samples
 
@@ -124,3 +133,46 @@ def test_golden_is_deterministic_under_row_order():
     assert a.to_dict() == b.reindex(a.index).to_dict()
     with pytest.raises(ValueError, match="keep rule"):
         choose_golden(LEADS, "grp", "oldest")
+
+
+# --- several match keys: "any of" (the default) and "all of" ----------------------------
+
+
+SEVERAL = pd.DataFrame(
+    {
+        "phone1": ["+14155550101", "+14155550102", "+14155550101", "+14155550103", None],
+        "email": ["a@x.com", "A@X.com ", "c@x.com", None, "e@x.com"],
+    }
+)
+
+
+def test_any_of_repeats_a_row_sharing_one_part_all_of_only_the_whole_key():
+    fields = ["phone1", "email"]
+    anyk = row_key(SEVERAL, fields, "any")
+    allk = row_key(SEVERAL, fields, "all")
+    # Row 1 repeats row 0's email, row 2 its phone: two duplicates with "any of"...
+    assert repeats_earlier(anyk, 2, "any").tolist() == [False, True, True, False, False]
+    # ... none with "all of" (no row repeats both).
+    assert repeats_earlier(allk, 2, "all").tolist() == [False] * 5
+    assert first_occurrence(anyk, 2, "any").tolist()[:3] == [pd.NA, 0, 0]
+    # A row with one part empty still has a key in "any" mode, not in "all" mode.
+    assert pd.notna(anyk[3]) and pd.isna(allk[3])
+    phones, emails = key_parts(anyk, 2)
+    assert phones.tolist()[3] == "+14155550103" and pd.isna(emails[3])
+    assert emails[1] == "a@x.com" and pd.isna(phones[4])
+
+
+def test_one_field_is_the_same_key_in_both_modes():
+    assert row_key(SEVERAL, ["email"], "any").equals(row_key(SEVERAL, ["email"], "all"))
+
+
+def test_any_of_groups_follow_chains_and_leave_rows_without_values_alone():
+    ids = pd.Series([10, 11, 12, 13, 14])
+    parts = {
+        "phone": pd.Series(["p1", "p2", "p2", None, None]),
+        "email": pd.Series(["e1", None, "e3", "e1", None]),
+    }
+    # 13 shares e1 with 10; 12 shares p2 with 11: two groups; 14 alone.
+    assert any_of_groups(ids, parts).tolist() == [10, 11, 11, 10, 14]
+    chain = {"phone": pd.Series(["p1", "p1", None]), "email": pd.Series([None, "e", "e"])}
+    assert any_of_groups(pd.Series([3, 2, 1]), chain).tolist() == [1, 1, 1]
