@@ -167,6 +167,8 @@ def create_import(
         _check_pool_name_free((pool_name or "").strip(), allow_empty=True)
     elif pool.is_system:
         raise ImportError_("Leads cannot be imported into the system Inactive pool.")
+    else:
+        check_pool_fits_campaign(pool, campaign)
     imp = Import(
         account_id=account.id,
         user_id=user.id if user else None,
@@ -184,6 +186,26 @@ def create_import(
     db.session.add(imp)
     db.session.flush()
     return imp
+
+
+def check_pool_fits_campaign(pool: LeadPool, campaign: Campaign) -> None:
+    """An existing pool takes an import only for a campaign it feeds (or, feeding none yet,
+    for any): the rows are checked against the campaign's phone region and duplicates are
+    searched in its pools, so another campaign's pool would be checked wrongly."""
+    fed = db.session.scalars(
+        sa.select(Campaign)
+        .join(PoolAssignment, PoolAssignment.campaign_id == Campaign.id)
+        .where(PoolAssignment.pool_id == pool.id)
+        .order_by(Campaign.name)
+    ).all()
+    if fed and campaign.id not in {c.id for c in fed}:
+        names = [c.name for c in fed]
+        which = "campaign" if len(names) == 1 else "campaigns"
+        quoted = ", ".join(f"'{n}'" for n in names)
+        raise ImportError_(
+            f"The pool '{pool.name}' feeds the {which} {quoted}, not '{campaign.name}': "
+            f"choose one of {campaign.name}'s pools, or the {which} {' or '.join(names)}."
+        )
 
 
 def _check_pool_name_free(name: str, allow_empty: bool = False) -> None:

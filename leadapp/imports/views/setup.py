@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 
 from leadapp.domain.csv_io import CsvError
 from leadapp.extensions import db
-from leadapp.models import Campaign, Import, LeadPool, User
+from leadapp.models import Campaign, Import, LeadPool, PoolAssignment, User
 from leadapp.security import get_or_404
 from leadapp.services import imports as import_service
 
@@ -41,6 +41,28 @@ def _settings_form() -> SettingsForm:
     if request.method == "GET":
         form.owner.data = current_user.id
     return form
+
+
+def _pool_campaigns() -> dict[int, str]:
+    """Pool id → the ids of the campaigns it feeds ("3 7"), so the page offers only the
+    chosen campaign's pools (a pool feeding none fits any)."""
+    fed: dict[int, list[str]] = {}
+    for pool_id, campaign_id in db.session.execute(
+        sa.select(PoolAssignment.pool_id, PoolAssignment.campaign_id)
+    ):
+        fed.setdefault(pool_id, []).append(str(campaign_id))
+    return {pool_id: " ".join(ids) for pool_id, ids in fed.items()}
+
+
+def _settings_page(form: SettingsForm, unfinished, status: int):
+    return _wizard(
+        "imports/settings.html",
+        None,
+        "settings",
+        form=form,
+        unfinished=unfinished,
+        pool_campaigns=_pool_campaigns(),
+    ), status
 
 
 @bp.route("/imports/new", methods=["GET", "POST"])
@@ -67,9 +89,7 @@ def new():
         if form.target.data == "existing":
             if not form.existing_pool.data:
                 form.existing_pool.errors.append("Choose the pool to import into.")
-                return _wizard(
-                    "imports/settings.html", None, "settings", form=form, unfinished=unfinished
-                ), 422
+                return _settings_page(form, unfinished, 422)
             pool = get_or_404(LeadPool, form.existing_pool.data)
         settings = {
             "owner_id": form.owner.data,
@@ -93,16 +113,11 @@ def new():
             )
         except import_service.ImportError_ as exc:
             db.session.rollback()
-            form.pool_name.errors.append(str(exc))
-            return _wizard(
-                "imports/settings.html", None, "settings", form=form, unfinished=unfinished
-            ), 422
+            (form.existing_pool if pool else form.pool_name).errors.append(str(exc))
+            return _settings_page(form, unfinished, 422)
         db.session.commit()
         return redirect(url_for("imports.file", import_id=imp.id))
-    status = 422 if form.errors else 200
-    return _wizard(
-        "imports/settings.html", None, "settings", form=form, unfinished=unfinished
-    ), status
+    return _settings_page(form, unfinished, 422 if form.errors else 200)
 
 
 # ---------------------------------------------------------------------------------------
