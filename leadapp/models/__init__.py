@@ -6,6 +6,7 @@ from .base import AccountScoped
 from .campaign import Campaign, Project
 from .compliance import ApiToken, DoNotCallNumber
 from .dedup import DedupGoldenChange, DedupJob, DedupMove
+from .dialing import DialLease, DialSettings
 from .fields import FieldDefinition, MappingTemplate
 from .imports import Import
 from .jobs import BackgroundJob
@@ -24,6 +25,8 @@ __all__ = [
     "DedupGoldenChange",
     "DedupJob",
     "DedupMove",
+    "DialLease",
+    "DialSettings",
     "DoNotCallNumber",
     "EmailDelivery",
     "FieldDefinition",

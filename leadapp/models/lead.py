@@ -14,6 +14,26 @@ LEAD_STATUSES = ("open", "closed", "removed", "inactive")
 DNC_REASONS = ("number", "copy", "hand")
 DIRECTIONS = ("inbound", "outbound")
 PHONE_SLOTS = 5
+# "Never": the next callable time of a lead not yet dialled (every lead has one, so the
+# dial queue's index can compare it without a NULL case).
+NEVER_DIALLED = dt.datetime(1970, 1, 1)
+
+
+def _dialable(dialect: str) -> sa.TextClause:
+    false = "0" if dialect == "sqlite" else "false"
+    return sa.text(f"status = 'open' AND completed = {false} AND do_not_call = {false}")
+
+
+def _dial_index(name: str, *columns: str) -> sa.Index:
+    """An index of the dial queue: only leads that can be dialled at all (open, not
+    completed, not do-not-call); the queue's own conditions read its trailing columns
+    without visiting the table."""
+    return sa.Index(
+        name,
+        *columns,
+        postgresql_where=_dialable("postgresql"),
+        sqlite_where=_dialable("sqlite"),
+    )
 
 
 def _where_present(name: str, column: str) -> sa.Index:
@@ -48,6 +68,33 @@ class Lead(AccountScoped, Timestamped, db.Model):
         _where_present("ix_leads_account_email", "email_key"),
         _where_present("ix_leads_account_customer_key", "customer_key"),
         *(_where_present(f"ix_leads_account_phone{i}", f"phone{i}") for i in range(2, 6)),
+        # The dial queue (issue 18): per pool and time zone, in dial order (file order) or
+        # fewest attempts first; callbacks by their time.
+        _dial_index(
+            "ix_leads_dial_file",
+            "pool_id",
+            "timezone",
+            "dial_order",
+            "id",
+            "next_call_at",
+            "dial_attempts",
+        ),
+        _dial_index(
+            "ix_leads_dial_attempts",
+            "pool_id",
+            "timezone",
+            "dial_attempts",
+            "dial_order",
+            "id",
+            "next_call_at",
+        ),
+        sa.Index(
+            "ix_leads_callbacks",
+            "pool_id",
+            "callback_at",
+            postgresql_where=sa.text("callback_at IS NOT NULL"),
+            sqlite_where=sa.text("callback_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,6 +142,16 @@ class Lead(AccountScoped, Timestamped, db.Model):
     # Set with a callback wrap code: when the lead should be called again.
     callback_at: Mapped[dt.datetime | None]
     call_count: Mapped[int] = mapped_column(default=0)
+    # The dial queue's state: outbound attempts made, when the lead may be called again
+    # (the recycle delay after its last outcome, or the end of its lease), and the agent
+    # whose callback it is.
+    dial_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_call_at: Mapped[dt.datetime] = mapped_column(
+        default=NEVER_DIALLED, server_default=sa.text("'1970-01-01 00:00:00'")
+    )
+    callback_agent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
     custom: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     pool = relationship("LeadPool")
