@@ -30,6 +30,7 @@ EXPECTED = {
     "api_tokens",
     "dedup_golden_changes",
     "email_deliveries",
+    "wrap_codes",
 }
 
 

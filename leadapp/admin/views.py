@@ -155,3 +155,7 @@ def outbox_message(name: str):
     if message is None or not _account_addresses() & set(message["recipients"]):
         abort(404)
     return render_template("admin/outbox_message.html", message=message)
+
+
+# The wrap codes page registers its routes on this blueprint.
+from leadapp.admin import wrap_codes as _wrap_codes  # noqa: E402, F401

@@ -48,6 +48,7 @@ INTERACTION_FIELDS = (
     "notes",
     "direction",
     "at",
+    "callback_at",
     "completed",
 )
 # Clock skew we tolerate for a call's time before calling it "in the future".
@@ -535,6 +536,13 @@ def _interaction_args(body: dict) -> dict:
                 errors["at"] = "at is in the future; send the time the call happened."
             else:
                 args["at"] = at
+    if body.get("callback_at") is not None:
+        try:
+            args["callback_at"] = _parse_at(body["callback_at"])
+        except (ValueError, TypeError, OverflowError):
+            errors["callback_at"] = (
+                "callback_at must be an ISO-8601 time, like 2026-03-02T09:00:00-08:00."
+            )
     code = body.get("campaign")
     if code is not None:
         campaign = None

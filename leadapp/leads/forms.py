@@ -9,17 +9,6 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from leadapp.domain.timezones import valid_zones
 
-WRAP_CODES = (
-    "SALE",
-    "CALLBACK",
-    "NO_ANSWER",
-    "BUSY",
-    "VOICEMAIL",
-    "NOT_INTERESTED",
-    "WRONG_NUMBER",
-    "DO_NOT_CALL",
-)
-
 
 def zone_choices(blank: str = "Detect (from the phone number, else the campaign's)"):
     return [("", blank)] + [(z, z) for z in sorted(valid_zones()) if "/" in z]
@@ -79,7 +68,6 @@ def with_custom(base: type[FlaskForm], definitions) -> type[FlaskForm]:
 
 class WrapCodeForm(FlaskForm):
     wrap_code = StringField("Wrap code", validators=[Optional(), Length(max=60)])
-    completed = BooleanField("Completed (do not dial again)")
     callback_at = DateTimeLocalField(
         "Callback at (account time)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )

@@ -13,6 +13,7 @@ from .jobs import BackgroundJob
 from .lead import Interaction, Lead
 from .mail import EmailDelivery
 from .pool import LeadPool, PoolAssignment, SavedView
+from .wrap_code import WrapCode
 
 __all__ = [
     "ROLES",
@@ -39,4 +40,5 @@ __all__ = [
     "Project",
     "SavedView",
     "User",
+    "WrapCode",
 ]

@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from leadapp.domain.fields import STANDARD_FIELDS
 from leadapp.extensions import db
 from leadapp.models import ROLES, Account, Campaign, FieldDefinition, LeadPool, User
+from leadapp.services import wrap_codes
 
 INACTIVE_POOL_NAME = "Inactive"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$")
@@ -109,6 +110,7 @@ def create_account(
             )
         )
     db.session.flush()
+    wrap_codes.seed_defaults(account.id)
     return account
 
 

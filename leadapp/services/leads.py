@@ -39,7 +39,7 @@ from leadapp.models import (
 )
 from leadapp.models.base import utcnow
 from leadapp.models.lead import DIRECTIONS
-from leadapp.services import audit, dnc, lead_writer
+from leadapp.services import audit, dnc, lead_writer, wrap_codes
 from leadapp.services import imports as engine
 from leadapp.services import pools as pool_service
 
@@ -57,7 +57,6 @@ EDITABLE = (
 )
 # Standard fields that are not lead columns of their own: stored in ``Lead.custom``.
 STANDARD_EXTRA = ("notes",)
-CALLBACK_CODES = frozenset({"callback", "call back", "call-back", "cb", "call_back"})
 WRAP_CODE_MAX = 60
 
 
@@ -90,11 +89,6 @@ class LeadOutcome:
 
 # ---------------------------------------------------------------------------------------
 # Helpers
-
-
-def is_callback(wrap_code: str | None) -> bool:
-    """A wrap code that asks for a callback (then the lead needs a callback date/time)."""
-    return bool(wrap_code) and wrap_code.strip().lower() in CALLBACK_CODES
 
 
 def _pool_campaign(pool: LeadPool) -> Campaign | None:
@@ -531,37 +525,36 @@ def set_wrap_code(
     lead: Lead,
     wrap_code: str | None,
     *,
-    completed: bool,
+    completed: bool | None = None,
     callback_at: dt.datetime | None = None,
     user_id: int | None,
 ) -> Lead:
-    """Set the lead's wrap code and completed status; a callback code needs ``callback_at``
-    (a naive time is UTC), any other code clears it."""
-    code = (wrap_code or "").strip() or None
-    if code and len(code) > WRAP_CODE_MAX:
-        raise LeadError(f"A wrap code has at most {WRAP_CODE_MAX} characters.")
-    callback_at = _utc_naive(callback_at)
-    if is_callback(code):
-        if callback_at is None:
-            raise LeadError("A callback needs a date and time: when should the lead be called?")
-        if completed:
-            raise LeadError("A lead waiting for a callback cannot be completed; untick completed.")
-    else:
-        callback_at = None
-    before = {"wrap_code": lead.wrap_code, "completed": lead.completed}
-    lead.wrap_code = code
-    lead.completed = bool(completed)
-    lead.callback_at = callback_at
-    lead.updated_at = utcnow()
+    """Set the lead's wrap code by hand (the lead page): the account's wrap-code table
+    decides what it does to the lead (``wrap_codes.apply_outcome``); a callback code needs
+    ``callback_at`` (a naive time is UTC), any other code clears it."""
+    before = {
+        "wrap_code": lead.wrap_code,
+        "completed": lead.completed,
+        "status": lead.status,
+        "callback_at": lead.callback_at.isoformat() if lead.callback_at else None,
+    }
+    try:
+        effect = wrap_codes.apply_outcome(
+            lead, wrap_code, callback_at=callback_at, completed=completed
+        )
+    except wrap_codes.WrapCodeError as exc:
+        raise LeadError(str(exc)) from None
     audit.record(
         lead.account_id,
         user_id,
         "lead.wrap_code",
         lead,
         before=before,
-        wrap_code=code,
-        completed=bool(completed),
-        callback_at=callback_at.isoformat() if callback_at else None,
+        wrap_code=lead.wrap_code,
+        effect=effect,
+        status=lead.status,
+        completed=lead.completed,
+        callback_at=lead.callback_at.isoformat() if lead.callback_at else None,
     )
     db.session.flush()
     _refresh([lead.pool_id])
@@ -704,10 +697,14 @@ def record_interaction(
     direction: str = "outbound",
     at: dt.datetime | None = None,
     completed: bool | None = None,
+    callback_at: dt.datetime | None = None,
 ) -> Interaction:
-    """One call on ``lead``: the interaction, and the lead's last called time, call count,
-    last outcome, wrap code and (when given) completed flag. Numbers in any format are
-    stored in E.164; a naive ``at`` is UTC (default now)."""
+    """One call on ``lead``: the interaction, and the lead's last called time, call count
+    and last outcome. The latest call's wrap code does what the account's wrap-code table
+    says (``wrap_codes.apply_outcome``: SALE completes and closes the lead, a callback
+    needs ``callback_at``); ``completed`` true completes the lead whatever the code. A
+    call older than the lead's last one is history only. Numbers in any format are stored
+    in E.164; a naive ``at`` is UTC (default now)."""
     if direction not in DIRECTIONS:
         raise LeadError(f"The direction must be {' or '.join(DIRECTIONS)}.")
     for what, value in (("wrap code", wrap_code), ("outcome", outcome)):
@@ -739,16 +736,25 @@ def record_interaction(
         direction=direction,
         at=at,
     )
+    latest = lead.last_called_at is None or at >= lead.last_called_at
+    if latest and (interaction.wrap_code or completed is not None):
+        try:
+            wrap_codes.apply_outcome(
+                lead,
+                interaction.wrap_code or lead.wrap_code,
+                # Only "completed" sent: the lead's callback (if any) stands.
+                callback_at=callback_at or (None if interaction.wrap_code else lead.callback_at),
+                completed=completed,
+            )
+        except wrap_codes.WrapCodeError as exc:
+            raise LeadError(str(exc)) from None
+        interaction.wrap_code = interaction.wrap_code and lead.wrap_code
     db.session.add(interaction)
-    if lead.last_called_at is None or at >= lead.last_called_at:
+    if latest:
         lead.last_called_at = at
         if interaction.outcome:
             lead.last_outcome = interaction.outcome
-        if interaction.wrap_code:
-            lead.wrap_code = interaction.wrap_code
     lead.call_count = (lead.call_count or 0) + 1
-    if completed is not None:
-        lead.completed = bool(completed)
     lead.updated_at = utcnow()
     db.session.flush()
     audit.record(

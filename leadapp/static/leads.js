@@ -6,7 +6,9 @@
     var box = form.querySelector("[data-callback-field]");
     if (!input || !box) return;
     var codes = (form.dataset.callbackCodes || "").split(",");
-    var isCallback = codes.indexOf(input.value.trim().toLowerCase()) !== -1;
+    // Codes are compared as the server stores them: upper case, spaces and dashes as "_".
+    var code = input.value.trim().replace(/[\s-]+/g, "_").toUpperCase();
+    var isCallback = codes.indexOf(code) !== -1;
     var hasValue = !!box.querySelector("input").value || box.querySelector(".is-invalid");
     box.classList.toggle("d-none", !isCallback && !hasValue);
   }

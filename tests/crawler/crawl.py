@@ -38,6 +38,7 @@ VARIABLE_KINDS = {
     "number_id": "dnc",
     "field_id": "field_definition",
     "template_id": "template",
+    "wrap_code_id": "wrap_code",
     "name": "outbox",
     "row": "row",
     "field": "field",

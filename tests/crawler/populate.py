@@ -109,6 +109,7 @@ def _build_account(app, slug: str, m: str, tmp: Path) -> World:
         _campaigns(w, account)
         _pools_and_leads(w, account, admin)
         _tokens_views_templates(w, admin, boss)
+        _wrap_codes(w, account_id)
         db.session.commit()
         _imports(app, w, account, admin, tmp)
         _dedup_jobs(w, admin)
@@ -246,6 +247,19 @@ def _tokens_views_templates(w: World, admin, boss) -> None:
         f"{m}-template", {"first_name": "first_name", "phone1": "phone1"}, [], admin.id
     )
     w.add("template", "saved", template.id)
+
+
+def _wrap_codes(w: World, account_id: int) -> None:
+    """The account's default wrap codes (one of each effect) and one of its own."""
+    from leadapp.services import wrap_codes
+
+    seen = set()
+    for code in wrap_codes.codes(account_id):
+        if code.effect not in seen:
+            seen.add(code.effect)
+            w.add("wrap_code", code.effect, code.id)
+    own = wrap_codes.save_code(account_id, f"{w.marker}_REFUSED", f"{w.marker}-wrap", "closed")
+    w.add("wrap_code", "own", own.id)
 
 
 CSV = "first_name,last_name,phone1,email\n{m}-row-a,One,{p1},a@x.test\n{m}-row-b,Two,{p2},\n"

@@ -21,9 +21,9 @@ from leadapp.models import (
 )
 from leadapp.security import get_or_404
 from leadapp.services import leads as lead_service
+from leadapp.services import wrap_codes as wrap_code_service
 
 from ..forms import (
-    WRAP_CODES,
     CopyForm,
     WrapCodeForm,
 )
@@ -79,7 +79,6 @@ def _wrap_form(lead: Lead) -> WrapCodeForm:
     form = WrapCodeForm(
         data={
             "wrap_code": lead.wrap_code or "",
-            "completed": lead.completed,
             "callback_at": _to_local(lead.callback_at),
         }
     )
@@ -140,9 +139,10 @@ def _show(lead: Lead, *, wrap_form=None, copy_form=None, status: int = 200):
         not_ready=dial_state(lead),
         wrap_form=wrap_form or _wrap_form(lead),
         copy_form=copy_form or _copy_form(lead),
-        wrap_codes=WRAP_CODES,
+        wrap_codes=wrap_code_service.codes(lead.account_id),
+        wrap_effects=wrap_code_service.EFFECT_TEXT,
         custom_defs=custom_defs,
-        callback_codes=sorted(lead_service.CALLBACK_CODES),
+        callback_codes=sorted(wrap_code_service.callback_codes(lead.account_id)),
     ), status
 
 
@@ -165,7 +165,6 @@ def wrap_code(lead_id: int):
             lead_service.set_wrap_code(
                 lead,
                 form.wrap_code.data,
-                completed=form.completed.data,
                 callback_at=callback_at,
                 user_id=current_user.id,
             )

@@ -22,11 +22,9 @@ from leadapp.models import (
 )
 from leadapp.models.lead import LEAD_STATUSES
 from leadapp.routing import page_arg
+from leadapp.services import wrap_codes as wrap_code_service
 from leadapp.templating import international, local_time, render_page_or_partial
 
-from ..forms import (
-    WRAP_CODES,
-)
 from . import bp
 from .common import (
     _account,
@@ -233,7 +231,7 @@ def index():
         statuses=LEAD_STATUSES,
         custom_definitions=_custom_definitions(),
         advanced=advanced,
-        wrap_codes=WRAP_CODES,
+        wrap_codes=[c.code for c in wrap_code_service.codes(current_user.account_id)],
     )
 
 
