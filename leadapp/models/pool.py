@@ -37,6 +37,10 @@ class LeadPool(AccountScoped, Timestamped, db.Model):
     day_count: Mapped[int | None]
     time_from: Mapped[dt.time | None]
     time_until: Mapped[dt.time | None]
+    # The next free dial-order position: leads are numbered in file order as they arrive
+    # (``Lead.dial_order`` 0, 1, 2, ...) until Shuffle numbers them at random; also the
+    # "size" the day count spreads over (leadapp/domain/pool_schedule.py).
+    dial_order_next: Mapped[int] = mapped_column(default=0, server_default="0")
     source_file_name: Mapped[str | None] = mapped_column(sa.String(255))
     duplicate_check_field: Mapped[str | None] = mapped_column(sa.String(60))
     duplicate_processing: Mapped[str | None] = mapped_column(sa.String(40))
