@@ -31,6 +31,9 @@ EXPECTED = {
     "dedup_golden_changes",
     "email_deliveries",
     "wrap_codes",
+    "user_sessions",
+    "password_links",
+    "outbox_messages",
 }
 
 

@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .base import AccountScoped, Timestamped, db, enum
+from .base import AccountScoped, Timestamped, db, enum, utcnow
 
 ROLES = ("admin", "supervisor")
 
@@ -61,3 +61,51 @@ class User(UserMixin, AccountScoped, Timestamped, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
+
+
+class UserSession(AccountScoped, db.Model):
+    """One login of a user (a browser), live until logged out, ended or expired.
+
+    The browser holds the session's secret in its (signed) session cookie and, if it asked
+    to stay logged in, a second secret in the remember cookie; only their SHA-256 are kept
+    here. Every request checks its session's row, so ending the row ends the login at once,
+    whatever copies of the cookies exist."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # Stay logged in: the remember cookie's secret, replaced each time it is used; the
+    # one before stays good for a few seconds (tabs restored together all send it).
+    remember_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    previous_remember_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    remember_rotated_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    # Shown on the sessions page so people recognise their browsers.
+    ip_address: Mapped[str] = mapped_column(sa.String(45), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class PasswordLink(AccountScoped, db.Model):
+    """A one-time link that lets a user set their own password (an admin's reset sends it
+    by email): only the SHA-256 of its secret is kept; it expires and works once."""
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

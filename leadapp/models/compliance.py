@@ -27,6 +27,16 @@ class DoNotCallNumber(AccountScoped, db.Model):
     added_by = relationship("User")
 
 
+# What an API token may be allowed to do (its scopes), in the order the UI lists them.
+TOKEN_SCOPES = {
+    "read": "Read campaigns, leads and pool statistics",
+    "write_leads": "Add leads to campaigns",
+    "record_outcomes": "Record calls and their outcomes on leads",
+    "dial": "Take the next leads to dial from a campaign's queue",
+}
+LEGACY_SCOPES = "read write_leads record_outcomes"
+
+
 class ApiToken(AccountScoped, db.Model):
     """A user's token for ``/api/v1``: only its SHA-256 is stored; ``prefix`` identifies it."""
 
@@ -40,9 +50,23 @@ class ApiToken(AccountScoped, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+    # What the token may do: space-separated names of TOKEN_SCOPES. Tokens made before
+    # scopes existed keep what they could do then (all but "dial", which came later).
+    scopes: Mapped[str] = mapped_column(
+        sa.String(200), default=LEGACY_SCOPES, server_default=LEGACY_SCOPES
+    )
+    # After this moment (UTC) the token no longer works; None: until revoked.
+    expires_at: Mapped[dt.datetime | None]
 
     user = relationship("User")
 
     @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset((self.scopes or "").split())
+
+    def expired(self, now: dt.datetime | None = None) -> bool:
+        return self.expires_at is not None and (now or utcnow()) >= self.expires_at
+
+    @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.expired()

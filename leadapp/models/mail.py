@@ -8,7 +8,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import AccountScoped, Timestamped, db, enum
+from .base import AccountScoped, Timestamped, db, enum, utcnow
 
 EMAIL_STATUSES = ("pending", "sent", "failed")
 
@@ -43,3 +43,15 @@ class EmailDelivery(AccountScoped, Timestamped, db.Model):
     dedup_job_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("dedup_jobs.id", ondelete="CASCADE"), index=True
     )
+
+
+class OutboxMessage(AccountScoped, db.Model):
+    """Which account a sent message belongs to, recorded by the mail job as it writes the
+    message (by its Message-ID): the local outbox page lists only its account's messages,
+    whoever they were addressed to."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
