@@ -149,7 +149,7 @@ def apply_outcome(
     if effect == "callback":
         if callback_at is None:
             raise WrapCodeError(
-                f"{code} is a callback: give the date and time the lead should be called."
+                f"A callback ({code}) needs a date and time: when should the lead be called?"
             )
     else:
         callback_at = None
