@@ -11,10 +11,16 @@ Business rules for suggestions, strongest first:
 4. the values themselves: a column whose sample values normalise as phone numbers is a phone,
    values like ``a@b.com`` are an email, IANA names like ``Europe/Berlin`` a time zone.
 
-A field is used once, except phones: every phone column found goes into phone1, phone2... in
-order, a main phone (``Phone``, ``Phone Number``, ``Phone 1``) before secondary ones (``Alt
-Phone``, ``Mobile Phone Number``, ``Phone 2``). Headers known to be something else
-(``phone_code``, ``Phone 1 - Type``, ``list_id``...) stay unmapped.
+A field is used once, except phones: every phone column found goes into phone1, phone2...
+Phone 1 is the number most worth dialling: the column with the most valid numbers for the
+campaign's region in the sample rows; on a tie, mobile numbers before landlines; then a main
+phone (``Phone``, ``Phone Number``, ``Phone 1``) before secondary ones (``Alt Phone``,
+``Phone 2``); then column order. Without sample values, only the names decide. Headers known
+to be something else (``phone_code``, ``Phone 1 - Type``, ``list_id``...) stay unmapped.
+
+A ``Name`` / ``Full name`` column maps to ``full_name``, which is not a lead field: applying
+the mapping splits it into first and last name (``split_full_name``). It is suggested only
+when no column is taken for the first or last name.
 """
 
 from __future__ import annotations
@@ -28,13 +34,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import pandas as pd
+import phonenumbers
 
-from leadapp.domain.fields import PHONE_FIELDS, STANDARD_FIELDS
+from leadapp.domain.fields import PHONE_FIELDS, STANDARD_FIELDS, STANDARD_KEYS
 from leadapp.domain.phones import normalise_phones
 
 __all__ = [
     "ALIASES",
+    "FULL_NAME",
     "ColumnSuggestion",
+    "PhoneColumn",
+    "phone_columns",
+    "split_full_name",
     "Suggestions",
     "apply_mapping",
     "normalise_header",
@@ -47,6 +58,11 @@ ALIASES: dict[str, list[str]] = {
         "customer id", "customer key", "customer number", "customer no", "client id",
         "client number", "contact id", "lead id", "record id", "id", "external id", "crm id",
         "vendor lead code", "account number", "reference", "ref",
+        "custkey", "cust key", "cust id", "custid", "cust no", "cust num", "cust number",
+        "cust ref", "customer ref", "customer reference", "customer code", "client ref",
+        "client code", "account no", "account id", "account ref", "account code", "acct no",
+        "acct id", "acct number", "acct num", "accountno", "member id", "member number",
+        "lead key", "acct",
         "kundennummer", "kunden id", "kundennr", "kunden nr",  # de
         "identifiant client", "numero client", "id client", "reference client",  # fr
         "id cliente", "numero de cliente", "codigo cliente", "codigo de cliente",  # es / it
@@ -64,6 +80,16 @@ ALIASES: dict[str, list[str]] = {
         "voornaam", "roepnaam",  # nl
         "primeiro nome",  # pt
         "imie",  # pl
+    ],
+    "full_name": [
+        "name", "full name", "fullname", "contact name", "customer name", "client name",
+        "lead name",
+        "vollstandiger name", "kundenname",  # de
+        "nom complet",  # fr
+        "nombre completo",  # es
+        "nome completo",  # it / pt
+        "volledige naam",  # nl
+        "imie i nazwisko",  # pl
     ],
     "last_name": [
         "last name", "lastname", "surname", "family name", "last", "lname",
@@ -94,6 +120,8 @@ ALIASES: dict[str, list[str]] = {
         "business phone", "office phone", "alt phone", "alternate phone", "alternative phone",
         "other phone", "second phone", "secondary phone", "phone 2", "phone 3", "phone 4",
         "phone 5", "phone 2 value", "phone 3 value", "phone 4 value", "phone 5 value",
+        "landline", "land line", "landline number", "fixed line", "home number", "work number",
+        "mobile no", "cell number", "dial number", "phone no 1", "phone no 2",
         "phone2", "phone3", "phone4", "phone5", "phone number 2", "alt phone 2", "fax",
         "telefon", "telefonnummer", "handy", "handynummer", "mobil", "mobilnummer",
         "mobiltelefon", "rufnummer", "festnetz", "telefon 2",  # de
@@ -195,13 +223,32 @@ NOT_FIELDS = {
     "gender", "date of birth", "security phrase", "rank", "owner", "called count",
     "address1", "address2", "address3", "address", "city", "lead owner", "modified time",
     "last modified date", "last modified", "modified", "phone extension", "ext",
-    "user", "entry list id", "gmt offset now", "called since last reset", "name", "full name",
-    "company", "organization", "street", "website",
+    "user", "entry list id", "gmt offset now", "called since last reset",
+    "company", "organization", "street", "website", "company name", "account name",
+    "business name", "organisation", "organization name", "campaign name", "list name",
+    "agent name", "user name", "username", "file name", "pool name", "owner name",
 }  # fmt: skip
+
+# Names that are often a system's own row number: a more specific column wins over them
+# (a dialer's lead_id beside the CRM's vendor_lead_code).
+_WEAK_ALIASES = {"id", "lead id", "record id", "reference", "ref", "number"}
+FIXED = ("history", "key")  # suggestions taken as they are: no ranking, no competition
+FULL_NAME = "full_name"  # a mapping target, not a lead field: split into first and last name
+_NAME_TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "herr", "frau", "mme",
+                "mlle", "m", "sr", "sra", "srta", "dott", "dottssa", "pan", "pani"}  # fmt: skip
+
+# Header words saying a phone column holds mobiles, or landlines (used on a tie of valid
+# numbers when the region's numbers do not tell mobiles from landlines, as in the US).
+_MOBILE_WORDS = {"mobile", "cell", "cellphone", "handy", "mobil", "mobiltelefon", "portable",
+                 "movil", "celular", "cellulare", "mobiel", "gsm", "telemovel", "komorka",
+                 "komorkowy"}  # fmt: skip
+_LANDLINE_WORDS = {"landline", "land", "fixed", "home", "work", "office", "business", "fax",
+                   "festnetz", "fixe"}  # fmt: skip
 
 # Phone aliases that name a secondary number (they go after the main phone).
 _SECONDARY_WORDS = {"alt", "alternate", "alternative", "other", "second", "secondary", "mobile",
                     "cell", "home", "work", "business", "office", "fax", "handy", "mobil",
+                    "landline", "land", "fixed",
                     "portable", "movil", "celular", "cellulare", "mobiel", "gsm", "telemovel",
                     "komorka", "komorkowy", "mobiltelefon", "2", "3", "4", "5"}  # fmt: skip
 
@@ -212,7 +259,7 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class ColumnSuggestion:
     field: str | None
     confidence: float
-    reason: str  # history, alias, custom, contains, fuzzy, values, not_a_field, none
+    reason: str  # history, key, alias, custom, contains, fuzzy, values, not_a_field, none
 
 
 class Suggestions(dict):
@@ -263,7 +310,7 @@ def _by_name(norm: str, custom: dict[str, str]) -> tuple[str | None, float, str]
         return custom[norm], 0.95, "custom"
     index = _alias_index()
     if norm in index:
-        return index[norm], 0.95, "alias"
+        return index[norm], 0.9 if norm in _WEAK_ALIASES else 0.95, "alias"
     compact = norm.replace(" ", "")
     for alias, field in index.items():
         if alias.replace(" ", "") == compact:
@@ -311,6 +358,93 @@ def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+@dataclass(frozen=True)
+class PhoneColumn:
+    """A phone column's evidence for the Phone 1 choice, in the order the columns rank."""
+
+    key: object  # the caller's name for the column (its index or header)
+    header: str
+    valid: int  # valid numbers for the region among the sample values
+    sampled: int  # sample values given (blanks included)
+    mobiles: int  # of the valid ones, numbers known to be mobiles
+    kind: str  # "mobile", "landline" or "" (unknown: e.g. US numbers, no values)
+
+
+def _phone_kind(header: str, valid: list[str], mobiles: int) -> str:
+    """Mobile or landline: from the numbers when their region tells, else from the name."""
+    typed = sum(
+        phonenumbers.number_type(phonenumbers.parse(v))
+        in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE)
+        for v in valid
+    )
+    if typed >= max(1, len(valid) // 2):
+        return "mobile" if mobiles * 2 >= typed else "landline"
+    words = set(normalise_header(header).split())
+    if words & _MOBILE_WORDS:
+        return "mobile"
+    return "landline" if words & _LANDLINE_WORDS else ""
+
+
+def phone_columns(
+    values: Mapping[object, Sequence[str]], headers: Mapping[object, str], region: str
+) -> list[PhoneColumn]:
+    """Phone columns ranked for Phone 1, Phone 2...: most valid numbers for ``region``
+    first; on a tie mobile before landline; then a main phone's name before a secondary
+    one's; then column order (the order of ``values``)."""
+    out = []
+    for position, (key, column) in enumerate(values.items()):
+        column = ["" if v is None else str(v) for v in column]
+        e164 = normalise_phones(column, region)["e164"].dropna().tolist() if column else []
+        sample = e164[:200]  # the kind of a column shows in its first numbers
+        mobiles = sum(
+            phonenumbers.number_type(phonenumbers.parse(v)) == phonenumbers.PhoneNumberType.MOBILE
+            for v in sample
+        )
+        kind = _phone_kind(headers[key], sample, mobiles)
+        out.append(
+            (
+                position,
+                PhoneColumn(key, headers[key], len(e164), len(column), mobiles, kind),
+            )
+        )
+
+    def rank(item):
+        position, col = item
+        tie = (0 if col.kind == "mobile" else 1 if col.kind == "" else 2) if col.valid else 0
+        return (-col.valid, tie, _is_secondary_phone(normalise_header(col.header)), position)
+
+    return [col for _, col in sorted(out, key=rank)]
+
+
+def split_full_name(names: pd.Series) -> pd.DataFrame:
+    """``first_name`` and ``last_name`` from full names: "Smith, John" (last name first when
+    a comma says so), "John Smith", "Mary Ann Smith" (the last word is the last name), with
+    titles (Mr, Dr...) dropped; a single word is a first name."""
+    text = names.astype("object").where(names.notna(), "").astype(str).str.strip()
+    first, last = [], []
+    for value in text:
+        if "," in value:
+            surname, _, given = value.partition(",")
+            words = _without_titles(given.split())
+            first.append(" ".join(words) or None)
+            last.append(surname.strip() or None)
+            continue
+        words = _without_titles(value.split())
+        if len(words) <= 1:
+            first.append(words[0] if words else None)
+            last.append(None)
+        else:
+            first.append(" ".join(words[:-1]))
+            last.append(words[-1])
+    return pd.DataFrame({"first_name": first, "last_name": last}, index=names.index)
+
+
+def _without_titles(words: list[str]) -> list[str]:
+    while len(words) > 1 and words[0].lower().rstrip(".") in _NAME_TITLES:
+        words = words[1:]
+    return words
+
+
 def suggest_mapping(
     headers: Sequence[str],
     sample_rows: Sequence[Sequence[str]] | None,
@@ -340,8 +474,12 @@ def suggest_mapping(
     raw: list[tuple[str | None, float, str]] = []
     for pos, header in enumerate(headers):
         norm = normalise_header(header)
-        if norm in history and (history[norm] in keys or history[norm] is None):
+        if norm in history and (history[norm] in keys | {FULL_NAME} or history[norm] is None):
             raw.append((history[norm], 1.0, "history"))
+            continue
+        # A standard field's own key (LeadApp's export, a dialer's) is that field.
+        if str(header).strip() in keys & STANDARD_KEYS:
+            raw.append((str(header).strip(), 1.0, "key"))
             continue
         field, conf, why = _by_name(norm, custom)
         if field is None and why != "not_a_field" and rows:
@@ -351,28 +489,35 @@ def suggest_mapping(
         raw.append((field, conf, why))
 
     details: dict[str, ColumnSuggestion] = {}
-    # Phones: main phones first, then secondary ones, each group in column order.
+    # Phones: the most valid numbers first (see the module's rules).
     phone_cols = [
-        (i, h)
-        for i, (h, (f, _, _)) in enumerate(zip(headers, raw, strict=True))
-        if f == "phone" or (f in PHONE_FIELDS and raw[i][2] != "history")
+        i
+        for i, (f, _, why) in enumerate(raw)
+        if f == "phone" or (f in PHONE_FIELDS and why not in FIXED)
     ]
-    taken = {f for f, _, why in raw if why == "history" and f}
+    ranked = phone_columns(
+        {i: [r[i] if i < len(r) else "" for r in rows] for i in phone_cols},
+        {i: headers[i] for i in phone_cols},
+        region,
+    )
+    taken = {f for f, _, why in raw if why in FIXED and f}
     free_phones = [p for p in PHONE_FIELDS if p in keys and p not in taken]
-    phone_cols.sort(key=lambda ih: (_is_secondary_phone(normalise_header(ih[1])), ih[0]))
     phone_target = {}
-    for (i, _), target in zip(phone_cols, free_phones, strict=False):
-        phone_target[i] = target
+    for column, target in zip(ranked, free_phones, strict=False):
+        phone_target[column.key] = target
+    # A full name only when nothing else gives the first or last name.
+    names_elsewhere = any(f in ("first_name", "last_name") for f, _, _ in raw)
+    keys = keys | ({FULL_NAME} if not names_elsewhere and FULL_NAME not in taken else set())
 
     # Other fields: once each, the most confident column wins (earlier column on ties).
     best: dict[str, tuple[float, int]] = {}
     for i, (f, conf, why) in enumerate(raw):
-        plain = f and f != "phone" and f not in PHONE_FIELDS and why != "history"
+        plain = f and f != "phone" and f not in PHONE_FIELDS and why not in FIXED
         if plain and (f not in best or conf > best[f][0]):
             best[f] = (conf, i)
     for i, header in enumerate(headers):
         f, conf, why = raw[i]
-        if why == "history":
+        if why in FIXED:
             target = f
         elif f == "phone" or f in PHONE_FIELDS:
             target = phone_target.get(i)
@@ -391,7 +536,8 @@ def apply_mapping(
 ) -> pd.DataFrame:
     """Lead fields from CSV columns: ``mapping`` is header -> field, or header -> [fields].
 
-    A column may feed several fields; two columns may not feed the same field. Unmapped
+    A column may feed several fields; two columns may not feed the same field. A column
+    mapped to ``full_name`` fills first_name and last_name (``split_full_name``). Unmapped
     columns are left out; the result keeps the rows (and index) of ``df``.
     """
     out: dict[str, pd.Series] = {}
@@ -409,4 +555,13 @@ def apply_mapping(
                 )
             out[field] = df[header]
             source[field] = header
+    if FULL_NAME in out:
+        split = split_full_name(out.pop(FULL_NAME))
+        for field in ("first_name", "last_name"):
+            if field in out:
+                raise ValueError(
+                    f"Column {source[FULL_NAME]!r} is a full name: it fills the first and "
+                    f"last name, so {source[field]!r} cannot be mapped to {field!r} too."
+                )
+            out[field] = split[field]
     return pd.DataFrame(out, index=df.index)
