@@ -36,6 +36,10 @@ class Campaign(AccountScoped, Timestamped, db.Model):
     # Calling window in the lead's own local time (TCPA: 8 am to 9 pm).
     window_start: Mapped[dt.time] = mapped_column(default=dt.time(8, 0))
     window_end: Mapped[dt.time] = mapped_column(default=dt.time(21, 0))
+    # Hours per weekday, stricter state hours and holidays off
+    # (leadapp.domain.calling_hours.calling_hours); None: the window every day, the
+    # shipped state table, public holidays off.
+    calling_hours: Mapped[dict | None] = mapped_column(sa.JSON)
     active: Mapped[bool] = mapped_column(default=True)
     # Share the dialing among to-dial pools by their weights (else pools dial in order).
     weighting: Mapped[bool] = mapped_column(default=True)

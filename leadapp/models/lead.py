@@ -7,6 +7,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from leadapp.domain.calling_hours import lead_zone_key, parse_zone_key
+
 from .base import AccountScoped, Timestamped, db, enum, utcnow
 
 LEAD_SOURCES = ("outbound", "inbound", "web", "api", "manual")
@@ -68,6 +70,9 @@ class Lead(AccountScoped, Timestamped, db.Model):
         _where_present("ix_leads_account_email", "email_key"),
         _where_present("ix_leads_account_customer_key", "customer_key"),
         *(_where_present(f"ix_leads_account_phone{i}", f"phone{i}") for i in range(2, 6)),
+        # "Callable now" and the dial queue select leads by the few calling-hours keys
+        # whose hours are open (services/calling_hours.py).
+        sa.Index("ix_leads_account_zone_key", "account_id", "zone_key"),
         # The dial queue (issue 18): per pool and time zone, in dial order (file order) or
         # fewest attempts first; callbacks by their time.
         _dial_index(
@@ -121,8 +126,15 @@ class Lead(AccountScoped, Timestamped, db.Model):
     phone4_raw: Mapped[str | None] = mapped_column(sa.String(64))
     phone5_raw: Mapped[str | None] = mapped_column(sa.String(64))
     timezone: Mapped[str | None] = mapped_column(sa.String(64))
-    # Where the zone came from: field, rule, phone, default; "several" when ambiguous.
+    # Where the zone came from: field, rule, postal, state, number, default; "several"
+    # when the number spans zones and nothing narrowed them.
     timezone_source: Mapped[str | None] = mapped_column(sa.String(20))
+    # Why the zone is unsure, for a supervisor ("zones disagree: number says X, address
+    # says Y"); empty when the evidence agrees.
+    timezone_note: Mapped[str | None] = mapped_column(sa.String(200))
+    # What the calling hours depend on: the zones the lead may be in, its country and
+    # state (leadapp.domain.calling_hours.zone_key); None: the campaign's default zone.
+    zone_key: Mapped[str | None] = mapped_column(sa.String(255))
     state: Mapped[str | None] = mapped_column(sa.String(64))
     postal_code: Mapped[str | None] = mapped_column(sa.String(20))
     country: Mapped[str | None] = mapped_column(sa.String(2))
@@ -166,6 +178,20 @@ class Lead(AccountScoped, Timestamped, db.Model):
     @property
     def display_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p) or "(no name)"
+
+
+@sa.event.listens_for(Lead, "before_insert")
+@sa.event.listens_for(Lead, "before_update")
+def _keep_zone_key(_mapper, _connection, lead: Lead) -> None:
+    """A lead written through the ORM keeps its ``zone_key`` in step with its zone, country
+    and state. The other zones of an unsure lead stay while its zone does; a zone set by
+    hand makes the lead sure (bulk writers compute the key themselves)."""
+    state = sa.inspect(lead)
+    zones, _, _ = parse_zone_key(lead.zone_key)
+    rezoned = state.attrs.timezone.history.has_changes() and state.persistent
+    if rezoned or lead.timezone not in zones:
+        zones = ()
+    lead.zone_key = lead_zone_key([lead.timezone, *zones], lead.country, lead.state)
 
 
 class Interaction(AccountScoped, db.Model):
