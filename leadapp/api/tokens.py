@@ -9,10 +9,12 @@ from flask_login import current_user, login_required
 
 from leadapp.extensions import db
 from leadapp.models import ApiToken
+from leadapp.models.compliance import TOKEN_SCOPES
 from leadapp.security import get_or_404
 from leadapp.services import api_tokens
 
 from .forms import NewTokenForm, RevokeForm
+from .scopes import scopes_for_role
 
 bp = Blueprint("tokens", __name__, url_prefix="/settings/api-tokens", template_folder="templates")
 
@@ -28,6 +30,8 @@ def _page(form: NewTokenForm, status: int = 200, created=None, plaintext: str | 
             form=form,
             revoke_form=RevokeForm(),
             mine=mine,
+            scope_labels=TOKEN_SCOPES,
+            allowed_scopes=scopes_for_role(current_user.role),
             others=others,
             created=created,
             plaintext=plaintext,
@@ -46,7 +50,9 @@ def index():
     if not form.validate_on_submit():
         return _page(form, 422 if form.errors else 200)
     try:
-        token, plaintext = api_tokens.create_token(current_user, form.name.data)
+        token, plaintext = api_tokens.create_token(
+            current_user, form.name.data, form.scopes.data or [], form.expires_in_days()
+        )
     except api_tokens.ApiTokenError as exc:
         db.session.rollback()
         form.name.errors.append(str(exc))

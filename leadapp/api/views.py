@@ -28,6 +28,8 @@ from leadapp.services import api_tokens, pool_grid
 from leadapp.services import leads as lead_service
 from leadapp.services.transactions import database_full, is_transient, out_of_space
 
+from .scopes import require_scope
+
 log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -93,17 +95,21 @@ def authenticate():
     # Whatever the app bound from a session cookie does not count here: only the token.
     bind_account(db.session(), None)
     g.api_user = None
+    g.api_token = None
     request.max_content_length = current_app.config.get("API_MAX_BODY", DEFAULT_MAX_BODY)
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     credentials = credentials.strip()
     if scheme.lower() != "bearer" or not credentials:
         return _error(401, "Send your API token as 'Authorization: Bearer <token>'.")
-    user = api_tokens.authenticate(credentials)
-    if user is None:
+    token = api_tokens.authenticate_token(credentials)
+    if token is None:
         db.session.rollback()
-        return _error(401, "The API token is unknown or revoked, or its user is deactivated.")
-    bind_account(db.session(), user.account_id)
-    g.api_user = user
+        return _error(
+            401, "The API token is unknown, revoked or expired, or its user is deactivated."
+        )
+    bind_account(db.session(), token.account_id)
+    g.api_token = token
+    g.api_user = token.user
     return None
 
 
@@ -144,10 +150,10 @@ def unexpected(exc: Exception):
 
 ENDPOINTS = [
     "GET  /api/v1/  (who this token is)",
-    "GET  /api/v1/campaigns/<code>",
-    "POST /api/v1/campaigns/<code>/leads",
-    "POST /api/v1/leads/<id>/interactions",
-    "GET  /api/v1/pools/<id>/stats",
+    "GET  /api/v1/campaigns/<code>  (scope read)",
+    "POST /api/v1/campaigns/<code>/leads  (scope write_leads)",
+    "POST /api/v1/leads/<id>/interactions  (scope record_outcomes)",
+    "GET  /api/v1/pools/<id>/stats  (scope read)",
 ]
 
 
@@ -160,6 +166,11 @@ def index():
         {
             "user": {"id": user.id, "email": user.email, "name": user.name, "role": user.role},
             "account": {"name": account.name, "slug": account.slug},
+            "token": {
+                "name": g.api_token.name,
+                "scopes": sorted(g.api_token.scope_set),
+                "expires_at": _iso(g.api_token.expires_at),
+            },
             "endpoints": ENDPOINTS,
         }
     )
@@ -342,6 +353,7 @@ def pool_json(pool: LeadPool) -> dict:
 
 
 @bp.get("/campaigns/<code>")
+@require_scope("read")
 def campaign_detail(code: str):
     campaign = _campaign(code)
     rows = db.session.execute(
@@ -448,6 +460,7 @@ def _lead_data(body: dict) -> dict:
 
 
 @bp.post("/campaigns/<code>/leads")
+@require_scope("write_leads")
 def create_lead(code: str):
     campaign = _campaign(code)
     body = _json_body()
@@ -576,6 +589,7 @@ def _interaction_args(body: dict) -> dict:
 
 
 @bp.post("/leads/<int:lead_id>/interactions")
+@require_scope("record_outcomes")
 def create_interaction(lead_id: int):
     lead = _own(Lead, lead_id, "lead")
     args = _interaction_args(_json_body())
@@ -597,5 +611,6 @@ def create_interaction(lead_id: int):
 
 
 @bp.get("/pools/<int:pool_id>/stats")
+@require_scope("read")
 def pool_stats(pool_id: int):
     return _done(pool_json(_own(LeadPool, pool_id, "lead pool")))

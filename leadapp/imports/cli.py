@@ -64,7 +64,19 @@ def parse_map(entries: tuple[str, ...]) -> dict[str, str | list[str]]:
 @click.option("--region", help="Phone region for numbers without +country code.")
 @click.option("--encoding")
 @click.option("--delimiter")
-@click.option("--match", default="phone1", show_default=True)
+@click.option(
+    "--match",
+    default="phone1",
+    show_default=True,
+    help="Match keys, comma-separated: phone1, email, customer_key, custom:FIELD.",
+)
+@click.option(
+    "--match-mode",
+    type=click.Choice(["any", "all"]),
+    default="any",
+    show_default=True,
+    help="With several match keys: a duplicate when any of them is equal, or all of them.",
+)
 @click.option(
     "--scope", type=click.Choice(import_service.SCOPES), default="campaign", show_default=True
 )
@@ -113,6 +125,7 @@ def import_leads(
     encoding,
     delimiter,
     match,
+    match_mode,
     scope,
     open_only,
     include_inactive,
@@ -158,6 +171,7 @@ def import_leads(
                 multiple,
                 header,
                 stray_quote,
+                match_mode=match_mode,
             )
         except (import_service.ImportError_, CsvError) as exc:
             db.session.rollback()
@@ -271,6 +285,7 @@ def _prepare(
     multiple,
     header=None,
     stray_quote="as-read",
+    match_mode="any",
 ):
     campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == campaign_name))
     if campaign is None:
@@ -324,7 +339,8 @@ def _prepare(
         if header not in dict(parse_map(map_entries)):
             mapping[header] = None
     dup = import_service.DuplicateSettings(
-        match=[m.strip() for m in match.split(",") if m.strip()],
+        match=import_service.match_keys_named(match.split(",")),
+        match_mode=match_mode,
         scope=scope,
         open_only=open_only,
         include_inactive=include_inactive,

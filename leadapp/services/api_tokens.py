@@ -14,9 +14,11 @@ import secrets
 
 import sqlalchemy as sa
 
+from leadapp.domain.names import clean_name
 from leadapp.extensions import db
 from leadapp.models import ApiToken, User
 from leadapp.models.base import utcnow
+from leadapp.models.compliance import LEGACY_SCOPES, TOKEN_SCOPES
 from leadapp.services import audit
 
 TOKEN_PREFIX = "la_"  # noqa: S105 (a label, not a secret)
@@ -26,6 +28,8 @@ NAME_MAX = 120
 MAX_TOKEN_LENGTH = 200
 # ``last_used_at`` is written at most this often, so busy scripts do not write every call.
 TOUCH_INTERVAL = dt.timedelta(minutes=1)
+# Lifetimes a new token may be given, in days (None: until revoked).
+EXPIRY_CHOICES = (None, 30, 90, 365)
 
 
 class ApiTokenError(ValueError):
@@ -36,15 +40,36 @@ def hash_token(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
 
 
-def create_token(user: User, name: str) -> tuple[ApiToken, str]:
-    """A new token of ``user`` named ``name``; returns it and its plaintext (shown once)."""
-    name = (name or "").strip()
+def create_token(
+    user: User,
+    name: str,
+    scopes: list[str] | None = None,
+    expires_in_days: int | None = None,
+) -> tuple[ApiToken, str]:
+    """A new token of ``user`` named ``name`` that may do ``scopes`` (default: read, write
+    leads, record outcomes) until revoked or, with ``expires_in_days``, until then; returns
+    it and its plaintext (shown once). A token gets only scopes its user's role may use."""
+    from leadapp.api.scopes import scopes_for_role  # the API package owns the rule
+
+    name = clean_name(name)
     if not name:
         raise ApiTokenError("Give the token a name, e.g. the script or CRM that will use it.")
     if len(name) > NAME_MAX:
         raise ApiTokenError(f"The token name can be at most {NAME_MAX} characters long.")
     if not user.active:
         raise ApiTokenError("A deactivated user cannot have API tokens.")
+    chosen = list(LEGACY_SCOPES.split()) if scopes is None else list(dict.fromkeys(scopes))
+    if not chosen:
+        raise ApiTokenError("Choose at least one thing the token may do.")
+    unknown = [s for s in chosen if s not in TOKEN_SCOPES]
+    if unknown:
+        raise ApiTokenError(f"“{unknown[0][:40]}” is not a token scope; choose from the list.")
+    allowed = scopes_for_role(user.role)
+    refused = [s for s in chosen if s not in allowed]
+    if refused:
+        raise ApiTokenError(f"A {user.role}'s token cannot have the “{refused[0]}” scope.")
+    if expires_in_days not in EXPIRY_CHOICES:
+        raise ApiTokenError("Choose how long the token works from the list.")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         account_id=user.account_id,
@@ -52,11 +77,20 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
         name=name,
         prefix=plaintext[:PREFIX_LENGTH],
         token_hash=hash_token(plaintext),
+        scopes=" ".join(s for s in TOKEN_SCOPES if s in chosen),
+        expires_at=(utcnow() + dt.timedelta(days=expires_in_days) if expires_in_days else None),
     )
     db.session.add(token)
     db.session.flush()
     audit.record(
-        user.account_id, user.id, "api_token.create", token, name=name, prefix=token.prefix
+        user.account_id,
+        user.id,
+        "api_token.create",
+        token,
+        name=name,
+        prefix=token.prefix,
+        scopes=token.scopes,
+        expires_at=token.expires_at.isoformat() if token.expires_at else None,
     )
     return token, plaintext
 
@@ -100,7 +134,13 @@ def tokens_for(user: User, everyone: bool = False) -> list[ApiToken]:
 
 
 def authenticate(plaintext: str | None) -> User | None:
-    """The active user owning the live token ``plaintext``, else None.
+    """The active user owning the live token ``plaintext``, else None."""
+    token = authenticate_token(plaintext)
+    return token.user if token is not None else None
+
+
+def authenticate_token(plaintext: str | None) -> ApiToken | None:
+    """The live (not revoked, not expired) token ``plaintext`` of an active user, else None.
 
     The lookup is by the token's SHA-256, so the database never compares the secret
     itself; the found hash is compared again in constant time. Flushes ``last_used_at``
@@ -119,15 +159,15 @@ def authenticate(plaintext: str | None) -> User | None:
     )
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         return None
-    if token.revoked_at is not None:
+    now = utcnow()
+    if token.revoked_at is not None or token.expired(now):
         return None
     user = db.session.scalar(
         sa.select(User).where(User.id == token.user_id).execution_options(all_accounts=True)
     )
     if user is None or not user.active or user.account_id != token.account_id:
         return None
-    now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL:
         token.last_used_at = now
         db.session.flush()
-    return user
+    return token

@@ -8,6 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from leadapp.domain.csv_export import to_csv_bytes
+from leadapp.domain.duplicates import first_occurrence
 from leadapp.domain.validation import REASON_TEXT
 from leadapp.extensions import db
 from leadapp.models import AuditLog, Import
@@ -56,26 +57,24 @@ def build(imp: Import, kind: str) -> io.BytesIO:
 
 def _duplicates(imp: Import, frame: pd.DataFrame) -> pd.DataFrame:
     valid = frame[frame["_valid"]].copy()
-    first_line = valid.groupby("_key")["_line"].transform("min")
-    in_file = valid["_key"].duplicated(keep="first")
+    d = imp.duplicate_settings or {}
+    settings = import_service.DuplicateSettings(**d)
+    in_file = settings.repeats_earlier(valid["_key"])
+    first = first_occurrence(valid["_key"], len(settings.match), settings.match_mode)
     rows = _fields_with_raw(imp, valid)
     rows["duplicate_of"] = ""
-    rows.loc[in_file, "duplicate_of"] = "line " + first_line[in_file].astype("str")
+    rows.loc[in_file, "duplicate_of"] = (
+        "line " + valid.loc[first[in_file].to_numpy(), "_line"].astype("str").to_numpy()
+    )
     rows["matched_lead_id"] = ""
     rows["match_key"] = valid["_key"].str.replace("\x1f", " + ", regex=False)
     rows["what_was_done"] = ""
     rows.loc[in_file, "what_was_done"] = "not imported (repeats an earlier row)"
-    d = imp.duplicate_settings or {}
     if d and d.get("scope") != "none":
-        settings = import_service.DuplicateSettings(**d)
         pool = db.session.get(import_service.LeadPool, imp.pool_id) if imp.pool_id else None
         firsts = valid.loc[~in_file, "_key"]
-        matches = import_service.existing_matches(
-            firsts,
-            settings.match,
-            import_service.scope_pool_ids(imp, pool, settings),
-            settings.open_only,
-            imp.id,
+        matches = settings.existing_matches(
+            firsts, import_service.scope_pool_ids(imp, pool, settings), imp.id
         )
         if not matches.empty:
             ids = matches.groupby("_key")["lead_id"].apply(

@@ -24,6 +24,7 @@ in scope. Scope ``none`` searches nothing and imports every valid row.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import os
@@ -45,8 +46,15 @@ from flask import current_app
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from leadapp.domain import csv_io, phones
-from leadapp.domain.columns import apply_mapping, suggest_mapping
-from leadapp.domain.duplicates import KEY_SEPARATOR, match_key
+from leadapp.domain.columns import FULL_NAME, apply_mapping, suggest_mapping
+from leadapp.domain.duplicates import (
+    KEY_SEPARATOR,
+    MATCH_MODES,
+    key_parts,
+    match_key,
+    repeats_earlier,
+    row_key,
+)
 from leadapp.domain.fields import PHONE_FIELDS
 from leadapp.domain.timezones import check_rules, resolve_timezones
 from leadapp.domain.validation import WARNINGS, validate
@@ -76,7 +84,9 @@ ACTIONS = (
     "move-existing",
 )
 MULTIPLE = ("update-all", "update-newest", "create-new")
-MATCH_FIELDS = ("phone1", "email", "customer_key")
+MATCH_FIELDS = ("phone1", "email", "customer_key")  # and custom:<field key>
+CUSTOM_PREFIX = "custom:"
+SUGGEST_SAMPLE_ROWS = 1000  # rows read to rank the phone columns at the mapping step
 MAX_MATCHES_TO_ACT = 3  # more existing matches than this: notify only
 STAGE_CHUNK = 50_000
 STAGE_THREADS = 2
@@ -114,6 +124,9 @@ class DiskFull(ImportError_):
 @dataclass
 class DuplicateSettings:
     match: list[str] = field(default_factory=lambda: ["phone1"])
+    # Several keys: "any" = a lead is a duplicate when any one of them is equal (email OR
+    # phone), "all" = only when every one is.
+    match_mode: str = "any"
     scope: str = "campaign"
     open_only: bool = False
     include_inactive: bool = False
@@ -130,13 +143,51 @@ class DuplicateSettings:
             raise ImportError_(f"When several leads match, choose one of: {', '.join(MULTIPLE)}.")
         if self.update_mode not in ("overwrite", "fill-blanks"):
             raise ImportError_("Updating existing leads is either overwrite or fill-blanks.")
-        unknown = [m for m in self.match if m not in MATCH_FIELDS]
+        if self.match_mode not in MATCH_MODES:
+            raise ImportError_("Several match keys match on any of them or on all of them.")
+        unknown = [m for m in self.match if m not in MATCH_FIELDS and not is_custom_key(m)]
         if not self.match or unknown:
             raise ImportError_(
-                f"Match duplicates on {', '.join(MATCH_FIELDS)} (or several of them)"
-                + (f", not {', '.join(unknown)}." if unknown else ".")
+                f"Match duplicates on {', '.join(MATCH_FIELDS)} or custom:<field> (or "
+                "several of them)" + (f", not {', '.join(unknown)}." if unknown else ".")
             )
+        if len(set(self.match)) != len(self.match):
+            raise ImportError_("Each match key can be chosen once.")
         return self
+
+    def repeats_earlier(self, keys: pd.Series) -> pd.Series:
+        """Rows (staged ``_key``) repeating an earlier row of the file under these keys."""
+        return repeats_earlier(keys, len(self.match), self.match_mode)
+
+    def existing_matches(
+        self, keys: pd.Series, pool_ids: list[int], exclude_import: int
+    ) -> pd.DataFrame:
+        """``existing_matches`` for these settings."""
+        return existing_matches(
+            keys, self.match, pool_ids, self.open_only, exclude_import, self.match_mode
+        )
+
+
+def is_custom_key(key: str) -> bool:
+    """``custom:<field>``: a custom lead field used as a match key."""
+    return isinstance(key, str) and key.startswith(CUSTOM_PREFIX) and len(key) > len(CUSTOM_PREFIX)
+
+
+def match_keys_named(names) -> list[str]:
+    """Match keys as people write them: a custom field's key alone (``policy``) means
+    ``custom:policy``; blanks are dropped."""
+    custom = {f.key for f in field_definitions() if not f.is_standard}
+    out = []
+    for name in names or []:
+        name = str(name).strip()
+        if name:
+            out.append(CUSTOM_PREFIX + name if name in custom else name)
+    return out
+
+
+def key_field(key: str) -> str:
+    """The lead field a match key reads: ``custom:policy`` -> ``policy``."""
+    return key[len(CUSTOM_PREFIX) :] if is_custom_key(key) else key
 
 
 # ---------------------------------------------------------------------------------------
@@ -377,16 +428,25 @@ def suggest(imp: Import, info: csv_io.Sniff) -> dict[str, str | None]:
         for header, target in (mapping or {}).items():
             if target and isinstance(target, str):
                 history.setdefault(normalise_header(header), target)
-    campaign = db.session.get(Campaign, imp.campaign_id)
+    # Phone 1 goes to the column with the most valid numbers: count them on more rows
+    # than the page previews.
+    sample = sniff_staged(imp, preview_rows=SUGGEST_SAMPLE_ROWS) if imp.staging_path else info
     return dict(
         suggest_mapping(
             info.headers,
-            info.preview,
+            sample.preview,
             field_definitions(),
             history=history,
-            region=(imp.settings or {}).get("region") or campaign.default_region,
+            region=import_region(imp),
         )
     )
+
+
+def import_region(imp: Import) -> str:
+    """The phone region the import's numbers are read in: the CLI's --region, else the
+    campaign's."""
+    campaign = db.session.get(Campaign, imp.campaign_id)
+    return (imp.settings or {}).get("region") or campaign.default_region
 
 
 def check_mapping(
@@ -407,7 +467,12 @@ def check_mapping(
         raise ImportError_(f"There is no lead field {', '.join(unknown)}; add it under Admin.")
     doubled = sorted({t for t in targets if targets.count(t) > 1})
     if doubled:
-        raise ImportError_(f"Two columns are mapped to {', '.join(doubled)}; keep one of them.")
+        labels = {f.key: f.label for f in field_definitions()}
+        names = " and ".join(labels.get(t, t) for t in doubled)
+        full = (
+            " (a full name fills the first and last name)" if FULL_NAME in mapping.values() else ""
+        )
+        raise ImportError_(f"Two columns are mapped to {names}{full}; keep one of them.")
     if "phone1" not in targets:
         raise ImportError_(
             "Map a column to the phone field Phone 1 (phone1): it is the number that is "
@@ -430,9 +495,15 @@ def set_mapping(
     check_mapping(imp, mapping, headers, timezone_rules)
     targets = _targets(mapping)
     duplicates = (duplicates or DuplicateSettings()).check()
+    labels = {f.key: f.label for f in field_definitions()}
     for key in duplicates.match:
-        if duplicates.scope != "none" and key not in targets and key != "phone1":
-            raise ImportError_(f"Duplicates are matched on {key}, so map a column to {key}.")
+        name = key_field(key)
+        if name not in labels and key != "phone1":
+            raise ImportError_(f"There is no lead field {name} to match duplicates on.")
+        if duplicates.scope != "none" and name not in targets and key != "phone1":
+            raise ImportError_(
+                f"Duplicates are matched on {labels[name]}, so map a column to {labels[name]}."
+            )
     imp.mapping = mapping
     imp.timezone_rules = [list(r) for r in (timezone_rules or [])]
     imp.duplicate_settings = asdict(duplicates)
@@ -441,12 +512,13 @@ def set_mapping(
 
 
 def _targets(mapping) -> list[str]:
+    """The lead fields a mapping fills (a full name fills the first and last name)."""
     out: list[str] = []
     for target in mapping.values():
         if not target:
             continue
         out.extend([target] if isinstance(target, str) else list(target))
-    return out
+    return [f for t in out for f in (("first_name", "last_name") if t == FULL_NAME else (t,))]
 
 
 def _key_phone(mapping) -> str:
@@ -519,6 +591,7 @@ def stage(imp: Import, progress: Callable[[float, str], None] | None = None) -> 
         "rules": imp.timezone_rules,
         "key_phone": key_phone,
         "match": imp.duplicate_settings.get("match", ["phone1"]),
+        "match_mode": imp.duplicate_settings.get("match_mode", "any"),
     }
     in_flight: deque = deque()
 
@@ -581,6 +654,7 @@ def stage_frame(
     rules,
     key_phone: str,
     match: list[str],
+    match_mode: str = "any",
     first_row: int = 0,
 ) -> pd.DataFrame:
     """One chunk of the file as staged rows: lead fields, validity, reasons, match key.
@@ -630,11 +704,14 @@ def stage_frame(
     out["timezone_source"] = tz["zone_source"].where(~tz["several_zones"], "several")
     out["_valid"] = row_valid.to_numpy()
     out["_reasons"] = _reason_text(reasons)
-    key_fields = [("phone1" if m == "phone1" else m) for m in match]
-    present = [f for f in key_fields if f in out]
-    out["_key"] = (
-        match_key(out, present).where(out["_valid"]) if len(present) == len(key_fields) else None
-    )
+    # The key's parts are named by their match keys (custom:<field>), as the search of
+    # existing leads names them, so both normalise them alike.
+    parts = pd.DataFrame({m: out.get(key_field(m)) for m in match}, index=out.index)
+    complete = all(key_field(m) in out for m in match)
+    if complete or match_mode == "any":
+        out["_key"] = row_key(parts, match, match_mode).where(out["_valid"])
+    else:
+        out["_key"] = None
     out["_key"] = out["_key"].astype("str")
     return out
 
@@ -689,60 +766,108 @@ def scope_pool_ids(imp: Import, pool: LeadPool | None, settings: DuplicateSettin
     return list(db.session.scalars(query))
 
 
+def _no_matches() -> pd.DataFrame:
+    return pd.DataFrame({"_key": [], "lead_id": [], "created_at": []})
+
+
+def _key_column(key: str):
+    """The lead column (or custom value, as text) a match key compares."""
+    standard = {"phone1": Lead.phone1, "email": Lead.email_key, "customer_key": Lead.customer_key}
+    if key in standard:
+        return standard[key]
+    return sa.func.nullif(sa.func.trim(Lead.custom[key_field(key)].as_string()), "")
+
+
 def existing_matches(
-    keys: pd.Series, match: list[str], pool_ids: list[int], open_only: bool, exclude_import: int
+    keys: pd.Series,
+    match: list[str],
+    pool_ids: list[int],
+    open_only: bool,
+    exclude_import: int,
+    mode: str = "all",
 ) -> pd.DataFrame:
     """Existing leads whose match key is one of ``keys``: columns ``_key``, ``lead_id``,
-    ``created_at`` — one query per chunk of keys, on the indexed first key part."""
+    ``created_at`` — one query per chunk of keys, on the indexed first key part.
+
+    ``mode == "any"`` with several keys: each key is searched on its own and a lead matches
+    a row when any one of them is equal (a lead matched twice by one row counts once)."""
     wanted = pd.Series(keys.dropna().unique(), dtype="str")
     if wanted.empty or not pool_ids:
-        return pd.DataFrame({"_key": [], "lead_id": [], "created_at": []})
-    first = match[0]
-    columns = {"phone1": Lead.phone1, "email": Lead.email_key, "customer_key": Lead.customer_key}
-    first_values = (
-        wanted.str.split(KEY_SEPARATOR, n=1).str[0] if len(match) > 1 else wanted
-    ).drop_duplicates()
+        return _no_matches()
+    if mode == "any" and len(match) > 1:
+        found = []
+        for key, part in zip(match, key_parts(wanted, len(match)), strict=True):
+            has = part.notna()
+            if not has.any():
+                continue
+            hits = existing_matches(part[has], [key], pool_ids, open_only, exclude_import)
+            if hits.empty:
+                continue
+            rows = pd.DataFrame({"_part": part[has].to_numpy(), "_key": wanted[has].to_numpy()})
+            hits = hits.rename(columns={"_key": "_part"}).merge(rows, on="_part")
+            found.append(hits[["_key", "lead_id", "created_at"]])
+        if not found:
+            return _no_matches()
+        both = pd.concat(found, ignore_index=True).drop_duplicates(["_key", "lead_id"])
+        return both.reset_index(drop=True)
+    # The first key with an index narrows the search; custom fields have none (a key of
+    # custom fields only reads every lead in scope that has a value).
+    position = next((i for i, m in enumerate(match) if not is_custom_key(m)), None)
+    searched = [None] if position is None else _first_parts(wanted, match, position)
     found = []
+    for part in searched:
+        conditions = [
+            Lead.pool_id.in_(pool_ids),
+            sa.or_(Lead.import_id.is_(None), Lead.import_id != exclude_import),
+        ]
+        if part is None:
+            conditions += [_key_column(m).is_not(None) for m in match]
+        else:
+            first = _key_column(match[position])
+            # Implied by the match, spelled out so both databases see that the partial
+            # index (leads that have the key) answers it.
+            conditions += [part, first.is_not(None)]
+        if open_only:
+            conditions.append(Lead.status == "open")
+        query = sa.select(
+            Lead.id.label("lead_id"),
+            Lead.created_at,
+            *[_key_column(m).label(f"k{i}") for i, m in enumerate(match)],
+        ).where(*conditions)
+        found.append(pd.DataFrame(db.session.execute(query).mappings().all()))
+    rows = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+    if rows.empty:
+        return _no_matches()
+    parts = pd.DataFrame({m: rows[f"k{i}"].astype("str") for i, m in enumerate(match)})
+    rows["_key"] = match_key(parts, match)
+    return rows[rows["_key"].isin(set(wanted))][["_key", "lead_id", "created_at"]]
+
+
+def _first_parts(wanted: pd.Series, match: list[str], position: int) -> list:
+    """Conditions on the key part at ``position`` (a standard, indexed column), one per
+    chunk of its values."""
+    values = key_parts(wanted, len(match))[position].dropna().drop_duplicates()
+    column = _key_column(match[position])
     # PostgreSQL takes the keys as one parameter: thousands of separate bind parameters
     # cost more to render and parse than the index lookups themselves. One text split on
     # the server (by the key separator, which no key part holds) is five times cheaper for
     # the driver to send than an array parameter.
     as_array = db.session.get_bind().dialect.name == "postgresql"
     chunk = KEY_CHUNK * 20 if as_array else KEY_CHUNK
-    for start in range(0, len(first_values), max(chunk, 1)):
-        part = first_values.iloc[start : start + chunk].tolist()
+    out = []
+    for start in range(0, len(values), max(chunk, 1)):
+        part = values.iloc[start : start + chunk].tolist()
         if not as_array:
-            wanted_first = columns[first].in_(part)
+            out.append(column.in_(part))
         elif any(KEY_SEPARATOR in value for value in part):
-            wanted_first = columns[first] == sa.any_(
-                sa.bindparam("keys", part, type_=ARRAY(sa.String))
-            )
+            out.append(column == sa.any_(sa.bindparam("keys", part, type_=ARRAY(sa.String))))
         else:
             joined = sa.bindparam("keys", KEY_SEPARATOR.join(part), type_=sa.Text)
-            wanted_first = columns[first] == sa.any_(
-                sa.func.string_to_array(joined, sa.literal(KEY_SEPARATOR, sa.Text))
+            out.append(
+                column
+                == sa.any_(sa.func.string_to_array(joined, sa.literal(KEY_SEPARATOR, sa.Text)))
             )
-        query = sa.select(
-            Lead.id.label("lead_id"),
-            Lead.created_at,
-            *[columns[m].label(m) for m in match],
-        ).where(
-            wanted_first,
-            # Implied by the match, spelled out so both databases see that the partial
-            # index (leads that have the key) answers it.
-            columns[first].is_not(None),
-            Lead.pool_id.in_(pool_ids),
-            sa.or_(Lead.import_id.is_(None), Lead.import_id != exclude_import),
-        )
-        if open_only:
-            query = query.where(Lead.status == "open")
-        found.append(pd.DataFrame(db.session.execute(query).mappings().all()))
-    rows = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
-    if rows.empty:
-        return pd.DataFrame({"_key": [], "lead_id": [], "created_at": []})
-    rows = rows.rename(columns={"email": "email"})
-    rows["_key"] = match_key(rows.astype({m: "str" for m in match}), match)
-    return rows[rows["_key"].isin(set(wanted))][["_key", "lead_id", "created_at"]]
+    return out
 
 
 def analyse(imp: Import) -> dict:
@@ -760,16 +885,10 @@ def analyse(imp: Import) -> dict:
         counts.update(duplicates_in_file=0, duplicates_existing=0, existing_leads_matched=0)
     else:
         valid = frame[frame["_valid"]]
-        in_file = valid["_key"].duplicated(keep="first")
+        in_file = settings.repeats_earlier(valid["_key"])
         firsts = valid.loc[~in_file, "_key"]
         pool = db.session.get(LeadPool, imp.pool_id) if imp.pool_id else None
-        matches = existing_matches(
-            firsts,
-            settings.match,
-            scope_pool_ids(imp, pool, settings),
-            settings.open_only,
-            imp.id,
-        )
+        matches = settings.existing_matches(firsts, scope_pool_ids(imp, pool, settings), imp.id)
         counts["duplicates_in_file"] = int(in_file.sum())
         counts["duplicates_existing"] = int(firsts.isin(set(matches["_key"])).sum())
         counts["existing_leads_matched"] = int(matches["lead_id"].nunique())
@@ -797,8 +916,15 @@ def ensure_pool(imp: Import, user_id: int | None) -> LeadPool:
         description=settings.get("description", ""),
         owner_id=settings.get("owner_id") or user_id,
         priority=settings.get("priority", 5),
+        # The wizard's advanced settings (seed 004): when the pool's leads may be used.
+        active_from=_date(settings.get("active_from")),
+        active_until=_date(settings.get("active_until")),
+        day_offset=int(settings.get("day_offset") or 0),
+        day_count=int(settings["day_count"]) if settings.get("day_count") else None,
+        time_from=_time(settings.get("time_from")),
+        time_until=_time(settings.get("time_until")),
         source_file_name=imp.file_name,
-        duplicate_check_field="+".join(dup.get("match", ["phone1"])),
+        duplicate_check_field=_check_field(dup)[:60],
         duplicate_processing=dup.get("action"),
         created_by_id=user_id,
         modified_by_id=user_id,
@@ -809,6 +935,21 @@ def ensure_pool(imp: Import, user_id: int | None) -> LeadPool:
     imp.pool_id = pool.id
     db.session.flush()
     return pool
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def _time(text: str | None) -> dt.time | None:
+    return dt.time.fromisoformat(text) if text else None
+
+
+def _check_field(dup: dict) -> str:
+    """The pool's duplicate-check field: ``phone1``, ``phone1|email`` (any of) or
+    ``phone1+email`` (all of)."""
+    match = dup.get("match", ["phone1"])
+    return ("|" if dup.get("match_mode", "any") == "any" else "+").join(match)
 
 
 def _assign(pool: LeadPool, campaign_id: int) -> None:
@@ -853,7 +994,7 @@ def execute(
     frame = staged(imp)
     frame = frame[frame["_valid"]].copy()
     if settings.scope != "none":
-        frame = frame[~frame["_key"].duplicated(keep="first")]
+        frame = frame[~settings.repeats_earlier(frame["_key"])]
     totals = dict(imp.counts or {})
     for name in ("imported", "updated", "discarded", "notified", "deactivated", "removed", "moved"):
         totals.setdefault(name, 0)
@@ -885,7 +1026,7 @@ def execute(
     return counts
 
 
-_NO_MATCHES = pd.DataFrame({"_key": [], "lead_id": [], "created_at": []})
+_NO_MATCHES = _no_matches()
 
 
 def _matches_per_batch(imp, pending, settings, scope_ids, step) -> dict[int, pd.DataFrame]:
@@ -896,9 +1037,7 @@ def _matches_per_batch(imp, pending, settings, scope_ids, step) -> dict[int, pd.
     the writes (the planner's statistics still describe the table before the import)."""
     if settings.scope == "none" or not scope_ids or pending.empty:
         return {}
-    matches = existing_matches(
-        pending["_key"], settings.match, scope_ids, settings.open_only, imp.id
-    )
+    matches = settings.existing_matches(pending["_key"], scope_ids, imp.id)
     if matches.empty:
         return {}
     # Keys are unique among pending rows (in-file duplicates are dropped with a scope).
@@ -944,9 +1083,7 @@ def _write_batch(
     to_insert = batch
     if settings.scope != "none" and scope_ids:
         if matches is None:
-            matches = existing_matches(
-                batch["_key"], settings.match, scope_ids, settings.open_only, imp.id
-            )
+            matches = settings.existing_matches(batch["_key"], scope_ids, imp.id)
         if not matches.empty:
             to_insert, acted = _apply_duplicate_action(imp, pool, batch, matches, settings)
             out["updated"] += acted["updated"]
@@ -1059,6 +1196,7 @@ def stage_options(imp: Import) -> dict:
         "default_zone": campaign.timezone,
         "rules": imp.timezone_rules,
         "match": (imp.duplicate_settings or {}).get("match", ["phone1"]),
+        "match_mode": (imp.duplicate_settings or {}).get("match_mode", "any"),
     }
 
 
@@ -1124,6 +1262,25 @@ SCOPE_WORDS = {
 }
 
 
+def key_labels() -> dict[str, str]:
+    """Match key -> the words a supervisor reads (``custom:policy`` -> its label)."""
+    labels = {"phone1": "Phone", "email": "Email", "customer_key": "Customer key"}
+    for f in field_definitions():
+        if not f.is_standard:
+            labels[CUSTOM_PREFIX + f.key] = f.label
+    return labels
+
+
+def match_words(match: list[str], mode: str = "any") -> str:
+    """``A lead is a duplicate when any of: Phone, Email`` (``all of``; one key: ``when its
+    Phone is equal``)."""
+    labels = key_labels()
+    names = [labels.get(m, key_field(m)) for m in match]
+    if len(names) == 1:
+        return f"a lead is a duplicate when its {names[0]} is equal"
+    return f"a lead is a duplicate when {'any' if mode == 'any' else 'all'} of: {', '.join(names)}"
+
+
 def describe(imp: Import) -> list[str]:
     """The chosen options in words, for the review step and the summary."""
     d = imp.duplicate_settings or {}
@@ -1137,7 +1294,6 @@ def describe(imp: Import) -> list[str]:
         f"File: {imp.file_name} ({imp.encoding}, delimiter {imp.delimiter!r})",
     ]
     if d:
-        keys = " + ".join(d.get("match", ["phone1"]))
         if d.get("scope") == "none":
             lines.append("Duplicates: " + SCOPE_WORDS["none"] + ".")
         else:
@@ -1147,7 +1303,8 @@ def describe(imp: Import) -> list[str]:
             if d.get("include_inactive"):
                 extra.append("inactive pools included")
             lines.append(
-                f"Duplicates: match on {keys} {SCOPE_WORDS[d.get('scope', 'campaign')]}"
+                f"Duplicates {SCOPE_WORDS[d.get('scope', 'campaign')]}: "
+                + match_words(d.get("match", ["phone1"]), d.get("match_mode", "any"))
                 + (f" ({', '.join(extra)})" if extra else "")
                 + f"; when a row matches, {ACTION_WORDS[d.get('action', 'discard-new')]}."
             )

@@ -117,11 +117,12 @@ FILTERS = ("all", "valid", "invalid", "duplicate")
 
 def row_flags(imp: Import) -> pd.DataFrame:
     """``_row``, ``_valid``, ``_dup`` (repeats an earlier valid row's key) for every row."""
-    from leadapp.services.imports import staged
+    from leadapp.services.imports import DuplicateSettings, staged
 
     flags = staged(imp, ["_row", "_valid", "_key"])
     valid_keys = flags["_key"].where(flags["_valid"])
-    flags["_dup"] = valid_keys.notna() & valid_keys.duplicated(keep="first")
+    settings = DuplicateSettings(**(imp.duplicate_settings or {}))
+    flags["_dup"] = settings.repeats_earlier(valid_keys)
     return flags
 
 

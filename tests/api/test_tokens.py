@@ -39,9 +39,12 @@ def _token_of(app, email, name):
         return token.id, token.prefix, plaintext
 
 
-def _create(client, name):
+def _create(client, name, scopes=("read", "write_leads"), expires=""):
     token = csrf_from(client, PAGE)
-    return client.post(PAGE, data={"name": name, "csrf_token": token})
+    return client.post(
+        PAGE,
+        data={"name": name, "csrf_token": token, "scopes": list(scopes), "expires": expires},
+    )
 
 
 def test_logged_out_users_are_sent_to_login(client, acme):
@@ -160,3 +163,53 @@ def test_unknown_token_is_a_404(client, acme):
     login(client, "sup@acme.test")
     response = client.post(f"{PAGE}999999/revoke", data={"csrf_token": csrf_from(client, PAGE)})
     assert response.status_code == 404
+
+
+def test_create_with_scopes_and_expiry_shows_them(app, client, acme):
+    login(client, "sup@acme.test")
+    page = client.get(PAGE).get_data(as_text=True)
+    for scope in ("read", "write_leads", "record_outcomes", "dial"):
+        assert f'value="{scope}"' in page
+    response = _create(client, "Dialer", scopes=["dial", "read"], expires="90")
+    assert response.status_code == 201
+    with app.app_context():
+        token = db.session.scalar(
+            sa.select(ApiToken)
+            .where(ApiToken.name == "Dialer")
+            .execution_options(all_accounts=True)
+        )
+        assert token.scopes == "read dial"
+        assert 89 <= (token.expires_at - token.created_at).days <= 90
+    listed = client.get(PAGE).get_data(as_text=True)
+    row = listed[listed.index('data-token-id="') :]
+    assert ">dial<" in row and ">read<" in row and ">write_leads<" not in row.split("</tr>")[0]
+
+
+@pytest.mark.parametrize(
+    ("scopes", "expires", "sentence"),
+    [
+        ((), "", "Choose at least one thing the token may do."),
+        (("read", "everything"), "", "is not a token scope"),
+        (("read",), "7", "Choose how long the token works from the list."),
+        (("read",), "abc", "Choose how long the token works from the list."),
+    ],
+)
+def test_create_refuses_bad_choices_with_a_sentence(app, client, acme, scopes, expires, sentence):
+    login(client, "sup@acme.test")
+    response = _create(client, "Bad", scopes=scopes, expires=expires)
+    assert response.status_code == 422
+    assert sentence in response.get_data(as_text=True)
+    with app.app_context():
+        assert not db.session.scalar(
+            sa.select(ApiToken).where(ApiToken.name == "Bad").execution_options(all_accounts=True)
+        )
+
+
+def test_a_token_name_loses_its_control_characters(app, client, acme):
+    login(client, "sup@acme.test")
+    assert _create(client, "CRM\r\nBcc: x@evil.example\t sync").status_code == 201
+    with app.app_context():
+        names = db.session.scalars(
+            sa.select(ApiToken.name).execution_options(all_accounts=True)
+        ).all()
+    assert names == ["CRM Bcc: x@evil.example sync"]
