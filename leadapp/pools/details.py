@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from leadapp.domain.pool_schedule import Distribution
 from leadapp.extensions import db
 from leadapp.models import Lead, LeadPool, User
 from leadapp.security import get_or_404
@@ -45,6 +46,12 @@ def _page(pool: LeadPool, form: PoolForm, status: int = 200):
         sa.select(Lead).where(Lead.pool_id == pool.id).order_by(Lead.id).limit(50)
     ).all()
     imports = pool_reports.pool_imports(pool)
+    today, zone = _today(), current_user.account.timezone
+    dialling = db.session.scalar(
+        sa.select(pool_grid.ready_shown(today)).where(LeadPool.id == pool.id)
+    )
+    start = pool_service.pool_start(pool, zone)
+    plan = pool_service.distribution(pool)
     return (
         render_template(
             "pools/show.html",
@@ -58,9 +65,11 @@ def _page(pool: LeadPool, form: PoolForm, status: int = 200):
             report_words=WORDS,
             duplicates_found=pool_grid.duplicates_found([pool.id]).get(pool.id, 0),
             reopenable=pool_service.reopenable_count(pool),
-            ready_now=db.session.scalar(
-                sa.select(pool_grid.ready_shown(_today())).where(LeadPool.id == pool.id)
-            ),
+            # Released by the day offset and day count too (seed 004), not just ready.
+            ready_now=pool_service.ready_today(pool, today, zone) if dialling else 0,
+            schedule=plan.sentences(start),
+            first_day=plan.first_day(start),
+            today=today,
             charts=pool_reports.chart_data(pool),
         ),
         status,
@@ -89,6 +98,12 @@ def edit(pool_id: int):
             form.description.data,
             form.active_from.data,
             form.active_until.data,
+            Distribution(
+                form.day_offset.data or 0,
+                form.day_count.data,
+                form.time_from.data,
+                form.time_until.data,
+            ),
         )
     except PoolError as exc:
         db.session.rollback()

@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import DateField, IntegerField, StringField, TextAreaField, TimeField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from leadapp.services.pools import DESCRIPTION_MAX, NAME_MAX
+from leadapp.services.pools import DAYS_MAX, DESCRIPTION_MAX, NAME_MAX
 
 
 class PoolForm(FlaskForm):
@@ -24,6 +24,26 @@ class PoolForm(FlaskForm):
     )
     active_from = DateField("Active from", validators=[Optional()])
     active_until = DateField("Active until", validators=[Optional()])
+    # When the pool's leads may be used (seed 004; leadapp/domain/pool_schedule.py).
+    day_offset = IntegerField(
+        "Day offset",
+        default=0,
+        description="Days after the pool's start before its leads are dialled.",
+        validators=[
+            Optional(),
+            NumberRange(0, DAYS_MAX, f"The day offset is a number of days from 0 to {DAYS_MAX}."),
+        ],
+    )
+    day_count = IntegerField(
+        "Day count",
+        description="Days the leads are spread over, an equal share a day (empty: all at once).",
+        validators=[
+            Optional(),
+            NumberRange(1, DAYS_MAX, f"The day count is a number of days from 1 to {DAYS_MAX}."),
+        ],
+    )
+    time_from = TimeField("Call from", validators=[Optional()])
+    time_until = TimeField("Call until", validators=[Optional()])
 
     def validate_active_until(self, field):
         if field.data and self.active_from.data and field.data < self.active_from.data:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import random
 
 import numpy as np
 import pandas as pd
@@ -15,11 +14,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 
+from leadapp import write_lock
 from leadapp.domain.fields import PHONE_FIELDS
 from leadapp.extensions import db
-from leadapp.models import Lead
+from leadapp.models import Lead, LeadPool
 from leadapp.models.base import utcnow
 from leadapp.models.lead import LEAD_SOURCES, LEAD_STATUSES
+from leadapp.services.pools import reserve_dial_orders
 
 # Lead columns filled straight from a staged field of the same name.
 DIRECT = (
@@ -77,9 +78,13 @@ def lead_frame(imp, pool, rows: pd.DataFrame) -> pd.DataFrame:
     )
     out["completed"] = False
     out["do_not_call"] = False
-    out["dial_order"] = np.random.default_rng(random.SystemRandom().randrange(1 << 32)).integers(
-        0, 1_000_000_000, n
-    )
+    # File order (seed 004): the rows' own positions when the import reserved them (a
+    # batch's rows in file order), else the next free positions of the pool.
+    if "_dial" in rows:
+        out["dial_order"] = rows["_dial"].astype("int64")
+    else:
+        first = reserve_dial_orders(pool, n)
+        out["dial_order"] = np.arange(first, first + n, dtype="int64")
     out["call_count"] = 0
     created = pd.to_datetime(rows["created_at"], errors="coerce") if "created_at" in rows else None
     out["created_at"] = created.fillna(now) if created is not None else now
@@ -144,6 +149,7 @@ def insert_leads(imp, pool, rows: pd.DataFrame) -> int:
     if connection.dialect.name == "postgresql":
         _copy(connection, frame)
     elif connection.dialect.name == "sqlite" and (values := _sqlite_rows(frame)) is not None:
+        write_lock.take(connection)  # the DB-API cursor bypasses the statement hook
         cursor = connection.connection.driver_connection.cursor()
         try:
             cursor.executemany(
@@ -257,13 +263,26 @@ def set_status(lead_ids: list[int], status: str) -> int:
     return result.rowcount
 
 
-def move_leads(lead_ids: list[int], pool_id: int) -> int:
-    if not lead_ids:
+def move_leads(lead_ids: list[int], pool_id: int, dial_orders: dict[int, int] | None = None) -> int:
+    """Move leads into pool ``pool_id``; with ``dial_orders`` (lead id -> position) each
+    takes the place in the dial order of the file row that matched it, the others take the
+    pool's next positions (in lead id order). One ``executemany``."""
+    ids = sorted({int(i) for i in lead_ids or ()})
+    if not ids:
         return 0
-    result = db.session.execute(
-        sa.update(Lead).where(Lead.id.in_(lead_ids)).values(pool_id=pool_id, updated_at=utcnow())
+    orders = dict(dial_orders or {})
+    rest = [i for i in ids if i not in orders]
+    if rest:
+        first = reserve_dial_orders(db.session.get(LeadPool, pool_id), len(rest))
+        orders.update({lead_id: first + n for n, lead_id in enumerate(rest)})
+    table = Lead.__table__
+    stmt = (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("lead_pk"))
+        .values(pool_id=pool_id, updated_at=utcnow(), dial_order=sa.bindparam("position"))
     )
-    return result.rowcount
+    db.session.connection().execute(stmt, [{"lead_pk": i, "position": int(orders[i])} for i in ids])
+    return len(ids)
 
 
 UPDATABLE = (

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
+from leadapp.domain.pool_schedule import Distribution
 from leadapp.extensions import db
 from leadapp.models import (
     Lead,
@@ -164,24 +166,56 @@ def set_status(pools: list[LeadPool], status: str, user: User) -> tuple[int, lis
     return changed, skipped
 
 
-def _random_int():
-    if db.session.get_bind().dialect.name == "postgresql":
-        return sa.cast(sa.func.floor(sa.func.random() * 2147483647), sa.Integer)
-    return sa.func.abs(sa.func.random()) % 2147483647  # SQLite: random() is a 64-bit int
+def reserve_dial_orders(pool: LeadPool, count: int) -> int:
+    """Reserve ``count`` dial-order positions at the end of ``pool``'s dial order; returns
+    the first. One atomic UPDATE, so two writers never take the same positions: leads
+    arriving later are dialled after the earlier ones (file order, seed 004)."""
+    if count <= 0:
+        return int(pool.dial_order_next or 0)
+    after = db.session.execute(
+        sa.update(LeadPool)
+        .where(LeadPool.id == pool.id)
+        .values(dial_order_next=LeadPool.dial_order_next + count)
+        .returning(LeadPool.dial_order_next)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    pool.dial_order_next = after
+    db.session.flush()
+    return after - count
 
 
 def shuffle(pools: list[LeadPool], user: User) -> int:
-    """Give every lead of ``pools`` a random dial order: one UPDATE, no Python per row."""
+    """Give the leads of each of ``pools`` a random dial order: a random permutation of the
+    positions 0 .. n-1 (one UPDATE over a window function, no Python per row). Until a
+    pool is shuffled its leads are dialled in file order."""
     if not pools:
         return 0
     ids = [p.id for p in pools]
+    ranked = (
+        sa.select(
+            Lead.id.label("lead_id"),
+            (
+                sa.func.row_number().over(partition_by=Lead.pool_id, order_by=sa.func.random()) - 1
+            ).label("position"),
+        )
+        .where(Lead.pool_id.in_(ids))
+        .subquery()
+    )
     result = db.session.execute(
         sa.update(Lead)
-        .where(Lead.pool_id.in_(ids))
-        .values(dial_order=_random_int())
+        .where(Lead.id == ranked.c.lead_id)
+        .values(dial_order=ranked.c.position)
         .execution_options(synchronize_session=False)
     )
+    sizes = dict(
+        db.session.execute(
+            sa.select(Lead.pool_id, sa.func.count(Lead.id))
+            .where(Lead.pool_id.in_(ids))
+            .group_by(Lead.pool_id)
+        ).all()
+    )
     for pool in pools:
+        pool.dial_order_next = int(sizes.get(pool.id, 0))
         audit.record(user.account_id, user.id, "pool.shuffled", pool)
         _touch(pool, user)
     refresh_counts(pools)
@@ -243,8 +277,10 @@ def update_details(
     description: str,
     active_from: dt.date | None,
     active_until: dt.date | None,
+    distribution: Distribution | None = None,
 ) -> dict:
-    """Change name, description and active dates; returns what changed (also audited)."""
+    """Change name, description, active dates and (when given) the distribution — day
+    offset, day count, time range; returns what changed (also audited)."""
     name = (name or "").strip()
     description = (description or "").strip()
     if not name:
@@ -255,6 +291,8 @@ def update_details(
         raise PoolError(f"The description can have at most {DESCRIPTION_MAX} characters.")
     if active_from and active_until and active_until < active_from:
         raise PoolError("The pool cannot stop being active before it starts.")
+    if distribution is not None:
+        check_distribution(distribution)
     if pool.is_system and name != pool.name:
         raise PoolError("The system pool keeps its name.")
     taken = db.session.scalar(
@@ -270,6 +308,13 @@ def update_details(
         "active_from": active_from,
         "active_until": active_until,
     }
+    if distribution is not None:
+        new.update(
+            day_offset=distribution.day_offset or 0,
+            day_count=distribution.day_count,
+            time_from=distribution.time_from,
+            time_until=distribution.time_until,
+        )
     changes = {}
     for key, value in new.items():
         old = getattr(pool, key)
@@ -284,7 +329,62 @@ def update_details(
 
 
 def _jsonable(value):
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
     return value.isoformat() if isinstance(value, dt.date) else value
+
+
+DAYS_MAX = 365
+
+
+def check_distribution(d: Distribution) -> None:
+    """The limits of the wizard's advanced settings: offset 0-365 days, count 1-365 days;
+    a time range with the same start and end would never let a lead be called."""
+    if d.day_offset is not None and not 0 <= d.day_offset <= DAYS_MAX:
+        raise PoolError(f"The day offset is a number of days from 0 to {DAYS_MAX}.")
+    if d.day_count is not None and not 1 <= d.day_count <= DAYS_MAX:
+        raise PoolError(f"The day count is a number of days from 1 to {DAYS_MAX}.")
+    if d.time_from and d.time_until and d.time_from == d.time_until:
+        raise PoolError("The time range starts and ends at the same time; leave both empty "
+                        "to call at any time the campaign allows.")  # fmt: skip
+
+
+def distribution(pool: LeadPool) -> Distribution:
+    return Distribution(pool.day_offset or 0, pool.day_count, pool.time_from, pool.time_until)
+
+
+def pool_start(pool: LeadPool, zone: str) -> dt.date:
+    """The day the pool starts: its "active from" date, else the day it was created (in
+    the account's zone)."""
+    if pool.active_from:
+        return pool.active_from
+    created = (pool.created_at or utcnow()).replace(tzinfo=dt.UTC)
+    try:
+        return created.astimezone(ZoneInfo(zone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return created.date()
+
+
+def released_clause(pool: LeadPool, today: dt.date, zone: str):
+    """Its leads that the day offset and day count have released by ``today`` (a SQL
+    condition on ``Lead``): the first positions of the dial order."""
+    released = distribution(pool).released(today, pool_start(pool, zone), pool.dial_order_next)
+    if released is None:
+        return sa.true()
+    return Lead.dial_order < released
+
+
+def ready_today(pool: LeadPool, today: dt.date, zone: str) -> int:
+    """Its ready leads (``ready_clause``) that the day offset and day count have released by
+    ``today``: what the pool page shows as ready to dial."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Lead.id)).where(
+                Lead.pool_id == pool.id, ready_clause(), released_clause(pool, today, zone)
+            )
+        )
+        or 0
+    )
 
 
 def toggle(pool: LeadPool, user: User) -> str:

@@ -151,3 +151,105 @@ def test_the_search_by_email_or_customer_key_uses_its_partial_index(pools, key, 
         explained = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
         plan = [row[-1] for row in explained]
     assert any(index in line for line in plan), plan
+
+
+# ---------------------------------------------------------------------------------------
+# What the wizard's settings give the new pool (issue 17, items 13 and 14)
+
+
+def _file_of(count: int) -> bytes:
+    """``count`` leads whose numbers run backwards, so no order but the file's is theirs."""
+    lines = ["First Name,Last Name,Phone,Email"]
+    lines += [f"Ann{i},Lee{i},+1 415 234 {9999 - i:04d},ann{i}@example.com" for i in range(count)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _new_with_advanced_settings(wizard, **advanced) -> int:
+    import re
+
+    from tests.conftest import csrf_from
+
+    token = csrf_from(wizard.client, "/imports/new")
+    response = wizard.client.post(
+        "/imports/new",
+        data={
+            "csrf_token": token,
+            "campaign": wizard.campaign_id,
+            "owner": wizard.user_id,
+            "target": "new",
+            "pool_name": "Spread list",
+            "existing_pool": 0,
+            "priority": 7,
+            **advanced,
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(re.search(r"/imports/(\d+)/file", response.headers["Location"]).group(1))
+
+
+@pytest.fixture
+def wizard(app, admin_client, monkeypatch):
+    from tests.hostile.conftest import Wizard
+
+    return Wizard(app, admin_client, monkeypatch)
+
+
+def _import(wizard, import_id, data: bytes, **dup):
+    assert wizard.upload(import_id, data).status_code == 302
+    assert wizard.mapping(import_id).status_code == 302
+    wizard.duplicates(import_id, **dup)
+    assert wizard.start(import_id).status_code == 302
+    assert not wizard.errors, wizard.errors
+    return wizard.imp(import_id)
+
+
+def test_the_wizards_day_offset_day_count_and_time_range_reach_the_pool(app, wizard):
+    import datetime as dt
+
+    import_id = _new_with_advanced_settings(
+        wizard,
+        active_from="2026-12-10",
+        active_until="2026-12-31",
+        day_offset=3,
+        day_count=4,
+        time_from="09:00",
+        time_until="17:30",
+    )
+    imp = _import(wizard, import_id, _file_of(12), scope="none")
+    with app.app_context(), account_scope(wizard.account_id):
+        pool = db.session.get(LeadPool, imp.pool_id)
+        assert (pool.day_offset, pool.day_count) == (3, 4)
+        assert (pool.time_from, pool.time_until) == (dt.time(9, 0), dt.time(17, 30))
+        assert (pool.active_from, pool.active_until) == (
+            dt.date(2026, 12, 10),
+            dt.date(2026, 12, 31),
+        )
+        assert pool.priority == 7
+
+
+def test_a_new_pool_dials_in_file_order_and_a_second_file_after_the_first(app, wizard):
+    import sqlalchemy as sa
+
+    imp = _import(wizard, _new_with_advanced_settings(wizard), _file_of(30), scope="none")
+    second = wizard.new()
+    with app.app_context(), account_scope(wizard.account_id):
+        # The second file goes into the same pool.
+        target = db.session.get(type(imp), second)
+        target.pool_id = imp.pool_id
+        target.settings = {**target.settings, "existing_pool": True, "pool_name": "Spread list"}
+        db.session.commit()
+    more = "\n".join(
+        ["First Name,Last Name,Phone,Email"]
+        + [f"Bob{i},Ray{i},+1 415 235 {9999 - i:04d},bob{i}@example.com" for i in range(5)]
+    )
+    _import(wizard, second, (more + "\n").encode(), scope="none")
+    with app.app_context(), account_scope(wizard.account_id):
+        names = db.session.scalars(
+            sa.select(Lead.first_name).where(Lead.pool_id == imp.pool_id).order_by(Lead.dial_order)
+        ).all()
+        orders = db.session.scalars(
+            sa.select(Lead.dial_order).where(Lead.pool_id == imp.pool_id).order_by(Lead.dial_order)
+        ).all()
+        assert names == [f"Ann{i}" for i in range(30)] + [f"Bob{i}" for i in range(5)]
+        assert orders == list(range(35))
+        assert db.session.get(LeadPool, imp.pool_id).dial_order_next == 35
