@@ -12,6 +12,7 @@ from leadapp.domain.duplicates import first_occurrence
 from leadapp.domain.validation import REASON_TEXT
 from leadapp.extensions import db
 from leadapp.models import AuditLog, Import
+from leadapp.services import import_outcomes
 from leadapp.services import imports as import_service
 
 KINDS = ("invalid", "duplicates", "log", "current")
@@ -82,7 +83,9 @@ def _duplicates(imp: Import, frame: pd.DataFrame) -> pd.DataFrame:
             )
             hit = ~in_file & valid["_key"].isin(ids.index)
             rows.loc[hit, "matched_lead_id"] = valid.loc[hit, "_key"].map(ids)
-            rows.loc[hit, "what_was_done"] = import_service.ACTION_WORDS[settings.action]
+            rows.loc[hit, "what_was_done"] = import_outcomes.row_words(
+                valid.loc[hit, "_key"], matches, settings
+            ).to_numpy()
     return rows[(rows["duplicate_of"] != "") | (rows["matched_lead_id"] != "")]
 
 

@@ -69,7 +69,7 @@ from leadapp.models import (
     PoolAssignment,
 )
 from leadapp.models.base import utcnow
-from leadapp.services import audit, dnc, lead_writer
+from leadapp.services import audit, dnc, import_outcomes, lead_writer
 from leadapp.services import pools as pool_service
 from leadapp.services.transactions import retrying
 from leadapp.services.uploads import refusing_a_full_disk, save_stream
@@ -87,7 +87,7 @@ MULTIPLE = ("update-all", "update-newest", "create-new")
 MATCH_FIELDS = ("phone1", "email", "customer_key")  # and custom:<field key>
 CUSTOM_PREFIX = "custom:"
 SUGGEST_SAMPLE_ROWS = 1000  # rows read to rank the phone columns at the mapping step
-MAX_MATCHES_TO_ACT = 3  # more existing matches than this: notify only
+MAX_MATCHES_TO_ACT = import_outcomes.MAX_MATCHES_TO_ACT  # more matches: notify only
 STAGE_CHUNK = 50_000
 STAGE_THREADS = 2
 WRITE_BATCH = 20_000
@@ -883,6 +883,9 @@ def analyse(imp: Import) -> dict:
     counts["rows"] = len(frame)
     if settings.scope == "none":
         counts.update(duplicates_in_file=0, duplicates_existing=0, existing_leads_matched=0)
+        counts["predicted"] = import_outcomes.forecast(
+            frame.loc[frame["_valid"], "_key"], _NO_MATCHES, settings, 0
+        )
     else:
         valid = frame[frame["_valid"]]
         in_file = settings.repeats_earlier(valid["_key"])
@@ -892,6 +895,9 @@ def analyse(imp: Import) -> dict:
         counts["duplicates_in_file"] = int(in_file.sum())
         counts["duplicates_existing"] = int(firsts.isin(set(matches["_key"])).sum())
         counts["existing_leads_matched"] = int(matches["lead_id"].nunique())
+        counts["predicted"] = import_outcomes.forecast(
+            firsts, matches, settings, counts["duplicates_in_file"]
+        )
     imp.counts = counts
     imp.step = "review"
     db.session.flush()
@@ -1086,30 +1092,29 @@ def _write_batch(
             matches = settings.existing_matches(batch["_key"], scope_ids, imp.id)
         if not matches.empty:
             to_insert, acted = _apply_duplicate_action(imp, pool, batch, matches, settings)
-            out["updated"] += acted["updated"]
-            out["discarded_existing"] += acted["discarded"]
+            out["discarded_existing"] += acted.pop("discarded")
+            for name, value in acted.items():
+                out[name] = out.get(name, 0) + value
     out["imported"] = lead_writer.insert_leads(imp, pool, to_insert)
     return out
 
 
 def _apply_duplicate_action(imp, pool, batch, matches, settings) -> tuple[pd.DataFrame, dict]:
-    """Act on the existing leads matched by ``batch``; return the rows still to insert."""
-    per_key = matches.groupby("_key")["lead_id"].transform("size")
-    matches = matches.assign(n=per_key)
+    """Act on the existing leads matched by ``batch`` as ``import_outcomes.plan`` says;
+    return the rows still to insert and what was done (``updated``, ``moved``,
+    ``deactivated``, ``removed``, ``discarded``, ``notified``)."""
     dup_rows = batch["_key"].isin(set(matches["_key"]))
-    acted = {"updated": 0, "discarded": 0}
+    planned = import_outcomes.plan(matches, settings)
+    actionable = planned.acting
+    acted = {
+        "updated": 0,
+        "discarded": 0,
+        "moved": 0,
+        "deactivated": 0,
+        "removed": 0,
+        "notified": int(batch["_key"].isin(planned.reported).sum()),
+    }
     action = settings.action
-    # More than three existing matches: only report, whatever the action says.
-    crowded = set(matches.loc[matches["n"] > MAX_MATCHES_TO_ACT, "_key"])
-    actionable = matches[~matches["_key"].isin(crowded)]
-    if settings.multiple == "update-newest":
-        actionable = actionable.sort_values(["created_at", "lead_id"]).drop_duplicates(
-            "_key", keep="last"
-        )
-    elif settings.multiple == "create-new":
-        several = set(actionable.loc[actionable["n"] > 1, "_key"])
-        actionable = actionable[~actionable["_key"].isin(several)]
-        crowded |= several
     lead_ids = [int(i) for i in actionable["lead_id"]]
     if action == "notify":
         return batch, acted
@@ -1119,7 +1124,8 @@ def _apply_duplicate_action(imp, pool, batch, matches, settings) -> tuple[pd.Dat
         return batch[keep], acted
     if action in ("deactivate-existing", "remove-existing"):
         status = "inactive" if action == "deactivate-existing" else "removed"
-        lead_writer.set_status(lead_ids, status)
+        done = lead_writer.set_status(sorted(set(lead_ids)), status)
+        acted["deactivated" if status == "inactive" else "removed"] = done
         return batch, acted
     # update-existing and move-existing replace the new lead by the existing one
     handled = batch["_key"].isin(set(actionable["_key"]))
@@ -1128,7 +1134,7 @@ def _apply_duplicate_action(imp, pool, batch, matches, settings) -> tuple[pd.Dat
             batch[handled], actionable, fill_blanks=settings.update_mode == "fill-blanks"
         )
     else:
-        acted["updated"] = lead_writer.move_leads(lead_ids, pool.id)
+        acted["moved"] = lead_writer.move_leads(lead_ids, pool.id)
     return batch[~handled], acted
 
 
@@ -1172,6 +1178,10 @@ def public_counts(imp: Import) -> dict:
         "imported": c.get("imported", 0),
         "updated": c.get("updated", 0),
         "discarded": c.get("discarded", 0),
+        "moved": c.get("moved", 0),
+        "deactivated": c.get("deactivated", 0),
+        "removed": c.get("removed", 0),
+        "notified": c.get("notified", 0),
         "pool_id": imp.pool_id,
         "mapping": {h: t for h, t in (imp.mapping or {}).items() if t},
         "header": read_options(imp)["header"],
