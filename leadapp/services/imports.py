@@ -699,9 +699,19 @@ def stage_frame(
         rules=rules,
         e164=out["phone1"],
         default_zone=default_zone,
+        region=region,
     )
     out["timezone"] = tz["timezone"]
-    out["timezone_source"] = tz["zone_source"].where(~tz["several_zones"], "several")
+    out["timezone_source"] = tz["zone_source"]
+    out["timezone_note"] = tz["timezone_note"]
+    out["zone_key"] = tz["zone_key"]
+    # A zone in the file that is no IANA name is a cell error, not silence (issue 15).
+    bad_zone = tz["reason"].notna()
+    if bad_zone.any():
+        if "timezone" not in reasons:
+            reasons["timezone"] = pd.Series(np.nan, index=chunk.index, dtype="str")
+        reasons.loc[bad_zone, "timezone"] = tz["reason"][bad_zone]
+        row_valid &= ~bad_zone
     out["_valid"] = row_valid.to_numpy()
     out["_reasons"] = _reason_text(reasons)
     # The key's parts are named by their match keys (custom:<field>), as the search of

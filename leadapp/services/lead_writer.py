@@ -35,6 +35,8 @@ DIRECT = (
     *(f"{p}_raw" for p in PHONE_FIELDS),
     "timezone",
     "timezone_source",
+    "timezone_note",
+    "zone_key",
 )
 COLUMNS = (
     "account_id",

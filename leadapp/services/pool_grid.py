@@ -20,6 +20,7 @@ from leadapp.models import (
     Project,
 )
 from leadapp.models.base import utcnow
+from leadapp.services.calling_hours import callable_condition
 from leadapp.services.pools import PER_PAGE, int_list, ready_clause
 
 # ---------------------------------------------------------------------------------------
@@ -311,46 +312,35 @@ def duplicates_found(pool_ids: list[int]) -> dict[int, int]:
     return dict(out)
 
 
-def _zone(name: str | None) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def _in_window(local: dt.time, start: dt.time, end: dt.time) -> bool:
-    if start <= end:
-        return start <= local < end
-    return local >= start or local < end  # a window across midnight
-
-
 def callable_now(to_dial: dict[int, list[Campaign]], now_utc: dt.datetime) -> dict[int, int]:
-    """Per pool: ready leads whose local time now lies in the calling window of a campaign
-    the pool dials for. One grouped query (pool, time zone) -> count; the clock check runs
-    once per zone, not per lead. A lead without a zone uses the campaign's zone."""
+    """Per pool: ready leads inside the calling hours of a campaign the pool dials for
+    (services/calling_hours: every zone the lead may be in, state hours, holidays), now.
+    The rule is worked out per distinct zone key of the pools' ready leads, then one
+    grouped count per set of campaigns."""
     if not to_dial:
         return {}
-    rows = db.session.execute(
-        sa.select(Lead.pool_id, Lead.timezone, sa.func.count(Lead.id))
-        .where(Lead.pool_id.in_(list(to_dial)), ready_clause())
-        .group_by(Lead.pool_id, Lead.timezone)
+    keys = list(
+        db.session.scalars(
+            sa.select(Lead.zone_key)
+            .where(Lead.pool_id.in_(list(to_dial)), ready_clause())
+            .distinct()
+        )
     )
-    now = now_utc.replace(tzinfo=dt.UTC) if now_utc.tzinfo is None else now_utc
-    local_cache: dict[str, dt.time | None] = {}
-
-    def local(zone_name: str | None) -> dt.time | None:
-        if zone_name not in local_cache:
-            zone = _zone(zone_name)
-            local_cache[zone_name] = now.astimezone(zone).time() if zone else None
-        return local_cache[zone_name]
-
+    by_campaigns: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    campaigns: dict[int, Campaign] = {}
+    for pool_id, dialled in to_dial.items():
+        campaigns.update({c.id: c for c in dialled})
+        by_campaigns[tuple(sorted(c.id for c in dialled))].append(pool_id)
     out: dict[int, int] = {pid: 0 for pid in to_dial}
-    for pool_id, zone_name, n in rows:
-        for campaign in to_dial[pool_id]:
-            t = local(zone_name or campaign.timezone)
-            if t is not None and _in_window(t, campaign.window_start, campaign.window_end):
-                out[pool_id] += n
-                break
+    for ids, pool_ids in by_campaigns.items():
+        inside = sa.or_(*(callable_condition(campaigns[i], now_utc, keys) for i in ids))
+        rows = db.session.execute(
+            sa.select(Lead.pool_id, sa.func.count(Lead.id))
+            .where(Lead.pool_id.in_(pool_ids), ready_clause(), inside)
+            .group_by(Lead.pool_id)
+        )
+        for pool_id, n in rows:
+            out[pool_id] = n
     return out
 
 
