@@ -19,7 +19,7 @@ from leadapp.services import pools as pool_service
 from leadapp.tasks.worker import SCHEDULER_DEAD_SECONDS, LeadAppWorker
 
 accounts_cli = CommandGroup("accounts", help="Create and list accounts.")
-campaigns_cli = CommandGroup("campaigns", help="Create campaigns.")
+campaigns_cli = CommandGroup("campaigns", help="Create and change campaigns.")
 pools_cli = CommandGroup("pools", help="Lead pool statistics.")
 jobs_cli = CommandGroup("jobs", help="Background jobs.")
 
@@ -61,6 +61,68 @@ def accounts_list():
         click.echo(f"{account.slug}\t{account.name}\t{account.default_region}\t{account.timezone}")
 
 
+def api_duplicate_options(command):
+    """The options of a campaign's API duplicate rules (the names of ``leads import``)."""
+    from leadapp.services.imports import ACTIONS, MULTIPLE, SCOPES
+
+    options = [
+        click.option(
+            "--match",
+            help="API duplicate rules: match keys, comma-separated (phone1, email, "
+            "customer_key, custom:FIELD).",
+        ),
+        click.option(
+            "--match-mode",
+            type=click.Choice(["any", "all"]),
+            help="Several keys: any or all of them.",
+        ),
+        click.option(
+            "--scope", type=click.Choice(SCOPES), help="Where API leads' duplicates are looked for."
+        ),
+        click.option("--open-only/--any-status", default=None, help="Only open leads match."),
+        click.option(
+            "--include-inactive/--active-pools-only", default=None, help="Inactive pools count."
+        ),
+        click.option("--action", type=click.Choice(ACTIONS), help="What a match does."),
+        click.option(
+            "--update-mode",
+            type=click.Choice(["overwrite", "fill-blanks"]),
+            help="Conflict policy of update-existing.",
+        ),
+        click.option(
+            "--multiple", type=click.Choice(MULTIPLE), help="When several existing leads match."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+RULE_OPTIONS = (
+    "match",
+    "match_mode",
+    "scope",
+    "open_only",
+    "include_inactive",
+    "action",
+    "update_mode",
+    "multiple",
+)
+
+
+def _set_rules(campaign, given: dict) -> dict:
+    """Apply the rule options given (others keep their value); the rules in full."""
+    from leadapp.services import campaign_duplicates
+
+    rules = {k: v for k, v in given.items() if k in RULE_OPTIONS and v is not None}
+    if rules:
+        try:
+            campaign_duplicates.set_api_rules(campaign, rules, user_id=None)
+        except campaign_duplicates.RulesError as exc:
+            raise account_service.AccountError(str(exc)) from None
+    return campaign_duplicates.api_rules(campaign)
+
+
 @campaigns_cli.command("create")
 @click.option("--account", "slug", required=True)
 @click.option("--name", required=True)
@@ -68,23 +130,86 @@ def accounts_list():
 @click.option("--purpose", default="sales", show_default=True)
 @click.option("--region")
 @click.option("--timezone")
+@api_duplicate_options
 @click.option("--json", "as_json", is_flag=True)
-def campaigns_create(slug, name, project, purpose, region, timezone, as_json):
-    """Create a campaign (and its project when new)."""
+def campaigns_create(slug, name, project, purpose, region, timezone, as_json, **rules):
+    """Create a campaign (and its project when new), with its API duplicate rules."""
     try:
         account = account_service.account_by_slug(slug)
         with account_scope(account.id):
             campaign = account_service.create_campaign(
                 account, name, project=project, purpose=purpose, region=region, timezone=timezone
             )
+            duplicate_rules = _set_rules(campaign, rules)
     except account_service.AccountError as exc:
         db.session.rollback()
         fail(str(exc))
     db.session.commit()
     emit(
-        {"id": campaign.id, "name": campaign.name, "api_code": campaign.api_code},
+        {
+            "id": campaign.id,
+            "name": campaign.name,
+            "api_code": campaign.api_code,
+            "duplicate_options": duplicate_rules,
+        },
         as_json,
         f"Campaign {campaign.name} created in {slug}.",
+    )
+
+
+@campaigns_cli.command("edit")
+@click.option("--account", "slug", required=True)
+@click.option("--campaign", "campaign_name", required=True, help="The campaign's name.")
+@click.option("--purpose")
+@click.option("--region")
+@click.option("--timezone")
+@api_duplicate_options
+@click.option("--json", "as_json", is_flag=True)
+def campaigns_edit(slug, campaign_name, purpose, region, timezone, as_json, **rules):
+    """Change a campaign's purpose, region, time zone or API duplicate rules (what is not
+    given stays)."""
+    from leadapp.models import Campaign
+    from leadapp.services import campaigns as campaign_service
+
+    try:
+        account = account_service.account_by_slug(slug)
+        with account_scope(account.id):
+            campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == campaign_name))
+            if campaign is None:
+                raise account_service.AccountError(
+                    f"The account {slug} has no campaign named '{campaign_name}'."
+                )
+            if purpose or region or timezone:
+                campaign_service.update_campaign(
+                    campaign,
+                    name=campaign.name,
+                    api_code=campaign.api_code,
+                    project=campaign.project,
+                    purpose=purpose or campaign.purpose,
+                    timezone=timezone or campaign.timezone,
+                    region=region or campaign.default_region,
+                    window_start=campaign.window_start,
+                    window_end=campaign.window_end,
+                    weighting=campaign.weighting,
+                    active=campaign.active,
+                )
+            duplicate_rules = _set_rules(campaign, rules)
+    except (account_service.AccountError, campaign_service.CampaignError) as exc:
+        db.session.rollback()
+        fail(str(exc))
+    db.session.commit()
+    emit(
+        {
+            "id": campaign.id,
+            "name": campaign.name,
+            "api_code": campaign.api_code,
+            "purpose": campaign.purpose,
+            "region": campaign.default_region,
+            "timezone": campaign.timezone,
+            "duplicate_options": duplicate_rules,
+        },
+        as_json,
+        f"Campaign {campaign.name} saved.",
     )
 
 

@@ -24,7 +24,7 @@ from leadapp.models import Account, Campaign, Interaction, Lead, LeadPool, PoolA
 from leadapp.models.base import utcnow
 from leadapp.models.lead import DIRECTIONS
 from leadapp.security import bind_account
-from leadapp.services import api_tokens, pool_grid
+from leadapp.services import api_tokens, campaign_duplicates, pool_grid
 from leadapp.services import leads as lead_service
 from leadapp.services.transactions import database_full, is_transient, out_of_space
 
@@ -376,7 +376,11 @@ def campaign_detail(code: str):
                 campaign.window_start.strftime("%H:%M"),
                 campaign.window_end.strftime("%H:%M"),
             ],
-            "duplicate_options": campaign.api_duplicate_options or {},
+            # The rules the API follows (the defaults where none were set), in words too.
+            "duplicate_options": campaign_duplicates.api_rules(campaign),
+            "duplicate_rules": campaign_duplicates.describe(
+                campaign_duplicates.api_rules(campaign)
+            ),
             "pools": [
                 {
                     "id": pool.id,
@@ -472,7 +476,7 @@ def create_lead(code: str):
             data,
             user_id=g.api_user.id,
             source="api",
-            options=campaign.api_duplicate_options or None,
+            options=campaign_duplicates.api_rules(campaign),
             campaign=campaign,
         )
     except lead_service.LeadError as exc:

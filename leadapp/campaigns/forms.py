@@ -81,3 +81,60 @@ class AssignmentRowForm(Form):
 
 class AssignmentSettingsForm(FlaskForm):
     rows = FieldList(FormField(AssignmentRowForm))
+
+
+class ApiDuplicatesForm(FlaskForm):
+    """The campaign's duplicate rules for API leads; the choices of ``match`` include the
+    account's custom fields (``custom:<key>``). The service checks every value."""
+
+    match = SelectMultipleField("Match on", validate_choice=False)
+    match_mode = SelectField(
+        "With several match keys",
+        choices=[
+            ("any", "A duplicate when any of them is equal"),
+            ("all", "A duplicate only when all of them are equal"),
+        ],
+        validate_choice=False,
+    )
+    scope = SelectField(
+        "Look for duplicates in",
+        choices=[
+            ("none", "Nowhere (create every valid lead)"),
+            ("pool", "The lead's pool"),
+            ("campaign", "This campaign"),
+            ("project", "This project"),
+            ("account", "The whole account"),
+        ],
+        validate_choice=False,
+    )
+    open_only = BooleanField("Only open leads")
+    include_inactive = BooleanField("Include inactive pools")
+    action = SelectField(
+        "When a lead matches an existing lead",
+        choices=[
+            ("notify", "Notify only (create the new lead too)"),
+            ("discard-new", "Discard the new lead"),
+            ("deactivate-existing", "Deactivate the existing lead"),
+            ("remove-existing", "Set the existing lead's status to removed"),
+            ("update-existing", "Update the existing lead"),
+            ("move-existing", "Move the existing lead into the lead's pool"),
+        ],
+        validate_choice=False,
+    )
+    update_mode = SelectField(
+        "Updating (conflicts)",
+        choices=[
+            ("overwrite", "Overwrite with the new values"),
+            ("fill-blanks", "Fill blank fields only"),
+        ],
+        validate_choice=False,
+    )
+    multiple = SelectField(
+        "When several existing leads match",
+        choices=[
+            ("update-all", "Act on all of them"),
+            ("update-newest", "Act on the newest"),
+            ("create-new", "Create a new lead"),
+        ],
+        validate_choice=False,
+    )

@@ -14,11 +14,20 @@ from leadapp.extensions import db
 from leadapp.models import Campaign, PoolAssignment, Project
 from leadapp.models.base import is_id
 from leadapp.security import admin_required, get_or_404
+from leadapp.services import campaign_duplicates
 from leadapp.services import campaigns as service
+from leadapp.services import imports as import_service
 from leadapp.services.campaigns import CampaignError
 from leadapp.services.pool_grid import account_now
 
-from .forms import AssignmentSettingsForm, CampaignForm, EmptyForm, PickerForm, ProjectForm
+from .forms import (
+    ApiDuplicatesForm,
+    AssignmentSettingsForm,
+    CampaignForm,
+    EmptyForm,
+    PickerForm,
+    ProjectForm,
+)
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns", template_folder="templates")
 
@@ -281,14 +290,69 @@ def _assignment_context(campaign: Campaign, pending: list[int] | None = None, **
     }
 
 
-def _show_page(campaign: Campaign, pending: list[int] | None = None, **extra):
-    return render_template("campaigns/show.html", **_assignment_context(campaign, pending, **extra))
+def _duplicates_context(campaign: Campaign, form: ApiDuplicatesForm | None = None) -> dict:
+    rules = campaign_duplicates.api_rules(campaign)
+    if form is None:
+        form = ApiDuplicatesForm(formdata=None, data=rules)
+    form.match.choices = list(import_service.key_labels().items())
+    return {
+        "api_rules": campaign_duplicates.describe(rules),
+        "api_form": form,
+    }
+
+
+def _show_page(
+    campaign: Campaign,
+    pending: list[int] | None = None,
+    api_form: ApiDuplicatesForm | None = None,
+    **extra,
+):
+    return render_template(
+        "campaigns/show.html",
+        **_assignment_context(campaign, pending, **extra),
+        **_duplicates_context(campaign, api_form),
+    )
 
 
 @bp.route("/<int:campaign_id>")
 @login_required
 def show(campaign_id: int):
     return _show_page(get_or_404(Campaign, campaign_id))
+
+
+@bp.route("/<int:campaign_id>/api-duplicates", methods=["POST"])
+@admin_required
+def api_duplicates(campaign_id: int):
+    """Save the duplicate rules leads created through the API follow."""
+    campaign = get_or_404(Campaign, campaign_id)
+    form = ApiDuplicatesForm()
+    if not form.validate_on_submit():
+        abort(400)
+    rules = {
+        "match": list(form.match.data or []),
+        "match_mode": form.match_mode.data or "",
+        "scope": form.scope.data or "",
+        "open_only": bool(form.open_only.data),
+        "include_inactive": bool(form.include_inactive.data),
+        "action": form.action.data or "",
+        "update_mode": form.update_mode.data or "",
+        "multiple": form.multiple.data or "",
+    }
+    try:
+        changes = campaign_duplicates.set_api_rules(campaign, rules, user_id=current_user.id)
+    except campaign_duplicates.RulesError as exc:
+        db.session.rollback()
+        form.match.errors = [str(exc)]
+        return _show_page(campaign, api_form=form), 422
+    db.session.commit()
+    flash(
+        "The API's duplicate rules are saved: "
+        + " ".join(campaign_duplicates.describe(campaign_duplicates.api_rules(campaign)))
+        if changes
+        else "Nothing changed in the API's duplicate rules.",
+        "success",
+    )
+    return redirect(url_for("campaigns.show", campaign_id=campaign.id) + "#api-duplicates")
 
 
 def _picker_form() -> PickerForm:
@@ -336,7 +400,9 @@ def apply_pools(campaign_id: int):
             context = _assignment_context(campaign, pending, confirm=confirm)
             if request.htmx:
                 return render_template("campaigns/_assignment.html", **context)
-            return render_template("campaigns/show.html", **context)
+            return render_template(
+                "campaigns/show.html", **context, **_duplicates_context(campaign)
+            )
         plan = service.apply_assignment(campaign, pending, current_user.id)
     except CampaignError as exc:
         return _refused(str(exc), lambda: _show_page(campaign, pending))

@@ -166,6 +166,7 @@ def _stage_one(
     region: str,
     default_zone: str,
     match: list[str],
+    match_mode: str = "any",
 ) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
     """The import's staging of one row: (staged frame, errors, warnings) by field."""
     phone_keys = [k for k in PHONE_FIELDS if (data.get(k) or "").strip()]
@@ -182,6 +183,7 @@ def _stage_one(
         rules=[],
         key_phone=key_phone,
         match=match,
+        match_mode=match_mode,
     )
     reasons = _parse_reasons(staged["_reasons"].iloc[0])
     valid = bool(staged["_valid"].iloc[0])
@@ -265,7 +267,9 @@ def duplicate_settings(options: dict | None, campaign: Campaign | None):
             f"Unknown duplicate option(s) {', '.join(unknown)}; use {', '.join(sorted(allowed))}."
         )
     if isinstance(chosen.get("match"), str):
-        chosen["match"] = [m.strip() for m in chosen["match"].split(",") if m.strip()]
+        chosen["match"] = chosen["match"].split(",")
+    if chosen.get("match") is not None:
+        chosen["match"] = engine.match_keys_named(chosen["match"])
     try:
         return engine.DuplicateSettings(**chosen).check()
     except engine.ImportError_ as exc:
@@ -307,6 +311,7 @@ def create_lead(
         region=region,
         default_zone=default_zone,
         match=settings.match,
+        match_mode=settings.match_mode,
     )
     if errors:
         return LeadOutcome(None, "invalid", errors=errors, warnings=warnings)
@@ -318,9 +323,7 @@ def create_lead(
     # is never a duplicate.
     if settings.scope != "none" and isinstance(key, str) and key not in ("", "nan"):
         scope_ids = _scope_pool_ids(pool, campaign, settings)
-        matches = engine.existing_matches(
-            staged["_key"], settings.match, scope_ids, settings.open_only, 0
-        )
+        matches = settings.existing_matches(staged["_key"], scope_ids, 0)
     matched = [int(i) for i in matches["lead_id"]]
     touched = {pool.id, *_pools_of(matched)}
     action = "created"
