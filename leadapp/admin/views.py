@@ -157,5 +157,6 @@ def outbox_message(name: str):
     return render_template("admin/outbox_message.html", message=message)
 
 
-# The wrap codes page registers its routes on this blueprint.
+# The wrap codes and lead fields pages register their routes on this blueprint.
+from leadapp.admin import custom_fields as _custom_fields  # noqa: E402, F401
 from leadapp.admin import wrap_codes as _wrap_codes  # noqa: E402, F401
