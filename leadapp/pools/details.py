@@ -20,7 +20,7 @@ from leadapp.domain.pool_schedule import Distribution
 from leadapp.extensions import db
 from leadapp.models import Lead, LeadPool, User
 from leadapp.security import get_or_404
-from leadapp.services import pool_grid, pool_reports
+from leadapp.services import pool_grid, pool_log, pool_reports
 from leadapp.services import pools as pool_service
 from leadapp.services.pools import PoolError
 
@@ -43,7 +43,7 @@ def _staged_ready(imp) -> bool:
 def _page(pool: LeadPool, form: PoolForm, status: int = 200):
     modified_by = db.session.get(User, pool.modified_by_id) if pool.modified_by_id else None
     leads = db.session.scalars(
-        sa.select(Lead).where(Lead.pool_id == pool.id).order_by(Lead.id).limit(50)
+        sa.select(Lead).where(Lead.pool_id == pool.id).order_by(Lead.dial_order, Lead.id).limit(50)
     ).all()
     imports = pool_reports.pool_imports(pool)
     today, zone = _today(), current_user.account.timezone
@@ -71,6 +71,7 @@ def _page(pool: LeadPool, form: PoolForm, status: int = 200):
             first_day=plan.first_day(start),
             today=today,
             charts=pool_reports.chart_data(pool),
+            changes=pool_log.changes(pool, limit=20),
         ),
         status,
     )

@@ -38,6 +38,26 @@ def _today():
     return pool_grid.account_now(current_user.account.timezone).date()
 
 
+@bp.app_template_global()
+def pool_status(pool) -> tuple[str, object]:
+    """("Active" | "Scheduled" | "Ended" | "Inactive", the day dialling starts when
+    scheduled) for ``pool`` today in the account's zone (``pools.status_word``)."""
+    return pool_service.status_word(pool, _today(), current_user.account.timezone)
+
+
+STATUS_BADGES = {
+    "Active": "text-bg-success",
+    "Scheduled": "text-bg-info",
+    "Ended": "text-bg-warning",
+    "Inactive": "text-bg-secondary",
+}
+
+
+@bp.app_template_global()
+def pool_status_badge(pool) -> str:
+    return STATUS_BADGES[pool_status(pool)[0]]
+
+
 def _grid_filters() -> tuple[GridFilters, SavedView | None]:
     """The filters of this request: its arguments, a ``view=`` it names, or — with no
     arguments at all — the user's starred default view."""

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from leadapp.domain.csv_export import to_csv_bytes
 from leadapp.extensions import db
 from leadapp.models import (
-    AuditLog,
     Campaign,
     Import,
     Interaction,
@@ -19,8 +18,8 @@ from leadapp.models import (
     LeadPool,
     PoolAssignment,
     Project,
-    User,
 )
+from leadapp.services import pool_log
 from leadapp.services.pool_grid import duplicates_found, ready_shown
 
 # ---------------------------------------------------------------------------------------
@@ -130,17 +129,12 @@ def statistics_csv(pool: LeadPool, today: dt.date) -> bytes:
 
 
 def log_csv(pool: LeadPool) -> bytes:
-    """Every audit entry on the pool, oldest first, with who made it."""
-    rows = db.session.execute(
-        sa.select(AuditLog.at, AuditLog.action, User.email, AuditLog.details)
-        .outerjoin(User, User.id == AuditLog.user_id)
-        .where(AuditLog.object_type == "LeadPool", AuditLog.object_id == pool.id)
-        .order_by(AuditLog.at, AuditLog.id)
-    ).all()
+    """Every audit entry on the pool, oldest first, with who made it and what it changed
+    in a sentence (``pool_log.sentence``)."""
     frame = pd.DataFrame(
-        [(f"{at:%Y-%m-%d %H:%M:%S}", action, email or "", str(details or {}))
-         for at, action, email, details in rows],
-        columns=["at (UTC)", "action", "by", "details"],
+        [(f"{c.at:%Y-%m-%d %H:%M:%S}", c.action, c.by_email, c.sentence)
+         for c in pool_log.changes(pool, newest_first=False)],
+        columns=["at (UTC)", "action", "by", "change"],
     )  # fmt: skip
     return to_csv_bytes(frame)
 

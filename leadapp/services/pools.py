@@ -365,6 +365,21 @@ def pool_start(pool: LeadPool, zone: str) -> dt.date:
         return created.date()
 
 
+def status_word(pool: LeadPool, today: dt.date, zone: str) -> tuple[str, dt.date | None]:
+    """What the pool is today, as the grid and the pool page say it: "Inactive" (switched
+    off, or the system pool), "Ended" (its active dates are over), "Scheduled" with the
+    day dialling starts (its active dates, or its day offset, start in the future), else
+    "Active"."""
+    if pool.status != "active" or pool.is_system:
+        return "Inactive", None
+    if pool.active_until and pool.active_until < today:
+        return "Ended", None
+    first = distribution(pool).first_day(pool_start(pool, zone))
+    if first > today:
+        return "Scheduled", first
+    return "Active", None
+
+
 def released_clause(pool: LeadPool, today: dt.date, zone: str):
     """Its leads that the day offset and day count have released by ``today`` (a SQL
     condition on ``Lead``): the first positions of the dial order."""

@@ -2,15 +2,17 @@
 
 import csv
 import datetime as dt
+import html
 import io
 import json
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from leadapp.extensions import db
-from leadapp.models import AuditLog, Campaign, Import, Interaction, Lead, LeadPool, User
+from leadapp.models import Account, AuditLog, Campaign, Import, Interaction, Lead, LeadPool, User
 from leadapp.security import account_scope
 from tests.conftest import csrf_from, login
 from tests.pools.helpers import (
@@ -66,10 +68,10 @@ def test_details_block(app, admin_client, mixed):
         f"Campaign Spring Sales · code {code} · id {campaign_id} · to dial",
         "Project Outbound",
         "Description March upload",
-        "Total leads 8",
+        "Leads in the pool 8 · see all its leads",
         "Ready to dial 2",
-        "Valid leads 8",
-        "Invalid leads in upload 2",
+        "Valid rows uploaded 8 (rows of its files with a valid phone, before duplicates",
+        "Invalid rows uploaded 2",
         "Priority 3",
         "Duplicate check field phone1",
         "Duplicate processing discard-new",
@@ -354,10 +356,14 @@ def test_pool_log_download(app, admin_client, mixed):
     post(admin_client, f"/pools/{mixed}/toggle")
     post(admin_client, f"/pools/{mixed}", {"name": "=cmd|' /C calc'!A0"})
     rows = _csv(admin_client.get(f"/pools/{mixed}/download/log.csv"))
-    assert rows[0] == ["at (UTC)", "action", "by", "details"]
+    assert rows[0] == ["at (UTC)", "action", "by", "change"]
     assert [r[1] for r in rows[1:]] == ["pool.deactivated", "pool.edited"]
     assert rows[1][2] == "admin@acme.test"
-    assert rows[2][3].startswith("{'changes'")
+    assert rows[1][3] == "Disabled the pool."
+    assert rows[2][3] == (
+        "Changed the name from “Mixed” to “=cmd|' /C calc'!A0”; the description from "
+        "“March upload” to —."
+    )
     # the new name arrives neutralised in the file name too: nothing starts with "="
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
 
@@ -397,3 +403,121 @@ def test_import_reports_of_the_pool_are_the_imports_own_downloads(app, runner, a
     # And the grid's "duplicates found" is the import's.
     grid = admin_client.get("/pools?q=Uploaded&col=duplicates").get_data(as_text=True)
     assert f">{truth['duplicate_rows']:,}<" in grid.replace(" ", "")
+
+
+# ---------------------------------------------------------------------------------------
+# Day offset, day count and time range (issue 17 item 13)
+
+
+def _details(client, pool_id) -> str:
+    page = client.get(f"/pools/{pool_id}").get_data(as_text=True)
+    return html.unescape(text(re.search(r'data-testid="details">(.*?)</dl>', page, re.S).group(1)))
+
+
+def test_day_offset_count_and_time_range_are_shown_and_edited_on_the_pool_page(app, admin_client):
+    sales = campaign(app, "Spring Sales")
+    leads = [{"dial_order": i} for i in range(8)]
+    spread = pool(app, "Spread", leads, campaigns=[sales], dial_order_next=8)
+    assert "Day offset 0 days" in _details(admin_client, spread)
+    assert "Ready to dial 8" in _details(admin_client, spread)
+    with app.app_context():
+        zone = db.session.scalar(sa.select(Account.timezone).where(Account.slug == "acme"))
+    today = dt.datetime.now(ZoneInfo(zone)).date()
+    response = post(
+        admin_client,
+        f"/pools/{spread}",
+        {
+            "name": "Spread",
+            "active_from": (today - dt.timedelta(days=1)).isoformat(),
+            "day_offset": "1",
+            "day_count": "4",
+            "time_from": "09:00",
+            "time_until": "17:30",
+        },
+    )
+    assert response.status_code == 302
+    p = _pool(app, spread)
+    assert (p.day_offset, p.day_count) == (1, 4)
+    assert (p.time_from, p.time_until) == (dt.time(9, 0), dt.time(17, 30))
+    details = _details(admin_client, spread)
+    assert "Day offset 1 day" in details and "Day count 4 days" in details
+    assert "Time range 09:00–17:30" in details
+    assert f"Dialled from {today:%d %b %Y}, 1 day after the pool's start" in details
+    assert "Spread over 4 days in dial order" in details
+    # The first of four days: a quarter of the eight leads, the first two in dial order.
+    assert "Ready to dial 2" in details
+    with app.app_context():
+        entry = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "pool.edited"))
+    assert entry.details["changes"]["day_count"] == [None, 4]
+    assert entry.details["changes"]["time_from"] == [None, "09:00"]
+
+
+@pytest.mark.parametrize(
+    "data,sentence",
+    [
+        ({"day_offset": "-1"}, "The day offset is a number of days from 0 to 365."),
+        ({"day_count": "0"}, "The day count is a number of days from 1 to 365."),
+        (
+            {"time_from": "09:00", "time_until": "09:00"},
+            "The time range starts and ends at the same time",
+        ),
+    ],
+)
+def test_distribution_errors_are_one_sentence(app, admin_client, mixed, data, sentence):
+    response = post(admin_client, f"/pools/{mixed}", {"name": "Mixed", **data})
+    assert response.status_code == 400
+    assert sentence in html.unescape(response.get_data(as_text=True))
+
+
+# ---------------------------------------------------------------------------------------
+# The pool page as a list's page (issue 17 item 15)
+
+
+def test_the_pool_page_links_to_all_its_leads_and_tells_valid_rows_from_leads(
+    app, admin_client, mixed
+):
+    page = admin_client.get(f"/pools/{mixed}").get_data(as_text=True)
+    assert f'href="/leads?pool={mixed}" data-testid="all-leads"' in page
+    details = _details(admin_client, mixed)
+    assert "Total leads" not in details and "Valid leads" not in details
+    assert "Leads in the pool 8" in details and "Valid rows uploaded 8" in details
+
+
+def test_a_pool_whose_active_dates_start_later_is_scheduled(app, admin_client):
+    with app.app_context():
+        zone = db.session.scalar(sa.select(Account.timezone).where(Account.slug == "acme"))
+    today = dt.datetime.now(ZoneInfo(zone)).date()
+    later = pool(app, "Later", active_from=today + dt.timedelta(days=5))
+    offset = pool(app, "Offset", day_offset=2)
+    over = pool(app, "Over", active_until=today - dt.timedelta(days=1))
+    now = pool(app, "Now", active_from=today)
+    starts = today + dt.timedelta(days=5)
+    assert f"Status Scheduled — dialling starts on {starts}" in _details(admin_client, later)
+    assert "Status Scheduled — dialling starts on" in _details(admin_client, offset)
+    assert "Status Ended" in _details(admin_client, over)
+    assert "Status Active" in _details(admin_client, now)
+    grid = admin_client.get("/pools?status=all").get_data(as_text=True)
+    statuses = {
+        name: re.search(
+            rf'pool-row-{pool_id}".*?data-col="status"><span[^>]*>(\w+)<', grid, re.S
+        ).group(1)
+        for name, pool_id in (("Later", later), ("Over", over), ("Now", now))
+    }
+    assert statuses == {"Later": "Scheduled", "Over": "Ended", "Now": "Active"}
+
+
+def test_the_change_log_reads_as_sentences(app, admin_client, mixed):
+    post(admin_client, f"/pools/{mixed}/toggle")
+    post(
+        admin_client,
+        f"/pools/{mixed}",
+        {"name": "Mixed", "description": "March upload", "day_count": "3", "time_from": "08:30"},
+    )
+    post(admin_client, f"/pools/{mixed}/reset")
+    page = html.unescape(admin_client.get(f"/pools/{mixed}").get_data(as_text=True))
+    log = text(re.search(r'data-testid="changes">(.*?)</ul>', page, re.S).group(1))
+    assert "Disabled the pool." in log
+    assert "Changed the day count from — to 3; the call-from time from — to 08:30." in log
+    assert "Re-opened 3 leads (completed or closed)." in log
+    assert "{" not in log and "'" not in log
+    assert log.index("Re-opened") < log.index("Disabled")  # newest first
