@@ -613,6 +613,25 @@ def wait_for_jobs(engine, deadline: float, dedup: dict) -> None:
         time.sleep(2.0)
 
 
+HOLD = re.compile(r"write lock held ([\d.]+) s \(waited ([\d.]+) s\) pid \d+, taken at (.*)")
+
+
+def print_lock_holds(app_log: str, shown: int = 25) -> None:
+    """--lock-watch: the write-lock holds past its threshold, by the code that took them
+    (longest first), and the time the lock was held in all."""
+    holds: dict[str, list[float]] = defaultdict(list)
+    for m in HOLD.finditer(app_log):
+        holds[m.group(3).strip()].append(float(m.group(1)))
+    print()
+    print("| write lock held by | times | max s | total s |")
+    print("|---|---:|---:|---:|")
+    ranked = sorted(holds.items(), key=lambda kv: -max(kv[1]))
+    for taker, seconds in ranked[:shown]:
+        print(f"| {taker} | {len(seconds)} | {max(seconds):.2f} | {sum(seconds):.1f} |")
+    every = [s for seconds in holds.values() for s in seconds]
+    print(f"write lock: {len(every)} holds logged, {sum(every):.1f} s in all")
+
+
 def audit_values(conn, action: str) -> dict[int, list[str]]:
     out: dict[int, list[str]] = defaultdict(list)
     for object_id, details in conn.execute(
@@ -773,6 +792,10 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915 (one straight script)
     ap.add_argument("--schema", default="leadapp_bench_day")
     ap.add_argument("--redis-url", help="a Redis on 127.0.0.1 (default: embedded)")
     ap.add_argument("--keep", action="store_true", help="keep the schema / instance folder")
+    ap.add_argument(
+        "--lock-watch", type=float, metavar="SECONDS",
+        help="SQLite: list the app's write-lock holds longer than this (LEADAPP_LOCK_WATCH)",
+    )  # fmt: skip
     a = ap.parse_args()
     if a.database_url and not a.database_url.startswith(("postgresql://", "postgres://")):
         ap.error("--database-url must be PostgreSQL (without it: SQLite, the default)")
@@ -828,6 +851,8 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915 (one straight script)
 
         engine = sa.create_engine(_database_url(url))
         port = free_port()
+        if a.lock_watch is not None:
+            env["LEADAPP_LOCK_WATCH"] = str(a.lock_watch)
         proc = start([str(BIN / "flask"), "--app", "wsgi", "run-all", "--port", str(port)],
                      env, tmp / "run-all.log")  # fmt: skip
         probe = Browser(port)
@@ -982,6 +1007,8 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915 (one straight script)
     )
     for line, count in errors.most_common(8):
         print(f"run-all log, {count} x: {line}")
+    if a.lock_watch is not None:
+        print_lock_holds(app_log)
     if kept_log is not None:
         print(f"run-all log kept in {kept_log}")
     imports = [{"file": r["value"], "rows": r.get("rows"), "leads": r.get("imported")}

@@ -7,25 +7,6 @@ import os
 from flask import Flask
 
 
-class LeadApp(Flask):
-    """Flask, plus one rule: a reading request refused the write lock runs again, once.
-
-    See ``leadapp.write_lock``: a GET that writes after all (an API token's "last used")
-    began deferred; when SQLite refuses its write, everything it did is rolled back and it
-    runs again from the start in a transaction that waits for the lock."""
-
-    def full_dispatch_request(self):
-        from leadapp import write_lock
-        from leadapp.extensions import db
-
-        try:
-            return super().full_dispatch_request()
-        except write_lock.WriteLockLost:
-            db.session.rollback()
-            with write_lock.writing():
-                return super().full_dispatch_request()
-
-
 def create_app(config_name: str | None = None, environ=None, **overrides) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI, error handlers.
 
@@ -33,7 +14,7 @@ def create_app(config_name: str | None = None, environ=None, **overrides) -> Fla
     from config import load_config
 
     environ = os.environ if environ is None else environ
-    app = LeadApp(
+    app = Flask(
         __name__,
         instance_path=environ.get("LEADAPP_INSTANCE") or None,
         instance_relative_config=True,

@@ -8,7 +8,6 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from leadapp import write_lock
 from leadapp.extensions import db
 from leadapp.services.transactions import database_full, is_transient, out_of_space
 
@@ -55,7 +54,6 @@ def init_app(app: Flask) -> None:
     def unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_error(exc)
-        write_lock.retry_with_write_lock(exc)  # a reading request that wrote: run it again
         if out_of_space(exc) or database_full(exc):
             # A full disk anywhere in a request (e.g. an upload spooled to the temp folder
             # while the form is read, the database's own disk): what was written is gone

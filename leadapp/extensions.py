@@ -47,6 +47,9 @@ QUEUE_NAMES = ("imports", "dedup", "default", "mail")
 # SQLite's connections and transactions (WAL, waiting writers): see leadapp.write_lock.
 event.listen(Engine, "connect", write_lock.on_connect)
 event.listen(Engine, "begin", write_lock.on_begin)
+event.listen(Engine, "before_cursor_execute", write_lock.on_statement)
+event.listen(Engine, "commit", write_lock.on_end)
+event.listen(Engine, "rollback", write_lock.on_end)
 
 
 class RedisConnection:

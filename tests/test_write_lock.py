@@ -1,5 +1,6 @@
 """SQLite as a real default: while another writer holds the lock (an import's batch), a
-request, an API call and a command that read before they write wait for it and succeed."""
+request, an API call and a command that read before they write wait for it and succeed; and
+none of them holds the lock while it reads, checks a password or renders its answer."""
 
 from __future__ import annotations
 
@@ -104,11 +105,11 @@ def test_a_saved_view_waits_for_the_writer_instead_of_failing(
         ) == ("Mine")
 
 
-def test_an_api_read_that_writes_is_run_again_with_the_lock(app, app_environ, client, make_account):
+def test_an_api_read_that_writes_waits_for_the_lock(app, app_environ, client, make_account):
     path = sqlite_path(app_environ)
     make_account("acme")
     plaintext = api_token(app, "admin@acme.test")
-    # A GET begins deferred; authenticating writes the token's "last used" after reading it.
+    # Authenticating reads the token, then writes its "last used": that write waits.
     answer = while_a_batch_writes(
         path, lambda: client.get("/api/v1/", headers={"Authorization": f"Bearer {plaintext}"})
     )
@@ -222,17 +223,105 @@ def test_writes_from_pages_and_commands_succeed_while_an_import_writes(
 
 
 def test_reading_and_writing_choose_how_a_transaction_begins(app):
-    """Outside requests a transaction will write (jobs, commands); ``reading()`` says not."""
-    with app.app_context():
-        assert write_lock.wants_write_lock()
-        with write_lock.reading():
-            assert not write_lock.wants_write_lock()
-            with write_lock.writing():
-                assert write_lock.wants_write_lock()
-    with app.test_request_context("/pools"):
-        assert not write_lock.wants_write_lock()
+    """Requests, jobs and commands alike take the lock at their first write; ``writing()``
+    takes it when the transaction begins, ``reading()`` undoes that."""
     with app.test_request_context("/pools/views", method="POST"):
-        assert write_lock.wants_write_lock()
+        assert not write_lock.wants_write_lock()
+    with app.app_context():
+        assert not write_lock.wants_write_lock()
+        with write_lock.writing():
+            assert write_lock.wants_write_lock()
+            with write_lock.reading():
+                assert not write_lock.wants_write_lock()
+
+
+@pytest.mark.parametrize(
+    ("statement", "writes"),
+    [
+        ("SELECT 1", False),
+        ("\n  select * from leads", False),
+        ("PRAGMA foreign_keys", False),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", False),
+        ("WITH x AS (SELECT 1) UPDATE leads SET status = 'x'", True),
+        ("INSERT INTO leads DEFAULT VALUES", True),
+        ("UPDATE leads SET status = 'x'", True),
+        ("DELETE FROM leads", True),
+        ("SAVEPOINT sa_savepoint_1", True),
+    ],
+)
+def test_what_counts_as_a_write(statement, writes):
+    assert write_lock.is_write(statement) is writes
+
+
+def lock_is_free(path: str) -> bool:
+    """Whether another writer could take SQLite's write lock at this instant."""
+    probe = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        return False
+    else:
+        probe.execute("ROLLBACK")
+        return True
+    finally:
+        probe.close()
+
+
+def test_a_login_does_not_hold_the_write_lock_while_it_checks_the_password(
+    app_environ, client, make_account, monkeypatch
+):
+    """The password hash takes a fifth of a second of CPU (more on a busy server): a login
+    that held the lock through it kept every other writer waiting that long."""
+    path = sqlite_path(app_environ)
+    make_account("acme")
+    free_while_checking = []
+    check = User.check_password
+
+    def observed(user, password):
+        free_while_checking.append(lock_is_free(path))
+        return check(user, password)
+
+    monkeypatch.setattr(User, "check_password", observed)
+    assert login(client, "admin@acme.test").status_code == 302
+    assert free_while_checking == [True]
+
+
+def test_a_committed_save_is_not_answered_busy_when_another_writer_follows_at_once(
+    app_environ, make_account
+):
+    """Once a saved view is committed the page reads it again to answer; if another writer
+    took the lock at that moment and kept it past the wait, the answer said "busy, nothing
+    was saved" (503) about a view that was saved. Reading needs no lock."""
+    from sqlalchemy.orm import Session
+
+    from leadapp import create_app
+
+    path = sqlite_path(app_environ)
+    make_account("acme")
+    impatient = create_app("testing", environ={**app_environ, "SQLITE_TIMEOUT_SECONDS": "0.3"})
+    client = impatient.test_client()
+    assert login(client, "admin@acme.test").status_code == 302
+    token = csrf_from(client, "/pools")
+    followers: list[Batch] = []
+
+    def another_writer_follows(_session):
+        if not followers:
+            followers.append(Batch(path, 1.5))
+            followers[0].start()
+            assert followers[0].locked.wait(10)
+
+    sa.event.listen(Session, "after_commit", another_writer_follows)
+    try:
+        saved = client.post("/pools/views", data={"name": "Mine", "csrf_token": token})
+    finally:
+        sa.event.remove(Session, "after_commit", another_writer_follows)
+        for follower in followers:
+            follower.join(30)
+    assert followers, "the save never committed"
+    assert saved.status_code == 302, saved.text
+    with impatient.app_context():
+        names = db.session.scalars(sa.select(SavedView.name).execution_options(all_accounts=True))
+        assert list(names) == ["Mine"]
 
 
 def test_a_command_creating_what_another_writer_is_creating_uses_it_not_fails(

@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from leadapp import write_lock
 from leadapp.errors import MESSAGES as PAGE_MESSAGES
 from leadapp.extensions import db
 from leadapp.models import Account, Campaign, Interaction, Lead, LeadPool, PoolAssignment, User
@@ -133,7 +132,6 @@ def http_error(exc: HTTPException):
 
 @bp.errorhandler(Exception)
 def unexpected(exc: Exception):
-    write_lock.retry_with_write_lock(exc)  # a reading request that wrote: run it again
     db.session.rollback()
     # The same answers as a page's (leadapp.errors), as JSON.
     if out_of_space(exc) or database_full(exc):

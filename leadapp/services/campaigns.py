@@ -100,10 +100,12 @@ def project_named(account: Account, name: str, user_id: int | None = None) -> Pr
     if project is not None:
         return project
     try:
-        # PostgreSQL lets two writers both find no project; the second meets the unique
-        # name, and only its savepoint is undone.
+        # Two writers may both find no project above (SQLite's lock comes with the first
+        # write, PostgreSQL has no lock): looked up again once writing, the second takes
+        # the first's; on PostgreSQL it may still meet the unique name, and only its
+        # savepoint is undone.
         with db.session.begin_nested():
-            return create_project(account, name, user_id)
+            return db.session.scalar(named) or create_project(account, name, user_id)
     except sa.exc.IntegrityError:
         project = db.session.scalar(named)
         if project is None:
