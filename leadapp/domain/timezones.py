@@ -26,7 +26,25 @@ from leadapp.domain.calling_hours import lead_zone_key
 from leadapp.domain.phones import number_time_zones
 from leadapp.domain.subdivisions import subdivision_code, zone_country
 
-__all__ = ["REASON_TEXT", "is_valid_zone", "resolve_timezones", "valid_zones", "check_rules"]
+__all__ = [
+    "REASON_TEXT",
+    "SOURCE_TEXT",
+    "is_valid_zone",
+    "resolve_timezones",
+    "valid_zones",
+    "check_rules",
+]
+
+# How each source reads to a supervisor (lead page, Check data).
+SOURCE_TEXT = {
+    "field": "from the file",
+    "rule": "from a rule",
+    "postal": "from the postal code",
+    "state": "from the state",
+    "number": "from the phone number",
+    "default": "campaign default",
+    "several": "campaign default",
+}
 
 REASON_TEXT = {
     "invalid_timezone": "The time zone is not a known IANA name (like America/New_York).",

@@ -186,9 +186,12 @@ def _keep_zone_key(_mapper, _connection, lead: Lead) -> None:
     """A lead written through the ORM keeps its ``zone_key`` in step with its zone, country
     and state. The other zones of an unsure lead stay while its zone does; a zone set by
     hand makes the lead sure (bulk writers compute the key themselves)."""
-    state = sa.inspect(lead)
+    inspected = sa.inspect(lead)
     zones, _, _ = parse_zone_key(lead.zone_key)
-    rezoned = state.attrs.timezone.history.has_changes() and state.persistent
+    given = inspected.attrs.zone_key.history.has_changes()  # set with the zone: kept
+    rezoned = inspected.persistent and inspected.attrs.timezone.history.has_changes() and not given
+    if rezoned and not inspected.attrs.timezone_note.history.has_changes():
+        lead.timezone_note = None
     if rezoned or lead.timezone not in zones:
         zones = ()
     lead.zone_key = lead_zone_key([lead.timezone, *zones], lead.country, lead.state)

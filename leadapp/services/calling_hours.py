@@ -27,10 +27,11 @@ from leadapp.domain.calling_hours import (
 )
 from leadapp.domain.subdivisions import zone_country
 from leadapp.extensions import db
-from leadapp.models import Campaign, Lead
+from leadapp.models import Campaign, Lead, PoolAssignment
 
 __all__ = [
     "callable_condition",
+    "lead_callable",
     "callable_keys",
     "campaign_hours",
     "default_zone_allowed",
@@ -79,3 +80,19 @@ def callable_condition(
     if none_ok:
         parts.append(Lead.zone_key.is_(None))
     return sa.or_(*parts) if parts else sa.false()
+
+
+def lead_callable(lead: Lead, at_utc: dt.datetime) -> list[tuple[Campaign, bool]]:
+    """For the lead page: (campaign, inside its calling hours now) for each campaign the
+    lead's pool dials for, by the same rule and keys as ``callable_condition``."""
+    campaigns = db.session.scalars(
+        sa.select(Campaign)
+        .join(PoolAssignment, PoolAssignment.campaign_id == Campaign.id)
+        .where(PoolAssignment.pool_id == lead.pool_id, PoolAssignment.to_dial.is_(True))
+        .order_by(Campaign.name)
+    )
+    out = []
+    for campaign in campaigns:
+        ok, none_ok = callable_keys(campaign, at_utc, [lead.zone_key])
+        out.append((campaign, bool(ok) if lead.zone_key else none_ok))
+    return out

@@ -447,11 +447,12 @@ def update_lead(lead: Lead, data: dict[str, str | None], *, user_id: int | None)
     pool = db.session.get(LeadPool, lead.pool_id)
     region, default_zone = _context(pool, _pool_campaign(pool))
     if (
-        "phone1" in data
+        data.keys() & {"phone1", "state", "postal_code", "country"}
         and "timezone" not in data
-        and lead.timezone_source in (None, "number", "default", "several")
+        and lead.timezone_source in (None, "postal", "state", "number", "default", "several")
     ):
-        data["timezone"] = ""  # the zone came from the old number: resolve it again
+        # The zone came from the old number or address: resolve it again.
+        data["timezone"] = ""
     merged = {**lead_data(lead), **data}
     # Phones already stored are given as E.164 so they re-validate as they were stored.
     for key in PHONE_FIELDS:
@@ -482,6 +483,8 @@ def update_lead(lead: Lead, data: dict[str, str | None], *, user_id: int | None)
         if key == "timezone":
             lead.timezone = _text(row.get("timezone"))
             lead.timezone_source = _text(row.get("timezone_source"))
+            lead.timezone_note = _text(row.get("timezone_note"))
+            lead.zone_key = _text(row.get("zone_key"))
         elif key in PHONE_FIELDS:
             e164 = _text(row.get(key))
             setattr(lead, key, e164)
@@ -577,6 +580,8 @@ COPIED = (
     *(f"{p}_raw" for p in PHONE_FIELDS),
     "timezone",
     "timezone_source",
+    "timezone_note",
+    "zone_key",
     "state",
     "postal_code",
     "country",

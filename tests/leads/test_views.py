@@ -217,6 +217,26 @@ def test_add_a_lead_by_hand(app, admin_client, world):
         assert db.session.scalar(sa.select(sa.func.count(Lead.id))) == 3
 
 
+def test_lead_page_shows_the_zone_its_source_note_and_callable_now(app, admin_client, world):
+    """Issue 15: the zone with where it came from, why it is unsure, and whether each
+    campaign the pool dials for may call the lead now (services/calling_hours)."""
+    from leadapp.services.calling_hours import lead_callable
+
+    with app.app_context(), account_scope(world["account_id"]):
+        lead = db.session.get(Lead, world["ada"])
+        lead.timezone_note = "zones disagree: number says <b>X</b>, address says Y"
+        db.session.commit()
+        inside = lead_callable(lead, dt.datetime.now(dt.UTC))[0][1]
+    html = admin_client.get(f"/leads/{world['ada']}").get_data(as_text=True)
+    zone = re.search(r'data-testid="timezone">(.*?)</dd>', html, re.S).group(1)
+    assert "America/Los_Angeles" in zone and "(from the phone number)" in zone
+    assert "number says &lt;b&gt;X&lt;/b&gt;, address says Y" in zone
+    now = re.search(r'data-testid="callable-now">(.*?)</dd>', html, re.S).group(1)
+    assert now == f"Spring: {'inside' if inside else 'outside'} its calling hours"
+    bob = admin_client.get(f"/leads/{world['bob']}").get_data(as_text=True)
+    assert 'data-testid="callable-now">no campaign dials its pool</dd>' in bob
+
+
 def test_lead_page_shows_history_escaped_and_phones_international(admin_client, world):
     html = admin_client.get(f"/leads/{world['ada']}").get_data(as_text=True)
     # The tab shows the lead's name only (a script tag once ended up in the title block).

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from leadapp.domain.timezones import SOURCE_TEXT
 from leadapp.extensions import db
 from leadapp.models import (
     AuditLog,
@@ -22,6 +23,7 @@ from leadapp.models import (
 from leadapp.security import get_or_404
 from leadapp.services import leads as lead_service
 from leadapp.services import wrap_codes as wrap_code_service
+from leadapp.services.calling_hours import lead_callable
 
 from ..forms import (
     CopyForm,
@@ -142,6 +144,8 @@ def _show(lead: Lead, *, wrap_form=None, copy_form=None, status: int = 200):
         wrap_codes=wrap_code_service.codes(lead.account_id),
         wrap_effects=wrap_code_service.EFFECT_TEXT,
         custom_defs=custom_defs,
+        zone_source_text=SOURCE_TEXT,
+        callable_now=lead_callable(lead, dt.datetime.now(dt.UTC)),
         callback_codes=sorted(wrap_code_service.callback_codes(lead.account_id)),
     ), status
 
