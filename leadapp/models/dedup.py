@@ -35,6 +35,8 @@ class DedupJob(AccountScoped, Timestamped, db.Model):
     scope: Mapped[str] = mapped_column(enum(*DEDUP_SCOPES, name="dedup_scope"), default="account")
     targets: Mapped[list] = mapped_column(sa.JSON, default=list)
     match_keys: Mapped[list] = mapped_column(sa.JSON, default=lambda: ["phone1"])
+    # Several match keys: "any" (a duplicate when any one is equal) or "all".
+    match_mode: Mapped[str] = mapped_column(sa.String(3), default="any", server_default="any")
     keep_rule: Mapped[str] = mapped_column(
         enum(*KEEP_RULES, name="keep_rule"), default="latest-created"
     )
