@@ -41,6 +41,9 @@ class LeadPool(AccountScoped, Timestamped, db.Model):
     # (``Lead.dial_order`` 0, 1, 2, ...) until Shuffle numbers them at random; also the
     # "size" the day count spreads over (leadapp/domain/pool_schedule.py).
     dial_order_next: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The list's own time zone (IANA): leads added to it whose zone neither a field nor
+    # their number tells get it, before the campaign's default. Empty: the campaign's.
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
     source_file_name: Mapped[str | None] = mapped_column(sa.String(255))
     duplicate_check_field: Mapped[str | None] = mapped_column(sa.String(60))
     duplicate_processing: Mapped[str | None] = mapped_column(sa.String(40))
