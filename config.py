@@ -26,6 +26,8 @@ class Config:
     MAIL_SUPPRESS_SEND = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False  # "keep me logged in" (leadapp.auth.logins)
     # Big imports and dedup runs take minutes; RQ's default of 180 s would kill them.
     JOB_TIMEOUTS = {"default": 600, "imports": 3 * 3600, "dedup": 3 * 3600, "mail": 60}
     # A running job's work horse reports it is alive this often (in Redis); a running job
@@ -39,6 +41,13 @@ class Config:
     SCHEDULER_CHECK_SECONDS = 15
     # Failed logins per address and email; past it, a 429 with a sentence (brute force).
     LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
+    # Failed logins per address, whatever the emails (one password tried on many accounts).
+    LOGIN_ADDRESS_RATE_LIMIT = "20 per minute;100 per hour"
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or networks);
+    # empty: none, the connecting address is the client's (leadapp.security).
+    TRUSTED_PROXIES: tuple = ()
+    # Strict-Transport-Security on every answer (production: a year; 0 turns it off).
+    HSTS_SECONDS = 0
     RATELIMIT_HEADERS_ENABLED = False
     MAIL_TIMEOUT = 20  # seconds an SMTP server may stay silent before the send fails (retried)
     OUTBOX_PAGE = True  # the admin page listing the local SMTP sink's messages
@@ -60,7 +69,10 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     OUTBOX_PAGE = False
+    # Production is served over HTTPS (behind the proxy): cookies never travel in clear.
     SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    HSTS_SECONDS = 365 * 24 * 3600
 
 
 CONFIGS = {
@@ -117,8 +129,15 @@ def load_config(
     cfg["RATELIMIT_STORAGE_URI"] = environ.get("RATELIMIT_STORAGE_URI") or _limits_uri(
         cfg["REDIS_URL"]
     )
-    if environ.get("LOGIN_RATE_LIMIT"):
-        cfg["LOGIN_RATE_LIMIT"] = environ["LOGIN_RATE_LIMIT"]
+    for name in ("LOGIN_RATE_LIMIT", "LOGIN_ADDRESS_RATE_LIMIT"):
+        if environ.get(name):
+            cfg[name] = environ[name]
+    if environ.get("TRUSTED_PROXIES"):
+        cfg["TRUSTED_PROXIES"] = tuple(
+            part.strip() for part in environ["TRUSTED_PROXIES"].split(",") if part.strip()
+        )
+    if environ.get("HSTS_SECONDS"):
+        cfg["HSTS_SECONDS"] = int(environ["HSTS_SECONDS"])
     cfg["OUTBOX_DIR"] = environ.get("OUTBOX_DIR") or str(instance / "outbox")
     cfg["STAGING_DIR"] = str(instance / "staging")
     if environ.get("MAIL_SERVER"):
@@ -135,6 +154,8 @@ def load_config(
         cfg["MAIL_PORT"] = int(environ.get("MAIL_PORT", "8025"))
         cfg["MAIL_USE_TLS"] = cfg["MAIL_USE_SSL"] = False
         cfg["MAIL_SINK"] = True
+    # Links in emails: the address people open LeadApp at (`make run` sets its own).
+    cfg["PUBLIC_URL"] = (environ.get("PUBLIC_URL") or "").strip().rstrip("/")
     if environ.get("MAIL_DEFAULT_SENDER"):
         cfg["MAIL_DEFAULT_SENDER"] = environ["MAIL_DEFAULT_SENDER"]
     if environ.get("MAX_UPLOAD_MB"):

@@ -8,13 +8,17 @@ request; tasks and CLI commands bind the account they were given with ``account_
 
 from __future__ import annotations
 
+import ipaddress
+import unicodedata
 from contextlib import contextmanager
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import abort
 from flask_login import current_user, login_required
 from sqlalchemy import event
 from sqlalchemy.orm import Session, with_loader_criteria
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from leadapp.extensions import db
 from leadapp.models import AccountScoped
@@ -91,6 +95,28 @@ def get_or_404(model, ident):
     return obj
 
 
+def _without_controls(text: str) -> str:
+    # Browsers drop tabs and line breaks inside a URL ("/\t/evil.example" is followed as
+    # "//evil.example"): judge the target as the browser will read it.
+    return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Where to go after a form or a login: ``target`` when it is a path of this site, once
+    control characters are removed and it is parsed like a browser would; else
+    ``fallback``. Never another host (``//host``, ``/\\host``, ``https:``), never a line
+    break in the answer's Location header."""
+    if not target or not isinstance(target, str) or len(target) > 2000:
+        return fallback
+    cleaned = _without_controls(target).strip(" ")
+    if not cleaned.startswith("/") or cleaned.startswith("//") or "\\" in cleaned:
+        return fallback
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return fallback
+    return cleaned
+
+
 def role_required(*roles: str):
     """Only logged-in users with one of ``roles`` get through; others get a 403."""
 
@@ -135,11 +161,58 @@ SECURITY_HEADERS = {
 }
 
 
+class TrustedProxies:
+    """WSGI middleware: believe ``X-Forwarded-For`` / ``X-Forwarded-Proto`` (Werkzeug's
+    ``ProxyFix``, one proxy hop) only when the connection comes from one of ``proxies``
+    (addresses or networks, ``TRUSTED_PROXIES``). From any other peer the headers are
+    dropped, so nobody picks their own address by sending one (login limits, sessions)."""
+
+    def __init__(self, wsgi_app, proxies):
+        self.networks = [ipaddress.ip_network(p.strip(), strict=False) for p in proxies]
+        self.behind_proxy = ProxyFix(wsgi_app, x_for=1, x_proto=1)
+        self.direct = wsgi_app
+
+    def _trusted(self, peer: str) -> bool:
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+    def __call__(self, environ, start_response):
+        if self.networks and self._trusted(environ.get("REMOTE_ADDR", "")):
+            return self.behind_proxy(environ, start_response)
+        for header in FORWARDED_HEADERS:
+            environ.pop(header, None)
+        return self.direct(environ, start_response)
+
+
+FORWARDED_HEADERS = (
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_PREFIX",
+    "HTTP_FORWARDED",
+)
+
+
 def init_app(app) -> None:
-    """Security headers on every response."""
+    """Security headers on every response; forwarded headers only from trusted proxies."""
+    try:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, app.config.get("TRUSTED_PROXIES") or ())
+    except ValueError as exc:
+        raise RuntimeError(
+            f"TRUSTED_PROXIES must list addresses or networks like 10.0.0.5 or 10.0.0.0/24: {exc}"
+        ) from None
+    hsts = int(app.config.get("HSTS_SECONDS") or 0)
 
     @app.after_request
     def security_headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if hsts > 0:
+            response.headers.setdefault(
+                "Strict-Transport-Security", f"max-age={hsts}; includeSubDomains"
+            )
         return response

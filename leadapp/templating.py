@@ -9,6 +9,8 @@ import phonenumbers
 from flask import Flask, current_app, has_request_context
 from flask_login import current_user
 
+from leadapp.domain.names import shorten
+
 NAV = (
     ("pools.index", "Lead pools", None),
     ("imports.index", "Imports", None),
@@ -47,8 +49,18 @@ def international(e164: str | None) -> str:
         return e164
 
 
+# A name in an email subject or a one-line heading: cleaned and at most this long.
+SHORT_NAME = 60
+
+
+def short(value) -> str:
+    """A name (file, pool, job, person) on one line, cut to ``SHORT_NAME`` with "…"."""
+    return shorten(value, SHORT_NAME)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(short, "short")
     app.add_template_filter(international, "international")
 
     @app.context_processor

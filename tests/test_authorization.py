@@ -159,6 +159,11 @@ MATRIX: dict[str, list[Case]] = {
     # --- auth
     "auth.login": [_get(PUBLIC), _post(PUBLIC)],
     "auth.logout": [_post(USER, logout=True)],
+    "auth.sessions": [_get(USER)],
+    # Another session of the acting user's (own), or of a user of the other account.
+    "auth.end_session": [_post(USER, lambda w, r: {"session_id": w.sessions[r]})],
+    "auth.end_all_sessions": [_post(USER, logout=True)],
+    "auth.set_password": [_get(PUBLIC, lambda w, r: {"secret": w.password_link})],
     # --- admin (users, outbox)
     "admin.index": [_get(ADMIN)],
     "admin.users": [_get(ADMIN), _post(ADMIN)],
@@ -327,6 +332,7 @@ CSV = "first_name,last_name,phone1\nAda,Lovelace,4155550132\nAlan,Turing,4155550
 
 def _message(to: str, subject: str) -> EmailMessage:
     msg = EmailMessage()
+    msg["Message-ID"] = f"<{subject.replace(' ', '-')}@authz.test>"
     msg["From"] = "LeadApp <leadapp@localhost>"
     msg["To"] = to
     msg["Subject"] = subject
@@ -336,10 +342,11 @@ def _message(to: str, subject: str) -> EmailMessage:
 
 
 def _build_account(app, make_account, make_user, slug: str, tmp: Path) -> SimpleNamespace:
-    from leadapp.services import api_tokens
+    from leadapp.services import api_tokens, password_links, user_sessions
     from leadapp.services import imports as import_service
     from leadapp.services.accounts import create_campaign
     from leadapp.services.jobs import create_job
+    from leadapp.services.mail import record_outbox_message
 
     account_id = make_account(slug)
     supervisor_id = make_user(account_id, f"boss@{slug}.test", role="supervisor")
@@ -395,6 +402,15 @@ def _build_account(app, make_account, make_user, slug: str, tmp: Path) -> Simple
         outbox.mkdir(parents=True, exist_ok=True)
         eml = f"authz-{slug}-{account_id}.eml"
         (outbox / eml).write_bytes(bytes(_message(f"admin@{slug}.test", f"For {tag}")))
+        record_outbox_message(account_id, f"<For-{tag}@authz.test>")
+        # A second session of each user (not the one the matrix's requests use), and a
+        # set-password link of the victim's.
+        sessions = {
+            role: user_sessions.start(user, remember=False)[0].id
+            for role, user in (("supervisor", supervisor), ("admin", admin))
+        }
+        _, link_secret = password_links.reset(db.session.get(User, victim_id), admin)
+        db.session.commit()
 
         w = SimpleNamespace(
             account=account_id,
@@ -418,9 +434,12 @@ def _build_account(app, make_account, make_user, slug: str, tmp: Path) -> Simple
             plaintext=plaintext,
             revoked=revoked_plain,
             outbox=outbox / eml,
+            sessions=sessions,
+            password_link=link_secret,
         )
     w.views["anonymous"] = w.views["supervisor"]
     w.tokens["anonymous"] = w.tokens["supervisor"]
+    w.sessions["anonymous"] = w.sessions["supervisor"]
     return SimpleNamespace(**{**vars(w), "outbox": w.outbox.name, "outbox_path": w.outbox})
 
 
@@ -688,6 +707,8 @@ def _fake(n: int) -> SimpleNamespace:
         outbox=f"{n}.eml",
         views=roles,
         tokens=roles,
+        sessions=roles,
+        password_link=f"link{n}",
     )
 
 

@@ -9,9 +9,11 @@ from flask_login import current_user
 from leadapp.extensions import db
 from leadapp.models import User
 from leadapp.security import admin_required, get_or_404
-from leadapp.services import accounts, audit, outbox
+from leadapp.services import accounts, audit, outbox, password_links, user_sessions
+from leadapp.services import mail as mail_service
 from leadapp.services.mail import queue_email
 from leadapp.tasks import QueueUnavailable
+from leadapp.templating import local_time
 
 from .forms import EmptyForm, NewUserForm, RoleForm
 
@@ -96,7 +98,10 @@ def set_role(user_id: int):
         abort(400)
 
     def change(user):
+        before = user.role
         accounts.set_role(user, form.role.data, current_user)
+        if user.role != before:  # what the user may do changed: every session ends
+            user_sessions.end_all(user)
         audit.record(current_user.account_id, current_user.id, "user.role", user, role=user.role)
 
     return _change(user_id, change, lambda u: f"{u.name} is now {u.role}.")
@@ -110,6 +115,8 @@ def toggle_active(user_id: int):
 
     def change(user):
         accounts.set_active(user, not user.active, current_user)
+        if not user.active:
+            user_sessions.end_all(user)
         audit.record(
             current_user.account_id, current_user.id, "user.active", user, active=user.active
         )
@@ -125,16 +132,42 @@ def reset_password(user_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     user = get_or_404(User, user_id)
-    password = accounts.reset_password(user)
-    audit.record(current_user.account_id, current_user.id, "user.password_reset", user)
+    if not user.active:
+        flash(f"{user.name} is deactivated; activate them before resetting the password.", "danger")
+        return redirect(url_for("admin.users"))
+    link, secret = password_links.reset(user, current_user)
     db.session.commit()
-    flash(f"New password for {user.email}: {password} — give it to them privately.", "warning")
+    # The password is never shown (nor flashed into the session cookie): the user sets it
+    # with a one-time link sent by email, after the commit.
+    try:
+        queue_email(
+            user.email,
+            "set_password",
+            name=user.name,
+            email=user.email,
+            admin=current_user.name,
+            account_name=current_user.account.name,
+            link=url_for("auth.set_password", secret=secret, _external=True),
+            expires=local_time(link.expires_at),
+            login_url=url_for("auth.login", _external=True),
+        )
+    except QueueUnavailable as exc:
+        flash(
+            f"{user.name}'s password was reset and their sessions ended, but the email with "
+            f"the link was not sent: {exc} Reset again to send a new link.",
+            "warning",
+        )
+        return redirect(url_for("admin.users"))
+    flash(
+        f"{user.name}'s password was reset and every session of theirs ended; a link to set "
+        f"a new one is on its way to {user.email}.",
+        "success",
+    )
     return redirect(url_for("admin.users"))
 
 
-def _account_addresses() -> set[str]:
-    # The sink holds every account's mail: show an admin only mail to their own users.
-    return set(db.session.scalars(sa.select(User.email)))
+# The sink holds every account's mail: an admin sees only messages recorded as their
+# account's when they were written, whoever they were addressed to.
 
 
 @bp.route("/outbox")
@@ -142,7 +175,9 @@ def _account_addresses() -> set[str]:
 def outbox_index():
     if not current_app.config["OUTBOX_PAGE"]:
         abort(404)
-    messages = outbox.list_messages(current_app.config["OUTBOX_DIR"], _account_addresses())
+    messages = outbox.list_messages(
+        current_app.config["OUTBOX_DIR"], mail_service.account_message_ids
+    )
     return render_template("admin/outbox.html", messages=messages)
 
 
@@ -152,7 +187,9 @@ def outbox_message(name: str):
     if not current_app.config["OUTBOX_PAGE"]:
         abort(404)
     message = outbox.read_message(current_app.config["OUTBOX_DIR"], name)
-    if message is None or not _account_addresses() & set(message["recipients"]):
+    if message is None or not message["message_id"]:
+        abort(404)
+    if message["message_id"] not in mail_service.account_message_ids([message["message_id"]]):
         abort(404)
     return render_template("admin/outbox_message.html", message=message)
 

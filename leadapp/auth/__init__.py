@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
 from flask_login import current_user
 
 from leadapp.extensions import db, login_manager
 from leadapp.security import bind_account
+
+from . import logins
 
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
-
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        from leadapp.models import User
-
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+    # Flask-Login's own remember cookie is replaced by ours (leadapp.auth.logins): it
+    # reads a name no browser is given, so an old ``user_id|HMAC`` cookie counts for nothing.
+    app.config["REMEMBER_COOKIE_NAME"] = "flask_login_remember_unused"
+    login_manager.user_loader(logins.load_user)
+    login_manager.request_loader(logins.load_remembered)
+    app.after_request(logins.set_remember_cookie)
 
     @app.before_request
     def bind_request_to_account():
@@ -27,3 +28,7 @@ def init_app(app: Flask) -> None:
         bind_account(db.session(), None)
         if current_user.is_authenticated:
             bind_account(db.session(), current_user.account_id)
+        if g.pop("session_changed", False):
+            # The session's last use or its new remember secret, in a commit of its own
+            # before the view runs (the view may only read, or roll back).
+            db.session.commit()

@@ -1,15 +1,26 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from leadapp.extensions import db, limiter
 from leadapp.models.base import utcnow
-from leadapp.services import accounts
+from leadapp.security import safe_next
+from leadapp.services import accounts, password_links, user_sessions
 
-from .forms import LoginForm
+from . import lockout, logins
+from .forms import LoginForm, SetPasswordForm
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -18,25 +29,30 @@ WRONG_LOGIN = "That email and password do not match an account. Check both and t
 
 def _safe_next(target: str | None) -> str:
     # Only local paths: a crafted ?next= must not send the user to another site.
-    if target and urlsplit(target).netloc == "" and target.startswith("/") and "//" not in target:
-        return target
-    return url_for("pools.index")
+    return safe_next(target, url_for("pools.index"))
 
 
-def _login_key() -> str:
-    # Per address and email: one attacker cannot lock everyone out, and one account is
-    # not guessed at from many tabs.
-    email = (request.form.get("email") or "").strip().lower()
-    return f"{request.remote_addr}|{email}"
+def _failed(response) -> bool:
+    return response.status_code == 401  # only failed logins count
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"],
-    key_func=_login_key,
+    lambda: current_app.config["LOGIN_ADDRESS_RATE_LIMIT"],
+    key_func=lockout.address_key,
+    scope="login-address",
     methods=["POST"],
-    deduct_when=lambda response: response.status_code == 401,  # only failed logins count
-    error_message="Too many failed logins. Wait a few minutes, then try again.",
+    deduct_when=_failed,
+    error_message=lockout.ADDRESS_LOCKED,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    key_func=lockout.email_key,
+    scope="login-email",
+    methods=["POST"],
+    deduct_when=_failed,
+    error_message=lockout.EMAIL_LOCKED,
+    on_breach=lockout.email_locked,
 )
 def login():
     if current_user.is_authenticated:
@@ -49,7 +65,7 @@ def login():
         elif not user.active:
             flash("This user is deactivated. Ask an administrator of your account.", "danger")
         else:
-            login_user(user, remember=form.remember.data)
+            logins.log_in(user, remember=form.remember.data)
             user.last_login_at = utcnow()
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
@@ -60,6 +76,103 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
+    logins.log_out()
+    db.session.commit()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
+
+
+# ---------------------------------------------------------------------------------------
+# The user's own sessions
+
+
+def _sessions_page(status: int = 200):
+    response = make_response(
+        render_template(
+            "auth/sessions.html",
+            sessions=user_sessions.live_sessions(current_user),
+            this=logins.current_session(),
+            form=FlaskForm(),
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/settings/sessions")
+@login_required
+def sessions():
+    """Where the user is logged in (browser, address, last use), each with an End button."""
+    return _sessions_page()
+
+
+@bp.route("/settings/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    row = user_sessions.own_session(current_user, session_id)
+    if row is None:
+        abort(404)  # another user's session does not exist for this one
+    this = logins.current_session()
+    if this is not None and row.id == this.id:
+        logins.log_out()
+        db.session.commit()
+        flash("You are logged out.", "info")
+        return redirect(url_for("auth.login"))
+    user_sessions.end(row)
+    db.session.commit()
+    flash("That session is ended: the browser has to log in again.", "success")
+    return redirect(url_for("auth.sessions"))
+
+
+@bp.route("/settings/sessions/end-all", methods=["POST"])
+@login_required
+def end_all_sessions():
+    """Log out everywhere: every session of the user ends, this one too."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    ended = user_sessions.end_all(current_user)
+    logins.log_out()
+    db.session.commit()
+    flash(f"You are logged out everywhere ({ended} session{'s' if ended != 1 else ''}).", "info")
+    return redirect(url_for("auth.login"))
+
+
+# ---------------------------------------------------------------------------------------
+# Setting a password with a one-time link (sent by an admin's reset)
+
+
+@bp.route("/password/<secret>", methods=["GET", "POST"])
+def set_password(secret: str):
+    link = password_links.find(secret)
+    if link is None:
+        return (
+            render_template(
+                "auth/set_password.html",
+                form=None,
+                problem="This link is not valid: it was used already, it expired, or a newer "
+                "one was sent. Ask an administrator of your account for a new one.",
+            ),
+            404,
+        )
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_links.use(link, form.password.data)
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+            return render_template("auth/set_password.html", form=form, link=link), 422
+        if current_user.is_authenticated:
+            logins.log_out()
+        db.session.commit()
+        flash("Your password is set. Log in with it.", "success")
+        return redirect(url_for("auth.login"))
+    status = 422 if form.errors else 200
+    response = make_response(
+        render_template("auth/set_password.html", form=form, link=link), status
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -12,10 +12,15 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from rq.timeouts import JobTimeoutException
 
+from leadapp.domain.names import shorten
 from leadapp.extensions import db
 from leadapp.models import EmailDelivery, Import
 from leadapp.models.base import utcnow
+from leadapp.models.mail import OutboxMessage
+from leadapp.security import current_account_id
 from leadapp.tasks import enqueue
+
+SUBJECT_MAX = 150
 
 
 def render_email(template: str, **context) -> tuple[str, str, str]:
@@ -27,7 +32,10 @@ def render_email(template: str, **context) -> tuple[str, str, str]:
     if not first.startswith("Subject:"):
         raise ValueError(f"email/{template}.txt must start with a 'Subject:' line")
     html = render_template(f"email/{template}.html", **context)
-    return first[len("Subject:") :].strip(), body.lstrip("\n"), html
+    # One line, bounded: a name with a line break or of 5,000 characters neither cuts the
+    # subject short nor makes the message undeliverable ("500 Line too long").
+    subject = shorten(first[len("Subject:") :], SUBJECT_MAX)
+    return subject, body.lstrip("\n"), html
 
 
 def delivery_job_id(delivery_id: int) -> str:
@@ -37,20 +45,64 @@ def delivery_job_id(delivery_id: int) -> str:
 
 
 def send_later(
-    recipients: list[str], subject: str, text: str, html: str, delivery_id: int | None = None
+    recipients: list[str],
+    subject: str,
+    text: str,
+    html: str,
+    delivery_id: int | None = None,
+    account_id: int | None = None,
 ):
-    """Put one rendered message on the mail queue (``QueueUnavailable`` if Redis is down)."""
+    """Put one rendered message on the mail queue (``QueueUnavailable`` if Redis is down).
+
+    The message belongs to ``account_id`` (default: the account the session is bound to),
+    recorded as it is sent: the outbox page shows each account only its own messages."""
     # Imported here: the task module records deliveries with the functions below.
     from leadapp.tasks.mail import send_email
 
     job_id = delivery_job_id(delivery_id) if delivery_id is not None else None
-    return enqueue(send_email, list(recipients), subject, text, html, delivery_id, job_id=job_id)
+    account_id = account_id if account_id is not None else current_account_id()
+    return enqueue(
+        send_email,
+        list(recipients),
+        subject,
+        text,
+        html,
+        delivery_id,
+        account_id=account_id,
+        job_id=job_id,
+    )
 
 
-def queue_email(to: list[str] | str, template: str, **context):
+def queue_email(to: list[str] | str, template: str, account_id: int | None = None, **context):
     """Render now, send in the mail queue. Call it after the commit the email reports on."""
     recipients = [to] if isinstance(to, str) else list(to)
-    return send_later(recipients, *render_email(template, **context))
+    return send_later(recipients, *render_email(template, **context), account_id=account_id)
+
+
+def record_outbox_message(account_id: int, message_id: str) -> None:
+    """Note that the message ``message_id`` belongs to ``account_id`` (once)."""
+    exists = db.session.scalar(
+        sa.select(OutboxMessage.id)
+        .where(OutboxMessage.message_id == message_id)
+        .execution_options(all_accounts=True)
+    )
+    if exists is None:
+        db.session.add(OutboxMessage(account_id=account_id, message_id=message_id))
+        db.session.flush()
+
+
+def account_message_ids(message_ids: list[str]) -> set[str]:
+    """Which of ``message_ids`` belong to the current account."""
+    found: set[str] = set()
+    for start in range(0, len(message_ids), 500):
+        found.update(
+            db.session.scalars(
+                sa.select(OutboxMessage.message_id).where(
+                    OutboxMessage.message_id.in_(message_ids[start : start + 500])
+                )
+            )
+        )
+    return found
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import email
 import email.policy
+from collections.abc import Callable
 from email.utils import getaddresses
 from pathlib import Path
 
 
-def list_messages(outbox: str, addresses: set[str], limit: int = 200) -> list[dict]:
-    """The newest messages sent to any of ``addresses``."""
+def list_messages(
+    outbox: str, mine: Callable[[list[str]], set[str]], limit: int = 200
+) -> list[dict]:
+    """The newest messages of the current account: ``mine`` says which Message-IDs are
+    its own (recorded as each message was written, whoever it was addressed to)."""
     folder = Path(outbox)
     if not folder.is_dir():
         return []
     files = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)
     found = []
-    for path in files:
-        summary = _summary(path)
-        if addresses & set(summary["recipients"]):
-            found.append(summary)
-            if len(found) >= limit:
-                break
-    return found
+    for start in range(0, len(files), limit):
+        summaries = [_summary(path) for path in files[start : start + limit]]
+        own = mine([s["message_id"] for s in summaries if s["message_id"]])
+        found.extend(s for s in summaries if s["message_id"] and s["message_id"] in own)
+        if len(found) >= limit:
+            break
+    return found[:limit]
 
 
 def read_message(outbox: str, name: str) -> dict | None:
@@ -56,5 +60,6 @@ def _summary(path: Path, msg=None) -> dict:
             if addr  # a missing Cc header parses as one empty address
         ],
         "subject": str(msg.get("Subject", "")),
+        "message_id": str(msg.get("Message-ID", "")).strip(),
         "date": str(msg.get("Date", "")),
     }

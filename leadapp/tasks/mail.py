@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable
+from email.utils import make_msgid
 
 from flask import current_app
 from flask_mail import Message
@@ -23,28 +24,62 @@ log = logging.getLogger(__name__)
 
 @task(queue="mail", timeout=60, retry=Retry(max=3, interval=[10, 60, 300]))
 def send_email(
-    to: list[str], subject: str, text: str, html: str | None = None, delivery_id: int | None = None
+    to: list[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    delivery_id: int | None = None,
+    account_id: int | None = None,
 ) -> None:
     """Deliver one message over SMTP; an error raises, and RQ retries it. A tracked email
     (``delivery_id``) counts each try on its row, then says sent, or — when the last try
-    fails — failed, with a sentence."""
+    fails — failed, with a sentence. The message's Message-ID is recorded as
+    ``account_id``'s before it is written (the outbox page lists by it)."""
     # Flask-Mail opens smtplib without a timeout: a server that accepts and never answers
     # would hold the job until RQ kills it. The work horse is this job's own process, so
     # its default socket timeout is ours to set.
     socket.setdefaulttimeout(current_app.config["MAIL_TIMEOUT"])
-    if delivery_id is not None:
+    if delivery_id is not None or account_id is not None:
         db.engine.dispose(close=False)  # connections inherited from the parent: not ours
-        if _already_sent(delivery_id):
-            return  # queued again after all (a requeue racing the first job): sent once
+    if delivery_id is not None and _already_sent(delivery_id):
+        return  # queued again after all (a requeue racing the first job): sent once
     _record(delivery_id, mail_service.sending)
+    message_id = _message_id()
+    if account_id is not None:
+        _note_account(account_id, message_id)
     try:
-        mail.send(Message(subject=subject, recipients=to, body=text, html=html))
+        message = Message(subject=subject, recipients=to, body=text, html=html)
+        message.msgId = message_id
+        mail.send(message)
     except Exception as exc:
         rq_job = get_current_job()
         final = rq_job is None or not rq_job.retries_left  # RQ will not try again
         _record(delivery_id, mail_service.not_sent, mail_service.failure_sentence(exc), final)
         raise
     _record(delivery_id, mail_service.sent)
+
+
+def _message_id() -> str:
+    # One id per job, the same on each retry: a message written twice is one message.
+    rq_job = get_current_job()
+    if rq_job is None:
+        return make_msgid(domain="leadapp.local")
+    return f"<{rq_job.id}@leadapp.local>"
+
+
+def _note_account(account_id: int, message_id: str) -> None:
+    """Record whose message this is, in a transaction of its own, before it is sent.
+    Bookkeeping never stops an email: if it fails (logged), the message is shown on no
+    account's outbox page, which is safe."""
+    try:
+        with account_scope(account_id):
+            mail_service.record_outbox_message(account_id, message_id)
+            db.session.commit()
+    except Exception:  # noqa: BLE001 (see above)
+        db.session.rollback()
+        log.exception("the account of message %s was not recorded", message_id)
+    finally:
+        db.session.remove()
 
 
 def _already_sent(delivery_id: int) -> bool:
@@ -105,6 +140,7 @@ def send_results_email(delivery: EmailDelivery | None) -> None:
             delivery.text_body,
             delivery.html_body,
             delivery_id=delivery.id,
+            account_id=delivery.account_id,
         )
     except QueueUnavailable:
         mail_service.not_sent(delivery, mail_service.QUEUE_DOWN, final=True)

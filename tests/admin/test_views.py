@@ -218,24 +218,88 @@ def test_deactivating_a_logged_in_user_ends_their_session(app, admin_client, mak
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_reset_password_shows_a_new_one_that_works(app, admin_client, make_user):
+def _queued_link(mail_queue, email):
+    """The set-password link in the (only) queued email to ``email``."""
+    (job,) = [j for j in mail_queue.get_jobs() if j.args[0] == [email]]
+    to, subject, text, html, _delivery = job.args
+    assert subject.startswith("Set your LeadApp password")
+    match = re.search(r"http://localhost(/password/[A-Za-z0-9_\-]+)", text)
+    assert match, text
+    assert match.group(1) in html
+    return match.group(1), job
+
+
+def test_reset_password_sends_a_one_time_link_and_shows_no_password(
+    app, admin_client, make_user, mail_queue
+):
     admin = _user(app, "admin@acme.test")
     user_id = make_user(admin.account_id, "sup@acme.test")
     token = csrf_from(admin_client, "/admin/users")
-    response = admin_client.post(
-        f"/admin/users/{user_id}/password", data={"csrf_token": token}, follow_redirects=True
-    )
-    html = response.get_data(as_text=True)
-    match = re.search(r"New password for sup@acme.test: (\S+) —", html)
-    assert match, html
-    new_password = match.group(1)
-    assert new_password != PASSWORD and len(new_password) >= 8
+    response = admin_client.post(f"/admin/users/{user_id}/password", data={"csrf_token": token})
+    assert response.status_code == 302
+    html = admin_client.get("/admin/users").get_data(as_text=True)
+    (flash,) = _flashes(html)
+    assert "a link to set a new one is on its way to sup@acme.test" in flash
     (entry,) = _audit(app, "user.password_reset")
     assert entry.object_id == user_id and entry.user_id == admin.id
+    link, job = _queued_link(mail_queue, "sup@acme.test")
+    assert job.kwargs["account_id"] == admin.account_id  # the outbox's account
 
     other = app.test_client()
+    # The old password died with the reset.
     assert login(other, "sup@acme.test", PASSWORD).status_code == 401
-    assert login(other, "sup@acme.test", new_password).status_code == 302
+    page = other.get(link)
+    assert page.status_code == 200 and "sup@acme.test" in page.get_data(as_text=True)
+    short = other.post(
+        link, data={"password": "short", "confirm": "short", "csrf_token": csrf_from(other, link)}
+    )
+    assert short.status_code == 422
+    assert "at least 8 characters" in short.get_data(as_text=True)
+    differ = other.post(
+        link,
+        data={"password": NEW_PASSWORD, "confirm": "x", "csrf_token": csrf_from(other, link)},
+    )
+    assert differ.status_code == 422 and "The two passwords differ" in differ.get_data(as_text=True)
+    done = other.post(
+        link,
+        data={
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "csrf_token": csrf_from(other, link),
+        },
+    )
+    assert done.status_code == 302 and done.headers["Location"].endswith("/login")
+    assert login(other, "sup@acme.test", NEW_PASSWORD).status_code == 302
+    # Single use.
+    again = app.test_client().get(link)
+    assert again.status_code == 404
+    assert "Ask an administrator of your account for a new one." in again.get_data(as_text=True)
+
+
+def test_a_set_password_link_expires_and_only_the_newest_works(
+    app, admin_client, make_user, mail_queue
+):
+    from leadapp.models.account import PasswordLink
+    from leadapp.models.base import utcnow
+
+    admin = _user(app, "admin@acme.test")
+    user_id = make_user(admin.account_id, "sup@acme.test")
+    url = f"/admin/users/{user_id}/password"
+    admin_client.post(url, data={"csrf_token": csrf_from(admin_client, "/admin/users")})
+    first, _ = _queued_link(mail_queue, "sup@acme.test")
+    mail_queue.empty()
+    admin_client.post(url, data={"csrf_token": csrf_from(admin_client, "/admin/users")})
+    second, _ = _queued_link(mail_queue, "sup@acme.test")
+    visitor = app.test_client()
+    assert visitor.get(first).status_code == 404
+    assert visitor.get(second).status_code == 200
+    with app.app_context():
+        link = db.session.scalar(sa.select(PasswordLink).where(PasswordLink.used_at.is_(None)))
+        link.expires_at = utcnow()
+        db.session.commit()
+    assert visitor.get(second).status_code == 404
+    for hostile in ("x" * 500, "%0d%0a", "..%2f..%2fetc"):
+        assert visitor.get(f"/password/{hostile}").status_code == 404
 
 
 def test_posts_without_csrf_token_change_nothing(app, admin_client, make_user, mail_queue):

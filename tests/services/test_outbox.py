@@ -1,5 +1,5 @@
-"""Reading the sink's outbox: filtered by recipient, never outside the folder; the admin page
-shows an admin only mail to their own account's users."""
+"""Reading the sink's outbox: filtered by the account each message was recorded for when it
+was written (issue 16: never by recipient), never outside the folder."""
 
 import os
 import shutil
@@ -15,8 +15,9 @@ from leadapp.services.outbox import list_messages, read_message
 from tests.conftest import free_port
 
 
-def _message(to, subject, body="Hello.\n", cc=None, html=None):
+def _message(to, subject, body="Hello.\n", cc=None, html=None, message_id=None):
     msg = EmailMessage()
+    msg["Message-ID"] = message_id or f"<{subject.replace(' ', '-')}@test.local>"
     msg["From"] = "LeadApp <leadapp@localhost>"
     msg["To"] = to
     if cc:
@@ -42,41 +43,42 @@ def sink(tmp_path):
     controller.stop()
 
 
-def test_list_messages_filters_by_address(sink):
+def _only(*ids):
+    """The ``mine`` of an account whose messages are ``ids``."""
+    return lambda asked: set(asked) & set(ids)
+
+
+def test_list_messages_lists_the_accounts_own_messages(sink):
     port, outbox = sink
-    _send(port, _message("Agent <Agent@Acme.test>", "For acme"))
-    _send(port, _message("boss@other.test", "For other"))
-    _send(port, _message("boss@other.test", "Copied", cc="agent@acme.test"))
-    found = list_messages(str(outbox), {"agent@acme.test"})
-    assert sorted(m["subject"] for m in found) == ["Copied", "For acme"]
+    _send(port, _message("Agent <Agent@Acme.test>", "For acme", message_id="<a1@t>"))
+    _send(port, _message("boss@other.test", "For other", message_id="<o1@t>"))
+    _send(port, _message("agent@acme.test", "Other's, to acme's address", message_id="<o2@t>"))
+    found = list_messages(str(outbox), _only("<a1@t>"))
+    assert [m["subject"] for m in found] == ["For acme"]
     assert {m["name"] for m in found} <= {p.name for p in outbox.glob("*.eml")}
-    assert [m["subject"] for m in list_messages(str(outbox), {"boss@other.test"})] in (
-        ["Copied", "For other"],
-        ["For other", "Copied"],
-    )
-    assert list_messages(str(outbox), {"nobody@acme.test"}) == []
-    assert list_messages(str(outbox), set()) == []
+    others = list_messages(str(outbox), _only("<o1@t>", "<o2@t>"))
+    assert sorted(m["subject"] for m in others) == ["For other", "Other's, to acme's address"]
+    assert list_messages(str(outbox), _only()) == []
 
 
 def test_list_messages_newest_first_with_a_limit(sink):
     port, outbox = sink
     for i in range(3):
-        _send(port, _message("a@acme.test", f"m{i}"))
+        _send(port, _message("a@acme.test", f"m{i}", message_id=f"<m{i}@t>"))
     # File times decide the order; make them distinct.
     paths = {read_message(str(outbox), p.name)["subject"]: p for p in outbox.glob("*.eml")}
     now = time.time()
     for i in range(3):
         os.utime(paths[f"m{i}"], (now - 100 + i * 10, now - 100 + i * 10))
-    found = list_messages(str(outbox), {"a@acme.test"})
+    mine = _only("<m0@t>", "<m1@t>", "<m2@t>")
+    found = list_messages(str(outbox), mine)
     assert [m["subject"] for m in found] == ["m2", "m1", "m0"]
-    assert [m["subject"] for m in list_messages(str(outbox), {"a@acme.test"}, limit=2)] == [
-        "m2",
-        "m1",
-    ]
+    assert [m["subject"] for m in list_messages(str(outbox), mine, limit=2)] == ["m2", "m1"]
+    assert [m["subject"] for m in list_messages(str(outbox), _only("<m0@t>"), limit=1)] == ["m0"]
 
 
 def test_missing_outbox_is_an_empty_list(tmp_path):
-    assert list_messages(str(tmp_path / "nope"), {"a@acme.test"}) == []
+    assert list_messages(str(tmp_path / "nope"), _only("<x@t>")) == []
 
 
 def test_read_message_gives_text_and_html(sink):
@@ -119,18 +121,58 @@ def _write(outbox: Path, name: str, msg: EmailMessage) -> None:
     (outbox / name).write_bytes(bytes(msg))
 
 
-def test_outbox_page_lists_only_mail_to_own_users(
-    admin_client, app_outbox, make_account, make_user
+def _record(app, account_id, message_id):
+    from leadapp.extensions import db
+    from leadapp.security import account_scope
+    from leadapp.services.mail import record_outbox_message
+
+    with app.app_context(), account_scope(account_id):
+        record_outbox_message(account_id, message_id)
+        db.session.commit()
+
+
+def test_outbox_page_lists_only_the_accounts_messages_whatever_users_it_creates(
+    app, admin_client, app_outbox, make_account, make_user
 ):
+    """Issue 16 item 3: admin A creates a user with the external address account B sent
+    its import summary to, and still cannot read B's message."""
+    from leadapp.models import Account, User
+    from tests.conftest import csrf_from
+
+    with app.app_context():
+        import sqlalchemy as sa
+
+        from leadapp.extensions import db
+
+        acme = db.session.scalar(sa.select(Account.id).where(Account.slug == "acme"))
     other = make_account("other")
     make_user(other, "agent@other.test")
     _write(app_outbox, "1-own.eml", _message("admin@acme.test", "Welcome to Acme"))
-    _write(app_outbox, "2-other.eml", _message("agent@other.test", "Welcome to Other"))
-    _write(app_outbox, "3-unknown.eml", _message("stranger@nowhere.test", "Spam"))
+    _write(app_outbox, "2-other.eml", _message("partner@crm.example", "Other's import summary"))
+    _write(app_outbox, "3-unknown.eml", _message("admin@acme.test", "Never recorded"))
+    _record(app, acme, "<Welcome-to-Acme@test.local>")
+    _record(app, other, "<Other's-import-summary@test.local>")
+    created = admin_client.post(
+        "/admin/users",
+        data={
+            "name": "Partner",
+            "email": "partner@crm.example",
+            "role": "supervisor",
+            "password": "a long enough password",
+            "csrf_token": csrf_from(admin_client, "/admin/users"),
+        },
+    )
+    assert created.status_code == 302
+    with app.app_context():
+        assert (
+            db.session.scalar(sa.select(User.account_id).where(User.email == "partner@crm.example"))
+            == acme
+        )
+    admin_client.get("/admin/users")  # shows (and uses up) the "can now log in" message
     html = admin_client.get("/admin/outbox").get_data(as_text=True)
     assert "Welcome to Acme" in html
-    assert "Welcome to Other" not in html and "agent@other.test" not in html
-    assert "Spam" not in html
+    assert "import summary" not in html and "partner@crm.example" not in html
+    assert "Never recorded" not in html
 
     response = admin_client.get("/admin/outbox/1-own.eml")
     assert response.status_code == 200
@@ -143,9 +185,17 @@ def test_outbox_page_lists_only_mail_to_own_users(
 def test_outbox_page_shows_mail_delivered_through_the_sink(app, admin_client, app_outbox):
     controller = start_sink(app_outbox, port=free_port())
     try:
-        _send(controller.port, _message("admin@acme.test", "Import <done>"))
+        _send(controller.port, _message("admin@acme.test", "Import <done>", message_id="<d@t>"))
     finally:
         controller.stop()
+    with app.app_context():
+        import sqlalchemy as sa
+
+        from leadapp.extensions import db
+        from leadapp.models import Account
+
+        acme = db.session.scalar(sa.select(Account.id).where(Account.slug == "acme"))
+    _record(app, acme, "<d@t>")
     html = admin_client.get("/admin/outbox").get_data(as_text=True)
     assert "Import &lt;done&gt;" in html and "Import <done>" not in html
 

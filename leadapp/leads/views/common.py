@@ -15,6 +15,7 @@ from leadapp.models import (
     LeadPool,
 )
 from leadapp.models.base import is_id
+from leadapp.security import safe_next
 
 # ---------------------------------------------------------------------------------------
 # Helpers
@@ -64,14 +65,5 @@ def _int(text: str | None) -> int | None:
 
 
 def _safe_next(target: str | None, fallback: str) -> str:
-    """Only paths of this site (never another host) are followed after a form; a line break
-    or other control character (never in a path this site links to) is refused too."""
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and target.isprintable()
-    ):
-        return target
-    return fallback
+    """Only paths of this site (never another host) are followed after a form."""
+    return safe_next(target, fallback)
