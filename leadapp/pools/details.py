@@ -20,7 +20,7 @@ from leadapp.domain.pool_schedule import Distribution
 from leadapp.extensions import db
 from leadapp.models import Lead, LeadPool, User
 from leadapp.security import get_or_404
-from leadapp.services import pool_grid, pool_log, pool_reports
+from leadapp.services import pool_grid, pool_log, pool_reports, pool_schedule
 from leadapp.services import pools as pool_service
 from leadapp.services.pools import PoolError
 
@@ -50,8 +50,8 @@ def _page(pool: LeadPool, form: PoolForm, status: int = 200):
     dialling = db.session.scalar(
         sa.select(pool_grid.ready_shown(today)).where(LeadPool.id == pool.id)
     )
-    start = pool_service.pool_start(pool, zone)
-    plan = pool_service.distribution(pool)
+    start = pool_schedule.pool_start(pool, zone)
+    plan = pool_schedule.distribution(pool)
     return (
         render_template(
             "pools/show.html",
@@ -66,7 +66,7 @@ def _page(pool: LeadPool, form: PoolForm, status: int = 200):
             duplicates_found=pool_grid.duplicates_found([pool.id]).get(pool.id, 0),
             reopenable=pool_service.reopenable_count(pool),
             # Released by the day offset and day count too (seed 004), not just ready.
-            ready_now=pool_service.ready_today(pool, today, zone) if dialling else 0,
+            ready_now=pool_schedule.ready_today(pool, today, zone) if dialling else 0,
             schedule=plan.sentences(start),
             first_day=plan.first_day(start),
             today=today,

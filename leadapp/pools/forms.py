@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, StringField, TextAreaField, TimeField
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from leadapp.services.pools import DAYS_MAX, DESCRIPTION_MAX, NAME_MAX
@@ -52,3 +52,33 @@ class PoolForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """Buttons that POST (toggle, reset) still carry the CSRF token."""
+
+
+class NewListForm(FlaskForm):
+    """A list made without a file (issue 17 item 11); the choices are filled per account."""
+
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired("Give the list a name."),
+            Length(max=NAME_MAX, message=f"A list name can have at most {NAME_MAX} characters."),
+        ],
+    )
+    campaign = SelectField("Campaign", coerce=int, validate_choice=False)
+    description = TextAreaField(
+        "Description",
+        validators=[
+            Length(
+                max=DESCRIPTION_MAX,
+                message=f"The description can have at most {DESCRIPTION_MAX} characters.",
+            )
+        ],
+    )
+    timezone = SelectField("Time zone", validate_choice=False)
+    owner = SelectField("Owner", coerce=int, validate_choice=False)
+
+
+class DeleteListForm(FlaskForm):
+    """The confirmation carries the lead count the person saw."""
+
+    leads = IntegerField(validators=[Optional()])

@@ -13,7 +13,7 @@ from leadapp.extensions import db
 from leadapp.models import SavedView
 from leadapp.security import get_or_404, role_required
 from leadapp.services import jobs as job_rows
-from leadapp.services import pool_grid, saved_views
+from leadapp.services import pool_grid, pool_schedule, saved_views
 from leadapp.services import pools as pool_service
 from leadapp.services.pool_grid import GridFilters
 from leadapp.services.pools import NotYours, PoolError
@@ -42,7 +42,7 @@ def _today():
 def pool_status(pool) -> tuple[str, object]:
     """("Active" | "Scheduled" | "Ended" | "Inactive", the day dialling starts when
     scheduled) for ``pool`` today in the account's zone (``pools.status_word``)."""
-    return pool_service.status_word(pool, _today(), current_user.account.timezone)
+    return pool_schedule.status_word(pool, _today(), current_user.account.timezone)
 
 
 STATUS_BADGES = {
@@ -266,4 +266,4 @@ def refresh_counts():
 
 
 # The pool-detail pages live in their own module on the same blueprint.
-from leadapp.pools import details  # noqa: E402, F401
+from leadapp.pools import details, lists  # noqa: E402, F401

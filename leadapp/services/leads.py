@@ -103,11 +103,12 @@ def _pool_campaign(pool: LeadPool) -> Campaign | None:
 
 
 def _context(pool: LeadPool, campaign: Campaign | None) -> tuple[str, str]:
-    """(phone region, default time zone) for leads of ``pool``."""
+    """(phone region, default time zone) for leads of ``pool``: the list's own zone, else
+    the campaign's, else the account's."""
     if campaign is not None:
-        return campaign.default_region, campaign.timezone
+        return campaign.default_region, pool.timezone or campaign.timezone
     account = db.session.get(Account, pool.account_id)
-    return account.default_region, account.timezone
+    return account.default_region, pool.timezone or account.timezone
 
 
 def _definitions(account_id: int | None = None) -> list[FieldDefinition]:

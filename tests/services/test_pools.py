@@ -417,21 +417,3 @@ def test_reserved_positions_follow_each_other_and_a_new_lead_takes_the_next(acme
     assert pool_service.reserve_dial_orders(pool, 2) == 3
     db.session.expire_all()
     assert db.session.get(LeadPool, pool.id).dial_order_next == 5
-
-
-def test_ready_today_counts_only_the_leads_the_day_offset_and_count_released(acme):
-    import datetime as dt
-
-    account_id, _admin = acme
-    pool = _pool_with_leads(account_id, "Spread", [("open", False, False, 0)] * 10)
-    ids = db.session.scalars(sa.select(Lead.id).where(Lead.pool_id == pool.id)).all()
-    # positions 0..9 in id order, 10 leads spread over 4 days from 2 days after the start
-    for n, lead_id in enumerate(sorted(ids)):
-        db.session.execute(sa.update(Lead).where(Lead.id == lead_id).values(dial_order=n))
-    start = dt.date(2026, 12, 1)
-    pool.active_from, pool.day_offset, pool.day_count, pool.dial_order_next = start, 2, 4, 10
-    db.session.flush()
-    ready = [pool_service.ready_today(pool, start + dt.timedelta(days=n), "UTC") for n in range(7)]
-    assert ready == [0, 0, 3, 5, 8, 10, 10]
-    pool.day_count = None
-    assert pool_service.ready_today(pool, start + dt.timedelta(days=2), "UTC") == 10
