@@ -295,3 +295,70 @@ def test_no_template_puts_markup_in_the_page_title():
         if "<" in block
     ]
     assert offenders == []
+
+
+# --- redirect targets (issue 16 item 5) ----------------------------------------------------
+
+HOSTILE_NEXT = [
+    "/\t/evil.example",
+    "/\r\n/x",
+    "/\n/evil.example/x",
+    "\t//evil.example",
+    " //evil.example",
+    "/\\evil.example",
+    "/%0d%0aSet-Cookie:x=1",
+    "https://evil.example/",
+    "//evil.example",
+    "/\u2028/evil.example",
+    "/\u202e/evil.example",
+    "java\tscript:alert(1)",
+    "/" + "x" * 5000,
+]
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_redirect_targets_stay_on_the_site(target):
+    from urllib.parse import urlsplit
+
+    from leadapp.security import safe_next
+
+    went = safe_next(target, "/fallback")
+    assert went.startswith("/") and not went.startswith("//") and "\\" not in went
+    assert urlsplit(went).netloc == "" and went.isprintable()
+
+
+def test_safe_next_keeps_ordinary_paths():
+    from leadapp.security import safe_next
+
+    assert safe_next("/leads?pool=3&q=a%20b", "/f") == "/leads?pool=3&q=a%20b"
+    assert safe_next("/\tleads", "/f") == "/leads"  # cleaned as the browser would read it
+    assert safe_next("", "/f") == safe_next(None, "/f") == "/f"
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\r\n/x", "/\\/evil.example"])
+def test_column_chooser_and_dnc_forms_never_redirect_off_site_nor_fail(app, acme_admin, target):
+    from urllib.parse import urlsplit
+
+    token = csrf_from(acme_admin, "/leads")
+    for url, data in (
+        ("/leads/columns", {"columns": "phone1"}),
+        ("/leads/do-not-call", {"phone": "+14155550142", "note": "asked"}),
+    ):
+        response = acme_admin.post(url, data={**data, "next": target, "csrf_token": token})
+        assert response.status_code == 302, (url, response.status_code)
+        location = response.headers["Location"]
+        parts = urlsplit(location)
+        assert parts.netloc in ("", "localhost") and not parts.path.startswith("//"), location
+        assert "evil.example" not in parts.netloc and "\n" not in location
+
+
+def test_login_next_is_cleaned_too(client, accounts):
+    from tests.conftest import PASSWORD
+
+    token = csrf_from(client, "/login")
+    response = client.post(
+        "/login?next=/%09/evil.example",
+        data={"email": "admin@acme.test", "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302
+    assert "//evil.example" not in response.headers["Location"]

@@ -330,3 +330,78 @@ def test_names_are_escaped_on_the_users_page(app, admin_client):
     html = admin_client.get("/admin/users").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def _cookies(app, response) -> list[str]:
+    """Every cookie ``response`` sets, decoded: the Flask session cookie's signed JSON as
+    text, others as sent."""
+    import json
+    from http.cookies import SimpleCookie
+
+    serializer = app.session_interface.get_signing_serializer(app)
+    found = []
+    for header in response.headers.getlist("Set-Cookie"):
+        for name, morsel in SimpleCookie(header).items():
+            value = morsel.value
+            if name == app.config.get("SESSION_COOKIE_NAME", "session") and value:
+                value = json.dumps(serializer.loads(value))
+            found.append(f"{name}={value}")
+    return found
+
+
+def test_no_cookie_of_the_admin_pages_ever_holds_a_password(
+    app, admin_client, make_user, mail_queue
+):
+    """Issue 16 item 2: every Set-Cookie of the users pages (create, role, deactivate,
+    reset) and of the set-password link is decoded; no password is in any."""
+    admin = _user(app, "admin@acme.test")
+    user_id = make_user(admin.account_id, "sup@acme.test")
+    secrets_seen = {NEW_PASSWORD, PASSWORD, "the password they chose"}
+    cookies = []
+
+    def call(client, method, url, **kwargs):
+        response = client.open(url, method=method, **kwargs)
+        assert response.status_code < 500, (url, response.status_code)
+        cookies.extend(_cookies(app, response))
+        return response
+
+    token = csrf_from(admin_client, "/admin/users")
+    call(admin_client, "GET", "/admin/users")
+    call(
+        admin_client,
+        "POST",
+        "/admin/users",
+        data={
+            "name": "Sam Agent",
+            "email": "sam@acme.test",
+            "role": "supervisor",
+            "password": NEW_PASSWORD,
+            "csrf_token": token,
+        },
+    )
+    call(admin_client, "GET", "/admin/users")  # the flash is read from the cookie here
+    data = {"csrf_token": token}
+    call(admin_client, "POST", f"/admin/users/{user_id}/role", data={**data, "role": "admin"})
+    call(admin_client, "POST", f"/admin/users/{user_id}/active", data=data)
+    call(admin_client, "POST", f"/admin/users/{user_id}/active", data=data)
+    call(admin_client, "POST", f"/admin/users/{user_id}/password", data=data)
+    call(admin_client, "GET", "/admin/users")
+    link, _job = _queued_link(mail_queue, "sup@acme.test")
+    visitor = app.test_client()
+    call(visitor, "GET", link)
+    call(
+        visitor,
+        "POST",
+        link,
+        data={
+            "password": "the password they chose",
+            "confirm": "the password they chose",
+            "csrf_token": csrf_from(visitor, link),
+        },
+    )
+    call(visitor, "GET", "/login")
+    assert len(cookies) >= 8 and any("_flashes" in c for c in cookies)
+    for cookie in cookies:
+        for secret in secrets_seen:
+            assert secret not in cookie, cookie
+        assert "New password" not in cookie
