@@ -13,7 +13,8 @@ Business rules for suggestions, strongest first:
 
 A field is used once, except phones: every phone column found goes into phone1, phone2...
 Phone 1 is the number most worth dialling: the column with the most valid numbers for the
-campaign's region in the sample rows; on a tie, mobile numbers before landlines; then a main
+campaign's region in the sample rows (a tenth fewer or less is a tie); on a tie, mobile
+numbers before landlines; then a main
 phone (``Phone``, ``Phone Number``, ``Phone 1``) before secondary ones (``Alt Phone``,
 ``Phone 2``); then column order. Without sample values, only the names decide. Headers known
 to be something else (``phone_code``, ``Phone 1 - Type``, ``list_id``...) stay unmapped.
@@ -232,6 +233,7 @@ NOT_FIELDS = {
 # Names that are often a system's own row number: a more specific column wins over them
 # (a dialer's lead_id beside the CRM's vendor_lead_code).
 _WEAK_ALIASES = {"id", "lead id", "record id", "reference", "ref", "number"}
+TIE_SHARE = 0.9  # phone columns with at least this share of the most valid numbers tie
 FIXED = ("history", "key")  # suggestions taken as they are: no ranking, no competition
 FULL_NAME = "full_name"  # a mapping target, not a lead field: split into first and last name
 _NAME_TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "herr", "frau", "mme",
@@ -389,8 +391,9 @@ def phone_columns(
     values: Mapping[object, Sequence[str]], headers: Mapping[object, str], region: str
 ) -> list[PhoneColumn]:
     """Phone columns ranked for Phone 1, Phone 2...: most valid numbers for ``region``
-    first; on a tie mobile before landline; then a main phone's name before a secondary
-    one's; then column order (the order of ``values``)."""
+    first (within a tenth of each other counts as a tie); on a tie mobile before landline;
+    then a main phone's name before a secondary one's; then column order (the order of
+    ``values``)."""
     out = []
     for position, (key, column) in enumerate(values.items()):
         column = ["" if v is None else str(v) for v in column]
@@ -408,12 +411,22 @@ def phone_columns(
             )
         )
 
-    def rank(item):
+    def preference(item):
         position, col = item
-        tie = (0 if col.kind == "mobile" else 1 if col.kind == "" else 2) if col.valid else 0
-        return (-col.valid, tie, _is_secondary_phone(normalise_header(col.header)), position)
+        # Without valid numbers there is no evidence of kind: the names decide.
+        kind = (0 if col.kind == "mobile" else 1 if col.kind == "" else 2) if col.valid else 0
+        return (kind, _is_secondary_phone(normalise_header(col.header)), position)
 
-    return [col for _, col in sorted(out, key=rank)]
+    # Repeatedly the best of the columns left: those with about as many valid numbers as
+    # the most (a tenth fewer at most) tie, and the tie goes to mobiles, then the names.
+    ranked, left = [], list(out)
+    while left:
+        most = max(col.valid for _, col in left)
+        tied = [item for item in left if item[1].valid >= TIE_SHARE * most]
+        best = min(tied, key=preference)
+        ranked.append(best[1])
+        left.remove(best)
+    return ranked
 
 
 def split_full_name(names: pd.Series) -> pd.DataFrame:

@@ -35,7 +35,7 @@ def _csv(header: list[str] | None, rows: list[list[str]]) -> bytes:
 
 
 def _gb_mobile(rng: random.Random) -> str:
-    return f"07{rng.choice('45789')}{rng.randint(10, 99)} {rng.randint(100000, 999999)}"
+    return f"07{rng.choice('4578')}{rng.randint(10, 99)} {rng.randint(100000, 999999)}"
 
 
 def _gb_landline(rng: random.Random) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import sqlalchemy as sa
 from flask import (
     flash,
@@ -12,10 +14,12 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from leadapp.domain.columns import FULL_NAME
 from leadapp.extensions import db
 from leadapp.models import MappingTemplate
 from leadapp.security import get_or_404
 from leadapp.services import imports as import_service
+from leadapp.services import mapping_guesses
 
 from . import bp
 from .common import _draft, _reached, _sniff_or_none, _wizard
@@ -79,12 +83,23 @@ def mapping(import_id: int):
         imp,
         "mapping",
         columns=columns,
-        fields=fields,
+        fields=_with_full_name(fields),
+        phone_order=mapping_guesses.phone_order(imp, suggested),
         templates=templates,
         rules=rules,
         error=error,
         view=request.args.get("view", "grid"),
     ), (422 if error and request.method == "POST" else 200)
+
+
+def _with_full_name(fields) -> list:
+    """The lead fields, and after the last name the full name that fills both names."""
+    out = []
+    for f in fields:
+        out.append(f)
+        if f.key == "last_name":
+            out.append(SimpleNamespace(key=FULL_NAME, label="Full name (first and last name)"))
+    return out
 
 
 def _rules_from(form) -> list[list[str]]:
