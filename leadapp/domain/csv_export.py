@@ -1,8 +1,12 @@
 """CSV downloads that spreadsheets cannot turn into formulas.
 
-Business rule: every exported cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
-carriage return is prefixed with an apostrophe, which spreadsheets hide and treat as "this
-is text" — so ``=HYPERLINK(...)`` stays inert and ``+12125550101`` still reads as a phone.
+Business rule: an exported cell whose first non-blank character — after Unicode
+normalisation (NFKC, so a full-width ``＝`` counts as ``=``) — is ``=``, ``+``, ``-`` or
+``@``, or that starts with a tab or a carriage return, is prefixed with an apostrophe,
+which spreadsheets hide and treat as "this is text": ``=HYPERLINK(...)``, `` =1+1`` and
+``＝1+1`` stay inert. A phone number in E.164 (``+`` and digits only, as leads' phones are
+stored) cannot hold a formula and is exported as it is, so the file re-imports into a
+dialer unchanged.
 """
 
 from __future__ import annotations
@@ -12,16 +16,30 @@ import io
 import pandas as pd
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Characters that start a formula once the blanks before them are skipped.
+FORMULA_STARTS = ("=", "+", "-", "@")
+E164 = r"^\+[0-9]{1,15}$"
+
+
+def risky_cells(column: pd.Series) -> pd.Series:
+    """Which cells of ``column`` a spreadsheet could read as a formula (see the module)."""
+    text = column.astype("str")
+    starts_raw = text.str.startswith(("\t", "\r"))
+    first = text.str.normalize("NFKC").str.lstrip().str[:1]
+    formula = first.isin(FORMULA_STARTS)
+    phone = text.str.fullmatch(E164)
+    risky = (starts_raw | formula) & ~phone & column.notna()
+    return risky.fillna(False).astype(bool)
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` with every text cell made formula-safe (column-wise)."""
     out = frame.copy()
     for col in out.columns:
-        text = out[col].astype("str")
-        risky = text.str.startswith(TRIGGERS).fillna(False)
+        risky = risky_cells(out[col])
         if risky.any():
-            out[col] = text.where(~risky, "'" + text)
+            text = out[col].astype("str")
+            out[col] = out[col].where(~risky, "'" + text)
     return out
 
 

@@ -20,8 +20,37 @@ def test_formula_triggers_are_neutralised_and_phones_stay_readable():
         "'\tx",
         "ok",
     ]
-    assert safe["phone"][0] == "'+12125550101" and safe["phone"][1] == "2125550101"
+    # E.164 phones are exported as they are (issue 16: re-import into a dialer).
+    assert safe["phone"].tolist()[:2] == ["+12125550101", "2125550101"]
     assert pd.isna(safe["phone"][2])
+    assert safe["phone"][3] == "+442071838750"
+
+
+def test_leading_blanks_and_full_width_formulas_are_neutralised():
+    cells = [
+        " =1+1",
+        "\u3000=cmd|' /C calc'!A0",  # an ideographic space, then =
+        '\uff1dHYPERLINK("http://x.invalid")',  # full-width =
+        "\uff0b1+1",  # full-width +
+        "\uff20SUM(A1)",  # full-width @
+        "\u00a0-2+3",  # a no-break space, then -
+        "\n=1+1",
+        "+1 212 555 0101",  # not E.164 (spaces): could still be read as a sum
+        "+12125550101=",
+        "plain text",
+        "Zoë =1",
+        "",
+    ]
+    safe = neutralise(pd.DataFrame({"c": cells}))["c"].tolist()
+    assert [c.startswith("'") for c in safe] == [True] * 9 + [False] * 3
+    assert safe[0] == "' =1+1" and safe[2] == '\'\uff1dHYPERLINK("http://x.invalid")'
+
+
+def test_phone_columns_round_trip_without_an_apostrophe():
+    frame = pd.DataFrame({"phone1": ["+12125550101", "+61291234567"], "note": ["=x", "ok"]})
+    back = pd.read_csv(io.BytesIO(to_csv_bytes(frame)), encoding="utf-8-sig", dtype=str)
+    assert back["phone1"].tolist() == ["+12125550101", "+61291234567"]
+    assert back["note"].tolist() == ["'=x", "ok"]
 
 
 def test_csv_bytes_have_a_bom_and_round_trip():
