@@ -555,6 +555,7 @@ def run(
 
     if not (Path(imp.staging_path) / "staged.parquet").exists():
         stage(imp, part(0, 30))
+        db.session.commit()  # the staged counts: analyse reads without SQLite's write lock
         analyse(imp)
     elif "duplicates_in_file" not in (imp.counts or {}):
         analyse(imp)
@@ -1006,7 +1007,16 @@ def execute(
         scoped = settings.scope != "none"
         state["scope_ids"] = scope_pool_ids(imp, state["pool"], settings) if scoped else []
 
+    # Read before writing: SQLite's write lock comes with the first write and stays to the
+    # first batch's commit, so the staged rows and the duplicate search (seconds for a big
+    # file) are read first. What the caller staged and analysed is committed; prepare()
+    # runs once for the pools in scope and is undone, then again for the first batch. The
+    # pool it creates holds only this import's leads, which never match: not searched.
+    db.session.commit()
+    had_pool = imp.pool_id is not None
     retrying(prepare)
+    scope_ids = [i for i in state["scope_ids"] if had_pool or i != state["pool"].id]
+    db.session.rollback()
     frame = staged(imp)
     frame = frame[frame["_valid"]].copy()
     if settings.scope != "none":
@@ -1019,7 +1029,8 @@ def execute(
     total_rows = max(len(frame), 1)
     done_before = len(frame) - len(pending)
     step = int(current_app.config.get("IMPORT_BATCH_ROWS", WRITE_BATCH))
-    found = _matches_per_batch(imp, pending, settings, state["scope_ids"], step)
+    found = _matches_per_batch(imp, pending, settings, scope_ids, step)
+    retrying(prepare)
     for start in range(0, len(pending), step):
         batch = pending.iloc[start : start + step]
         matches = found.get(start // step, _NO_MATCHES)

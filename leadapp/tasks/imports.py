@@ -66,6 +66,7 @@ def check_import(job, progress, import_id: int) -> dict:
         raise LookupError(f"Import {import_id} no longer exists.")
     next_step = dict(job.result or {})  # where the page goes when the check is done
     import_service.stage(imp, progress)
+    db.session.commit()  # the staged counts: analyse reads without SQLite's write lock
     import_service.analyse(imp)
     imp.step = "check"
     db.session.commit()

@@ -253,3 +253,66 @@ def test_a_new_pool_dials_in_file_order_and_a_second_file_after_the_first(app, w
         assert names == [f"Ann{i}" for i in range(30)] + [f"Bob{i}" for i in range(5)]
         assert orders == list(range(35))
         assert db.session.get(LeadPool, imp.pool_id).dial_order_next == 35
+
+
+def test_an_import_reads_its_rows_and_searches_duplicates_without_the_write_lock(
+    committed, app_environ, make_account, tmp_path, monkeypatch
+):
+    """SQLite has one writer at a time: an import that took the write lock before reading
+    its staged rows and searching the existing leads (seconds for 300,000 rows) kept every
+    other save waiting that long (bench/day.py: 8 s). The first batch still finds the
+    duplicate and writes the rest."""
+    import sqlalchemy as sa
+
+    from leadapp.models import Account, PoolAssignment, User
+    from leadapp.services import accounts as account_service
+    from tests.test_write_lock import lock_is_free, sqlite_path
+
+    app = committed
+    database = sqlite_path(app_environ)
+    account_id = make_account("acme")
+    path = tmp_path / "spring.csv"
+    path.write_text("Phone\n" + "".join(f"415 555 {i:04d}\n" for i in range(100, 130)))
+    with app.app_context(), account_scope(account_id):
+        account = db.session.get(Account, account_id)
+        campaign = account_service.create_campaign(account, "Spring")
+        old = LeadPool(name="Old")
+        db.session.add(old)
+        db.session.flush()
+        db.session.add(PoolAssignment(pool_id=old.id, campaign_id=campaign.id))
+        add(old, phone1="+14155550105")  # line 6 of the file: a duplicate, discarded
+        admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
+        imp = import_service.create_import(account, admin, campaign, pool_name="Spring")
+        info = import_service.attach_file(imp, path, path.name)
+        import_service.set_mapping(imp, import_service.suggest(imp, info), info.headers, [])
+        db.session.commit()
+        import_id = imp.id
+
+        free_while = {"reading the staged rows": [], "searching duplicates": []}
+
+        def observed(what, real):
+            def run(*args, **kwargs):
+                free_while[what].append(lock_is_free(database))
+                return real(*args, **kwargs)
+
+            return run
+
+        monkeypatch.setattr(
+            import_service,
+            "staged",
+            observed("reading the staged rows", import_service.staged),
+        )
+        monkeypatch.setattr(
+            import_service,
+            "_matches_per_batch",
+            observed("searching duplicates", import_service._matches_per_batch),
+        )
+        counts = import_service.run(imp)
+        assert counts["imported"] == 29 and counts["discarded"] == 1
+        assert free_while["searching duplicates"] == [True]
+        assert free_while["reading the staged rows"]
+        assert all(free_while["reading the staged rows"]), free_while
+        imported = db.session.scalar(
+            sa.select(sa.func.count(Lead.id)).where(Lead.import_id == import_id)
+        )
+        assert imported == 29
