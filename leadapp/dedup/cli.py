@@ -42,6 +42,13 @@ def scope_options(fn):
                 help="Match keys, comma-separated: phone1, phones, email, customer_key, "
                 "custom:<field>.",
             ),
+            click.option(
+                "--match-mode",
+                type=click.Choice(["any", "all"]),
+                default="any",
+                show_default=True,
+                help="With several match keys: a duplicate when any of them is equal, or all.",
+            ),
             click.option("--json", "as_json", is_flag=True),
         ]
     ):
@@ -66,11 +73,14 @@ def _target_ids(scope: str, names: tuple[str, ...]) -> list:
     return [found[n] for n in names]
 
 
-def _settings(scope, targets, keep, retain_inbound, match) -> dedup_service.DedupSettings:
+def _settings(
+    scope, targets, keep, retain_inbound, match, match_mode="any"
+) -> dedup_service.DedupSettings:
     return dedup_service.DedupSettings(
         scope=scope,
         targets=_target_ids(scope, targets),
         match_keys=[k.strip() for k in match.split(",")],
+        match_mode=match_mode,
         keep_rule=keep,
         retain_inbound=retain_inbound,
     ).check()
@@ -92,12 +102,14 @@ def _emit(data: dict, as_json: bool) -> None:
 
 @dedup_cli.command("test-run")
 @scope_options
-def test_run(slug, scope, targets, keep, retain_inbound, match, as_json):
+def test_run(slug, scope, targets, keep, retain_inbound, match, match_mode, as_json):
     """Count duplicates without changing anything: {"total", "duplicates", "after"}."""
     account = _account(slug)
     with account_scope(account.id):
         try:
-            figures = dedup_service.count(_settings(scope, targets, keep, retain_inbound, match))
+            figures = dedup_service.count(
+                _settings(scope, targets, keep, retain_inbound, match, match_mode)
+            )
         except dedup_service.DedupError as exc:
             fail(str(exc))
     _emit(figures, as_json)
@@ -105,13 +117,13 @@ def test_run(slug, scope, targets, keep, retain_inbound, match, as_json):
 
 @dedup_cli.command("run")
 @scope_options
-def run(slug, scope, targets, keep, retain_inbound, match, as_json):
+def run(slug, scope, targets, keep, retain_inbound, match, match_mode, as_json):
     """Move duplicates to the Inactive pool now: {"total", "duplicates", "after", "moved",
     "job_id"}. The run is kept as a dedup job (report, undo)."""
     account = _account(slug)
     with account_scope(account.id):
         try:
-            settings = _settings(scope, targets, keep, retain_inbound, match)
+            settings = _settings(scope, targets, keep, retain_inbound, match, match_mode)
             job = DedupJob(
                 account_id=account.id,
                 name=f"Command line run {utcnow():%Y-%m-%d %H:%M:%S}",
@@ -119,6 +131,7 @@ def run(slug, scope, targets, keep, retain_inbound, match, as_json):
                 scope=settings.scope,
                 targets=settings.targets,
                 match_keys=settings.match_keys,
+                match_mode=settings.match_mode,
                 keep_rule=settings.keep_rule,
                 retain_inbound=settings.retain_inbound,
                 status="running",

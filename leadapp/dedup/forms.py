@@ -46,9 +46,17 @@ LOCKED_FIELDS = (
     "pools",
     "purposes",
     "match_keys",
+    "match_mode",
     "keep_rule",
     "retain_inbound",
 )
+
+
+def match_choices() -> list[tuple[str, str]]:
+    """The match keys offered: the standard ones and the account's custom fields."""
+    from leadapp.services.custom_fields import custom_fields
+
+    return MATCH_CHOICES + [(f"custom:{f.key}", f.label) for f in custom_fields()]
 
 
 def split_emails(text: str | None) -> list[str]:
@@ -74,7 +82,13 @@ class JobForm(FlaskForm):
     campaigns = SelectMultipleField("Campaigns", coerce=int, choices=[])
     pools = SelectMultipleField("Pools", coerce=int, choices=[])
     purposes = SelectMultipleField("Campaign purposes", choices=[])
+    # Choices: MATCH_CHOICES and the account's custom fields (set by the view).
     match_keys = SelectMultipleField("Match on", choices=MATCH_CHOICES, default=["phone1"])
+    match_mode = RadioField(
+        "With several match keys, a lead is a duplicate when",
+        choices=[("any", "any of them is equal"), ("all", "all of them are equal")],
+        default="any",
+    )
     keep_rule = RadioField(
         "When duplicates are found, keep", choices=KEEP_CHOICES, default="latest-created"
     )

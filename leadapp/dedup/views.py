@@ -41,7 +41,14 @@ from leadapp.services.dedup_scope import over_limit, scope_options, selected_tot
 from leadapp.tasks import QueueUnavailable, dispatch
 from leadapp.templating import render_page_or_partial
 
-from .forms import LOCKED_FIELDS, SCOPE_CHOICES, JobForm, ScheduleForm, split_emails
+from .forms import (
+    LOCKED_FIELDS,
+    SCOPE_CHOICES,
+    JobForm,
+    ScheduleForm,
+    match_choices,
+    split_emails,
+)
 
 bp = Blueprint("dedup", __name__, template_folder="templates")
 
@@ -159,6 +166,7 @@ def _forms(job: DedupJob, options, locked: bool) -> tuple[JobForm | None, Schedu
                 pools=job.targets if job.scope == "list" else [],
                 purposes=job.targets if job.scope == "purpose" else [],
                 match_keys=job.match_keys or ["phone1"],
+                match_mode=job.match_mode or "any",
                 keep_rule=job.keep_rule or "latest-created",
                 retain_inbound=bool(job.retain_inbound),
             )
@@ -166,6 +174,7 @@ def _forms(job: DedupJob, options, locked: bool) -> tuple[JobForm | None, Schedu
         job_form.campaigns.choices = [(o.value, o.label) for o in options.campaigns]
         job_form.pools.choices = [(o.value, o.label) for o in options.pools]
         job_form.purposes.choices = [(o.value, o.label) for o in options.purposes]
+        job_form.match_keys.choices = match_choices()
     if request.method == "POST":
         schedule_form = ScheduleForm()
     else:
@@ -200,6 +209,7 @@ def _page(job: DedupJob, job_form, schedule_form, options, status: int = 200, er
         zone=_now_local().strftime("%Z"),
         limit=dedup_service.SCOPE_LIMIT,
         inactive=_inactive_pool_name(),
+        match_labels=dict(match_choices()),
         scope_total=total,
         scope_refusal=over_limit(total),
     )
@@ -256,6 +266,7 @@ def _apply_job_form(job: DedupJob, form: JobForm, options) -> bool:
             scope=scope,
             targets=targets,
             match_keys=list(form.match_keys.data or []),
+            match_mode=form.match_mode.data or "any",
             keep_rule=form.keep_rule.data,
             retain_inbound=bool(form.retain_inbound.data),
         ).check()
@@ -268,6 +279,7 @@ def _apply_job_form(job: DedupJob, form: JobForm, options) -> bool:
     job.scope = settings.scope
     job.targets = settings.targets
     job.match_keys = settings.match_keys
+    job.match_mode = settings.match_mode
     job.keep_rule = settings.keep_rule
     job.retain_inbound = settings.retain_inbound
     return True

@@ -135,20 +135,13 @@ def first_occurrence(keys: pd.Series, count: int, mode: str = "all") -> pd.Serie
     return out
 
 
-def any_of_groups(ids: pd.Series, parts: dict[str, pd.Series]) -> pd.Series:
+def any_of_groups(ids: pd.Series, parts) -> pd.Series:
     """Group number (the smallest id of the group) per row: rows sharing any one value of
-    the same kind (``parts``: kind -> value per row, missing when empty) are in one group,
-    through chains. A row without any value is alone (its own id)."""
+    the same kind are in one group, through chains. ``parts``: kind -> value per row
+    (missing when empty), or (kind, values) pairs — several columns of one kind (the five
+    phones) match each other. A row without any value is alone (its own id)."""
     ids = pd.Series(ids.to_numpy(), index=ids.index)
-    pairs = pd.concat(
-        [
-            pd.DataFrame(
-                {"id": ids.to_numpy(), "value": kind + KEY_SEPARATOR + part.astype("str")}
-            )[part.notna().to_numpy()]
-            for kind, part in parts.items()
-        ],
-        ignore_index=True,
-    )
+    pairs = key_pairs(ids, parts)
     label = pd.Series(ids.to_numpy(), index=ids.to_numpy())
     # Label propagation: each row takes the smallest label among the rows it shares a
     # value with, until nothing changes (as many rounds as the longest chain).
@@ -161,6 +154,21 @@ def any_of_groups(ids: pd.Series, parts: dict[str, pd.Series]) -> pd.Series:
             break
         label = new
     return pd.Series(label.loc[ids.to_numpy()].to_numpy(), index=ids.index)
+
+
+def key_pairs(ids: pd.Series, parts) -> pd.DataFrame:
+    """``id`` and ``value`` (kind + separator + value) for every non-empty part of every
+    row."""
+    items = parts.items() if isinstance(parts, dict) else parts
+    frames = [
+        pd.DataFrame({"id": ids.to_numpy(), "value": kind + KEY_SEPARATOR + part.astype("str")})[
+            part.notna().to_numpy()
+        ]
+        for kind, part in items
+    ]
+    if not frames:
+        return pd.DataFrame({"id": [], "value": []})
+    return pd.concat(frames, ignore_index=True)
 
 
 def find_duplicates(df: pd.DataFrame, fields: str | Sequence[str]) -> pd.DataFrame:

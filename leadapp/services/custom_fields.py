@@ -224,7 +224,9 @@ def _uses(field: FieldDefinition) -> list[str]:
     for campaign in db.session.scalars(sa.select(Campaign).order_by(Campaign.name)):
         if key in ((campaign.api_duplicate_options or {}).get("match") or []):
             uses.append(f"the API duplicate rules of campaign {campaign.name}")
-    waiting = sa.select(DedupJob).where(DedupJob.status.in_(("draft", "scheduled", "tested")))
+    waiting = sa.select(DedupJob).where(
+        DedupJob.status.in_(("draft", "testing", "tested", "scheduled", "running"))
+    )
     for job in db.session.scalars(waiting.order_by(DedupJob.name)):
         if key in (job.match_keys or []):
             uses.append(f"the dedup job {job.name}")

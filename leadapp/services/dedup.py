@@ -6,8 +6,9 @@ cannot be a duplicate, but it is still a lead), ``duplicates`` = leads that woul
 ``after = total - duplicates``.
 
 Duplicates are found by one window-function query (``ROW_NUMBER() OVER (PARTITION BY
-key ORDER BY keep rule)``), except for the ``phones`` key (any of phone1..phone5), whose
-groups are chains (A shares a number with B, B with C), found with pandas. A run first writes
+key ORDER BY keep rule)``) when every standard key must be equal; chains (A shares a number
+with B, B an email with C: any phone, or any of several keys) and custom fields are found
+with pandas (``dedup_groups``). A run first writes
 its whole plan (one ``DedupMove`` per lead to move, golden-record changes), then carries the
 moves out in batches, each one transaction; a killed run resumes from the plan, so no lead
 is moved twice, and a run that fails puts back what it had moved.
@@ -26,7 +27,6 @@ import pandas as pd
 import sqlalchemy as sa
 from flask import current_app
 
-from leadapp.domain.duplicates import choose_golden
 from leadapp.extensions import db
 from leadapp.models import (
     Campaign,
@@ -37,8 +37,13 @@ from leadapp.models import (
     PoolAssignment,
 )
 from leadapp.models.base import utcnow
-from leadapp.services import dedup_golden
+from leadapp.services import dedup_golden, dedup_groups
 from leadapp.services.accounts import INACTIVE_POOL_NAME
+from leadapp.services.dedup_groups import (
+    _in_scope,
+    _key_columns,
+    uses_groups,
+)
 from leadapp.services.dedup_results import (  # noqa: F401 (re-exported)
     moved_through,
     refresh_pools,
@@ -64,7 +69,6 @@ from leadapp.services.dedup_settings import (  # noqa: F401 (re-exported)
 from leadapp.services.transactions import retrying
 
 SCOPE_LIMIT = 250_000
-PHONE_COLUMNS = [f"phone{i}" for i in range(1, 6)]
 Progress = Callable[[float, str], None]
 
 
@@ -102,11 +106,6 @@ def scope_pool_ids(settings: DedupSettings) -> list[int]:
     return list(db.session.scalars(query))
 
 
-def _in_scope(pool_ids: list[int]):
-    # Leads already inactive are out of the dialing and out of deduplication.
-    return sa.and_(Lead.pool_id.in_(pool_ids), Lead.status != "inactive")
-
-
 def count_in_scope(settings: DedupSettings) -> int:
     pool_ids = scope_pool_ids(settings)
     if not pool_ids:
@@ -135,21 +134,6 @@ def _checked_scope(settings: DedupSettings) -> tuple[list[int], int]:
 
 
 # --- finding duplicates ----------------------------------------------------------------------
-
-
-def _key_columns(keys: list[str]) -> list:
-    columns = []
-    for key in keys:
-        if key == "phone1":
-            columns.append(Lead.phone1)
-        elif key == "email":
-            columns.append(Lead.email_key)
-        elif key == "customer_key":
-            columns.append(Lead.customer_key)
-        else:  # custom:<field>
-            field = key.split(":", 1)[1]
-            columns.append(sa.func.nullif(Lead.custom[field].as_string(), ""))
-    return columns
 
 
 def _keep_order(rule: str) -> list:
@@ -205,73 +189,6 @@ def _moving(ranked, settings: DedupSettings):
     return cond
 
 
-def _phone_groups(settings: DedupSettings, pool_ids: list[int]) -> pd.DataFrame:
-    """Leads sharing any phone (through chains), with their golden record — for ``phones``."""
-    rows = db.session.execute(
-        sa.select(
-            Lead.id,
-            Lead.pool_id,
-            Lead.status,
-            Lead.source,
-            Lead.created_at,
-            Lead.last_called_at,
-            Lead.do_not_call,
-            Lead.call_count,
-            Lead.completed,
-            Lead.callback_at,
-            *[getattr(Lead, c) for c in PHONE_COLUMNS],
-        ).where(
-            _in_scope(pool_ids), sa.or_(*[getattr(Lead, c).is_not(None) for c in PHONE_COLUMNS])
-        )
-    ).all()
-    columns = [
-        "id",
-        "pool_id",
-        "status",
-        "source",
-        "created_at",
-        "last_called_at",
-        "do_not_call",
-        "call_count",
-        "completed",
-        "callback_at",
-        *PHONE_COLUMNS,
-    ]
-    leads = pd.DataFrame(rows, columns=columns)
-    if leads.empty:
-        return leads.assign(group=[], golden_id=[], is_golden=[], match_key=[])
-    pairs = leads.melt(id_vars="id", value_vars=PHONE_COLUMNS, value_name="phone")
-    pairs = pairs.dropna(subset=["phone"])[["id", "phone"]]
-    # Connected components by label propagation: each lead takes the smallest label among
-    # the leads it shares a number with, until nothing changes.
-    label = pd.Series(leads["id"].to_numpy(), index=leads["id"].to_numpy())
-    while True:
-        per_phone = pairs.assign(label=label.loc[pairs["id"]].to_numpy())
-        per_phone = per_phone.groupby("phone")["label"].transform("min")
-        new = pd.Series(per_phone.to_numpy(), index=pairs["id"].to_numpy()).groupby(level=0).min()
-        new = new.reindex(label.index).fillna(label).astype(label.dtype)
-        if new.equals(label):
-            break
-        label = new
-    leads["group"] = label.loc[leads["id"]].to_numpy()
-    golden = choose_golden(leads, "group", settings.keep_rule)
-    leads["golden_id"] = golden["golden_id"].to_numpy()
-    leads["is_golden"] = golden["is_golden"].to_numpy()
-    shared = pairs.assign(group=label.loc[pairs["id"]].to_numpy())
-    shared = shared[shared.duplicated(["group", "phone"], keep=False)]
-    first_shared = shared.drop_duplicates("id").set_index("id")["phone"]
-    leads["match_key"] = leads["id"].map(first_shared)
-    leads["reason"] = dedup_golden.frame_reasons(leads, settings.keep_rule)
-    return leads
-
-
-def _phone_moves(settings: DedupSettings, leads: pd.DataFrame) -> pd.DataFrame:
-    moving = ~leads["is_golden"]
-    if settings.retain_inbound:
-        moving &= leads["source"] != "inbound"
-    return leads[moving]
-
-
 def count(settings: DedupSettings, pool_ids: list[int] | None = None) -> dict:
     """The test run's figures, changing nothing: total, duplicates, after."""
     settings.check()
@@ -281,8 +198,8 @@ def count(settings: DedupSettings, pool_ids: list[int] | None = None) -> dict:
         total = db.session.scalar(sa.select(sa.func.count(Lead.id)).where(_in_scope(pool_ids)))
     if not pool_ids:
         return _figures(0, 0)
-    if settings.match_keys == ["phones"]:
-        duplicates = len(_phone_moves(settings, _phone_groups(settings, pool_ids)))
+    if uses_groups(settings):
+        duplicates = len(dedup_groups.moves(settings, dedup_groups.groups(settings, pool_ids)))
     else:
         ranked = _ranked(settings, pool_ids)
         duplicates = db.session.scalar(
@@ -314,11 +231,12 @@ def plan(job: DedupJob) -> dict:
     batches) and the golden records' inherited state. Returns the counts. Raises
     ``DedupError`` when the scope is over the limit (nothing written)."""
     settings = DedupSettings.of(job)
-    phones = settings.match_keys == ["phones"]
+    phones = uses_groups(settings)
     pool_ids, total = _checked_scope(settings)
     if not pool_ids:
         return _figures(0, 0)
-    matched_on = " + ".join(settings.match_keys)
+    joiner = " | " if settings.several and settings.match_mode == "any" else " + "
+    matched_on = joiner.join(settings.match_keys)[:120]
     now = utcnow()
     columns = [
         "account_id",
@@ -338,8 +256,8 @@ def plan(job: DedupJob) -> dict:
         "moved_at",
     ]
     if phones:
-        leads = _phone_groups(settings, pool_ids)
-        moves = _phone_moves(settings, leads)
+        leads = dedup_groups.groups(settings, pool_ids)
+        moves = dedup_groups.moves(settings, leads)
         figures = _figures(total, len(moves))
         if moves.empty:
             return figures

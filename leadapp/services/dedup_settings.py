@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from leadapp.models import DedupJob
+import sqlalchemy as sa
+
+from leadapp.domain.duplicates import MATCH_MODES
+from leadapp.extensions import db
+from leadapp.models import DedupJob, FieldDefinition
 from leadapp.models.dedup import DEDUP_SCOPES, KEEP_RULES
 
 # Match keys a job can use; "phones" = any of the five phone fields (E.164).
@@ -26,6 +30,8 @@ class DedupSettings:
     scope: str = "account"
     targets: list = dataclasses.field(default_factory=list)
     match_keys: list[str] = dataclasses.field(default_factory=lambda: ["phone1"])
+    # Several keys: a duplicate when "any" one of them is equal (the default) or "all".
+    match_mode: str = "any"
     keep_rule: str = "latest-created"
     retain_inbound: bool = False
 
@@ -35,6 +41,7 @@ class DedupSettings:
             scope=job.scope,
             targets=list(job.targets or []),
             match_keys=list(job.match_keys or ["phone1"]),
+            match_mode=job.match_mode or "any",
             keep_rule=job.keep_rule,
             retain_inbound=bool(job.retain_inbound),
         ).check()
@@ -56,12 +63,66 @@ class DedupSettings:
                     f"'{key}' is not a match key: use phone1, phones, email, customer_key "
                     "or custom:<field>."
                 )
-        if "phones" in keys and len(keys) > 1:
-            raise DedupError("Matching on any phone cannot be combined with other keys.")
+        if self.match_mode not in MATCH_MODES:
+            raise DedupError("Several match keys match on any of them or on all of them.")
+        if len(set(keys)) != len(keys):
+            raise DedupError("Each match key can be chosen once.")
+        if "phones" in keys and len(keys) > 1 and self.match_mode == "all":
+            raise DedupError(
+                "Any phone cannot be combined with other keys when all of them must be equal; "
+                "match on any of them instead."
+            )
+        custom = [k.split(":", 1)[1] for k in keys if k.startswith("custom:")]
+        if custom:
+            known = set(
+                db.session.scalars(
+                    sa.select(FieldDefinition.key).where(FieldDefinition.key.in_(custom))
+                )
+            )
+            missing = [c for c in custom if c not in known]
+            if missing:
+                raise DedupError(
+                    f"There is no custom field {', '.join(missing)} to match on; add it under "
+                    "Admin → Lead fields or choose another match key."
+                )
         self.match_keys = keys
         return self
 
+    @property
+    def several(self) -> bool:
+        """More than one key: the mode matters."""
+        return len(self.match_keys) > 1
+
     def describe(self) -> str:
-        keys = " + ".join(self.match_keys)
         inbound = "; inbound leads are always kept" if self.retain_inbound else ""
-        return f"matched on {keys}; {RULE_WORDS[self.keep_rule]}{inbound}"
+        words = match_words(self.match_keys, self.match_mode)
+        return f"{words}; {RULE_WORDS[self.keep_rule]}{inbound}"
+
+
+KEY_WORDS = {
+    "phone1": "Phone 1",
+    "phones": "Any phone",
+    "email": "Email",
+    "customer_key": "Customer key",
+}
+
+
+def key_words(key: str) -> str:
+    """A match key as a supervisor reads it (a custom field by its label)."""
+    if key in KEY_WORDS:
+        return KEY_WORDS[key]
+    if key.startswith("custom:"):
+        label = db.session.scalar(
+            sa.select(FieldDefinition.label).where(FieldDefinition.key == key.split(":", 1)[1])
+        )
+        return label or key.split(":", 1)[1]
+    return key
+
+
+def match_words(keys: list[str], mode: str = "any") -> str:
+    """``a lead is a duplicate when any of: Phone 1, Email`` (one key: ``when its Email is
+    equal``)."""
+    names = [key_words(k) for k in keys]
+    if len(names) == 1:
+        return f"a lead is a duplicate when its {names[0]} is equal"
+    return f"a lead is a duplicate when {mode} of: {', '.join(names)}"

@@ -294,9 +294,37 @@ def test_bad_settings_and_emails_are_refused_with_a_sentence(app, admin_client, 
         admin_client,
         "/dedup/new",
         {"name": "Broken", "scope": "account", "match_keys": ["phones", "email"],
-         "keep_rule": "latest-created"},
+         "match_mode": "all", "keep_rule": "latest-created"},
     )  # fmt: skip
-    assert "Matching on any phone cannot be combined with other keys." in response.get_data(True)
+    assert "Any phone cannot be combined with other keys when all of them" in response.get_data(
+        True
+    )
+
+
+def test_several_match_keys_any_of_or_all_of_and_a_custom_field(app, admin_client, acme):
+    from leadapp.models import FieldDefinition
+
+    with app.app_context(), account_scope(acme):
+        db.session.add(
+            FieldDefinition(account_id=acme, key="policy", label="Policy no", position=99)
+        )
+        db.session.commit()
+    page = admin_client.get("/dedup/new").get_data(as_text=True)
+    assert 'value="custom:policy"' in page and 'name="match_mode"' in page
+    response = post(
+        admin_client,
+        "/dedup/new",
+        {"name": "Either", "scope": "account", "match_keys": ["custom:policy", "email"],
+         "match_mode": "any", "keep_rule": "latest-created"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context(), account_scope(acme):
+        job = db.session.scalar(sa.select(DedupJob).where(DedupJob.name == "Either"))
+        assert (job.match_keys, job.match_mode) == (["custom:policy", "email"], "any")
+        job.status = "tested"  # locked: the settings are shown in words
+        db.session.commit()
+    shown = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "A lead is a duplicate when any of: Policy no, Email" in shown
 
 
 def test_general_and_settings_lock_after_a_test_run_and_the_server_refuses_changes(

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from leadapp.domain import leadgen
 from leadapp.extensions import db
-from leadapp.models import DedupJob, DedupMove, Lead, LeadPool
+from leadapp.models import DedupJob, DedupMove, FieldDefinition, Lead, LeadPool
 from leadapp.security import account_scope
 from leadapp.services import dedup as dedup_service
 from leadapp.services import pools as pool_service
@@ -64,6 +64,50 @@ def test_test_run_counts_equal_the_generator_truth_for_each_keep_rule(runner, ge
         "duplicates": generated["duplicate_rows"],
         "after": generated["unique_valid_phones"],
     }
+
+
+def test_any_of_phone_or_email_predicts_the_run_and_leaves_no_shared_phone_or_email(
+    app, runner, generated
+):
+    # Three new leads with a new number each and the email of three other customers.
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Lead.pool_id, Lead.email, Lead.email_key)
+            .where(Lead.email_key.is_not(None))
+            .order_by(Lead.id)
+        ).all()
+        chosen = list({r.email_key: r for r in rows}.values())[:3]
+        account_id = db.session.scalar(sa.select(LeadPool.account_id))
+        for i, r in enumerate(chosen):
+            db.session.add(
+                Lead(account_id=account_id, pool_id=r.pool_id, phone1=f"+1212555{i:04d}",
+                     email=r.email, email_key=r.email_key)
+            )  # fmt: skip
+        db.session.commit()
+    args = ["dedup", "test-run", "--account", "acme", "--match", "phone1,email"]
+    any_of = cli_json(runner, *args)
+    all_of = cli_json(runner, *args, "--match-mode", "all")
+    phone_only = cli_json(runner, "dedup", "test-run", "--account", "acme")
+    # Any of: every pair sharing a phone, or an email, is found; all of: only both.
+    assert any_of["duplicates"] == phone_only["duplicates"] + 3
+    assert phone_only["duplicates"] >= all_of["duplicates"]
+    assert any_of["total"] == all_of["total"] == generated["rows_with_valid_phone"] + 3
+    ran = cli_json(runner, "dedup", "run", "--account", "acme", "--match", "phone1,email")
+    assert (ran["duplicates"], ran["moved"], ran["after"]) == (
+        any_of["duplicates"],
+        any_of["duplicates"],
+        any_of["after"],
+    )
+    with app.app_context():
+        kept = db.session.execute(
+            sa.select(Lead.phone1, Lead.email_key)
+            .join(LeadPool, LeadPool.id == Lead.pool_id)
+            .where(LeadPool.is_system.is_(False), Lead.status != "inactive")
+        ).all()
+    assert len(kept) == any_of["after"]
+    phones = [p for p, _e in kept]
+    emails = [e for _p, e in kept if e]
+    assert len(set(phones)) == len(phones) and len(set(emails)) == len(emails)
 
 
 def test_run_moves_each_duplicate_once_keeps_counters_and_undo_restores(app, runner, generated):
@@ -333,18 +377,66 @@ def test_any_phone_groups_chains_of_shared_numbers(pool):
     assert golden_of([b.id, c.id]) == {b.id: a.id, c.id: a.id}
 
 
-def test_combined_keys_need_every_field_to_match(pool):
+def test_all_of_several_keys_needs_every_field_to_match(pool):
     add_lead(pool, "+14155550121", T0, email_key="a@x.test")
     add_lead(pool, "+14155550121", T0 + dt.timedelta(days=1), email_key="a@x.test")
     add_lead(pool, "+14155550121", T0 + dt.timedelta(days=2), email_key="b@x.test")
     # No email: no complete key, so never a duplicate — but still a lead in the total.
     add_lead(pool, "+14155550121", T0 + dt.timedelta(days=3))
     figures = {"total": 4, "duplicates": 1, "after": 3}
-    assert dedup_service.count(settings(match_keys=["phone1", "email"])) == figures
-    job = DedupJob(name="x", match_keys=["phone1", "email"])
+    both = {"match_keys": ["phone1", "email"], "match_mode": "all"}
+    assert dedup_service.count(settings(**both)) == figures
+    job = DedupJob(name="x", **both)
     db.session.add(job)
     db.session.flush()
     assert dedup_service.plan(job) == figures  # the run's figures count the same leads
+
+
+def test_any_of_several_keys_groups_chains_and_differs_from_all_of(pool):
+    a = add_lead(pool, "+14155550131", T0, email_key="a@x.test")
+    b = add_lead(pool, "+14155550132", T0 + dt.timedelta(days=1), email_key="a@x.test")
+    c = add_lead(pool, "+14155550132", T0 + dt.timedelta(days=2), email_key="c@x.test")
+    add_lead(pool, "+14155550134", T0 + dt.timedelta(days=3), email_key="d@x.test")
+    e = add_lead(pool, "+14155550131", T0 + dt.timedelta(days=4))  # phone only: matches a
+    keys = ["phone1", "email"]
+    # any of (the default): a-b by email, b-c by phone, e-a by phone: one group of 4.
+    assert dedup_service.count(settings(match_keys=keys)) == {
+        "total": 5,
+        "duplicates": 3,
+        "after": 2,
+    }
+    assert dedup_service.count(settings(match_keys=keys, match_mode="all")) == {
+        "total": 5,
+        "duplicates": 0,
+        "after": 5,
+    }
+    job = DedupJob(name="x", match_keys=keys)
+    db.session.add(job)
+    db.session.flush()
+    assert job.match_mode == "any"
+    assert dedup_service.plan(job) == {"total": 5, "duplicates": 3, "after": 2}
+    moves = {m.lead_id: m for m in db.session.scalars(sa.select(DedupMove))}
+    assert set(moves) == {a.id, b.id, c.id}  # the newest of the 4 (e) is kept
+    assert {m.golden_lead_id for m in moves.values()} == {e.id}
+    assert moves[b.id].match_key in ("a@x.test", "+14155550132")
+    assert moves[a.id].matched_on == "phone1 | email"
+
+
+def test_a_custom_field_is_a_match_key_trimmed_and_without_case(pool):
+    db.session.add(
+        FieldDefinition(account_id=pool.account_id, key="policy", label="Policy", position=99)
+    )
+    for i, value in enumerate(["P-1", " p-1 ", "P-2", None]):
+        lead = add_lead(pool, f"+1415555014{i}", T0 + dt.timedelta(days=i))
+        lead.custom = {} if value is None else {"policy": value}
+    db.session.flush()
+    assert dedup_service.count(settings(match_keys=["custom:policy"])) == {
+        "total": 4,
+        "duplicates": 1,
+        "after": 3,
+    }
+    with pytest.raises(DedupError, match="There is no custom field nope"):
+        settings(match_keys=["custom:nope"])
 
 
 def test_a_scope_over_the_limit_is_refused_and_nothing_moves(pool, monkeypatch):
@@ -365,13 +457,24 @@ def test_a_scope_over_the_limit_is_refused_and_nothing_moves(pool, monkeypatch):
     [
         ({"scope": "campaign"}, "Choose at least one campaign"),
         ({"match_keys": ["fax"]}, "'fax' is not a match key"),
-        ({"match_keys": ["phones", "email"]}, "cannot be combined"),
+        ({"match_keys": ["phones", "email"], "match_mode": "all"}, "cannot be combined"),
+        ({"match_keys": ["email", "email"]}, "chosen once"),
+        ({"match_keys": ["email"], "match_mode": "some"}, "any of them or on all"),
         ({"keep_rule": "oldest"}, "keep rule must be one of"),
     ],
 )
 def test_settings_that_cannot_run_are_refused_in_one_sentence(kw, message):
     with pytest.raises(DedupError, match=message):
         DedupSettings(**kw).check()
+
+
+def test_any_phone_or_the_email(pool):
+    add_lead(pool, "+14155550151", T0, phone2="+14155550159", email_key="x@x.test")
+    add_lead(pool, "+14155550152", T0 + dt.timedelta(days=1), email_key="x@x.test")
+    add_lead(pool, "+14155550159", T0 + dt.timedelta(days=2))  # the first one's phone2
+    add_lead(pool, "+14155550153", T0 + dt.timedelta(days=3))
+    assert dedup_service.count(settings(match_keys=["phones", "email"]))["duplicates"] == 2
+    assert dedup_service.count(settings(match_keys=["phones"]))["duplicates"] == 1
 
 
 def test_the_inactive_pool_is_never_in_scope(pool):
