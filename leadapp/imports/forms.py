@@ -69,10 +69,18 @@ class FormatForm(FlaskForm):
 
 
 class DuplicatesForm(FlaskForm):
+    # Choices: Phone, Email, Customer key and the account's custom fields (set by the view).
     match = SelectMultipleField(
         "Match on",
         choices=[("phone1", "Phone"), ("email", "Email"), ("customer_key", "Customer key")],
         default=["phone1"],
+        validate_choice=False,
+    )
+    match_mode = RadioField(
+        "With several match keys, a row is a duplicate when",
+        choices=[("any", "any of them is equal"), ("all", "all of them are equal")],
+        default="any",
+        validate_choice=False,
     )
     scope = SelectField(
         "Look for duplicates in",

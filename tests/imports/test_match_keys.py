@@ -119,3 +119,37 @@ def test_an_unknown_custom_match_key_is_refused_in_a_sentence(app, runner, files
     )
     assert result.exit_code == 1
     assert "There is no lead field nope" in result.output
+
+
+def test_the_wizard_offers_custom_fields_and_any_or_all_and_the_review_says_which(
+    app, admin_client, monkeypatch
+):
+    from tests.conftest import csrf_from
+    from tests.hostile.conftest import Wizard
+
+    wizard = Wizard(app, admin_client, monkeypatch)
+    with app.app_context(), account_scope(wizard.account_id):
+        db.session.add(
+            FieldDefinition(account_id=wizard.account_id, key="policy", label="Policy number")
+        )
+        db.session.commit()
+    import_id = wizard.new()
+    assert wizard.upload(import_id, NEW.encode()).status_code == 302
+    assert wizard.mapping(import_id, {2: "policy"}).status_code == 302
+    page = admin_client.get(f"/imports/{import_id}/duplicates").get_data(as_text=True)
+    assert 'value="custom:policy"' in page and 'name="match_mode"' in page
+    token = csrf_from(admin_client, f"/imports/{import_id}/duplicates")
+    answer = admin_client.post(
+        f"/imports/{import_id}/duplicates",
+        data={"csrf_token": token, "match": ["phone1", "custom:policy"], "match_mode": "any",
+              "scope": "campaign", "action": "discard-new", "update_mode": "overwrite",
+              "multiple": "update-all"},
+    )  # fmt: skip
+    assert answer.status_code == 302
+    wizard.run_jobs()
+    settings = wizard.imp(import_id).duplicate_settings
+    assert (settings["match"], settings["match_mode"]) == (["phone1", "custom:policy"], "any")
+    review = admin_client.get(f"/imports/{import_id}/review").get_data(as_text=True)
+    assert "a lead is a duplicate when any of: Phone, Policy number" in review
+    # Rows 3 and 5 repeat the phone of rows 1 and 4 ("p-1" and "P-3" are new policies).
+    assert wizard.imp(import_id).counts["duplicates_in_file"] == 2

@@ -34,11 +34,13 @@ def duplicates(import_id: int):
     if not imp.mapping:
         return redirect(url_for("imports.mapping", import_id=imp.id))
     form = DuplicatesForm(data=imp.duplicate_settings or None)
+    form.match.choices = list(import_service.key_labels().items())
     if request.method == "GET":
         _reached(imp, "duplicates")
     if form.validate_on_submit():
         settings = import_service.DuplicateSettings(
-            match=form.match.data or ["phone1"],
+            match=import_service.match_keys_named(form.match.data or ["phone1"]),
+            match_mode=form.match_mode.data or "any",
             scope=form.scope.data,
             open_only=form.open_only.data,
             include_inactive=form.include_inactive.data,
