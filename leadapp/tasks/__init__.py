@@ -98,10 +98,19 @@ def dispatch(job: BackgroundJob, fn: Callable, *args, at=None) -> None:
     """Hand a committed job row to RQ (at once, or at ``at`` through the scheduler). The row
     remembers what was handed over (``requeue_lost`` needs it). If Redis refuses, the row
     is marked failed, committed, and ``QueueUnavailable`` is raised for the caller to show."""
-    job.task = f"{fn.__module__}.{fn.__name__}"
-    job.args = list(args)
-    job.run_at = at.replace(tzinfo=None) if at is not None and at.tzinfo else at
+    task_name = f"{fn.__module__}.{fn.__name__}"
+    run_at = at.replace(tzinfo=None) if at is not None and at.tzinfo else at
+
+    def hand_over() -> None:
+        job.task, job.args, job.run_at = task_name, list(args), run_at
+        db.session.commit()
+
+    # Usually a second write after the caller's own commit (the row, the work's status): a
+    # database busy past its wait here must not answer "nothing was saved" for what was
+    # saved, and leave the row never handed to RQ. So what the caller left pending is
+    # committed as it is, and this write is tried again like a batch.
     db.session.commit()
+    retrying(hand_over)
     try:
         enqueue(fn, job.id, *args, job_id=job.rq_id, at=at)
     except QueueUnavailable as exc:

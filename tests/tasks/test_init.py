@@ -401,3 +401,39 @@ def test_a_row_never_handed_to_rq_is_failed_with_a_sentence(app, make_account):
         db.session.expire_all()
         assert (old.status, old.error) == ("failed", job_rows.NEVER_HANDED_MESSAGE)
         assert fresh.status == "queued"
+
+
+def test_a_committed_job_is_handed_to_rq_when_the_database_is_busy_at_first(
+    committed, app_environ, make_account
+):
+    """A view commits the job row (and its work's status), then ``dispatch`` writes what it
+    hands to RQ: a database busy past its wait there answered 503 "nothing was saved" for a
+    saved job, and left it never handed to RQ (bench/day.py's dedup test run)."""
+    url = app_environ["DATABASE_URL"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("SQLite's single writer lock")
+    account_id = make_account("acme")
+    impatient = create_app("testing", environ={**app_environ, "SQLITE_TIMEOUT_SECONDS": "0.2"})
+    with impatient.app_context(), account_scope(account_id):
+        job = job_rows.create_job(account_id, "pool_counts", "Recount", "default")
+        db.session.commit()
+        holder = sqlite3.connect(
+            url[len("sqlite:///") :], isolation_level=None, check_same_thread=False
+        )
+        holder.execute("BEGIN IMMEDIATE")  # another writer, done in 0.6 s
+        done = threading.Timer(0.6, holder.rollback)
+        done.start()
+        try:
+            dispatch(job, refresh_pool_counts)
+        finally:
+            done.join()
+            holder.close()
+        job_id, rq_id = job.id, job.rq_id
+        rq_job = Job.fetch(rq_id, connection=redis_connection.client(), serializer=JSONSerializer)
+        try:
+            assert rq_job.get_status() == JobStatus.QUEUED
+            db.session.rollback()
+            row = db.session.get(BackgroundJob, job_id)
+            assert (row.status, row.task) == ("queued", "leadapp.tasks.pools.refresh_pool_counts")
+        finally:
+            rq_job.delete()
