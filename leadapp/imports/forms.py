@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import NumberRange, Optional
 
 from leadapp.domain.csv_io import DELIMITERS, MIXED
+from leadapp.domain.labels import ACTION_LABELS
 
 ENCODINGS = [
     ("", "Detect"),
@@ -94,17 +95,15 @@ class DuplicatesForm(FlaskForm):
         ],
     )
     open_only = BooleanField("Only open leads")
-    include_inactive = BooleanField("Include inactive pools")
+    include_inactive = BooleanField(
+        "Include inactive leads (deactivated leads and inactive pools)",
+        description="Left out, a lead deactivated earlier does not stop the new one.",
+    )
     action = SelectField(
         "When a row matches an existing lead",
         default="discard-new",
         choices=[
-            ("notify", "Notify only (import the new lead too)"),
-            ("discard-new", "Discard the new lead"),
-            ("deactivate-existing", "Deactivate the existing lead"),
-            ("remove-existing", "Set the existing lead's status to removed"),
-            ("update-existing", "Update the existing lead"),
-            ("move-existing", "Move the existing lead into this pool"),
+            *((action, ACTION_LABELS[action]) for action in ACTION_LABELS),
         ],
     )
     update_mode = SelectField(

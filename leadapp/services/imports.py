@@ -164,7 +164,13 @@ class DuplicateSettings:
     ) -> pd.DataFrame:
         """``existing_matches`` for these settings."""
         return existing_matches(
-            keys, self.match, pool_ids, self.open_only, exclude_import, self.match_mode
+            keys,
+            self.match,
+            pool_ids,
+            self.open_only,
+            exclude_import,
+            self.match_mode,
+            include_inactive=self.include_inactive,
         )
 
 
@@ -796,9 +802,14 @@ def existing_matches(
     open_only: bool,
     exclude_import: int,
     mode: str = "all",
+    include_inactive: bool = True,
 ) -> pd.DataFrame:
     """Existing leads whose match key is one of ``keys``: columns ``_key``, ``lead_id``,
     ``created_at`` — one query per chunk of keys, on the indexed first key part.
+
+    Inactive leads (deactivated, e.g. by an earlier import's "deactivate the existing
+    lead") are disregarded unless ``include_inactive`` (seed 004); the duplicate settings
+    leave them out by default.
 
     ``mode == "any"`` with several keys: each key is searched on its own and a lead matches
     a row when any one of them is equal (a lead matched twice by one row counts once)."""
@@ -811,7 +822,14 @@ def existing_matches(
             has = part.notna()
             if not has.any():
                 continue
-            hits = existing_matches(part[has], [key], pool_ids, open_only, exclude_import)
+            hits = existing_matches(
+                part[has],
+                [key],
+                pool_ids,
+                open_only,
+                exclude_import,
+                include_inactive=include_inactive,
+            )
             if hits.empty:
                 continue
             rows = pd.DataFrame({"_part": part[has].to_numpy(), "_key": wanted[has].to_numpy()})
@@ -840,6 +858,8 @@ def existing_matches(
             conditions += [part, first.is_not(None)]
         if open_only:
             conditions.append(Lead.status == "open")
+        elif not include_inactive:
+            conditions.append(Lead.status != "inactive")
         query = sa.select(
             Lead.id.label("lead_id"),
             Lead.created_at,
@@ -1332,7 +1352,9 @@ def describe(imp: Import) -> list[str]:
             if d.get("open_only"):
                 extra.append("open leads only")
             if d.get("include_inactive"):
-                extra.append("inactive pools included")
+                extra.append("inactive leads and pools included")
+            else:
+                extra.append("inactive leads disregarded")
             lines.append(
                 f"Duplicates {SCOPE_WORDS[d.get('scope', 'campaign')]}: "
                 + match_words(d.get("match", ["phone1"]), d.get("match_mode", "any"))

@@ -1,0 +1,75 @@
+"""The duplicates and check-data steps (issue 17, items 4 and 6)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from leadapp.extensions import db
+from leadapp.models import Lead
+from tests.conftest import csrf_from
+from tests.hostile.conftest import Wizard, text_of
+
+
+@pytest.fixture
+def wizard(app, admin_client, monkeypatch) -> Wizard:
+    return Wizard(app, admin_client, monkeypatch)
+
+
+def leads_file(rows: int = 10) -> bytes:
+    lines = ["First Name,Phone"] + [f"Ann{i},+1 415 234 {i:04d}" for i in range(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def deactivate_all(app) -> None:
+    """As "deactivate the existing lead" leaves them (status inactive)."""
+    with app.app_context():
+        db.session.execute(sa.update(Lead).values(status="inactive"))
+        db.session.commit()
+
+
+def duplicates_form(wizard, import_id, **fields):
+    token = csrf_from(wizard.client, f"/imports/{import_id}/duplicates")
+    form = {
+        "csrf_token": token,
+        "match": ["phone1"],
+        "scope": "campaign",
+        "action": "discard-new",
+        "update_mode": "overwrite",
+        "multiple": "update-all",
+        **fields,
+    }
+    response = wizard.client.post(f"/imports/{import_id}/duplicates", data=form)
+    assert response.status_code == 302, text_of(response)
+    wizard.run_jobs()
+
+
+def test_inactive_leads_are_disregarded_in_the_duplicate_search_by_default(app, wizard):
+    """Item 4 (seed 004): a re-upload after "deactivate existing" found every deactivated
+    lead and imported nothing."""
+    wizard.import_file(leads_file(), pool_name="First")
+    deactivate_all(app)
+    second = wizard.new("Again")
+    assert wizard.upload(second, leads_file()).status_code == 302
+    assert wizard.mapping(second).status_code == 302
+    page = text_of(wizard.client.get(f"/imports/{second}/duplicates"))
+    assert "Include inactive leads (deactivated leads and inactive pools)" in page
+    duplicates_form(wizard, second)
+    imp = wizard.imp(second)
+    assert "inactive leads disregarded" in text_of(wizard.client.get(f"/imports/{second}/review"))
+    wizard.start(second)
+    assert not wizard.errors, wizard.errors
+    assert len(wizard.leads(status="open")) == 10  # all imported again
+    assert imp.duplicate_settings["include_inactive"] is False
+
+
+def test_include_inactive_leads_is_the_explicit_choice(app, wizard):
+    wizard.import_file(leads_file(), pool_name="First")
+    deactivate_all(app)
+    third = wizard.new("Third")
+    assert wizard.upload(third, leads_file()).status_code == 302
+    assert wizard.mapping(third).status_code == 302
+    duplicates_form(wizard, third, include_inactive="y")
+    wizard.start(third)
+    assert not wizard.errors, wizard.errors
+    assert wizard.leads(status="open") == []  # each matched an inactive lead: discarded
