@@ -15,7 +15,6 @@ from wtforms import (
 from wtforms.validators import NumberRange, Optional
 
 from leadapp.domain.csv_io import DELIMITERS, MIXED
-from leadapp.domain.labels import ACTION_LABELS
 
 ENCODINGS = [
     ("", "Detect"),
@@ -103,7 +102,12 @@ class DuplicatesForm(FlaskForm):
         "When a row matches an existing lead",
         default="discard-new",
         choices=[
-            *((action, ACTION_LABELS[action]) for action in ACTION_LABELS),
+            ("notify", "Notify only (import the new lead too)"),
+            ("discard-new", "Discard the new lead"),
+            ("deactivate-existing", "Deactivate the existing lead"),
+            ("remove-existing", "Set the existing lead's status to removed"),
+            ("update-existing", "Update the existing lead"),
+            ("move-existing", "Move the existing lead into this pool"),
         ],
     )
     update_mode = SelectField(
