@@ -10,4 +10,4 @@ from flask import Blueprint
 
 bp = Blueprint("leads", "leadapp.leads", template_folder="templates")
 
-from . import dnc, editing, lead, search  # noqa: E402,F401 (routes)
+from . import bulk, dnc, editing, lead, search  # noqa: E402,F401 (routes)

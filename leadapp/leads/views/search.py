@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from leadapp.domain import phones as phone_domain
 from leadapp.domain.fields import PHONE_FIELDS
 from leadapp.extensions import db
 from leadapp.models import (
     Campaign,
-    Interaction,
     Lead,
     LeadPool,
-    PoolAssignment,
     User,
 )
 from leadapp.models.lead import LEAD_STATUSES
 from leadapp.routing import page_arg
+from leadapp.services import lead_search
 from leadapp.services import wrap_codes as wrap_code_service
 from leadapp.templating import international, local_time, render_page_or_partial
 
@@ -29,9 +27,7 @@ from . import bp
 from .common import (
     _account,
     _custom_definitions,
-    _day_start_utc,
     _int,
-    _parse_date,
     _pools,
     _safe_next,
 )
@@ -75,96 +71,17 @@ DEFAULT_COLUMNS = [
     "last_called_at",
     "call_count",
 ]
-FILTER_KEYS = (
-    "q",
-    "pool",
-    "campaign",
-    "status",
-    "completed",
-    "wrap_code",
-    "agent",
-    "interaction",
-    "last_from",
-    "last_to",
-)
-
-
 # ---------------------------------------------------------------------------------------
-# Search
+# Search (services/lead_search.py)
 
 
-def _filters() -> dict[str, str]:
-    out = {k: (request.args.get(k) or "").strip() for k in FILTER_KEYS}
+def filters(args=None) -> dict[str, str]:
+    """The Leads page's filters in ``args`` (the request's query by default)."""
+    args = request.args if args is None else args
+    out = {k: (args.get(k) or "").strip() for k in lead_search.FILTER_KEYS}
     for d in _custom_definitions():
-        out[f"cf_{d.key}"] = (request.args.get(f"cf_{d.key}") or "").strip()
+        out[f"cf_{d.key}"] = (args.get(f"cf_{d.key}") or "").strip()
     return {k: v for k, v in out.items() if v}
-
-
-def quick_search(q: str):
-    """Lead id, phone in any format (normalised with the account's region, then equality
-    on E.164), customer key, name or email (LIKE wildcards typed are literal)."""
-    conditions = [Lead.customer_key == q]
-    lead_id = _int(q)
-    if lead_id is not None and len(q.strip().lstrip("#")) < 10:
-        conditions.append(Lead.id == lead_id)
-    digits = sum(ch.isdigit() for ch in q)
-    if digits >= 3:
-        e164, _ext, _reason = phone_domain.normalise_phone(q, _account().default_region)
-        if e164:
-            # A phone: equality on the stored E.164 values, never a LIKE over names.
-            conditions.extend(getattr(Lead, p) == e164 for p in PHONE_FIELDS)
-            return sa.or_(*conditions)
-    words = q.split()
-    if words:
-        conditions.append(
-            sa.and_(
-                *[
-                    sa.or_(
-                        Lead.first_name.icontains(w, autoescape=True),
-                        Lead.last_name.icontains(w, autoescape=True),
-                    )
-                    for w in words
-                ]
-            )
-        )
-    if "@" in q or digits == 0:
-        conditions.append(Lead.email_key.icontains(q.lower(), autoescape=True))
-    return sa.or_(*conditions)
-
-
-def search_query(f: dict[str, str]):
-    """The leads matching the filters ``f`` (see ``FILTER_KEYS`` and ``cf_<key>``)."""
-    query = sa.select(Lead)
-    if f.get("q"):
-        query = query.where(quick_search(f["q"]))
-    if (pool_id := _int(f.get("pool"))) is not None:
-        query = query.where(Lead.pool_id == pool_id)
-    if (campaign_id := _int(f.get("campaign"))) is not None:
-        assigned = sa.select(PoolAssignment.pool_id).where(
-            PoolAssignment.campaign_id == campaign_id
-        )
-        query = query.where(Lead.pool_id.in_(assigned))
-    if f.get("status") in LEAD_STATUSES:
-        query = query.where(Lead.status == f["status"])
-    if f.get("completed") in ("yes", "no"):
-        query = query.where(Lead.completed.is_(f["completed"] == "yes"))
-    if f.get("wrap_code"):
-        query = query.where(sa.func.lower(Lead.wrap_code) == f["wrap_code"].lower())
-    if (agent_id := _int(f.get("agent"))) is not None:
-        called_by = sa.select(Interaction.lead_id).where(Interaction.agent_id == agent_id)
-        query = query.where(Lead.id.in_(called_by))
-    if f.get("interaction"):
-        interaction_id = _int(f["interaction"])
-        having = sa.select(Interaction.lead_id).where(Interaction.id == (interaction_id or -1))
-        query = query.where(Lead.id.in_(having))
-    if day := _parse_date(f.get("last_from")):
-        query = query.where(Lead.last_called_at >= _day_start_utc(day))
-    if day := _parse_date(f.get("last_to")):
-        query = query.where(Lead.last_called_at < _day_start_utc(day + dt.timedelta(days=1)))
-    for key, value in f.items():
-        if key.startswith("cf_") and value:
-            query = query.where(Lead.custom[key[3:]].as_string().icontains(value, autoescape=True))
-    return query
 
 
 def _columns() -> list[str]:
@@ -198,13 +115,25 @@ def cell(lead: Lead, column: str) -> str:
     return "" if value is None else str(value)
 
 
+def _cursor(name: str) -> int | None:
+    return _int(request.args.get(name))
+
+
 @bp.route("/leads")
 @login_required
 def index():
-    f = _filters()
+    f = filters()
     page = page_arg()
-    query = search_query(f).order_by(Lead.id.desc()).options(selectinload(Lead.pool))
-    leads = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
+    query = lead_search.search_query(f, _account()).options(selectinload(Lead.pool))
+    after, before = _cursor("after"), _cursor("before")
+    if after is None and before is None and page > 1:
+        # An old ?page=N link (no cursor): still answered, by an offset.
+        rows = db.session.scalars(
+            query.order_by(Lead.id.desc()).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+        ).all()
+        shown = lead_search.Page(list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE, True)
+    else:
+        shown = lead_search.keyset_page(query, PAGE_SIZE, after=after, before=before)
     # ?pool=abc names no pool: not looked up (a get of None is deprecated in SQLAlchemy).
     pool = db.session.get(LeadPool, pool_id) if (pool_id := _int(f.get("pool"))) else None
     campaign_id = _int(f.get("campaign"))
@@ -215,11 +144,13 @@ def index():
     return render_page_or_partial(
         "leads/index.html",
         "leads/_table.html",
-        leads=leads[:PAGE_SIZE],
+        leads=shown.leads,
+        shown=shown,
+        total=lead_search.result_count(query),
         f=f,
         q=f.get("q", ""),
         page=page,
-        has_next=len(leads) > PAGE_SIZE,
+        has_next=shown.has_next,
         columns=_columns(),
         labels=_column_labels(),
         cell=cell,
@@ -232,6 +163,7 @@ def index():
         custom_definitions=_custom_definitions(),
         advanced=advanced,
         wrap_codes=[c.code for c in wrap_code_service.codes(current_user.account_id)],
+        filter_query=urlencode(f),
     )
 
 

@@ -1,0 +1,207 @@
+"""Finding leads: the Leads page's quick and advanced search, its result count and its
+keyset paging (page 2,000 costs what page 1 costs: ``id < cursor`` on the primary key,
+never an OFFSET that reads and drops every lead before the page)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from leadapp.domain import phones as phone_domain
+from leadapp.domain.fields import PHONE_FIELDS
+from leadapp.extensions import db
+from leadapp.models import Account, Campaign, Interaction, Lead, PoolAssignment
+from leadapp.models.base import ID_MAX, is_id
+from leadapp.models.lead import LEAD_STATUSES
+
+FILTER_KEYS = (
+    "q",
+    "pool",
+    "campaign",
+    "status",
+    "completed",
+    "wrap_code",
+    "agent",
+    "interaction",
+    "last_from",
+    "last_to",
+)
+ID_DIGITS = 10  # ids are INTEGER: at most 10 digits
+
+
+def as_id(text: str | None) -> int | None:
+    """The id written in ``text`` ("123" or "#123"), or None when it names no object."""
+    text = (text or "").strip().lstrip("#")
+    number = int(text) if text.isascii() and text.isdigit() else None
+    return number if is_id(number) else None  # past an INTEGER column: no object
+
+
+# ---------------------------------------------------------------------------------------
+# Quick search
+
+
+def phone_regions(f: dict[str, str], account: Account) -> list[str]:
+    """The regions a phone typed in national format is read in: the chosen campaign's; else
+    the campaigns the chosen pool feeds; else every campaign's of the account — and the
+    account's default region last ("07958 022654" is a GB mobile in a GB campaign, "0420
+    063 844" an AU one in an AU campaign)."""
+    query = sa.select(Campaign.default_region).distinct()
+    if (campaign_id := as_id(f.get("campaign"))) is not None:
+        query = query.where(Campaign.id == campaign_id)
+    elif (pool_id := as_id(f.get("pool"))) is not None:
+        fed = sa.select(PoolAssignment.campaign_id).where(PoolAssignment.pool_id == pool_id)
+        query = query.where(Campaign.id.in_(fed))
+    regions = sorted(r for r in db.session.scalars(query) if r)
+    return [*regions, *([account.default_region] if account.default_region not in regions else [])]
+
+
+def id_prefix_ranges(digits: str, max_id: int) -> list[tuple[int, int]]:
+    """The id ranges of the ids that start with ``digits``, up to ``max_id``: "12" is 12,
+    120-129, 1200-1299, ... — each a range on the primary key, not a scan of the text."""
+    if not digits.isdigit() or digits.startswith("0") or len(digits) >= ID_DIGITS:
+        return []
+    prefix, ranges, scale = int(digits), [], 1
+    while prefix * scale <= min(max_id, ID_MAX):
+        ranges.append((prefix * scale, min((prefix + 1) * scale - 1, ID_MAX)))
+        scale *= 10
+    return ranges
+
+
+def quick_search(q: str, regions: list[str]):
+    """A SQL condition on ``Lead`` for the quick search ``q``: a lead id or the start of one
+    ("1234" finds lead 1234 and 12345), a phone in any format — international, or national
+    for one of ``regions`` — (equality on the stored E.164 numbers), the customer key, a
+    name, or an email (LIKE wildcards typed are literal)."""
+    q = q.strip()
+    conditions = [Lead.customer_key == q]
+    digits_only = q.lstrip("#")
+    if digits_only.isascii() and digits_only.isdigit():
+        max_id = db.session.scalar(sa.select(sa.func.max(Lead.id))) or 0
+        conditions.extend(
+            Lead.id.between(low, high) for low, high in id_prefix_ranges(digits_only, max_id)
+        )
+    digits = sum(ch.isdigit() for ch in q)
+    if digits >= 3:
+        numbers = set()
+        for region in regions:
+            e164, _ext, _reason = phone_domain.normalise_phone(q, region)
+            if e164:
+                numbers.add(e164)
+        if numbers:
+            # A phone: equality on the stored E.164 values, never a LIKE over names.
+            conditions.extend(getattr(Lead, p).in_(sorted(numbers)) for p in PHONE_FIELDS)
+            return sa.or_(*conditions)
+    words = q.split()
+    if words:
+        conditions.append(
+            sa.and_(
+                *[
+                    sa.or_(
+                        Lead.first_name.icontains(w, autoescape=True),
+                        Lead.last_name.icontains(w, autoescape=True),
+                    )
+                    for w in words
+                ]
+            )
+        )
+    if "@" in q or digits == 0:
+        conditions.append(Lead.email_key.icontains(q.lower(), autoescape=True))
+    return sa.or_(*conditions)
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat((text or "").strip()) if (text or "").strip() else None
+    except ValueError:
+        return None
+
+
+def search_query(f: dict[str, str], account: Account):
+    """The leads matching the filters ``f`` (see ``FILTER_KEYS`` and ``cf_<key>``);
+    dates are days in the account's zone."""
+    zone = ZoneInfo(account.timezone)
+
+    def day_start_utc(day: dt.date) -> dt.datetime:
+        local = dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone)
+        return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+    query = sa.select(Lead)
+    if f.get("q"):
+        query = query.where(quick_search(f["q"], phone_regions(f, account)))
+    if (pool_id := as_id(f.get("pool"))) is not None:
+        query = query.where(Lead.pool_id == pool_id)
+    if (campaign_id := as_id(f.get("campaign"))) is not None:
+        assigned = sa.select(PoolAssignment.pool_id).where(
+            PoolAssignment.campaign_id == campaign_id
+        )
+        query = query.where(Lead.pool_id.in_(assigned))
+    if f.get("status") in LEAD_STATUSES:
+        query = query.where(Lead.status == f["status"])
+    if f.get("completed") in ("yes", "no"):
+        query = query.where(Lead.completed.is_(f["completed"] == "yes"))
+    if f.get("wrap_code"):
+        query = query.where(sa.func.lower(Lead.wrap_code) == f["wrap_code"].lower())
+    if (agent_id := as_id(f.get("agent"))) is not None:
+        called_by = sa.select(Interaction.lead_id).where(Interaction.agent_id == agent_id)
+        query = query.where(Lead.id.in_(called_by))
+    if f.get("interaction"):
+        interaction_id = as_id(f["interaction"])
+        having = sa.select(Interaction.lead_id).where(Interaction.id == (interaction_id or -1))
+        query = query.where(Lead.id.in_(having))
+    if day := _parse_date(f.get("last_from")):
+        query = query.where(Lead.last_called_at >= day_start_utc(day))
+    if day := _parse_date(f.get("last_to")):
+        query = query.where(Lead.last_called_at < day_start_utc(day + dt.timedelta(days=1)))
+    for key, value in f.items():
+        if key.startswith("cf_") and value:
+            query = query.where(Lead.custom[key[3:]].as_string().icontains(value, autoescape=True))
+    return query
+
+
+def result_count(query) -> int:
+    """How many leads ``query`` (a ``search_query``) finds."""
+    ids = query.with_only_columns(Lead.id).order_by(None).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(ids)) or 0
+
+
+# ---------------------------------------------------------------------------------------
+# Keyset paging
+
+
+@dataclass
+class Page:
+    """One page of leads, newest first, and the cursors of its neighbours."""
+
+    leads: list[Lead]
+    has_next: bool
+    has_previous: bool
+
+    @property
+    def after(self) -> int | None:
+        """The cursor of the next page: the last id shown."""
+        return self.leads[-1].id if self.leads and self.has_next else None
+
+    @property
+    def before(self) -> int | None:
+        """The cursor of the previous page: the first id shown."""
+        return self.leads[0].id if self.leads and self.has_previous else None
+
+
+def keyset_page(query, size: int, after: int | None = None, before: int | None = None) -> Page:
+    """The page of ``query`` (newest first) after the cursor ``after`` (ids below it) or
+    before the cursor ``before`` (ids above it), else the first page. Each is one index
+    range on the primary key, whatever the page's number."""
+    if before is not None:
+        rows = db.session.scalars(
+            query.where(Lead.id > before).order_by(Lead.id.asc()).limit(size + 1)
+        ).all()
+        more_before = len(rows) > size
+        leads = list(reversed(rows[:size]))
+        return Page(leads, has_next=True, has_previous=more_before)
+    if after is not None:
+        query = query.where(Lead.id < after)
+    rows = db.session.scalars(query.order_by(Lead.id.desc()).limit(size + 1)).all()
+    return Page(list(rows[:size]), has_next=len(rows) > size, has_previous=after is not None)
