@@ -42,6 +42,7 @@ REASON_TEXT: dict[str, str] = {
     "invalid_email": "This is not a valid e-mail address.",
     "not_a_boolean": "Use yes or no (true/false, 1/0).",
     "duplicate_in_file": "This value already appears in an earlier row of the file.",
+    "already_used": "Another lead of the account already has this value (the field is unique).",
     "truncated": "The text was longer than allowed and has been cut.",
     "not_a_country": "This names no country we know; the country was left empty.",
     **{f"phone_{k}": v for k, v in phones.REASON_TEXT.items()},

@@ -20,6 +20,7 @@ Business rules:
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import sqlalchemy as sa
 
@@ -109,7 +110,9 @@ def derive_key(label: str, taken: set[str]) -> str:
     """``Policy number`` -> ``policy_number``: lower-case letters, digits and ``_``,
     starting with a letter, not a standard field or a reserved word; ``_2``, ``_3``... when
     the key is taken."""
-    key = re.sub(r"[^a-z0-9]+", "_", label.strip().lower()).strip("_")
+    # Keys are plain ASCII: accents are dropped (Zoë -> zoe), other letters too.
+    ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    key = re.sub(r"[^a-z0-9]+", "_", ascii_label.strip().lower()).strip("_")
     if not key or not key[0].isalpha():
         key = f"field_{key}".rstrip("_")
     key = key[: KEY_MAX - 4]

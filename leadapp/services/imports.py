@@ -52,6 +52,7 @@ from leadapp.domain.duplicates import (
     MATCH_MODES,
     key_parts,
     match_key,
+    normalise_key,
     repeats_earlier,
     row_key,
 )
@@ -599,6 +600,11 @@ def stage(imp: Import, progress: Callable[[float, str], None] | None = None) -> 
         "key_phone": key_phone,
         "match": imp.duplicate_settings.get("match", ["phone1"]),
         "match_mode": imp.duplicate_settings.get("match_mode", "any"),
+        "taken": taken_values(
+            definitions,
+            imp.duplicate_settings.get("match", ["phone1"]),
+            imp.duplicate_settings.get("scope", "campaign"),
+        ),
     }
     in_flight: deque = deque()
 
@@ -663,14 +669,21 @@ def stage_frame(
     match: list[str],
     match_mode: str = "any",
     first_row: int = 0,
+    taken: dict[str, frozenset] | None = None,
 ) -> pd.DataFrame:
     """One chunk of the file as staged rows: lead fields, validity, reasons, match key.
 
+    ``taken``: per unique custom field, the values other leads of the account already hold
+    (normalised as match keys): such a cell is ``already_used``.
     Pure apart from its inputs; the wizard's cell edits re-run it for one row."""
     mapped = apply_mapping(chunk, {h: t for h, t in mapping.items() if h in chunk.columns})
     checked = validate(mapped, definitions, region=region)
     values = checked.values
     reasons = checked.reasons.copy()
+    for col, used in (taken or {}).items():
+        if col in values and col in reasons and used:
+            held = normalise_key(_as_text(values[col]), CUSTOM_PREFIX + col).isin(used)
+            reasons.loc[held & reasons[col].isna(), col] = "already_used"
     # Extra phones are optional: an invalid one is dropped and reported, the row stays.
     for col in reasons.columns:
         if col in PHONE_FIELDS and col != key_phone:
@@ -730,6 +743,36 @@ def stage_frame(
     else:
         out["_key"] = None
     out["_key"] = out["_key"].astype("str")
+    return out
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """A checked column as the text the lead keeps (dates as ``YYYY-MM-DD HH:MM:SS``)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        series = series.dt.strftime("%Y-%m-%d %H:%M:%S")
+    return series.astype("str")
+
+
+def taken_values(
+    definitions, match: list[str], scope: str = "campaign", exclude_lead: int | None = None
+) -> dict[str, frozenset]:
+    """For each unique custom field: the values the account's leads hold (trimmed, without
+    case), which a new value may not repeat. A field that is also a duplicate match key
+    (with a duplicate search) is left to the duplicate rules, which decide what a row
+    naming an existing value does (discard, update, move...)."""
+    out: dict[str, frozenset] = {}
+    for f in definitions:
+        key = f["key"] if isinstance(f, dict) else f.key
+        unique = f["unique"] if isinstance(f, dict) else f.unique
+        standard = f.get("is_standard") if isinstance(f, dict) else f.is_standard
+        if not unique or standard or (scope != "none" and CUSTOM_PREFIX + key in match):
+            continue
+        value = sa.func.nullif(sa.func.trim(Lead.custom[key].as_string()), "")
+        query = sa.select(value).where(value.is_not(None)).distinct()
+        if exclude_lead is not None:
+            query = query.where(Lead.id != exclude_lead)
+        held = pd.Series(list(db.session.scalars(query)), dtype="str")
+        out[key] = frozenset(normalise_key(held, CUSTOM_PREFIX + key).dropna())
     return out
 
 
@@ -1248,6 +1291,11 @@ def stage_options(imp: Import) -> dict:
         "rules": imp.timezone_rules,
         "match": (imp.duplicate_settings or {}).get("match", ["phone1"]),
         "match_mode": (imp.duplicate_settings or {}).get("match_mode", "any"),
+        "taken": taken_values(
+            field_definitions(),
+            (imp.duplicate_settings or {}).get("match", ["phone1"]),
+            (imp.duplicate_settings or {}).get("scope", "campaign"),
+        ),
     }
 
 

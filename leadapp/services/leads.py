@@ -168,6 +168,7 @@ def _stage_one(
     default_zone: str,
     match: list[str],
     match_mode: str = "any",
+    taken: dict | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
     """The import's staging of one row: (staged frame, errors, warnings) by field."""
     phone_keys = [k for k in PHONE_FIELDS if (data.get(k) or "").strip()]
@@ -185,6 +186,7 @@ def _stage_one(
         key_phone=key_phone,
         match=match,
         match_mode=match_mode,
+        taken=taken,
     )
     reasons = _parse_reasons(staged["_reasons"].iloc[0])
     valid = bool(staged["_valid"].iloc[0])
@@ -313,6 +315,9 @@ def create_lead(
         default_zone=default_zone,
         match=settings.match,
         match_mode=settings.match_mode,
+        # A unique custom field's value held by another lead is refused (unless the field
+        # is a match key: then the duplicate rules decide).
+        taken=engine.taken_values(definitions, settings.match, settings.scope),
     )
     if errors:
         return LeadOutcome(None, "invalid", errors=errors, warnings=warnings)
@@ -473,6 +478,12 @@ def update_lead(lead: Lead, data: dict[str, str | None], *, user_id: int | None)
         region=region,
         default_zone=default_zone,
         match=["phone1"],
+        # Only a value being changed must be free: stored values are not checked again.
+        taken={
+            k: v
+            for k, v in engine.taken_values(definitions, [], "none", exclude_lead=lead.id).items()
+            if k in data
+        },
     )
     if errors:
         return LeadOutcome(lead, "invalid", errors=errors, warnings=warnings)

@@ -8,9 +8,11 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from leadapp.domain.validation import REASON_TEXT
 from leadapp.extensions import db
-from leadapp.models import FieldDefinition, Lead, LeadPool
+from leadapp.models import FieldDefinition, Import, Lead, LeadPool
 from leadapp.security import account_scope
+from leadapp.services import imports as import_service
 
 EXISTING = "Phone,Email,Policy\n(415) 555-0101,ann@x.com,P-1\n(415) 555-0102,bob@x.com,P-2\n"
 # Against EXISTING, matching on phone and email:
@@ -153,3 +155,40 @@ def test_the_wizard_offers_custom_fields_and_any_or_all_and_the_review_says_whic
     assert "a lead is a duplicate when any of: Phone, Policy number" in review
     # Rows 3 and 5 repeat the phone of rows 1 and 4 ("p-1" and "P-3" are new policies).
     assert wizard.imp(import_id).counts["duplicates_in_file"] == 2
+
+
+# --- a unique custom field --------------------------------------------------------------
+
+
+def make_unique(app):
+    with app.app_context():
+        field = db.session.scalar(
+            sa.select(FieldDefinition)
+            .where(FieldDefinition.key == "policy")
+            .execution_options(all_accounts=True)
+        )
+        field.unique = True
+        db.session.commit()
+
+
+def test_a_unique_custom_field_refuses_a_value_another_lead_holds(app, runner, files):
+    path, base = files
+    make_unique(app)
+    out = run_json(runner, path, *base, "--pool", "unique", "--scope", "none")
+    # "p-1" is held by an existing lead (P-1): that row is invalid; the other four are new.
+    assert (out["valid"], out["invalid"], out["imported"]) == (4, 1, 4)
+    with app.app_context():
+        imp = db.session.scalar(
+            sa.select(Import).order_by(Import.id.desc()).execution_options(all_accounts=True)
+        )
+        frame = import_service.staged(imp)
+        bad = frame[~frame["_valid"]]
+        assert bad["_reasons"].tolist() == ["policy: already_used"]
+    assert "already has this value" in REASON_TEXT["already_used"]
+
+
+def test_a_unique_field_that_is_the_match_key_is_left_to_the_duplicate_rules(app, runner, files):
+    path, base = files
+    make_unique(app)
+    out = run_json(runner, path, *base, "--pool", "by-key", "--match", "custom:policy")
+    assert (out["invalid"], out["duplicates_existing"], out["imported"]) == (0, 1, 4)
