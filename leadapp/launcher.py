@@ -94,6 +94,9 @@ def run_all(app, host: str = "127.0.0.1", port: int = 5000) -> int:
         sink = [sys.executable, "-m", "leadapp.mailsink", outbox, "--port", str(mail_port)]
         parts.append(ProcessPart("mail sink", sink, env))
         say(f"Mail sink on 127.0.0.1:{mail_port}, saving to {outbox}")
+    # Links in the emails point at this server unless PUBLIC_URL says otherwise.
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 (a link)
+    env.setdefault("PUBLIC_URL", f"http://{shown}:{port}")
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     worker = ProcessPart("worker", [*flask, "worker", "--with-scheduler"], env)
     web = ProcessPart("web server", [*flask, "run", "--host", host, "--port", str(port)], env)

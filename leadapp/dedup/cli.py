@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import click
 import sqlalchemy as sa
@@ -86,6 +88,12 @@ def _settings(
     ).check()
 
 
+def _account_now(account) -> str:
+    """Now on the account's clock, with its zone: "2026-12-03 09:14:05 PST"."""
+    now = utcnow().replace(tzinfo=dt.UTC).astimezone(ZoneInfo(account.timezone))
+    return now.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 def _account(slug: str):
     try:
         return account_service.account_by_slug(slug)
@@ -126,7 +134,8 @@ def run(slug, scope, targets, keep, retain_inbound, match, match_mode, as_json):
             settings = _settings(scope, targets, keep, retain_inbound, match, match_mode)
             job = DedupJob(
                 account_id=account.id,
-                name=f"Command line run {utcnow():%Y-%m-%d %H:%M:%S}",
+                # Named in the account's zone, as its pages show times.
+                name=f"Command line run {_account_now(account)}",
                 description=f"flask dedup run: {settings.describe()}",
                 scope=settings.scope,
                 targets=settings.targets,
@@ -158,11 +167,14 @@ def undo(job_id, as_json):
         fail(f"There is no dedup job {job_id}.")
     with account_scope(job.account_id):
         job = db.session.get(DedupJob, job_id)
+        from leadapp.tasks.dedup import undo_and_tell
+
         try:
-            result = dedup_service.undo(job)
-            db.session.commit()
+            result, problem = undo_and_tell(job, None)
         except dedup_service.DedupError as exc:
             fail(str(exc))
+        if problem:
+            click.echo(problem, err=True)
     _emit({"restored": result["restored"]}, as_json)
 
 

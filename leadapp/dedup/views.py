@@ -523,13 +523,12 @@ def cancel(job_id: int):
     if job.status != "scheduled":
         flash("Only a scheduled job can be cancelled.", "danger")
         return redirect(url_for("dedup.index"))
-    dedup_service.unschedule(job)
-    job.status = "cancelled"
-    db.session.commit()
-    from leadapp.tasks.dedup import cancel_run
+    from leadapp.tasks.dedup import cancel_and_tell
 
-    cancel_run(job)
+    problem = cancel_and_tell(job, current_user.id)
     flash(f"The job '{job.name}' was cancelled; it will not run.", "success")
+    if problem:
+        flash(problem, "warning")
     return redirect(url_for("dedup.show", job_id=job.id))
 
 
@@ -627,14 +626,17 @@ def report_csv(job_id: int):
 @admin_required
 def undo(job_id: int):
     job = get_or_404(DedupJob, job_id)
+    from leadapp.tasks.dedup import undo_and_tell
+
     try:
-        result = dedup_service.undo(job)
+        result, problem = undo_and_tell(job, current_user.id)
     except DedupError as exc:
         db.session.rollback()
         flash(str(exc), "danger")
         return redirect(url_for("dedup.show", job_id=job.id))
-    db.session.commit()
     flash(f"Undone: {result['restored']:,} leads were put back in their pools.", "success")
+    if problem:
+        flash(problem, "warning")
     changed = result["changed_since"] + result["golden_changed_since"]
     if changed:
         flash(

@@ -145,3 +145,80 @@ def forecast(keys: pd.Series, matches: pd.DataFrame, settings, in_file: int) -> 
     out = predict(keys, matches, settings)
     out["discarded"] = in_file + out.pop("discarded_existing")
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# The summary in words (the import's page, its email and the email's subject)
+
+
+def _leads(n: int) -> str:
+    return f"{n:,} lead" if n == 1 else f"{n:,} leads"
+
+
+def _were(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
+def sentences(counts: dict, pool_name: str | None = None) -> list[str]:
+    """What the import did, one sentence per kind of change: "2,027 leads were
+    deactivated." Only what happened is said; an import that changed nothing says so."""
+    into = f" into {pool_name}" if pool_name else ""
+    out = []
+    imported = counts.get("imported", 0)
+    if imported:
+        out.append(f"{_leads(imported)} {_were(imported)} imported{into}.")
+    for key, words in (
+        ("updated", "{leads} already there {were} updated with the file's values"),
+        ("moved", "{leads} already there {were} moved" + (into or " into the pool")),
+        ("deactivated", "{leads} {were} deactivated"),
+        ("removed", "{leads} {were} set to removed"),
+    ):
+        n = counts.get(key, 0)
+        if n:
+            text = words.format(leads=_leads(n), were=_were(n))
+            out.append(text[:1].upper() + text[1:] + ".")
+    discarded = counts.get("discarded", 0)
+    if discarded:
+        rows = "row was" if discarded == 1 else "rows were"
+        out.append(f"{discarded:,} {rows} discarded as duplicates.")
+    notified = counts.get("notified", 0)
+    if notified:
+        rows = "row matches" if notified == 1 else "rows match"
+        out.append(
+            f"{notified:,} {rows} existing leads that were left as they are (reported in "
+            "the duplicates download)."
+        )
+    invalid = counts.get("invalid", 0)
+    if invalid:
+        rows = "row was" if invalid == 1 else "rows were"
+        out.append(f"{invalid:,} invalid {rows} not imported (see the invalid rows download).")
+    if not (
+        imported or any(counts.get(k, 0) for k in ("updated", "moved", "deactivated", "removed"))
+    ):
+        out.insert(0, "No lead was imported or changed.")
+    return out
+
+
+def headline(counts: dict) -> str:
+    """The subject's summary: what changed, never "0 leads imported" when leads were
+    updated — "1,200 leads imported, 2,027 deactivated", "350 existing leads updated"."""
+    imported = counts.get("imported", 0)
+    parts = [f"{_leads(imported)} imported"] if imported else []
+    for key, word in (
+        ("updated", "updated"),
+        ("moved", "moved"),
+        ("deactivated", "deactivated"),
+        ("removed", "set to removed"),
+    ):
+        n = counts.get(key, 0)
+        if not n:
+            continue
+        if parts:
+            parts.append(f"{n:,} {word}")
+        elif key in ("updated", "moved"):
+            parts.append(f"{n:,} existing {'lead' if n == 1 else 'leads'} {word}")
+        else:
+            parts.append(f"{_leads(n)} {word}")
+    if not parts:
+        return "no lead imported or changed"
+    return ", ".join(parts)

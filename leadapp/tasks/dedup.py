@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from leadapp.extensions import db
-from leadapp.models import BackgroundJob, DedupJob
+from leadapp.models import BackgroundJob, DedupJob, User
 from leadapp.services import dedup as dedup_service
 from leadapp.services import jobs as job_rows
+from leadapp.services import results_emails
 from leadapp.tasks import QueueUnavailable, dispatch, failure_text, tracked, unschedule
 from leadapp.tasks.mail import prepare_results_email, send_results_email
 
@@ -17,10 +18,16 @@ def _job(dedup_job_id: int) -> DedupJob:
     return job
 
 
-def _email(job: DedupJob, template: str, **context):
+def _email(job: DedupJob, template: str, build, *args):
     """The job's tracked email (its page shows whether it was sent), to be committed with
-    the results it reports; None when the job has no addresses."""
-    return prepare_results_email(job, job.emails, template, job=job, **context)
+    the results it reports: ``build(job, *args)`` (``services.results_emails``) says what
+    it says. None when the job has no addresses."""
+    if not job.emails:
+        return None
+    content = results_emails.built(build, job, *args)
+    if content is None:
+        return None
+    return prepare_results_email(job, job.emails, template, e=content)
 
 
 def _send(delivery) -> str | None:
@@ -40,7 +47,7 @@ def dedup_test_run(job, progress, dedup_job_id: int) -> dict:
     figures = dedup_service.test_run(dedup_job)
     if dedup_job.status in ("draft", "testing", "failed", "tested"):
         dedup_job.status = "tested"
-    email = _email(dedup_job, "dedup_test_run", figures=figures)
+    email = _email(dedup_job, "dedup_test_run", results_emails.dedup_test_run, figures)
     db.session.commit()  # the figures and their email, together
     problem = _send(email)
     return {**figures, **({"message": problem} if problem else {})}
@@ -68,14 +75,14 @@ def carry_out(dedup_job: DedupJob, progress=None) -> dict:
     dedup_job_id = dedup_job.id
     try:
         result = dedup_service.run(dedup_job, progress)
-        email = _email(dedup_job, "dedup_done", result=result)
+        email = _email(dedup_job, "dedup_done", results_emails.dedup_done, result)
         db.session.commit()  # completed, and its results email, together
     except Exception as exc:
         db.session.rollback()
         dedup_job = _job(dedup_job_id)
         dedup_job.status = "failed"
         dedup_job.error = failure_text(exc)
-        email = _email(dedup_job, "dedup_failed")
+        email = _email(dedup_job, "dedup_failed", results_emails.dedup_failed)
         db.session.commit()
         _send(email)
         raise
@@ -108,3 +115,28 @@ def cancel_run(dedup_job: DedupJob) -> None:
         unschedule(row.rq_id)
         job_rows.mark_failed(row, "Unscheduled.")
         db.session.commit()
+
+
+def undo_and_tell(dedup_job: DedupJob, user_id: int | None) -> tuple[dict, str | None]:
+    """Undo a completed run (``services.dedup_results.undo``) and commit it with the
+    email that says so; queue that email after the commit. Returns the undo's result and
+    a message when the email could not be queued. ``DedupError`` when it cannot be undone
+    (nothing changed)."""
+    result = dedup_service.undo(dedup_job)
+    by = db.session.get(User, user_id) if user_id else None
+    email = _email(dedup_job, "dedup_undone", results_emails.dedup_undone, result, by)
+    db.session.commit()
+    return result, _send(email)
+
+
+def cancel_and_tell(dedup_job: DedupJob, user_id: int | None) -> str | None:
+    """Cancel a scheduled run: the job says cancelled (committed with the email that says
+    so), its pending run leaves the schedule. A message when the email was not queued."""
+    was_for = dedup_job.scheduled_for
+    dedup_service.unschedule(dedup_job)
+    dedup_job.status = "cancelled"
+    by = db.session.get(User, user_id) if user_id else None
+    email = _email(dedup_job, "dedup_cancelled", results_emails.dedup_cancelled, by, was_for)
+    db.session.commit()
+    cancel_run(dedup_job)
+    return _send(email)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from leadapp.extensions import db
 from leadapp.models import EmailDelivery, Import, User
 from leadapp.services import imports as import_service
+from leadapp.services import results_emails
 from leadapp.tasks import QueueUnavailable, failure_text, tracked
 from leadapp.tasks.mail import prepare_results_email, send_results_email
 
@@ -55,7 +56,12 @@ def summary_email(imp: Import, counts: dict) -> EmailDelivery | None:
     user = db.session.get(User, imp.user_id) if imp.user_id else None
     if (imp.settings or {}).get("notify_me") and user is not None:
         recipients.insert(0, user.email)
-    return prepare_results_email(imp, recipients, "import_done", imp=imp, counts=counts)
+    if not recipients:
+        return None
+    content = results_emails.built(results_emails.import_summary, imp, counts)
+    if content is None:
+        return None
+    return prepare_results_email(imp, recipients, "import_done", e=content)
 
 
 @tracked(queue="imports")

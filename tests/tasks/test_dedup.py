@@ -104,7 +104,7 @@ def test_a_test_run_stores_its_figures_moves_nothing_and_emails_the_addresses(
     assert len(sent) == 1
     assert sorted(sent[0]["rcpt"]) == ["boss@acme.test", "ops@acme.test"]
     assert (
-        "Duplicate lead records:          6"
+        "Duplicate lead records (would move)         6"
         in sent[0]["message"].get_body(("plain",)).get_content()
     )
 

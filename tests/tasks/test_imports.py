@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -168,12 +169,18 @@ def test_the_summary_email_reaches_the_smtp_server(
     imported = truth["unique_valid_phones"]
     assert message["Subject"] == f"Import finished: autumn.csv — {imported:,} leads imported"
     text = message.get_body(preferencelist=("plain",)).get_content()
-    lines = {line.split(":")[0].strip(): line.split(":")[-1].strip() for line in text.splitlines()}
+    # The figures' lines: a label, then the number right-aligned.
+    lines = {
+        label.strip(): number
+        for label, number in (
+            line.rsplit(None, 1) for line in text.splitlines() if re.search(r"  +[\d,]+$", line)
+        )
+    }
     assert lines["Rows in the file"] == f"{truth['rows']:,}"
     assert lines["Valid"] == f"{truth['rows_with_valid_phone']:,}"
     assert lines["Invalid (not imported)"] == f"{truth['invalid_phone_rows']:,}"
     assert lines["Duplicates in the file"] == f"{truth['duplicate_rows']:,}"
-    assert lines["Imported"] == f"{imported:,}"
+    assert lines["Imported as new leads"] == f"{imported:,}"
 
 
 # ---------------------------------------------------------------------------------------

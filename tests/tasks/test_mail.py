@@ -381,6 +381,7 @@ def test_an_email_a_killed_worker_never_queued_is_sent_once_by_the_next_worker(
     it; it arrives once, and neither `flask jobs requeue` nor a second queueing of the same
     delivery sends it again."""
     from leadapp.services import dedup as dedup_service
+    from leadapp.services import results_emails
     from leadapp.tasks.mail import prepare_results_email, send_results_email
 
     app = committed
@@ -390,7 +391,8 @@ def test_an_email_a_killed_worker_never_queued_is_sent_once_by_the_next_worker(
         job = db.session.get(DedupJob, job_id)
         figures = dedup_service.test_run(job)
         job.status = "tested"
-        prepare_results_email(job, job.emails, "dedup_test_run", job=job, figures=figures)
+        content = results_emails.dedup_test_run(job, figures)
+        prepare_results_email(job, job.emails, "dedup_test_run", e=content)
         db.session.commit()
     delivery = delivery_of(app, account_id, dedup_job_id=job_id)
     assert (delivery.status, delivery.tries) == ("pending", 0)

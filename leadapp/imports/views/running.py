@@ -16,9 +16,9 @@ from flask import (
 from flask_login import current_user, login_required
 
 from leadapp.extensions import db
-from leadapp.models import Import
+from leadapp.models import Import, LeadPool
 from leadapp.security import get_or_404
-from leadapp.services import import_reports
+from leadapp.services import import_outcomes, import_reports
 from leadapp.services import imports as import_service
 from leadapp.services import jobs as job_rows
 from leadapp.services import mail as mail_service
@@ -82,6 +82,14 @@ def review(import_id: int):
     return redirect(url_for("imports.show", import_id=imp.id))
 
 
+def _outcome(imp) -> list[str]:
+    """What a finished import did, in sentences ("2,027 leads were deactivated.")."""
+    if imp.status != "completed":
+        return []
+    pool = db.session.get(LeadPool, imp.pool_id) if imp.pool_id else None
+    return import_outcomes.sentences(import_service.public_counts(imp), pool and pool.name)
+
+
 @bp.route("/imports/<int:import_id>")
 @login_required
 def show(import_id: int):
@@ -93,6 +101,7 @@ def show(import_id: int):
         imp,
         "import",
         counts=import_service.public_counts(imp),
+        outcome=_outcome(imp),
         summary=import_service.describe(imp),
         emails=mail_service.latest_emails(imp),
     )
