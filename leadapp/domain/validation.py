@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leadapp.domain import phones
+from leadapp.domain import local_times, phones
 from leadapp.domain.countries import country_codes
 from leadapp.domain.fields import STANDARD_FIELDS
 
@@ -106,11 +106,9 @@ def _email_ok(text: pd.Series) -> pd.Series:
 
 
 def _parse_dates(text: pd.Series) -> pd.Series:
-    out = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    retry = out.isna() & (text != "")
-    if retry.any():
-        out[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed")
-    return out
+    # Some cells with a zone and some without must not fail the whole column: read as UTC
+    # here (is it a date?); the writer reads the text again in the account's zone.
+    return local_times.to_utc(text, "UTC")
 
 
 def validate(
@@ -162,6 +160,8 @@ def validate(
         elif kind == "date":
             value = _parse_dates(text)
             why[~empty & value.isna()] = "not_a_date"
+            # The text as written: a time without a zone is the account's (lead_writer).
+            values[f"{col}_raw"] = text.where(~empty)
             key = value
         elif kind == "boolean":
             low = text.str.lower()

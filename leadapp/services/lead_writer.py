@@ -15,9 +15,10 @@ import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 
 from leadapp import write_lock
+from leadapp.domain import local_times
 from leadapp.domain.fields import PHONE_FIELDS
 from leadapp.extensions import db
-from leadapp.models import Lead, LeadPool
+from leadapp.models import Account, Lead, LeadPool
 from leadapp.models.base import utcnow
 from leadapp.models.lead import LEAD_SOURCES, LEAD_STATUSES
 from leadapp.services.pools import reserve_dial_orders
@@ -88,14 +89,14 @@ def lead_frame(imp, pool, rows: pd.DataFrame) -> pd.DataFrame:
         first = reserve_dial_orders(pool, n)
         out["dial_order"] = np.arange(first, first + n, dtype="int64")
     out["call_count"] = 0
-    created = pd.to_datetime(rows["created_at"], errors="coerce") if "created_at" in rows else None
+    # A time in the file without a zone is the account's wall-clock time (stored in UTC).
+    zone = None
+    if "created_at" in rows or "last_called_at" in rows:
+        zone = db.session.get(Account, pool.account_id).timezone
+    created = _file_time(rows, "created_at", zone)
     out["created_at"] = created.fillna(now) if created is not None else now
     out["updated_at"] = now
-    out["last_called_at"] = (
-        pd.to_datetime(rows["last_called_at"], errors="coerce")
-        if "last_called_at" in rows
-        else None
-    )
+    out["last_called_at"] = _file_time(rows, "last_called_at", zone)
     custom_cols = [
         c
         for c in rows.columns
@@ -105,6 +106,17 @@ def lead_frame(imp, pool, rows: pd.DataFrame) -> pd.DataFrame:
         custom_cols.append("source")  # the file's own word, e.g. "referral"
     out["custom"] = _custom_json(rows, custom_cols)
     return out[list(COLUMNS)]
+
+
+def _file_time(rows: pd.DataFrame, column: str, zone: str | None) -> pd.Series | None:
+    """A time column of the file in UTC: from the text as written (``<column>_raw``, kept by
+    validation), else from the staged value (a staging older than that: read as UTC)."""
+    if column not in rows:
+        return None
+    raw = f"{column}_raw"
+    if raw in rows:
+        return local_times.to_utc(rows[raw], zone).reindex(rows.index)
+    return pd.to_datetime(rows[column], errors="coerce", utc=True).dt.tz_localize(None)
 
 
 def _custom_json(rows: pd.DataFrame, cols: list[str]) -> pd.Series:
