@@ -9,6 +9,7 @@ import phonenumbers
 from flask import Flask, current_app, has_request_context
 from flask_login import current_user
 
+from leadapp.domain import labels
 from leadapp.domain.names import shorten
 
 NAV = (
@@ -62,6 +63,9 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(short, "short")
     app.add_template_filter(international, "international")
+    app.add_template_filter(labels.field_label, "field_label")
+    app.add_template_filter(labels.match_label, "match_label")
+    app.add_template_filter(labels.action_label, "action_label")
 
     @app.context_processor
     def navigation():

@@ -26,8 +26,8 @@ SCOPE_CHOICES = [
     ("purpose", "Campaign purpose(s)"),
 ]
 MATCH_CHOICES = [
-    ("phone1", "Phone (phone1)"),
-    ("phones", "Any phone (phone1..phone5)"),
+    ("phone1", "Phone 1"),
+    ("phones", "Any phone (Phone 1 to Phone 5)"),
     ("email", "Email"),
     ("customer_key", "Customer key"),
 ]

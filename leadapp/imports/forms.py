@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import NumberRange, Optional
 
 from leadapp.domain.csv_io import DELIMITERS, MIXED
+from leadapp.domain.labels import ACTION_LABELS
 
 ENCODINGS = [
     ("", "Detect"),
@@ -102,12 +103,7 @@ class DuplicatesForm(FlaskForm):
         "When a row matches an existing lead",
         default="discard-new",
         choices=[
-            ("notify", "Notify only (import the new lead too)"),
-            ("discard-new", "Discard the new lead"),
-            ("deactivate-existing", "Deactivate the existing lead"),
-            ("remove-existing", "Set the existing lead's status to removed"),
-            ("update-existing", "Update the existing lead"),
-            ("move-existing", "Move the existing lead into this pool"),
+            *((action, ACTION_LABELS[action]) for action in ACTION_LABELS),
         ],
     )
     update_mode = SelectField(

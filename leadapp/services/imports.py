@@ -482,7 +482,7 @@ def check_mapping(
         raise ImportError_(f"Two columns are mapped to {names}{full}; keep one of them.")
     if "phone1" not in targets:
         raise ImportError_(
-            "Map a column to the phone field Phone 1 (phone1): it is the number that is "
+            "Map a column to the phone field Phone 1: it is the number that is "
             "dialled and checked for duplicates."
         )
     try:

@@ -73,8 +73,8 @@ def test_details_block(app, admin_client, mixed):
         "Valid rows uploaded 8 (rows of its files with a valid phone, before duplicates",
         "Invalid rows uploaded 2",
         "Priority 3",
-        "Duplicate check field phone1",
-        "Duplicate processing discard-new",
+        "Duplicate check field Phone 1",  # internal names are never shown
+        "Duplicate processing Keep the existing lead, skip the new row",
         "Active period always",
     ):
         assert expected in details, expected

@@ -9,10 +9,11 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from leadapp.domain.fields import STANDARD_FIELDS
 from leadapp.domain.timezones import SOURCE_TEXT
 from leadapp.extensions import db
 from leadapp.models import (
-    AuditLog,
+    Account,
     Campaign,
     Interaction,
     Lead,
@@ -21,6 +22,7 @@ from leadapp.models import (
     User,
 )
 from leadapp.security import get_or_404
+from leadapp.services import lead_history
 from leadapp.services import leads as lead_service
 from leadapp.services import wrap_codes as wrap_code_service
 from leadapp.services.calling_hours import lead_callable
@@ -115,25 +117,11 @@ def _show(lead: Lead, *, wrap_form=None, copy_form=None, status: int = 200):
         for c in db.session.scalars(sa.select(Campaign).where(Campaign.id.in_(campaign_ids)))
     }
     agents = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(agent_ids)))}
-    changes = list(
-        db.session.scalars(
-            sa.select(AuditLog)
-            .where(AuditLog.object_type == "Lead", AuditLog.object_id == lead.id)
-            .order_by(AuditLog.at.desc(), AuditLog.id.desc())
-            .limit(50)
-        )
-    )
-    users = {
-        u.id: u
-        for u in db.session.scalars(
-            sa.select(User).where(User.id.in_({c.user_id for c in changes if c.user_id}))
-        )
-    }
     custom_defs = _custom_definitions()
     return render_template(
         "leads/show.html",
-        changes=changes,
-        users=users,
+        changes=lead_history.history(lead, _account_zone(lead)),
+        standard_labels={f.key: f.label for f in STANDARD_FIELDS},
         lead=lead,
         interactions=interactions,
         campaigns=campaigns,
@@ -148,6 +136,10 @@ def _show(lead: Lead, *, wrap_form=None, copy_form=None, status: int = 200):
         callable_now=lead_callable(lead, dt.datetime.now(dt.UTC)),
         callback_codes=sorted(wrap_code_service.callback_codes(lead.account_id)),
     ), status
+
+
+def _account_zone(lead: Lead) -> str:
+    return db.session.get(Account, lead.account_id).timezone
 
 
 @bp.route("/leads/<int:lead_id>")
