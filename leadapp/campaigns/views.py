@@ -277,7 +277,11 @@ def _assignment_context(campaign: Campaign, pending: list[int] | None = None, **
         "settings_rows": list(zip(settings.rows, rows, strict=True)),
         "ready": {a.id: service.ready_in_campaign(a, today) for a in rows},
         "shares": {k: service.format_share(v) for k, v in raw_shares.items()},
-        "all_zero": bool(raw_shares) and not any(raw_shares.values()),
+        "empty": {a.id for a in rows if service.is_empty(a.pool)},
+        "all_zero": any(
+            a.to_dial and not service.is_empty(a.pool) for a in rows if a.id in raw_shares
+        )
+        and not any(raw_shares.values()),
         "available": [p for p in pools if p.id not in wanted],
         "assigned": sorted((by_id[i] for i in wanted), key=lambda p: p.name),
         "to_dial": to_dial,

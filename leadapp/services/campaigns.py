@@ -345,10 +345,19 @@ def assignments(campaign: Campaign) -> list[PoolAssignment]:
 
 
 def assignment_shares(campaign: Campaign, rows: Iterable[PoolAssignment]) -> dict[int, float]:
-    """Assignment id -> share in % of the to-dial pools (empty when weighting is off)."""
+    """Assignment id -> share in % of the to-dial pools (empty when weighting is off). An
+    empty pool (no leads) gets 0 %: its share goes to the others, as the dialer does."""
     if not campaign.weighting:
         return {}
-    return shares({a.id: a.weight for a in rows if a.to_dial})
+    to_dial = [a for a in rows if a.to_dial]
+    empty = {a.id for a in to_dial if is_empty(a.pool)}
+    out = shares({a.id: a.weight for a in to_dial if a.id not in empty})
+    return {a.id: out.get(a.id, 0.0) for a in to_dial}
+
+
+def is_empty(pool: LeadPool) -> bool:
+    """The pool holds no leads (its stored counter): it gets no share of the dialing."""
+    return not pool.total_count
 
 
 def active_on(pool: LeadPool, day: dt.date) -> bool:

@@ -6,7 +6,16 @@ import pytest
 import sqlalchemy as sa
 
 from leadapp.extensions import db
-from leadapp.models import Account, AuditLog, Campaign, LeadPool, PoolAssignment, Project, User
+from leadapp.models import (
+    Account,
+    AuditLog,
+    Campaign,
+    Lead,
+    LeadPool,
+    PoolAssignment,
+    Project,
+    User,
+)
 from leadapp.security import account_scope
 from leadapp.services import campaigns as svc
 from tests.conftest import csrf_from, login
@@ -30,9 +39,11 @@ def _setup(app, account_id, pools=("A", "B", "C")):
         campaign = svc.create_campaign(account, "Spring", project="Outbound")
         ids = {}
         for name in pools:
-            pool = LeadPool(account_id=account_id, name=name)
+            # Each holds a lead: an empty pool gets no share of the dialing (issue 17).
+            pool = LeadPool(account_id=account_id, name=name, total_count=1)
             db.session.add(pool)
             db.session.flush()
+            db.session.add(Lead(account_id=account_id, pool_id=pool.id, phone1="+12125550100"))
             ids[name] = pool.id
         db.session.commit()
         return campaign.id, ids
@@ -514,3 +525,33 @@ def test_ready_to_dial_counts_only_pools_this_campaign_dials(app, acme):
     ).get_data(as_text=True)
     assert re.search(r'data-testid="ready-A">12<', html)
     assert re.search(r'data-testid="ready-B">0<', html)
+
+
+# --- issue 17 item 17: empty pools, created date and total leads ------------------------
+
+
+def test_an_empty_pool_gets_0_percent_with_a_note_and_the_others_share_100(app, acme):
+    with app.app_context(), account_scope(acme["id"]):
+        empty = LeadPool(account_id=acme["id"], name="E")
+        db.session.add(empty)
+        db.session.commit()
+        acme["pools"]["E"] = empty.id
+    _apply(acme, ["A", "B", "E"])
+    values = {
+        "A": (True, "weighted", 70),
+        "B": (True, "weighted", 30),
+        "E": (True, "weighted", 100),
+    }
+    html = _settings(acme, app, values).get_data(as_text=True)
+    assert [_share(html, n) for n in "ABE"] == ["70 %", "30 %", "0 %"]
+    assert 'data-testid="empty-note-E">empty: no leads yet, its share goes to the others' in html
+    assert 'data-testid="empty-note-A"' not in html
+    assert "Every to-dial pool has weight 0" not in html
+
+
+def test_the_pool_list_shows_created_date_and_total_leads(app, acme):
+    _apply(acme, ["A", "B"])
+    html = acme["client"].get(f"/campaigns/{acme['campaign']}").get_data(as_text=True)
+    assert "<th>Created</th>" in html and "Total leads</th>" in html
+    assert re.search(r'data-testid="created-A">\d{4}-\d\d-\d\d<', html)
+    assert 'data-testid="total-A">1<' in html

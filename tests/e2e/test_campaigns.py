@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from leadapp.extensions import db
-from leadapp.models import Account, LeadPool, PoolAssignment
+from leadapp.models import Account, Lead, LeadPool, PoolAssignment
 from leadapp.security import account_scope
 from leadapp.services.accounts import create_campaign
 from tests.conftest import PASSWORD
@@ -24,7 +24,11 @@ def setup_account(app, make_account) -> int:
     with app.app_context(), account_scope(account_id):
         campaign = create_campaign(db.session.get(Account, account_id), "Spring Sales")
         for name in POOLS:
-            db.session.add(LeadPool(account_id=account_id, name=name))
+            # Each holds a lead: an empty pool gets no share of the dialing (issue 17).
+            pool = LeadPool(account_id=account_id, name=name, total_count=1)
+            db.session.add(pool)
+            db.session.flush()
+            db.session.add(Lead(account_id=account_id, pool_id=pool.id, phone1="+12125550100"))
         db.session.commit()
         return campaign.id
 

@@ -109,3 +109,35 @@ def test_advanced_settings_reach_the_pool_which_dials_in_file_order(
     assert shuffled != [f"Ann{i}" for i in range(ROWS)]  # 1 in 12! to fail by chance
     page.goto(f"/pools/{pool.id}")
     expect(names).to_have_text([re.compile(rf"^{n} ") for n in shuffled])
+
+
+def test_shares_follow_the_weights_as_they_are_typed(page, app, make_account):
+    from tests.pools.helpers import campaign, pool
+
+    make_account("acme")
+    sales = campaign(app, "Spring Sales")
+    pool(app, "Alpha", [{}] * 3, campaigns=[sales])
+    pool(app, "Bravo", [{}] * 2, campaigns=[sales])
+    pool(app, "Empty", [], campaigns=[sales])
+    log_in(page, "admin@acme.test", PASSWORD)
+    page.goto(f"/campaigns/{sales}")
+    expect(page.get_by_test_id("share-Alpha")).to_have_text("50 %")
+    expect(page.get_by_test_id("share-Empty")).to_have_text("0 %")
+    expect(page.get_by_test_id("empty-note-Empty")).to_contain_text("empty: no leads yet")
+    page.get_by_test_id("weight-Alpha").fill("70")
+    page.get_by_test_id("weight-Bravo").fill("30")
+    # Not saved yet: the shares follow the typing.
+    expect(page.get_by_test_id("share-Alpha")).to_have_text("70 %")
+    expect(page.get_by_test_id("share-Bravo")).to_have_text("30 %")
+    page.get_by_test_id("weight-Empty").fill("500")
+    expect(page.get_by_test_id("share-Empty")).to_have_text("0 %")
+    page.get_by_test_id("to-dial-Bravo").uncheck()
+    expect(page.get_by_test_id("share-Bravo")).to_have_text("—")
+    expect(page.get_by_test_id("share-Alpha")).to_have_text("100 %")
+    page.get_by_test_id("to-dial-Bravo").check()
+    page.get_by_test_id("weight-Alpha").fill("1")
+    page.get_by_test_id("weight-Bravo").fill("2")
+    expect(page.get_by_test_id("share-Alpha")).to_have_text("33.3 %")
+    expect(page.get_by_test_id("share-Bravo")).to_have_text("66.7 %")
+    page.get_by_test_id("save-settings").click()
+    expect(page.get_by_test_id("share-Bravo")).to_have_text("66.7 %")  # the server agrees
