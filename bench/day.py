@@ -393,7 +393,8 @@ def supervisor(n: int, w: World, log: Log, until: float, think: float, jobs: lis
             elif status < 500:
                 log.refuse("lead_edit", status, body, f"lead {lead}")
         elif action == "wrap":
-            code = f"{rng.choice(['NO_ANSWER', 'BUSY', 'SALE', 'VOICEMAIL'])} {n + 1}-{step}"
+            # As the account stores it (wrap_codes.normalise): upper case, "_" between words.
+            code = f"{rng.choice(['NO_ANSWER', 'BUSY', 'SALE', 'VOICEMAIL'])}_{n + 1}_{step}"
             status, body, headers = log.call(
                 "wrap_code", b, "POST", f"/leads/{lead}/wrap-code", how="form",
                 fields={"wrap_code": code},

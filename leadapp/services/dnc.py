@@ -119,19 +119,38 @@ def _mark(account_id: int, numbers: list[str] | None, pool_ids: list[int] | None
 
 
 def _set_do_not_call(where: list, flag: bool) -> int:
-    """One set-based UPDATE of the leads matching ``where``; their pools' counters follow.
-    Marked leads are do-not-call because of their own number ("number")."""
-    touched = list(db.session.scalars(sa.select(Lead.pool_id).where(*where).distinct()))
-    if not touched:
+    """Set the flag on the leads matching ``where``; their pools' counters follow. Marked
+    leads are do-not-call because of their own number ("number")."""
+    return _set_flag(_leads_where(where), flag, where)
+
+
+def _leads_where(where: list) -> set[tuple[int, int]]:
+    """(id, pool id) of the leads matching ``where``: found by reading first, so that on
+    SQLite the write lock is taken only for the UPDATE by id (the search scans the leads
+    of the account or of a pool, seconds for a big one)."""
+    return {(i, p) for i, p in db.session.execute(sa.select(Lead.id, Lead.pool_id).where(*where))}
+
+
+def _set_flag(leads: set[tuple[int, int]], flag: bool, where: list) -> int:
+    """Set ``do_not_call`` on ``leads`` (found by ``_leads_where``) that still match
+    ``where`` (the UPDATE checks it again: what changed since the search is not
+    overwritten); refresh their pools' counters. Returns how many were set."""
+    if not leads:
         return 0
-    result = db.session.execute(
-        sa.update(Lead)
-        .where(*where)
-        .values(do_not_call=flag, dnc_reason="number" if flag else None)
-        .execution_options(synchronize_session=False)
-    )
-    _refresh(touched)
-    return result.rowcount or 0
+    ids = sorted(i for i, _ in leads)
+    changed = 0
+    for start in range(0, len(ids), INSERT_CHUNK):
+        changed += (
+            db.session.execute(
+                sa.update(Lead)
+                .where(Lead.id.in_(ids[start : start + INSERT_CHUNK]), *where)
+                .values(do_not_call=flag, dnc_reason="number" if flag else None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            or 0
+        )
+    _refresh({p for _, p in leads})
+    return changed
 
 
 def _pools_of(lead_ids: list[int]) -> list[int]:
@@ -317,6 +336,18 @@ def upload(
             )
         )
     new = [n for n in distinct if n not in existing]
+    # Read before writing (SQLite's write lock comes with the first write): the leads
+    # having one of the new numbers, or one listed before and not yet marked.
+    unmarked = [Lead.account_id == account.id, Lead.do_not_call.is_(False)]
+    listed = sa.select(DoNotCallNumber.phone).where(DoNotCallNumber.account_id == account.id)
+    hits = [sa.or_(*[col.in_(listed) for col in _phone_columns()])]
+    for start in range(0, len(new), INSERT_CHUNK):
+        part = new[start : start + INSERT_CHUNK]
+        hits.append(sa.or_(*[col.in_(part) for col in _phone_columns()]))
+    marking: set[tuple[int, int]] = set()
+    if new:
+        for hit in hits:
+            marking |= _leads_where([*unmarked, hit])
     result.added = len(new)
     result.already_listed = len(numbers) - len(new)
     note = (note or "").strip()[:NOTE_MAX]
@@ -328,8 +359,9 @@ def upload(
                 for n in new[start : start + INSERT_CHUNK]
             ],
         )
-    if new:
-        result.leads_marked = _mark(account.id, None, None)
+    if new:  # the UPDATE checks again that each lead has a listed number
+        in_list = sa.or_(*[col.in_(listed) for col in _phone_columns()])
+        result.leads_marked = _set_flag(marking, True, [*unmarked, in_list])
     audit.record(
         account.id,
         user_id,

@@ -1223,6 +1223,14 @@ def _apply_duplicate_action(imp, pool, batch, matches, settings) -> tuple[pd.Dat
 
 
 def _finish(imp: Import, pool: LeadPool, totals: dict) -> None:
+    # Read before writing (SQLite's write lock comes with the first write): the listed
+    # leads are searched and every pool recounted (seconds for a big pool) before the
+    # import's own changes, so the lock is taken for the UPDATEs only.
+    # Listed numbers: every lead written, or (updates reach other pools) the whole account.
+    dnc.mark_do_not_call(
+        None if (imp.duplicate_settings or {}).get("action") == "update-existing" else [pool.id]
+    )
+    pool_service.refresh_counts(list(db.session.scalars(sa.select(LeadPool))))
     totals.pop("discarded_existing", None)
     imp.counts = totals
     imp.status = "completed"
@@ -1233,11 +1241,6 @@ def _finish(imp: Import, pool: LeadPool, totals: dict) -> None:
     pool.source_file_name = pool.source_file_name or imp.file_name
     pool.modified_by_id = imp.user_id
     pool.updated_at = utcnow()
-    # Listed numbers: every lead written, or (updates reach other pools) the whole account.
-    dnc.mark_do_not_call(
-        None if (imp.duplicate_settings or {}).get("action") == "update-existing" else [pool.id]
-    )
-    pool_service.refresh_counts(list(db.session.scalars(sa.select(LeadPool))))
     audit.record(
         imp.account_id,
         imp.user_id,

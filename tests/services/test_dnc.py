@@ -183,3 +183,39 @@ def test_a_list_without_a_header_and_in_mixed_encodings(acme):
     result = dnc.upload(acme, data, user_id=None)
     assert (result.rows, result.added) == (2, 2)
     assert [w["line"] for w in result.warnings] == [2]
+
+
+def test_an_upload_searches_the_leads_to_mark_without_the_write_lock(
+    committed, app_environ, make_account
+):
+    """SQLite has one writer at a time: an upload that searched the account's leads for
+    listed numbers after adding its own held the write lock through that scan (7 s in
+    bench/day.py, with 300,000 leads), and every other save waited."""
+    from tests.test_write_lock import lock_is_free, sqlite_path
+
+    path = sqlite_path(app_environ)
+    account_id = make_account("acme")
+    with committed.app_context(), account_scope(account_id):
+        acme = db.session.get(Account, account_id)
+        _pool_, (new, old) = _pool("Spring", [["+14155550132"], ["+14155550133"]])
+        dnc.add_number(acme, "4155550133", user_id=None)
+        db.session.commit()
+        free_while_searching = []
+
+        def probe(_conn, _cursor, statement, *_rest):
+            searching = (
+                statement.lstrip().upper().startswith("SELECT") and "FROM leads" in statement
+            )
+            if searching and "count(" not in statement:  # not the pools' recount after
+                free_while_searching.append(lock_is_free(path))
+
+        sa.event.listen(db.engine, "before_cursor_execute", probe)
+        try:
+            result = dnc.upload(acme, b"phone\n(415) 555-0132\n2125550100\n", user_id=None)
+            db.session.commit()
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", probe)
+        assert (result.added, result.leads_marked) == (2, 1)
+        assert free_while_searching and all(free_while_searching), free_while_searching
+        db.session.refresh(new)
+        assert new.do_not_call and new.dnc_reason == "number"
