@@ -59,6 +59,7 @@ def create_app(config_name: str | None = None, environ=None, **overrides) -> Fla
     templating.init_app(app)
 
     from leadapp.admin.views import bp as admin_bp
+    from leadapp.api import dialing as _dial_routes  # noqa: F401  (on api_bp)
     from leadapp.api.tokens import bp as tokens_bp
     from leadapp.api.views import bp as api_bp
     from leadapp.auth.views import bp as auth_bp

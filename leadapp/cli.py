@@ -373,3 +373,6 @@ def init_app(app: Flask) -> None:
         bootstrap,
     ):
         app.cli.add_command(command)
+    from leadapp.campaigns import dial_cli
+
+    dial_cli.init_app(app, campaigns_cli)

@@ -34,6 +34,8 @@ EXPECTED = {
     "user_sessions",
     "password_links",
     "outbox_messages",
+    "dial_settings",
+    "dial_leases",
 }
 
 

@@ -73,12 +73,12 @@ class Lead(AccountScoped, Timestamped, db.Model):
         # "Callable now" and the dial queue select leads by the few calling-hours keys
         # whose hours are open (services/calling_hours.py).
         sa.Index("ix_leads_account_zone_key", "account_id", "zone_key"),
-        # The dial queue (issue 18): per pool and time zone, in dial order (file order) or
+        # The dial queue (issue 18): per pool and zone key, in dial order (file order) or
         # fewest attempts first; callbacks by their time.
         _dial_index(
             "ix_leads_dial_file",
             "pool_id",
-            "timezone",
+            "zone_key",
             "dial_order",
             "id",
             "next_call_at",
@@ -87,7 +87,7 @@ class Lead(AccountScoped, Timestamped, db.Model):
         _dial_index(
             "ix_leads_dial_attempts",
             "pool_id",
-            "timezone",
+            "zone_key",
             "dial_attempts",
             "dial_order",
             "id",

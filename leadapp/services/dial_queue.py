@@ -1,0 +1,462 @@
+"""The dial queue (VICIdial's hopper, issue 18): who does the campaign call next?
+
+A lead is **eligible** when its pool is to dial in the campaign, active, inside its active
+dates (the account's day), past its day offset, its own day (from the day count) has come
+and the lead's local time is inside the pool's time range (``domain.pool_schedule``); the
+lead is open, not completed, not do-not-call; not leased; inside the campaign's calling
+hours in its local time; under the campaign's maximum attempts; and the recycle delay of
+its last outcome has passed (``dial_settings``). A callback waits for its time, and while it
+is due the agent who set it gets it first (to anyone else only ``CALLBACK_GRACE`` later).
+
+**Order:** due callbacks (the asking agent's own first), then pool priority (higher first),
+then the campaign's weights interleaved (``domain.dial_mix``), then within a pool its dial
+order (or fewest attempts first, a campaign setting).
+
+**Leases:** a lead handed out is leased for the campaign's lease length; its next callable
+time becomes the lease's end, so the queue's index skips it until an outcome is recorded,
+it is released or the lease expires. PostgreSQL: candidates are locked ``FOR UPDATE SKIP
+LOCKED`` (callers at the same moment never wait for nor share a lead); SQLite: the choice
+is one short write transaction (``write_lock.take``), so callers take turns. And at most one open
+lease per lead is a unique index: the database refuses a second in any case.
+
+Selection reads the partial indexes of ``Lead`` per (pool, zone key) with LIMIT: its cost
+follows the leads handed out, not the campaign's size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+
+from leadapp import write_lock
+from leadapp.domain import dial_mix
+from leadapp.extensions import db
+from leadapp.models import (
+    Account,
+    Campaign,
+    DialLease,
+    DialSettings,
+    Lead,
+    LeadPool,
+    PoolAssignment,
+    User,
+)
+from leadapp.models.base import utcnow
+from leadapp.services import dial_hours
+from leadapp.services.dial_settings import settings_for
+
+COUNT_MAX = 100
+CALLBACK_GRACE = dt.timedelta(minutes=5)
+# Candidates read per pool beyond those needed: callers at the same moment skip each
+# other's locked rows, so a few more than asked are read.
+SLACK = 24
+OPEN = sa.literal_column("'open'")
+
+
+class DialError(ValueError):
+    """A request the queue refuses; the message is one sentence for people."""
+
+
+@dataclass
+class PoolPlan:
+    """One to-dial pool of the campaign as the queue sees it at one instant."""
+
+    pool: LeadPool
+    assignment: PoolAssignment
+    # The zone keys callable now (calling hours and the pool's time range; None: leads
+    # without a zone, read in the campaign's).
+    zones: list[str | None]
+    released: int | None  # dial-order positions released today (None: all)
+    why_not: str | None = None  # why the pool gives nothing now
+    candidates: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Handed:
+    lead: Lead
+    lease: DialLease
+    pool: LeadPool
+    reason: str
+    zone: str
+    local_time: dt.datetime
+
+
+def dialable():
+    """The partial indexes' own condition, as literals so both databases match it."""
+    return sa.and_(
+        Lead.status == OPEN, Lead.completed == sa.false(), Lead.do_not_call == sa.false()
+    )
+
+
+def zone_of(lead: Lead, campaign: Campaign) -> str:
+    """The lead's zone for its local time: its own, else the campaign's."""
+    for name in (lead.timezone, campaign.timezone):
+        try:
+            if name:
+                ZoneInfo(name)
+                return name
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return "UTC"
+
+
+def local_time(at: dt.datetime, zone: str) -> dt.datetime:
+    return at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone))
+
+
+def _pool_zones(pool_id: int) -> list[str | None]:
+    """The zone keys (``Lead.zone_key``: possible zones, country, state) of the pool's
+    dialable leads: a skip over the index, one probe per key (a loose index scan), never a
+    read of every lead."""
+    zones: list[str | None] = []
+    last = None
+    while True:
+        query = sa.select(sa.func.min(Lead.zone_key)).where(Lead.pool_id == pool_id, dialable())
+        if last is not None:
+            query = query.where(Lead.zone_key > last)
+        last = db.session.scalar(query.execution_options(all_accounts=True))
+        if last is None:
+            break
+        zones.append(last)
+    no_zone = db.session.scalar(
+        sa.select(Lead.id)
+        .where(Lead.pool_id == pool_id, dialable(), Lead.zone_key.is_(None))
+        .limit(1)
+        .execution_options(all_accounts=True)
+    )
+    if no_zone is not None:
+        zones.append(None)
+    return zones
+
+
+def plans(campaign: Campaign, at: dt.datetime) -> list[PoolPlan]:
+    """Every pool the campaign dials, with the zones callable at ``at`` (naive UTC) and the
+    positions released today; ``why_not`` says why a pool gives nothing now."""
+    account = db.session.get(Account, campaign.account_id)
+    today = dial_hours.account_day(account, at)
+    rows = db.session.execute(
+        sa.select(PoolAssignment, LeadPool)
+        .join(LeadPool, LeadPool.id == PoolAssignment.pool_id)
+        .where(PoolAssignment.campaign_id == campaign.id, PoolAssignment.to_dial.is_(True))
+        .order_by(LeadPool.priority.desc(), PoolAssignment.id)
+    ).all()
+    out = []
+    for assignment, pool in rows:
+        plan = PoolPlan(pool=pool, assignment=assignment, zones=[], released=None)
+        out.append(plan)
+        plan.why_not = dial_hours.pool_closed(pool, today)
+        if plan.why_not:
+            continue
+        plan.released = dial_hours.released(pool, today)
+        if plan.released == 0:
+            plan.why_not = "its first day has not come"
+            continue
+        zones = _pool_zones(pool.id)
+        plan.zones = dial_hours.open_zones(campaign, pool, at, zones)
+        if not zones:
+            plan.why_not = "no lead left to dial"
+        elif not plan.zones:
+            plan.why_not = "outside calling hours or the pool's time range everywhere"
+    return out
+
+
+def _eligible(plan: PoolPlan, settings: DialSettings, campaign: Campaign, at, agent_id):
+    """The lead conditions of one pool's branch (all but the zone)."""
+    conditions = [
+        Lead.pool_id == plan.pool.id,
+        dialable(),
+        Lead.next_call_at <= at,
+        Lead.dial_attempts < settings.max_attempts,
+        Lead.phone1.is_not(None),
+        sa.or_(
+            Lead.callback_at.is_(None),
+            sa.and_(
+                Lead.callback_at <= at,
+                sa.or_(
+                    Lead.callback_agent_id.is_(None),
+                    Lead.callback_agent_id == (agent_id or 0),
+                    Lead.callback_at <= at - CALLBACK_GRACE,
+                ),
+            ),
+        ),
+    ]
+    if plan.released is not None:
+        conditions.append(Lead.dial_order < plan.released)
+    return conditions
+
+
+def _order(settings: DialSettings):
+    if settings.lead_order == "fewest_attempts":
+        return (Lead.dial_attempts, Lead.dial_order, Lead.id)
+    return (Lead.dial_order, Lead.id)
+
+
+def _zone_is(key: str | None):
+    return Lead.zone_key.is_(None) if key is None else Lead.zone_key == key
+
+
+def candidates(
+    plan: PoolPlan,
+    settings: DialSettings,
+    campaign: Campaign,
+    at,
+    agent_id,
+    limit: int,
+    exclude: set[int] | None = None,
+) -> list[int]:
+    """Up to ``limit`` eligible leads of one pool in queue order, but ``exclude``: one
+    LIMIT query per callable zone key on the queue's index, merged."""
+    if not plan.zones:
+        return []
+    order = _order(settings)
+    skip = [Lead.id.not_in(sorted(exclude))] if exclude else []
+    branches = []
+    for zone in plan.zones:
+        branch = (
+            sa.select(Lead.id.label("id"), *[c.label(f"k{i}") for i, c in enumerate(order)])
+            .where(*_eligible(plan, settings, campaign, at, agent_id), _zone_is(zone), *skip)
+            .order_by(*order)
+            .limit(limit)
+        )
+        branches.append(branch.subquery().select())
+    union = sa.union_all(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
+    keys = [union.c[f"k{i}"] for i in range(len(order))]
+    query = sa.select(union.c.id).order_by(*keys).limit(limit)
+    return list(db.session.scalars(query.execution_options(all_accounts=True)))
+
+
+def due_callbacks(plans_: list[PoolPlan], settings, campaign, at, agent_id, limit) -> list[int]:
+    """Callbacks due at ``at`` in the campaign's open pools: the agent's own first, then the
+    longest due."""
+    pool_zones = [(p.pool.id, p.zones) for p in plans_ if p.zones]
+    if not pool_zones:
+        return []
+    mine = Lead.callback_agent_id == (agent_id or 0)
+    out: list[int] = []
+    for pool_id, zones in pool_zones:
+        plan = next(p for p in plans_ if p.pool.id == pool_id)
+        conditions = _eligible(plan, settings, campaign, at, agent_id)
+        if plan.released is not None:
+            conditions = conditions[:-1]  # a callback was released when first called
+        query = (
+            sa.select(Lead.id, sa.case((mine, 0), else_=1), Lead.callback_at)
+            .where(
+                *conditions,
+                Lead.callback_at.is_not(None),
+                sa.or_(*(_zone_is(z) for z in zones)),
+            )
+            .order_by(sa.case((mine, 0), else_=1), Lead.callback_at)
+            .limit(limit)
+        )
+        out += list(db.session.execute(query.execution_options(all_accounts=True)))
+    out.sort(key=lambda row: (row[1], row[2]))
+    return [row[0] for row in out[:limit]]
+
+
+def _advance(settings: DialSettings, used: int) -> None:
+    """Move the campaign's place in its weighted sequence on by the slots used. The row is
+    written last, just before the commit, so on PostgreSQL callers at the same moment wait
+    for each other only that long (they may then share a stretch of the sequence: the mix
+    stays right over many calls, exact for one caller at a time)."""
+    if used:
+        db.session.execute(
+            sa.update(DialSettings)
+            .where(DialSettings.id == settings.id)
+            .values(mix_position=DialSettings.mix_position + used)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.expire(settings, ["mix_position"])
+
+
+def _lock(ids: list[int], at) -> set[int]:
+    """The leads of ``ids`` still free, locked for this transaction. PostgreSQL skips the
+    rows another caller holds and re-reads the rest (a lead leased meanwhile is gone). A
+    lease still running on the real clock holds its lead whatever ``at`` says."""
+    if not ids:
+        return set()
+    leased = (
+        sa.select(DialLease.id)
+        .where(
+            DialLease.lead_id == Lead.id,
+            DialLease.ended_at.is_(None),
+            DialLease.expires_at > utcnow(),
+        )
+        .exists()
+    )
+    query = sa.select(Lead.id).where(Lead.id.in_(ids), Lead.next_call_at <= at, dialable(), ~leased)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Lead)
+    return set(db.session.scalars(query.execution_options(all_accounts=True)))
+
+
+def _fill(need: Counter, by_pool, at, seen: set[int], refill) -> dict[int, list[int]]:
+    """Lock ``need[pool]`` leads of each pool, its candidates in order; a candidate another
+    caller holds is passed over for the pool's next (read again further down when short)."""
+    got: dict[int, list[int]] = {pool_id: [] for pool_id in need}
+    for _round in range(4):
+        batch = []
+        for pool_id, n in need.items():
+            plan = by_pool[pool_id]
+            missing = n - len(got[pool_id])
+            if missing <= 0:
+                continue
+            if len(plan.candidates) < missing:
+                refill(plan, missing)
+            take, plan.candidates = plan.candidates[:missing], plan.candidates[missing:]
+            seen.update(take)
+            batch += [(lead_id, pool_id) for lead_id in take]
+        if not batch:
+            break
+        free = _lock([lead_id for lead_id, _p in batch], at)
+        for lead_id, pool_id in batch:
+            if lead_id in free:
+                got[pool_id].append(lead_id)
+    return got
+
+
+def _agent(campaign: Campaign, email: str | None) -> User | None:
+    if email is None:
+        return None
+    agent = db.session.scalar(
+        sa.select(User).where(
+            User.email == email.strip().lower(), User.account_id == campaign.account_id
+        )
+    )
+    if agent is None:
+        raise DialError(f"There is no user {email.strip()[:254]} in this account.")
+    return agent
+
+
+def next_leads(
+    campaign: Campaign,
+    count: int,
+    *,
+    agent_email: str | None = None,
+    at: dt.datetime | None = None,
+) -> list[Handed]:
+    """Lease the campaign's next ``count`` leads (see the module's rule). ``at`` (naive UTC,
+    default now) is the clock for hours, callbacks and recycling; the leases are real: they
+    last the lease length from now (or from ``at`` when it is later)."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= COUNT_MAX:
+        raise DialError(f"Ask for 1 to {COUNT_MAX} leads at a time.")
+    agent = _agent(campaign, agent_email)
+    agent_id = agent.id if agent else None
+    # SQLite: the whole choice is one short write transaction (callers take turns and each
+    # reads what the one before it leased); PostgreSQL: row locks below.
+    write_lock.take(db.session.connection())
+    now = utcnow()
+    at = at or now
+    settings = settings_for(campaign)
+    plans_ = plans(campaign, at)
+    chosen: list[tuple[int, PoolPlan, str]] = []
+    taken: set[int] = set()
+    by_pool = {p.pool.id: p for p in plans_}
+
+    callbacks = due_callbacks(plans_, settings, campaign, at, agent_id, count)
+    if callbacks:
+        pool_of = dict(
+            db.session.execute(sa.select(Lead.id, Lead.pool_id).where(Lead.id.in_(callbacks))).all()
+        )
+        free = _lock(callbacks, at)
+        for lead_id in callbacks:
+            if lead_id in free:
+                chosen.append((lead_id, by_pool[pool_of[lead_id]], "callback"))
+                taken.add(lead_id)
+
+    want = count - len(chosen)
+    position = start = settings.mix_position or 0
+    live = [p for p in plans_ if p.zones]
+    weights = {
+        p.pool.id: (p.pool.priority, p.assignment.weight if campaign.weighting else 1) for p in live
+    }
+    seen = set(taken)
+
+    def refill(plan: PoolPlan, n: int) -> None:
+        ids = candidates(plan, settings, campaign, at, agent_id, n * 2 + SLACK, seen)
+        plan.candidates = [i for i in ids if i not in seen]
+
+    for plan in live:
+        refill(plan, want)
+    # The weighted turns first; a second pass shares what a pool could not give (its
+    # leads all taken by callers at the same moment) among the others.
+    for _pass in range(2):
+        available = {p.pool.id: len(p.candidates) for p in live}
+        if want <= 0 or not any(available.values()):
+            break
+        order = dial_mix.choose(weights, position, want, available)
+        position += len(order)
+        got = _fill(Counter(order), by_pool, at, seen, refill)
+        turns = {pool_id: iter(ids) for pool_id, ids in got.items()}
+        for pool_id in order:
+            lead_id = next(turns[pool_id], None)
+            if lead_id is not None:
+                chosen.append((lead_id, by_pool[pool_id], "weighted"))
+        want = count - len(chosen)
+    handed = _lease(campaign, settings, chosen, agent_id, at, now)
+    _advance(settings, position - start)
+    return handed
+
+
+def _lease(campaign, settings, chosen, agent_id, at, now) -> list[Handed]:
+    if not chosen:
+        return []
+    ids = [lead_id for lead_id, _p, _r in chosen]
+    leads = {
+        lead.id: lead
+        for lead in db.session.scalars(
+            sa.select(Lead).where(Lead.id.in_(ids)).execution_options(all_accounts=True)
+        )
+    }
+    expires = now + dt.timedelta(minutes=settings.lease_minutes)
+    blocked_until = max(expires, at + dt.timedelta(minutes=settings.lease_minutes))
+    # A lease left open past its end (nobody released it) ends now: the lead is free again.
+    db.session.execute(
+        sa.update(DialLease)
+        .where(
+            DialLease.lead_id.in_(ids),
+            DialLease.ended_at.is_(None),
+            DialLease.expires_at <= now,
+        )
+        .values(ended_at=now, end_reason="expired")
+        .execution_options(synchronize_session=False)
+    )
+    out = []
+    for lead_id, plan, reason in chosen:
+        lead = leads[lead_id]
+        lease = DialLease(
+            account_id=campaign.account_id,
+            lead_id=lead_id,
+            campaign_id=campaign.id,
+            pool_id=plan.pool.id,
+            agent_id=agent_id,
+            reason=reason,
+            leased_at=now,
+            expires_at=expires,
+            previous_next_call_at=lead.next_call_at,
+        )
+        db.session.add(lease)
+        lead.next_call_at = blocked_until
+        zone = zone_of(lead, campaign)
+        out.append(Handed(lead, lease, plan.pool, reason, zone, local_time(at, zone)))
+    db.session.flush()
+    return out
+
+
+def release(lease: DialLease) -> bool:
+    """Give a leased lead back to the queue at once; False when the lease had ended."""
+    write_lock.take(db.session.connection())
+    db.session.refresh(lease)
+    if lease.ended_at is not None:
+        return False
+    now = utcnow()
+    lease.ended_at = now
+    lease.end_reason = "released"
+    lead = db.session.get(Lead, lease.lead_id)
+    if lead is not None and lead.next_call_at >= lease.expires_at:
+        lead.next_call_at = lease.previous_next_call_at or now
+    db.session.flush()
+    return True

@@ -1,0 +1,284 @@
+"""The dial queue (issue 18): each eligibility rule at its boundary, the order, the weighted
+interleave and the leases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from leadapp.extensions import db
+from leadapp.models import DialLease, Lead, LeadPool, PoolAssignment
+from leadapp.models.base import utcnow
+from leadapp.security import account_scope
+from leadapp.services import dial_queue, dial_settings
+from leadapp.services import leads as lead_service
+from tests.services.dial_helpers import AT, add_leads, build, campaign
+
+MIN = dt.timedelta(minutes=1)
+ALL_DAY = {
+    "days": {d: ["00:00", "24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+    "states": {},
+    "holidays_off": False,
+}
+
+
+@pytest.fixture
+def ctx(app, make_account):
+    account_id = make_account("dialco")
+    with app.app_context(), account_scope(account_id):
+        yield account_id
+
+
+def _next(world, count=1, at=AT, agent=None):
+    return dial_queue.next_leads(campaign(world), count, at=at, agent_email=agent)
+
+
+def _ids(handed):
+    return [h.lead.id for h in handed]
+
+
+def _lead(world, pool="A", order=0):
+    return db.session.scalar(
+        sa.select(Lead).where(Lead.pool_id == world.pools[pool], Lead.dial_order == order)
+    )
+
+
+# --- Order and mix -------------------------------------------------------------------
+
+
+def test_weights_70_30_100_give_35_15_50_in_100_calls_one_at_a_time(ctx):
+    world = build(ctx, {"A": 70, "B": 30, "C": 100}, leads=60)
+    pools = []
+    for _ in range(100):
+        (handed,) = _next(world)
+        pools.append(handed.pool.name)
+    assert Counter(pools) == {"A": 35, "B": 15, "C": 50}
+    # Any window of 100 within 2: here every 20 is exact.
+    for start in range(0, 81, 10):
+        assert Counter(pools[start : start + 20]) == {"A": 7, "B": 3, "C": 10}
+
+
+def test_within_a_pool_leads_come_in_dial_order(ctx):
+    world = build(ctx, {"A": 1}, leads=10)
+    handed = _next(world, count=10)
+    assert [h.lead.dial_order for h in handed] == list(range(10))
+
+
+def test_a_dry_pool_gives_its_share_to_the_others(ctx):
+    world = build(ctx, {"A": 70, "B": 30, "C": 100}, leads=0)
+    for name, n in (("A", 3), ("B", 100), ("C", 100)):
+        add_leads(db.session.get(LeadPool, world.pools[name]), n)
+    handed = _next(world, count=50)
+    counts = Counter(h.pool.name for h in handed)
+    assert counts["A"] == 3 and len(handed) == 50
+    assert abs(counts["B"] - 47 * 30 / 130) <= 2
+
+
+def test_higher_priority_pool_first(ctx):
+    world = build(ctx, {"A": 100, "B": 100}, leads=3)
+    db.session.get(LeadPool, world.pools["B"]).priority = 9
+    handed = _next(world, count=6)
+    assert [h.pool.name for h in handed] == ["B", "B", "B", "A", "A", "A"]
+
+
+def test_fewest_attempts_first_as_a_campaign_option(ctx):
+    world = build(ctx, {"A": 1}, leads=3)
+    for order, attempts in ((0, 2), (1, 0), (2, 1)):
+        _lead(world, order=order).dial_attempts = attempts
+    settings = dial_settings.settings_for(campaign(world))
+    assert [h.lead.dial_order for h in _next(world, 3)] == [0, 1, 2]  # file order
+    for h in db.session.scalars(sa.select(DialLease)):
+        dial_queue.release(h)
+    settings.lead_order = "fewest_attempts"
+    assert [h.lead.dial_order for h in _next(world, 3)] == [1, 2, 0]
+
+
+# --- Eligibility, one rule at a time ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "eligible"),
+    [
+        ({"status": "closed"}, False),
+        ({"status": "removed"}, False),
+        ({"status": "inactive"}, False),
+        ({"completed": True}, False),
+        ({"do_not_call": True}, False),
+        ({"dial_attempts": 4}, True),  # maximum 5
+        ({"dial_attempts": 5}, False),
+        ({"next_call_at": AT}, True),  # recycle delay passed exactly now
+        ({"next_call_at": AT + dt.timedelta(seconds=1)}, False),
+        ({"callback_at": AT + MIN}, False),
+        ({"callback_at": AT}, True),
+    ],
+)
+def test_a_lead_rule_at_its_boundary(ctx, change, eligible):
+    world = build(ctx, {"A": 1}, leads=1)
+    lead = _lead(world)
+    for key, value in change.items():
+        setattr(lead, key, value)
+    db.session.flush()
+    assert _ids(_next(world)) == ([lead.id] if eligible else [])
+
+
+@pytest.mark.parametrize(
+    ("local", "eligible"),
+    [("07:59", False), ("08:00", True), ("20:59", True), ("21:00", False)],
+)
+def test_calling_hours_in_the_leads_local_time(ctx, local, eligible):
+    world = build(ctx, {"A": 1}, leads=0)
+    add_leads(db.session.get(LeadPool, world.pools["A"]), 1, zone="America/New_York")
+    hour, minute = map(int, local.split(":"))
+    at = dt.datetime(2026, 6, 2, hour, minute) + dt.timedelta(hours=4)  # New York: UTC-4
+    assert len(_next(world, at=at)) == (1 if eligible else 0)
+
+
+@pytest.mark.parametrize(
+    ("pool_change", "eligible"),
+    [
+        ({"status": "inactive"}, False),
+        ({"active_from": dt.date(2026, 6, 3)}, False),
+        ({"active_from": dt.date(2026, 6, 2)}, True),
+        ({"active_until": dt.date(2026, 6, 1)}, False),
+        ({"active_until": dt.date(2026, 6, 2)}, True),
+        ({"active_from": dt.date(2026, 5, 31), "day_offset": 3}, False),
+        ({"active_from": dt.date(2026, 5, 31), "day_offset": 2}, True),
+        ({"time_from": dt.time(11, 1)}, False),  # 11:00 in Chicago
+        ({"time_from": dt.time(11, 0)}, True),
+        ({"time_until": dt.time(10, 59)}, False),
+    ],
+)
+def test_a_pool_rule_at_its_boundary(ctx, pool_change, eligible):
+    world = build(ctx, {"A": 1}, leads=1)
+    pool = db.session.get(LeadPool, world.pools["A"])
+    for key, value in pool_change.items():
+        setattr(pool, key, value)
+    db.session.flush()
+    assert len(_next(world)) == (1 if eligible else 0)
+
+
+def test_a_pool_not_to_dial_gives_nothing(ctx):
+    world = build(ctx, {"A": 1}, leads=2)
+    db.session.scalar(sa.select(PoolAssignment)).to_dial = False
+    assert _next(world) == []
+
+
+def test_day_count_releases_an_equal_share_a_day(ctx):
+    world = build(ctx, {"A": 1}, leads=10, day_count=5)
+    pool = db.session.get(LeadPool, world.pools["A"])
+    pool.active_from = dt.date(2026, 6, 1)  # day 2 of 5 on AT: 4 of 10 released
+    handed = _next(world, count=10)
+    assert [h.lead.dial_order for h in handed] == [0, 1, 2, 3]
+
+
+# --- Callbacks ---------------------------------------------------------------------------
+
+
+def test_due_callbacks_first_and_an_agents_own_to_that_agent(ctx, make_user):
+    ann = make_user(ctx, "ann@dialco.test")
+    bob = make_user(ctx, "bob@dialco.test")
+    world = build(ctx, {"A": 1}, leads=5)
+    mine, theirs = _lead(world, order=3), _lead(world, order=4)
+    mine.callback_at, mine.callback_agent_id = AT - MIN, ann
+    theirs.callback_at, theirs.callback_agent_id = AT - MIN, bob
+    db.session.flush()
+    handed = _next(world, count=2, agent="ann@dialco.test")
+    assert [h.lead.id for h in handed] == [mine.id, _lead(world, order=0).id]
+    assert handed[0].reason == "callback"
+    # Bob's callback is his for a few minutes, then anyone's.
+    later = AT + dial_queue.CALLBACK_GRACE - 2 * MIN
+    assert theirs.id not in _ids(_next(world, count=5, at=later, agent="ann@dialco.test"))
+    later = AT + dial_queue.CALLBACK_GRACE + 5 * MIN
+    assert _ids(_next(world, count=1, at=later))[0] == theirs.id
+
+
+# --- Leases ----------------------------------------------------------------------------
+
+
+def test_a_leased_lead_is_not_handed_out_again_until_released(ctx):
+    world = build(ctx, {"A": 1}, leads=2)
+    (first,) = _next(world)
+    assert first.lease.expires_at - first.lease.leased_at == dt.timedelta(minutes=5)
+    (second,) = _next(world)
+    assert second.lead.id != first.lead.id
+    assert _next(world) == []
+    assert dial_queue.release(first.lease) is True
+    assert dial_queue.release(first.lease) is False  # once
+    assert _ids(_next(world)) == [first.lead.id]
+
+
+def test_an_expired_lease_frees_the_lead(ctx):
+    world = build(ctx, {"A": 1}, leads=1)
+    campaign(world).calling_hours = ALL_DAY  # the real clock's hour does not matter here
+    dial_settings.settings_for(campaign(world)).lease_minutes = 2
+    now = utcnow()
+    (first,) = _next(world, at=now)
+    assert now + 2 * MIN <= first.lease.expires_at <= utcnow() + 2 * MIN
+    # A later clock does not free a lead whose lease still runs on the real clock.
+    assert _next(world, at=now + 10 * MIN) == []
+    # Three minutes on: the lease has ended by itself.
+    first.lease.expires_at -= 3 * MIN
+    first.lead.next_call_at -= 3 * MIN
+    db.session.flush()
+    (again,) = _next(world, at=utcnow())
+    assert again.lead.id == first.lead.id
+    db.session.refresh(first.lease)
+    assert first.lease.end_reason == "expired"
+    open_leases = sa.select(sa.func.count()).select_from(DialLease)
+    assert db.session.scalar(open_leases.where(DialLease.ended_at.is_(None))) == 1
+
+
+def test_an_outcome_ends_the_lease_counts_the_attempt_and_sets_the_recycle_time(ctx):
+    world = build(ctx, {"A": 1}, leads=1)
+    (handed,) = _next(world)
+    lead = handed.lead
+    lead_service.record_interaction(lead, wrap_code="NO_ANSWER", at=AT)
+    assert handed.lease.end_reason == "outcome"
+    assert lead.dial_attempts == 1
+    assert lead.next_call_at == AT + dt.timedelta(minutes=60)
+    assert _next(world, at=AT + 59 * MIN) == []
+    assert _ids(_next(world, at=AT + 60 * MIN)) == [lead.id]
+
+
+def test_recycle_delays_per_outcome_are_the_campaigns(ctx):
+    world = build(ctx, {"A": 1}, leads=1)
+    settings = dial_settings.settings_for(campaign(world))
+    dial_settings.update_settings(
+        settings,
+        max_attempts=5,
+        lease_minutes=5,
+        lead_order="file",
+        recycle_minutes={"busy": "7"},
+    )
+    (handed,) = _next(world)
+    lead_service.record_interaction(handed.lead, campaign=campaign(world), wrap_code="BUSY", at=AT)
+    assert handed.lead.next_call_at == AT + 7 * MIN
+
+
+def test_a_closing_wrap_code_takes_the_lead_out(ctx):
+    world = build(ctx, {"A": 1}, leads=1)
+    (handed,) = _next(world)
+    lead_service.record_interaction(handed.lead, wrap_code="SALE", at=AT)
+    assert handed.lead.status == "closed"
+    assert _next(world, at=AT + dt.timedelta(days=1)) == []
+
+
+def test_settings_refuse_what_makes_no_sense(ctx):
+    world = build(ctx, {"A": 1}, leads=0)
+    settings = dial_settings.settings_for(campaign(world))
+    with pytest.raises(dial_settings.DialSettingsError, match="Maximum attempts"):
+        dial_settings.update_settings(
+            settings, max_attempts="0", lease_minutes=5, lead_order="file", recycle_minutes={}
+        )
+    assert settings.max_attempts == 5
+
+
+def test_count_and_agent_are_checked(ctx):
+    world = build(ctx, {"A": 1}, leads=1)
+    with pytest.raises(dial_queue.DialError, match="1 to 100"):
+        _next(world, count=0)
+    with pytest.raises(dial_queue.DialError, match="no user"):
+        _next(world, agent="nobody@dialco.test")
