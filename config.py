@@ -50,6 +50,8 @@ class Config:
     HSTS_SECONDS = 0
     RATELIMIT_HEADERS_ENABLED = False
     MAIL_TIMEOUT = 20  # seconds an SMTP server may stay silent before the send fails (retried)
+    # Requests worked on at once per web process; the others wait their turn (admission.py).
+    WEB_REQUESTS_AT_ONCE = 6
     OUTBOX_PAGE = True  # the admin page listing the local SMTP sink's messages
     TESTING = False
     DEBUG = False
@@ -65,6 +67,8 @@ class TestingConfig(Config):
     # The same algorithm at 1/32 of the cost: the tests create hundreds of users, each
     # hash took 0.17 s of CPU.
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # noqa: S105
+    # The test client may leave an answer unclosed (its slot would never come back).
+    WEB_REQUESTS_AT_ONCE = 0
 
 
 class ProductionConfig(Config):
@@ -168,6 +172,7 @@ def load_config(
         "JOB_HEARTBEAT_SECONDS",
         "JOB_STALL_SECONDS",
         "MAIL_TIMEOUT",
+        "WEB_REQUESTS_AT_ONCE",
         "SCHEDULER_CHECK_SECONDS",
     ):
         if environ.get(name):
