@@ -118,18 +118,23 @@ def check_limit(settings: DedupSettings) -> list[int]:
     return _checked_scope(settings)[0]
 
 
-def _checked_scope(settings: DedupSettings) -> tuple[list[int], int]:
+def _checked_scope(settings: DedupSettings, locked: bool = False) -> tuple[list[int], int]:
     """The scope's pool ids and its lead count (the run's total); a refusal when the scope
-    holds more than ``SCOPE_LIMIT`` leads."""
+    holds more than ``SCOPE_LIMIT`` leads. ``locked``: a saved job's, whose scope cannot be
+    changed once tested — the refusal then says what can be done instead."""
     pool_ids = scope_pool_ids(settings)
     if not pool_ids:
         return pool_ids, 0
     count = db.session.scalar(sa.select(sa.func.count(Lead.id)).where(_in_scope(pool_ids)))
     if count > SCOPE_LIMIT:
-        raise DedupError(
-            f"The lead scope holds {count:,} leads, over the limit of {SCOPE_LIMIT:,}; "
-            "choose fewer campaigns or pools. Nothing was moved."
-        )
+        over = f"The lead scope now holds {count:,} leads, over the limit of {SCOPE_LIMIT:,}"
+        if locked:
+            raise DedupError(
+                f"{over}, so nothing was moved. This job's scope cannot be changed after its "
+                "test run: make a new dedup job over fewer campaigns or pools, or move leads "
+                "out of these pools first."
+            )
+        raise DedupError(f"{over}; choose fewer campaigns or pools. Nothing was moved.")
     return pool_ids, int(count)
 
 
@@ -189,11 +194,12 @@ def _moving(ranked, settings: DedupSettings):
     return cond
 
 
-def count(settings: DedupSettings, pool_ids: list[int] | None = None) -> dict:
-    """The test run's figures, changing nothing: total, duplicates, after."""
+def count(settings: DedupSettings, pool_ids: list[int] | None = None, locked: bool = False) -> dict:
+    """The test run's figures, changing nothing: total, duplicates, after (``locked``: a
+    saved job's settings, see ``_checked_scope``)."""
     settings.check()
     if pool_ids is None:
-        pool_ids, total = _checked_scope(settings)
+        pool_ids, total = _checked_scope(settings, locked)
     else:
         total = db.session.scalar(sa.select(sa.func.count(Lead.id)).where(_in_scope(pool_ids)))
     if not pool_ids:
@@ -219,7 +225,7 @@ def _figures(total: int, duplicates: int) -> dict:
 
 def test_run(job: DedupJob) -> dict:
     """Compute the projected counts of ``job`` and store them; nothing else changes."""
-    figures = count(DedupSettings.of(job))
+    figures = count(DedupSettings.of(job), locked=True)
     job.test_results = {**figures, "completed_at": utcnow().isoformat(timespec="seconds")}
     job.tested_at = utcnow()
     db.session.flush()
@@ -232,7 +238,7 @@ def plan(job: DedupJob) -> dict:
     ``DedupError`` when the scope is over the limit (nothing written)."""
     settings = DedupSettings.of(job)
     phones = uses_groups(settings)
-    pool_ids, total = _checked_scope(settings)
+    pool_ids, total = _checked_scope(settings, locked=True)
     if not pool_ids:
         return _figures(0, 0)
     joiner = " | " if settings.several and settings.match_mode == "any" else " + "

@@ -205,7 +205,9 @@ def history(lead: Lead, zone: str) -> list[Entry]:
             kept.setdefault(m.dedup_job_id, []).append(m)
             continue
         name = job_name(m.dedup_job_id)
-        on = " + ".join(dedup_words.key_words(k) for k in (m.matched_on or "").split(" + ") if k)
+        joiner = " or " if "|" in (m.matched_on or "") else " and "
+        keys = (m.matched_on or "").replace("|", "+").split("+")
+        on = joiner.join(dedup_words.key_words(k.strip()) for k in keys if k.strip())
         what = (
             f"Moved from the pool {_pool_name(m.from_pool_id, pools)} to Inactive by the "
             f"dedup job {name}: a duplicate of lead #{m.golden_lead_id}"

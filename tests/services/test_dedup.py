@@ -446,7 +446,7 @@ def test_a_scope_over_the_limit_is_refused_and_nothing_moves(pool, monkeypatch):
     job = DedupJob(name="x")
     db.session.add(job)
     db.session.flush()
-    with pytest.raises(DedupError, match="over the limit of 2; choose fewer"):
+    with pytest.raises(DedupError, match="over the limit of 2, so nothing was moved"):
         dedup_service.run(job)
     assert db.session.scalar(sa.select(sa.func.count(DedupMove.id))) == 0
     assert db.session.scalar(sa.select(sa.func.count(Lead.id)).where(Lead.pool_id == pool.id)) == 3
@@ -700,3 +700,24 @@ def test_the_last_schedulable_day_is_the_one_the_page_offers(pool, local_when, o
         assert str(refused.value) == (
             "A job can be scheduled up to 2026-12-10 (8 days ahead, in the account's time zone)."
         )
+
+
+def test_a_scope_over_the_limit_gives_advice_that_fits_a_locked_job(pool, monkeypatch):
+    """A saved job's scope cannot be changed after its test run: its refusal must not say
+    "choose fewer campaigns"; the command line, whose scope is its arguments, may."""
+    monkeypatch.setattr(dedup_service, "SCOPE_LIMIT", 2)
+    base = dt.datetime(2026, 1, 1)
+    for i in range(3):
+        add_lead(pool, f"+1415555011{i}", base)
+    job = DedupJob(name="Too big", scope="list", targets=[pool.id])
+    db.session.add(job)
+    db.session.flush()
+    for attempt in (dedup_service.test_run, dedup_service.plan):
+        with pytest.raises(DedupError) as refused:
+            attempt(job)
+        message = str(refused.value)
+        assert "choose fewer" not in message
+        assert "3 leads, over the limit of 2" in message
+        assert "make a new dedup job over fewer campaigns or pools" in message
+    with pytest.raises(DedupError, match="choose fewer campaigns or pools"):
+        dedup_service.count(settings(scope="list", targets=[pool.id]))
