@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Mapper, declared_attr, mapped_column
 
+from leadapp.domain.names import clean_name
 from leadapp.extensions import db
 
 # Ids are INTEGER columns: 32-bit on PostgreSQL (SQLite's hold 64 bits). A larger number
@@ -42,6 +44,42 @@ class AccountScoped:
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, nullable=False)
+
+
+# Names people and uploads give things, cleaned wherever they are set (a form, the API, the
+# CLI, a job): control characters (CR, LF, tab, NUL, bidi overrides) become spaces and the
+# name is cut to its column. A file named "evil.csv\r\nBcc: ..." is stored as one line, so
+# downloads (Content-Disposition) and email subjects never break on it.
+NAME_COLUMNS = {
+    "Account": ("name",),
+    "User": ("name",),
+    "Project": ("name",),
+    "Campaign": ("name",),
+    "ApiToken": ("name",),
+    "DedupJob": ("name",),
+    "FieldDefinition": ("label",),
+    "MappingTemplate": ("name",),
+    "Import": ("file_name",),
+    "LeadPool": ("name", "source_file_name"),
+    "SavedView": ("name",),
+    "BackgroundJob": ("title",),
+    "WrapCode": ("label",),
+}
+
+
+def _name_cleaner(limit: int | None):
+    def clean(_target, value, _old, _initiator):
+        return value if value is None else clean_name(value, limit)
+
+    return clean
+
+
+@event.listens_for(Mapper, "mapper_configured")
+def _clean_names(mapper, cls) -> None:
+    for attr in NAME_COLUMNS.get(cls.__name__, ()):
+        column = mapper.columns[attr]
+        limit = getattr(column.type, "length", None)
+        event.listen(getattr(cls, attr), "set", _name_cleaner(limit), retval=True)
 
 
 __all__ = ["AccountScoped", "Timestamped", "db", "enum", "utcnow"]

@@ -32,6 +32,13 @@ def reset(user: User, admin: User) -> tuple[PasswordLink, str]:
     is made. Returns it and its secret (for the email only)."""
     accounts.reset_password(user)  # random and never shown: the old password is dead
     user_sessions.end_all(user)
+    link, secret = issue(user, admin)
+    audit.record(user.account_id, admin.id, "user.password_reset", user, link=link.id)
+    return link, secret
+
+
+def issue(user: User, admin: User) -> tuple[PasswordLink, str]:
+    """A new set-password link of ``user`` (earlier unused ones die) and its secret."""
     _retire_links(user)
     secret = secrets.token_urlsafe(32)
     link = PasswordLink(
@@ -43,7 +50,6 @@ def reset(user: User, admin: User) -> tuple[PasswordLink, str]:
     )
     db.session.add(link)
     db.session.flush()
-    audit.record(user.account_id, admin.id, "user.password_reset", user, link=link.id)
     return link, secret
 
 

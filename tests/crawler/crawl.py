@@ -45,6 +45,8 @@ VARIABLE_KINDS = {
     "kind": "kind",
     "rest": "rest",
     "filename": "filename",
+    "session_id": "session",
+    "secret": "password_link",
 }
 
 HOSTILE = {
@@ -99,7 +101,7 @@ def fixed_values(endpoint: str, kind: str, w: World) -> list[tuple[str, str]]:
 
 
 def absurd_values(kind: str) -> list[tuple[str, str]]:
-    if kind in ("code", "outbox", "field", "kind", "rest", "filename"):
+    if kind in ("code", "outbox", "field", "kind", "rest", "filename", "password_link"):
         return [(f"absurd {v!r}"[:20], v) for v in ABSURD_TEXT]
     return [(f"absurd {v}", v) for v in ABSURD_INTS]
 

@@ -67,8 +67,9 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _message(to: str, subject: str) -> bytes:
+def _message(to: str, subject: str, message_id: str) -> bytes:
     msg = EmailMessage()
+    msg["Message-ID"] = message_id
     msg["From"] = "LeadApp <leadapp@localhost>"
     msg["To"] = to
     msg["Subject"] = subject
@@ -115,6 +116,7 @@ def _build_account(app, slug: str, m: str, tmp: Path) -> World:
         _dedup_jobs(w, admin)
         _background_jobs(w, account, admin)
         _outbox(app, w)
+        _sessions_and_password_links(w, admin, boss, agent)
         db.session.commit()
     return w
 
@@ -402,10 +404,47 @@ def _background_jobs(w: World, account, admin) -> None:
     assert db.session.get(BackgroundJob, row.id).status == "failed"
 
 
+def _sessions_and_password_links(w: World, admin, boss, agent) -> None:
+    """A second browser session of each user (its browser named with the marker), an ended
+    one; set-password links valid, used and expired (each newer one retires the older)."""
+    from leadapp.services import password_links, user_sessions
+
+    for state, user in (("admin", admin), ("supervisor", boss)):
+        row, _, _ = user_sessions.start(
+            user, remember=True, ip_address="192.0.2.1", user_agent=f"{w.marker}-browser-{state}"
+        )
+        w.add("session", state, row.id)
+    ended, _, _ = user_sessions.start(boss, remember=False, user_agent=f"{w.marker}-browser-old")
+    user_sessions.end(ended)
+    w.add("session", "ended", ended.id)
+    # The agent (inactive): links of an inactive user never work; the boss's do.
+    old, old_secret = password_links.issue(boss, admin)
+    expired, expired_secret = password_links.issue(boss, admin)
+    _, valid_secret = password_links.issue(boss, admin)
+    old.used_at = _utcnow()
+    expired.used_at = None
+    expired.expires_at = _utcnow() - dt.timedelta(hours=1)
+    _, inactive_secret = password_links.issue(agent, admin)
+    for state, secret in (
+        ("valid", valid_secret),
+        ("used", old_secret),
+        ("expired", expired_secret),
+        ("inactive user", inactive_secret),
+    ):
+        w.add("password_link", state, secret)
+    db.session.flush()
+
+
 def _outbox(app, w: World) -> None:
+    from leadapp.services.mail import record_outbox_message
+
     outbox = Path(app.config["OUTBOX_DIR"])
     outbox.mkdir(parents=True, exist_ok=True)
     name = f"crawler-{w.slug}-{w.account_id}.eml"
-    (outbox / name).write_bytes(_message(w.emails["admin"], f"{w.marker}-mail subject"))
+    (outbox / name).write_bytes(
+        _message(w.emails["admin"], f"{w.marker}-mail subject", f"<{name}@crawler.test>")
+    )
+    # The mail job records each message's account as it writes it (issue 16).
+    record_outbox_message(w.account_id, f"<{name}@crawler.test>")
     w.outbox.append(outbox / name)
     w.add("outbox", "message", name)

@@ -367,3 +367,57 @@ def test_the_same_file_twice_is_flagged_and_its_rows_are_existing_duplicates(app
         second_pool = db.session.get(LeadPool, second.pool_id)
         assert second_pool.name == "Second"
     assert_serving(wizard.client)
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["evil.csv\r\nBcc: x@evil.example", "ann\tlist\u202egpj.csv", "a" * 5000 + ".csv"],
+)
+def test_line_breaks_and_long_file_names_are_cleaned_where_they_enter(app, wizard, filename):
+    """Issue 16 item 6: a file name with CR/LF (or 5,000 characters) is stored as one
+    bounded line; the import's downloads answer (they were 500s) and its results email's
+    subject is one line a mail server accepts."""
+    from urllib.parse import quote
+
+    from leadapp.models import EmailDelivery
+    from leadapp.services.import_reports import KINDS
+    from tests.conftest import csrf_from
+
+    import_id = wizard.new()
+    # As curl or a script can send it: the name in RFC 2231 form (filename*=), which
+    # Werkzeug decodes to the raw characters, line breaks included.
+    boundary = "----leadapp-hostile"
+    token = csrf_from(wizard.client, f"/imports/{import_id}/file")
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f"filename*=UTF-8''{quote(filename, safe='')}\r\nContent-Type: text/csv\r\n\r\n"
+        "First Name,Phone\r\nAnn,(212) 555-0101\r\n\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    response = wizard.client.post(
+        f"/imports/{import_id}/file",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 302, FILE_ERROR.findall(text_of(response))
+    assert wizard.mapping(import_id).status_code == 302
+    assert wizard.duplicates(import_id).status_code == 200
+    imp = wizard.imp(import_id)
+    name = imp.file_name
+    assert name.isprintable() and "\u202e" not in name and len(name) <= 255
+    assert name.startswith(filename[:6].replace("\t", " ").replace("\r", " "))
+    if "Bcc" in filename:
+        assert name == "evil.csv Bcc: x@evil.example"
+    for kind in KINDS:
+        response = wizard.client.get(f"/imports/{import_id}/download/{kind}.csv")
+        assert response.status_code == 200, (kind, response.status_code)
+        assert "\n" not in response.headers["Content-Disposition"]
+    wizard.start(import_id, notify_emails="ops@acme.test")
+    assert wizard.imp(import_id).status == "completed"
+    with app.app_context():
+        (delivery,) = db.session.scalars(
+            sa.select(EmailDelivery).where(EmailDelivery.import_id == import_id)
+        ).all()
+    assert delivery.subject.isprintable() and len(delivery.subject) <= 150
+    assert_serving(wizard.client)
