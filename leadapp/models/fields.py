@@ -37,6 +37,9 @@ class MappingTemplate(AccountScoped, Timestamped, db.Model):
     mapping: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     # [{"field": "state", "value": "NSW", "zone": "Australia/Sydney"}, ...]
     timezone_rules: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # Import settings saved with the mapping: {"first_valid_phone": true}. Templates saved
+    # before this existed have {} (the setting off).
+    options: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
