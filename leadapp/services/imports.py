@@ -57,6 +57,7 @@ from leadapp.domain.duplicates import (
     row_key,
 )
 from leadapp.domain.fields import PHONE_FIELDS
+from leadapp.domain.first_phone import use_first_valid_phone
 from leadapp.domain.timezones import check_rules, resolve_timezones
 from leadapp.domain.validation import WARNINGS, validate
 from leadapp.extensions import db
@@ -605,6 +606,7 @@ def stage(imp: Import, progress: Callable[[float, str], None] | None = None) -> 
             imp.duplicate_settings.get("match", ["phone1"]),
             imp.duplicate_settings.get("scope", "campaign"),
         ),
+        "first_valid_phone": first_valid_phone(imp),
     }
     in_flight: deque = deque()
 
@@ -670,6 +672,7 @@ def stage_frame(
     match_mode: str = "any",
     first_row: int = 0,
     taken: dict[str, frozenset] | None = None,
+    first_valid_phone: bool = False,
 ) -> pd.DataFrame:
     """One chunk of the file as staged rows: lead fields, validity, reasons, match key.
 
@@ -690,6 +693,8 @@ def stage_frame(
             bad = reasons[col].notna()
             reasons.loc[bad, col] = "warn_" + reasons.loc[bad, col]
             values.loc[bad, col] = np.nan
+    if first_valid_phone:
+        values, reasons, _ = use_first_valid_phone(values, reasons, key_phone)
     blocking = (
         reasons.notna()
         & ~reasons.isin(list(WARNINGS))
@@ -1299,7 +1304,14 @@ def stage_options(imp: Import) -> dict:
             (imp.duplicate_settings or {}).get("match", ["phone1"]),
             (imp.duplicate_settings or {}).get("scope", "campaign"),
         ),
+        "first_valid_phone": first_valid_phone(imp),
     }
+
+
+def first_valid_phone(imp: Import) -> bool:
+    """The import's "use the first valid phone as Phone 1" setting (chosen at the mapping
+    step; imports begun before it existed keep it off)."""
+    return bool((imp.settings or {}).get("first_valid_phone", False))
 
 
 def mapped_fields(imp: Import) -> list[str]:

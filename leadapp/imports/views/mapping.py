@@ -20,6 +20,7 @@ from leadapp.models import MappingTemplate
 from leadapp.security import get_or_404
 from leadapp.services import imports as import_service
 from leadapp.services import mapping_guesses
+from leadapp.services import mapping_templates as template_service
 
 from . import bp
 from .common import _draft, _reached, _sniff_or_none, _wizard
@@ -36,13 +37,18 @@ def mapping(import_id: int):
     fields = import_service.field_definitions()
     templates = db.session.scalars(sa.select(MappingTemplate).order_by(MappingTemplate.name)).all()
     error = None
+    overwrite = None  # a template whose name the supervisor chose again: asked first
+    first_phone = import_service.first_valid_phone(imp) if imp.mapping else True
     if request.method == "POST":
         form = request.form
         chosen = {h: (form.get(f"map-{i}") or None) for i, h in enumerate(info.headers)}
         rules = _rules_from(form)
+        first_phone = bool(form.get("first_valid_phone"))
         if form.get("action") == "load":
             template = get_or_404(MappingTemplate, form.get("load_template_choice", 0, type=int))
             chosen, rules = _template_mapping(template, info.headers)
+            # Templates saved before the setting existed keep it off.
+            first_phone = bool((template.options or {}).get("first_valid_phone", False))
             missing = [h for h in template.mapping if h not in info.headers]
             if missing:
                 error = (
@@ -53,14 +59,24 @@ def mapping(import_id: int):
         else:
             try:
                 import_service.check_mapping(imp, chosen, info.headers, rules)
-            except import_service.ImportError_ as exc:
+                if form.get("save_template", "").strip():  # optional: blank saves none
+                    template_service.save(
+                        form["save_template"],
+                        chosen,
+                        rules,
+                        {"first_valid_phone": first_phone},
+                        current_user.id,
+                        overwrite=form.get("overwrite_template") == form["save_template"],
+                    )
+            except template_service.TemplateExists as exc:
+                db.session.rollback()
+                error, overwrite = str(exc), exc.template.name
+            except (import_service.ImportError_, template_service.TemplateError) as exc:
+                db.session.rollback()
                 error = str(exc)
             else:
                 imp.mapping, imp.timezone_rules = chosen, rules
-                if form.get("save_template", "").strip():  # optional: blank saves none
-                    import_service.save_template(
-                        form["save_template"], chosen, rules, current_user.id
-                    )
+                imp.settings = {**(imp.settings or {}), "first_valid_phone": first_phone}
                 imp.step = "duplicates"
                 db.session.commit()
                 return redirect(url_for("imports.duplicates", import_id=imp.id))
@@ -88,6 +104,9 @@ def mapping(import_id: int):
         templates=templates,
         rules=rules,
         error=error,
+        overwrite=overwrite,
+        first_phone=first_phone,
+        save_name=request.form.get("save_template", "") if request.method == "POST" else "",
         view=request.args.get("view", "grid"),
     ), (422 if error and request.method == "POST" else 200)
 

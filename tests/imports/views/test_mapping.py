@@ -9,9 +9,10 @@ import io
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from leadapp.extensions import db
-from leadapp.models import Account
+from leadapp.models import Account, MappingTemplate
 from leadapp.security import account_scope
 from leadapp.services.accounts import create_campaign
 from tests.hostile.conftest import Wizard, text_of
@@ -109,3 +110,95 @@ def test_leadapp_own_export_goes_back_in_as_it_came_out(app, wizard):
     page = text_of(wizard.client.get(f"/imports/{import_id}/mapping"))
     for header, field in layout.expected.items():
         assert selected(page, header) == field, header
+
+
+def mapping_form(wizard, import_id, **extra) -> dict:
+    """The mapping page's form as the browser would post it (suggested fields)."""
+    page = text_of(wizard.client.get(f"/imports/{import_id}/mapping"))
+    form = {"csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)}
+    for index, options in re.findall(
+        r'<select[^>]*name="map-(\d+)"[^>]*>(.*?)</select>', page, re.S
+    ):
+        chosen = re.search(r'<option value="([^"]*)"\s+selected', options)
+        form[f"map-{index}"] = chosen.group(1) if chosen else ""
+    if 'name="first_valid_phone" value="1" checked' in page:
+        form["first_valid_phone"] = "1"
+    form.update(extra)
+    return form
+
+
+SECOND_PHONE_ONLY = (
+    b"First Name,Phone,Phone 2\n"
+    + b"".join(b"P%d,+1 415 234 01%02d,\n" % (i, i) for i in range(6))  # Phone: the most
+    + b"Bob,,+1 415 234 0002\n"
+    + b"Cy,12345,+1 415 234 0003\n"
+)
+
+
+def test_the_first_valid_phone_is_phone1_when_phone1_is_empty_by_default(app, wizard):
+    """Item 2: rows whose Phone 1 is empty or invalid but whose Phone 2 is valid."""
+    import_id = wizard.new()
+    assert wizard.upload(import_id, SECOND_PHONE_ONLY).status_code == 302
+    page = text_of(wizard.client.get(f"/imports/{import_id}/mapping"))
+    assert re.search(r'name="first_valid_phone" value="1" checked', page)  # on for new ones
+    response = wizard.client.post(
+        f"/imports/{import_id}/mapping", data=mapping_form(wizard, import_id)
+    )
+    assert response.status_code == 302
+    wizard.duplicates(import_id, scope="none")
+    assert wizard.imp(import_id).counts["valid"] == 8
+    wizard.start(import_id)
+    leads = {lead.first_name: lead for lead in wizard.leads()}
+    assert (leads["Bob"].phone1, leads["Bob"].phone2) == ("+14152340002", None)
+    assert leads["Cy"].phone1 == "+14152340003"
+
+
+def test_unticked_or_from_an_old_template_the_row_is_refused_as_before(app, wizard):
+    with app.app_context(), account_scope(wizard.account_id):
+        old = MappingTemplate(
+            account_id=wizard.account_id,
+            name="Before the setting",
+            mapping={"First Name": "first_name", "Phone": "phone1", "Phone 2": "phone2"},
+        )
+        db.session.add(old)
+        db.session.commit()
+        old_id = old.id
+    import_id = wizard.new()
+    assert wizard.upload(import_id, SECOND_PHONE_ONLY).status_code == 302
+    form = mapping_form(wizard, import_id, action="load", load_template_choice=str(old_id))
+    page = text_of(wizard.client.post(f"/imports/{import_id}/mapping", data=form))
+    assert not re.search(r'name="first_valid_phone" value="1" checked', page)  # old: off
+    form = mapping_form(wizard, import_id)
+    form.pop("first_valid_phone", None)
+    assert wizard.client.post(f"/imports/{import_id}/mapping", data=form).status_code == 302
+    wizard.duplicates(import_id, scope="none")
+    assert wizard.imp(import_id).counts["valid"] == 6
+
+
+def test_saving_a_template_under_a_taken_name_asks_before_overwriting(app, wizard):
+    """Item 9: the template is overwritten only when the supervisor ticks the box."""
+    import_id = wizard.new()
+    assert wizard.upload(import_id, SECOND_PHONE_ONLY).status_code == 302
+    form = mapping_form(wizard, import_id, save_template="CRM")
+    assert wizard.client.post(f"/imports/{import_id}/mapping", data=form).status_code == 302
+
+    other = wizard.new("Other")
+    assert wizard.upload(other, SECOND_PHONE_ONLY).status_code == 302
+    form = mapping_form(wizard, other, save_template="CRM", **{"map-2": ""})
+    response = wizard.client.post(f"/imports/{other}/mapping", data=form)
+    assert response.status_code == 422
+    page = text_of(response)
+    assert (
+        "A template named 'CRM' already exists. Overwrite it with this mapping, or save "
+        "under another name." in page
+    )
+    assert "Overwrite the template “CRM”" in page
+    with app.app_context(), account_scope(wizard.account_id):
+        (template,) = db.session.scalars(sa.select(MappingTemplate)).all()
+        assert template.mapping["Phone 2"] == "phone2"  # untouched
+        assert template.options == {"first_valid_phone": True}
+    form["overwrite_template"] = "CRM"
+    assert wizard.client.post(f"/imports/{other}/mapping", data=form).status_code == 302
+    with app.app_context(), account_scope(wizard.account_id):
+        (template,) = db.session.scalars(sa.select(MappingTemplate)).all()
+        assert "Phone 2" not in template.mapping
