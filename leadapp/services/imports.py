@@ -960,6 +960,7 @@ def analyse(imp: Import) -> dict:
     counts["valid"] = int(frame["_valid"].sum())
     counts["invalid"] = len(frame) - counts["valid"]
     counts["rows"] = len(frame)
+    counts["zone_unsure"] = staging.zone_unsure_count(imp)
     if settings.scope == "none":
         counts.update(duplicates_in_file=0, duplicates_existing=0, existing_leads_matched=0)
         counts["predicted"] = import_outcomes.forecast(

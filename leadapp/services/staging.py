@@ -112,18 +112,33 @@ def _save_edited(imp: Import, rows: pd.DataFrame) -> None:
 # The check-data grid
 
 PAGE_SIZE = 50
-FILTERS = ("all", "valid", "invalid", "duplicate")
+FILTERS = ("all", "valid", "invalid", "duplicate", "unsure")
+
+
+def _has_column(imp: Import, name: str) -> bool:
+    """Whether the staged file has ``name`` (files staged before a column existed lack it)."""
+    return name in pq.read_schema(Path(imp.staging_path) / "staged.parquet").names
 
 
 def row_flags(imp: Import) -> pd.DataFrame:
-    """``_row``, ``_valid``, ``_dup`` (repeats an earlier valid row's key) for every row."""
+    """``_row``, ``_valid``, ``_dup`` (repeats an earlier valid row's key) and ``_unsure``
+    (a valid row whose zone is unsure: its evidence disagrees or cannot place it) for
+    every row."""
     from leadapp.services.imports import DuplicateSettings, staged
 
-    flags = staged(imp, ["_row", "_valid", "_key"])
+    note = ["timezone_note"] if _has_column(imp, "timezone_note") else []
+    flags = staged(imp, ["_row", "_valid", "_key", *note])
     valid_keys = flags["_key"].where(flags["_valid"])
     settings = DuplicateSettings(**(imp.duplicate_settings or {}))
     flags["_dup"] = settings.repeats_earlier(valid_keys)
+    unsure = flags["timezone_note"].notna() & (flags["timezone_note"] != "") if note else False
+    flags["_unsure"] = flags["_valid"].astype(bool) & unsure
     return flags
+
+
+def zone_unsure_count(imp: Import) -> int:
+    """Valid rows whose zone is unsure (the review step counts them)."""
+    return int(row_flags(imp)["_unsure"].sum())
 
 
 def filter_counts(flags: pd.DataFrame) -> dict[str, int]:
@@ -133,19 +148,22 @@ def filter_counts(flags: pd.DataFrame) -> dict[str, int]:
         "valid": int(flags["_valid"].sum()),
         "invalid": int((~flags["_valid"]).sum()),
         "duplicate": int(flags["_dup"].sum()),
+        "unsure": int(flags["_unsure"].sum()),
     }
 
 
 def in_filter(flags: pd.DataFrame, show: str) -> pd.Series:
     """Which rows of ``flags`` the filter ``show`` lists: invalid rows under Invalid, valid
     ones under Valid (duplicates included), valid repeats of an earlier key under
-    Duplicates, every row under All."""
+    Duplicates, valid rows whose zone is unsure under Zone unsure, every row under All."""
     if show == "valid":
         return flags["_valid"].astype(bool)
     if show == "invalid":
         return ~flags["_valid"].astype(bool)
     if show == "duplicate":
         return flags["_dup"].astype(bool)
+    if show == "unsure":
+        return flags["_unsure"].astype(bool)
     return pd.Series(True, index=flags.index)
 
 

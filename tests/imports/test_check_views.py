@@ -66,13 +66,13 @@ def test_the_editor_of_line_5_after_saving_line_3_holds_line_5s_value(wizard, im
     save(wizard, import_id, 3, "first_name", "Diana")
     grid = text_of(wizard.client.get(f"/imports/{import_id}/check"))
     assert "Bobby" in row_html(grid, 3) and "Diana" in row_html(grid, 5)
-    assert counts(grid) == {"all": 6, "valid": 5, "invalid": 1, "duplicate": 0}
+    assert counts(grid) == {"all": 6, "valid": 5, "invalid": 1, "duplicate": 0, "unsure": 0}
 
 
 def test_a_save_answers_with_the_new_filter_counts_out_of_band(wizard, import_id):
     html = save(wizard, import_id, 5, "phone1", "212 555 0106", show="invalid", shown=[5])
     assert 'id="check-filters"' in html and 'hx-swap-oob="true"' in html
-    assert counts(html) == {"all": 6, "valid": 6, "invalid": 0, "duplicate": 0}
+    assert counts(html) == {"all": 6, "valid": 6, "invalid": 0, "duplicate": 0, "unsure": 0}
     fixed = row_html(html, 7)
     assert "valid" in fixed and 'data-testid="left-filter"' in fixed  # no longer Invalid
     assert "0 rows" in html  # the pager of the Invalid list

@@ -63,12 +63,12 @@ def test_an_edited_row_shows_only_on_its_own_page_and_under_the_filters_it_match
     rows, matched, counts = staging.grid_page(imp, "invalid")
     assert rows["_line"].tolist() == [7]  # the invalid row only, not the edited valid one
     assert matched == 1
-    assert counts == {"all": 6, "valid": 5, "invalid": 1, "duplicate": 0}
+    assert counts == {"all": 6, "valid": 5, "invalid": 1, "duplicate": 0, "unsure": 0}
 
     staging.edit_cell(imp, 5, "phone1", "212 555 0101")  # line 7 now repeats line 2
     rows, matched, counts = staging.grid_page(imp, "duplicate")
     assert rows["_line"].tolist() == [7]
-    assert counts == {"all": 6, "valid": 6, "invalid": 0, "duplicate": 1}
+    assert counts == {"all": 6, "valid": 6, "invalid": 0, "duplicate": 1, "unsure": 0}
     rows, _, _ = staging.grid_page(imp, "invalid")
     assert rows.empty
     rows, _, _ = staging.grid_page(imp, "all")

@@ -29,6 +29,7 @@ PHONES = [
     "212 555 0102",
     "+1 212 555 0103",
     "2125550104",
+    "850 555 0105",  # Florida's 850 is Eastern or Central: its zone is unsure
     "12",
     "abc",
     "",
@@ -45,6 +46,11 @@ def model_flags(model: pd.DataFrame) -> pd.DataFrame:
     rows["valid"] = rows["e164"].notna()
     keys = rows["e164"].where(rows["valid"])
     rows["dup"] = keys.notna() & keys.duplicated(keep="first")
+    rows["unsure"] = pd.Series(
+        [isinstance(v, str) and v.startswith("+1850") for v in rows["e164"]],
+        index=rows.index,
+        dtype=bool,
+    )
     return rows
 
 
@@ -112,6 +118,7 @@ class CheckData(RuleBasedStateMachine):
             "valid": flags[flags["valid"]],
             "invalid": flags[~flags["valid"]],
             "duplicate": flags[flags["dup"]],
+            "unsure": flags[flags["unsure"]],
         }[show]
         want = listed.iloc[(page - 1) * PAGE : page * PAGE]
         assert matched == len(listed)
@@ -135,6 +142,7 @@ class CheckData(RuleBasedStateMachine):
             "valid": valid,
             "invalid": len(flags) - valid,
             "duplicate": dups,
+            "unsure": int(flags["unsure"].sum()),
         }
         review = import_service.analyse(self.imp)
         assert review["rows"] == len(flags)

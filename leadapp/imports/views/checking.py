@@ -12,6 +12,8 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from leadapp.domain.timezones import REASON_TEXT as ZONE_REASON_TEXT
+from leadapp.domain.timezones import SOURCE_TEXT
 from leadapp.domain.validation import REASON_TEXT
 from leadapp.extensions import db
 from leadapp.models import Import
@@ -81,7 +83,7 @@ def _reason_map(text: str) -> dict[str, str]:
     for part in (text or "").split("; "):
         field, _, code = part.partition(": ")
         if code:
-            out[field] = REASON_TEXT.get(code, code)
+            out[field] = REASON_TEXT.get(code) or ZONE_REASON_TEXT.get(code, code)
     return out
 
 
@@ -117,6 +119,7 @@ def _grid_context(imp: Import):
         "rows": records,
         "fields": fields,
         "labels": {f.key: f.label for f in import_service.field_definitions()},
+        "zone_sources": SOURCE_TEXT,
         "show": show,
         "page": min(page, pages),
         "pages": pages,
@@ -196,6 +199,7 @@ def cell(import_id: int, row: int, field: str):
         imp=imp,
         rows=changed,
         fields=fields,
+        zone_sources=SOURCE_TEXT,
         show=show,
         page=min(page, pages),
         pages=pages,
