@@ -59,8 +59,26 @@ def short(value) -> str:
     return shorten(value, SHORT_NAME)
 
 
+def number(value) -> str:
+    """A count as every page shows one: thousands separated ("3,000", "2,448", "12.5"),
+    so one page never says 3000 beside another's 2,448. Empty stays empty; text that is
+    not a number is shown as it is."""
+    if value is None or value == "" or isinstance(value, bool):
+        return "" if value in (None, "") else str(value)
+    if isinstance(value, str):
+        try:
+            value = float(value) if "." in value else int(value)
+        except ValueError:
+            return value
+    try:
+        return f"{value:,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(number, "number")
     app.add_template_filter(short, "short")
     app.add_template_filter(international, "international")
     app.add_template_filter(labels.field_label, "field_label")
