@@ -649,7 +649,8 @@ def copy_lead(
         pool_id=target_pool.id,
         **{k: getattr(lead, k) for k in COPIED},
         custom=dict(lead.custom or {}),
-        dial_order=lead.dial_order,
+        # The end of the target list's dial order, like any lead arriving in it.
+        dial_order=lead_writer.reserve_dial_orders(target_pool, 1),
     )
     # A copy made by hand of a do-not-call lead is do-not-call by hand, unless its own
     # number is listed.

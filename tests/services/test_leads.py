@@ -271,3 +271,18 @@ def test_duplicates_never_cross_accounts_even_unbound(app_ctx, make_account):
     )
     assert out.action == "created" and out.matches == []
     assert out.lead.account_id == ours
+
+
+def test_leads_take_their_lists_next_dial_positions_by_hand_and_by_copy(ctx):
+    """Dial order is arrival order (file order for an import): a lead added by hand takes
+    its list's next position, and so does a copy arriving in another list."""
+    pool = ctx["pool"]
+    first = service.create_lead(pool, {"phone1": "(415) 555-0132"}, user_id=None).lead
+    second = service.create_lead(pool, {"phone1": "(415) 555-0133"}, user_id=None).lead
+    assert (first.dial_order, second.dial_order) == (0, 1)
+    other = LeadPool(account_id=pool.account_id, name="Other", dial_order_next=7)
+    db.session.add(other)
+    db.session.flush()
+    copy = service.copy_lead(second, other, as_update_by_customer_key=False, user_id=None).lead
+    assert copy.dial_order == 7
+    assert db.session.get(LeadPool, other.id).dial_order_next == 8
