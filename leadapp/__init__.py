@@ -89,6 +89,9 @@ def create_app(config_name: str | None = None, environ=None, **overrides) -> Fla
     from leadapp import cli
 
     cli.init_app(app)
+    from leadapp.services import pool_recount
+
+    pool_recount.init_app(app)
     from leadapp import admission
 
     admission.init_app(app)  # last: it wraps the whole WSGI app

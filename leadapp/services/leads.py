@@ -39,9 +39,8 @@ from leadapp.models import (
 )
 from leadapp.models.base import utcnow
 from leadapp.models.lead import DIRECTIONS
-from leadapp.services import audit, dnc, lead_writer, wrap_codes
+from leadapp.services import audit, dnc, lead_writer, pool_recount, wrap_codes
 from leadapp.services import imports as engine
-from leadapp.services import pools as pool_service
 
 # Fields a person or a script may set on a lead (plus the account's custom fields).
 EDITABLE = (
@@ -248,10 +247,8 @@ def _pools_of(lead_ids: list[int]) -> list[int]:
 
 
 def _refresh(pool_ids) -> None:
-    ids = sorted({int(i) for i in pool_ids if i is not None})
-    if ids:
-        pools = list(db.session.scalars(sa.select(LeadPool).where(LeadPool.id.in_(ids))))
-        pool_service.refresh_counts(pools)
+    # In a request, once it has committed: counting a pool must not hold SQLite's lock.
+    pool_recount.recount(pool_ids)
 
 
 def duplicate_settings(options: dict | None, campaign: Campaign | None):
