@@ -129,16 +129,29 @@ def _set_rules(campaign, given: dict) -> dict:
 @click.option("--project", default="Default", show_default=True)
 @click.option("--purpose", default="sales", show_default=True)
 @click.option("--region")
-@click.option("--timezone")
+@click.option("--timezone", help="Default zone; without it the region's (US and AU: asked).")
+@click.option(
+    "--zone-outside-region",
+    is_flag=True,
+    help="Confirm a default time zone that is not one of the region's.",
+)
 @api_duplicate_options
 @click.option("--json", "as_json", is_flag=True)
-def campaigns_create(slug, name, project, purpose, region, timezone, as_json, **rules):
+def campaigns_create(
+    slug, name, project, purpose, region, timezone, zone_outside_region, as_json, **rules
+):
     """Create a campaign (and its project when new), with its API duplicate rules."""
     try:
         account = account_service.account_by_slug(slug)
         with account_scope(account.id):
             campaign = account_service.create_campaign(
-                account, name, project=project, purpose=purpose, region=region, timezone=timezone
+                account,
+                name,
+                project=project,
+                purpose=purpose,
+                region=region,
+                timezone=timezone,
+                zone_outside_region=zone_outside_region,
             )
             duplicate_rules = _set_rules(campaign, rules)
     except account_service.AccountError as exc:
@@ -163,9 +176,16 @@ def campaigns_create(slug, name, project, purpose, region, timezone, as_json, **
 @click.option("--purpose")
 @click.option("--region")
 @click.option("--timezone")
+@click.option(
+    "--zone-outside-region",
+    is_flag=True,
+    help="Confirm a default time zone that is not one of the region's.",
+)
 @api_duplicate_options
 @click.option("--json", "as_json", is_flag=True)
-def campaigns_edit(slug, campaign_name, purpose, region, timezone, as_json, **rules):
+def campaigns_edit(
+    slug, campaign_name, purpose, region, timezone, zone_outside_region, as_json, **rules
+):
     """Change a campaign's purpose, region, time zone or API duplicate rules (what is not
     given stays)."""
     from leadapp.models import Campaign
@@ -192,6 +212,7 @@ def campaigns_edit(slug, campaign_name, purpose, region, timezone, as_json, **ru
                     window_end=campaign.window_end,
                     weighting=campaign.weighting,
                     active=campaign.active,
+                    zone_outside_region=zone_outside_region,
                 )
             duplicate_rules = _set_rules(campaign, rules)
     except (account_service.AccountError, campaign_service.CampaignError) as exc:

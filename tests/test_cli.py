@@ -190,6 +190,29 @@ def test_duplicate_campaign_fails_with_a_sentence(runner):
     assert "The campaign 'Spring' already exists in this account." in result.stderr
 
 
+def test_an_australian_campaign_is_asked_its_zone_and_an_outside_one_confirmed(app, runner):
+    """Issue 15: `--region AU` no longer defaults to the account's Los Angeles."""
+    _create_account(runner, "acme")
+    base = ["campaigns", "create", "--account", "acme", "--region", "AU"]
+    result = runner.invoke(args=[*base, "--name", "Sydney"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "AU has 7 time zones (Australia/Sydney, Australia/Brisbane," in result.stderr
+    result = runner.invoke(args=[*base, "--name", "LA", "--timezone", "America/Los_Angeles"])
+    assert result.exit_code == 1
+    assert "America/Los_Angeles is not a time zone of AU" in result.stderr
+    confirmed = [*base, "--name", "LA", "--timezone", "America/Los_Angeles"]
+    assert runner.invoke(args=[*confirmed, "--zone-outside-region"]).exit_code == 0
+    perth = [*base, "--name", "Perth", "--timezone", "Australia/Perth"]
+    assert runner.invoke(args=perth).exit_code == 0
+    london = ["campaigns", "create", "--account", "acme", "--region", "GB", "--name", "London"]
+    assert runner.invoke(args=london).exit_code == 0
+    with app.app_context():
+        zones = dict(db.session.execute(sa.select(Campaign.name, Campaign.timezone)).all())
+    assert zones == {
+        "LA": "America/Los_Angeles", "Perth": "Australia/Perth", "London": "Europe/London",
+    }  # fmt: skip
+
+
 def test_pools_stats_json_has_the_design_keys(app, runner):
     data = _last_json(_create_account(runner, "acme", "--json"))
     with app.app_context(), account_scope(data["id"]):

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from leadapp.domain.zone_evidence import region_zones
 from leadapp.extensions import db
 from leadapp.models import Campaign, PoolAssignment, Project
 from leadapp.models.base import is_id
@@ -139,6 +140,7 @@ def _form_page(form: CampaignForm, campaign: Campaign | None, status: int = 200)
             form=form,
             campaign=campaign,
             zones=sorted(zoneinfo.available_timezones()),
+            region_zones=region_zones(form.region.data or ""),
         ),
         status,
     )
@@ -160,6 +162,7 @@ def _settings(form: CampaignForm) -> dict:
         "window_end": form.window_end.data or "",
         "weighting": form.weighting.data,
         "active": form.active.data,
+        "zone_outside_region": form.zone_outside_region.data,
     }
 
 
@@ -190,6 +193,7 @@ def new():
                 window_end=service.parse_time(settings["window_end"], "window end"),
                 weighting=settings["weighting"],
                 active=settings["active"],
+                zone_outside_region=settings["zone_outside_region"],
                 user_id=current_user.id,
             )
         except CampaignError as exc:

@@ -13,7 +13,7 @@ import importlib.resources
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["subdivision_code", "subdivisions", "zone_country"]
+__all__ = ["country_zones", "subdivision_code", "subdivisions", "zone_country"]
 
 
 def _fold(text: str) -> str:
@@ -68,3 +68,9 @@ def _zone_countries() -> dict[str, str]:
 def zone_country(zone: str | None) -> str | None:
     """The ISO country of an IANA zone (``Australia/Perth`` -> ``AU``), else None."""
     return _zone_countries().get(zone) if zone else None
+
+
+def country_zones(country: str | None) -> list[str]:
+    """The IANA zones of ``country`` in the tz database's ``zone.tab``."""
+    country = (country or "").strip().upper()
+    return sorted(z for z, c in _zone_countries().items() if c == country)

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "STATE_ZONES",
+    "region_zones",
     "area_code_zones",
     "group_zones",
     "number_zones",
@@ -331,3 +332,13 @@ def group_zones(zones: Iterable[str]) -> list[str]:
     for zone in zones:
         groups.setdefault(_signature(zone), []).append(zone)
     return sorted(representative(g) for g in groups.values())
+
+
+def region_zones(region: str | None) -> list[str]:
+    """The time zones of a country, one per zone group (``GB`` -> Europe/London; ``US`` ->
+    eight, from America/New_York to Pacific/Honolulu), most populous first."""
+    from leadapp.domain.subdivisions import country_zones
+
+    reps = group_zones(country_zones(region))
+    order = {z: i for i, z in enumerate(_PREFERRED)}
+    return sorted(reps, key=lambda z: (order.get(z, len(order)), z))

@@ -207,8 +207,10 @@ def create_campaign(
     purpose: str = "sales",
     region: str | None = None,
     timezone: str | None = None,
+    zone_outside_region: bool = False,
 ) -> Campaign:
-    """A campaign in ``project`` (created when new); region and zone default to the account's.
+    """A campaign in ``project`` (created when new); region defaults to the account's, and
+    the zone follows the region (``campaigns.campaign_zone``).
 
     Kept for the CLI, the demo data and the import tests; the campaign rules live in
     ``leadapp.services.campaigns``."""
@@ -221,4 +223,5 @@ def create_campaign(
         purpose=purpose,
         region=region,
         timezone=timezone,
+        zone_outside_region=zone_outside_region,
     )

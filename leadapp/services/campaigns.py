@@ -15,6 +15,7 @@ from fractions import Fraction
 
 import sqlalchemy as sa
 
+from leadapp.domain.zone_evidence import region_zones, same_group
 from leadapp.extensions import db
 from leadapp.models import Account, Campaign, LeadPool, PoolAssignment, Project
 from leadapp.models.base import is_id
@@ -198,6 +199,39 @@ def check_window(start: dt.time, end: dt.time) -> tuple[dt.time, dt.time]:
     return start, end
 
 
+def campaign_zone(
+    region: str, timezone: str | None, fallback: str, *, outside_region: bool = False
+) -> str:
+    """A campaign's default time zone, which its leads without other evidence get.
+
+    Business rule (issue 15): a zone given must be one of the region's (the same offsets
+    all year as one of them), unless ``outside_region`` confirms it; without one, the
+    region decides: ``fallback`` (the account's zone) when it is one of the region's, the
+    region's only zone (GB: Europe/London), else the supervisor is asked to choose (US, AU).
+    """
+    zones = region_zones(region)
+
+    def inside(zone: str) -> bool:
+        return not zones or any(same_group(zone, z) for z in zones)
+
+    if timezone and timezone.strip():
+        zone = _refuse(_check_timezone, timezone.strip())
+        if not outside_region and not inside(zone):
+            raise CampaignError(
+                f"{zone} is not a time zone of {region} ({', '.join(zones)}); choose one of "
+                "them, or confirm that this campaign's default zone is outside its region."
+            )
+        return zone
+    if fallback and inside(fallback):
+        return fallback
+    if len(zones) == 1:
+        return zones[0]
+    raise CampaignError(
+        f"{region} has {len(zones)} time zones ({', '.join(zones)}); choose the campaign's "
+        "default time zone, the one its leads get when nothing else tells theirs."
+    )
+
+
 def _project_of(account: Account, project: Project | str) -> Project:
     if isinstance(project, Project):
         if project.account_id != account.id:
@@ -219,11 +253,13 @@ def create_campaign(
     window_end: dt.time | str | None = None,
     weighting: bool = True,
     active: bool = True,
+    zone_outside_region: bool = False,
     user_id: int | None = None,
 ) -> Campaign:
     """A campaign in ``project`` (a Project, or a name created when new). Region and zone
-    default to the account's, the API code is derived from the name unless given, and the
-    calling window defaults to 08:00-21:00 lead-local time."""
+    default to the account's (the zone follows the region: ``campaign_zone``), the API
+    code is derived from the name unless given, and the calling window defaults to
+    08:00-21:00 lead-local time."""
     name = _campaign_name(account.id, name)
     if not isinstance(project, Project):
         # The project's own refusals (length) come before any project is created.
@@ -236,14 +272,18 @@ def create_campaign(
     start = parse_time(window_start or DEFAULT_WINDOW[0], "window start")
     end = parse_time(window_end or DEFAULT_WINDOW[1], "window end")
     check_window(start, end)
+    default_region = _refuse(_check_region, (region or account.default_region).strip())
+    zone = campaign_zone(
+        default_region, timezone, account.timezone, outside_region=zone_outside_region
+    )
     campaign = Campaign(
         account_id=account.id,
         project_id=proj.id,
         name=name,
         api_code=code,
         purpose=_purpose(purpose),
-        default_region=_refuse(_check_region, (region or account.default_region).strip()),
-        timezone=_refuse(_check_timezone, (timezone or account.timezone).strip()),
+        default_region=default_region,
+        timezone=zone,
         window_start=start,
         window_end=end,
         weighting=bool(weighting),
@@ -272,6 +312,7 @@ def update_campaign(
     window_end: dt.time | str,
     weighting: bool,
     active: bool,
+    zone_outside_region: bool = False,
     user_id: int | None = None,
 ) -> dict[str, list]:
     """Change every setting at once (all checked before any is changed); returns the
@@ -293,6 +334,11 @@ def update_campaign(
         "active": bool(active),
     }
     check_window(start, end)
+    if (new["timezone"], new["default_region"]) != (campaign.timezone, campaign.default_region):
+        # A zone outside the region is refused unless confirmed (one set before stays).
+        campaign_zone(
+            new["default_region"], new["timezone"], "", outside_region=zone_outside_region
+        )
     changes = {}
     for key, value in new.items():
         old = getattr(campaign, key)

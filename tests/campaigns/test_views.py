@@ -249,6 +249,11 @@ def test_admin_creates_a_campaign_with_a_derived_code(app, acme):
             "The API code SPRING is already used by the campaign &#39;Spring&#39;.",
         ),
         ({"name": ""}, "Give the campaign a name."),
+        (
+            {"region": "AU"},  # the New York zone typed is not Australian (issue 15)
+            "America/New_York is not a time zone of AU (Australia/Sydney, ",
+        ),
+        ({"region": "AU", "timezone": ""}, "AU has 7 time zones (Australia/Sydney, "),
     ],
 )
 def test_campaign_form_refuses_with_one_sentence(app, acme, changes, sentence):
@@ -262,6 +267,18 @@ def test_campaign_form_refuses_with_one_sentence(app, acme, changes, sentence):
     assert len(flashes) == 1 and flashes[0].startswith(sentence)
     assert 'data-testid="campaign-form"' in html  # the form again, with what was typed
     assert len(_query(app, acme["id"], sa.select(Campaign))) == 1
+
+
+def test_a_default_zone_outside_the_region_is_kept_when_confirmed(app, acme):
+    client = acme["client"]
+    project_id = _query(app, acme["id"], sa.select(Project.id))[0]
+    form = _campaign_form(project_id, region="AU", zone_outside_region="y")
+    response = client.post("/campaigns/new", data={**form, "csrf_token": _token(client)})
+    assert response.status_code == 302
+    (autumn,) = _query(app, acme["id"], sa.select(Campaign).where(Campaign.name == "Autumn"))
+    assert (autumn.default_region, autumn.timezone) == ("AU", "America/New_York")
+    html = client.get(f"/campaigns/{autumn.id}/edit").get_data(as_text=True)
+    assert "the zones of AU: Australia/Sydney, Australia/Brisbane" in html
 
 
 def test_admin_edits_a_campaign_and_the_change_is_audited(app, acme):

@@ -353,3 +353,42 @@ def test_ready_in_campaign_follows_the_grids_rule(account):
     assert svc.ready_in_campaign(row, today) == 0
     pool.status, row.to_dial = "active", False
     assert svc.ready_in_campaign(row, today) == 0
+
+
+# --- the campaign's default zone follows its region (issue 15) ---------------------------
+
+
+def test_a_campaign_for_australia_is_asked_its_zone_and_gb_gets_london(account):
+    # The account's zone (Los Angeles) is not Australian: the supervisor is asked.
+    with pytest.raises(CampaignError) as info:
+        svc.create_campaign(account, "Sydney", region="AU")
+    assert str(info.value).startswith(
+        "AU has 7 time zones (Australia/Sydney, Australia/Brisbane, Australia/Adelaide, "
+        "Australia/Perth, Australia/Darwin,"
+    )
+    assert svc.create_campaign(account, "London", region="GB").timezone == "Europe/London"
+    perth = svc.create_campaign(account, "Perth", region="AU", timezone="Australia/Perth")
+    assert perth.timezone == "Australia/Perth"
+    # A US campaign keeps the account's zone, one of the eight US ones.
+    assert svc.create_campaign(account, "Spring", region="US").timezone == "America/Los_Angeles"
+
+
+def test_a_default_zone_outside_the_region_needs_a_confirmation(account):
+    with pytest.raises(CampaignError) as info:
+        svc.create_campaign(account, "Wrong", region="AU", timezone="America/Los_Angeles")
+    assert str(info.value).startswith("America/Los_Angeles is not a time zone of AU (")
+    assert str(info.value).endswith(
+        "; choose one of them, or confirm that this campaign's default zone is outside its region."
+    )
+    confirmed = svc.create_campaign(
+        account, "Wrong", region="AU", timezone="America/Los_Angeles", zone_outside_region=True
+    )
+    assert confirmed.timezone == "America/Los_Angeles"
+    # Editing it without touching zone or region keeps the confirmed zone.
+    _update(confirmed, name="Wrong but known")
+    with pytest.raises(CampaignError, match="is not a time zone of GB"):
+        _update(confirmed, region="GB")
+    _update(confirmed, region="GB", timezone="Europe/London")
+    assert (confirmed.default_region, confirmed.timezone) == ("GB", "Europe/London")
+    # A zone with the same offsets all year as one of the region's is inside it.
+    assert svc.campaign_zone("US", "America/Detroit", "") == "America/Detroit"
