@@ -117,6 +117,10 @@ def _imp(w, r):
     return {"import_id": w.imp}
 
 
+def _template(w, r):
+    return {"template_id": w.template}
+
+
 def _lead(w, r):
     return {"lead_id": w.lead}
 
@@ -248,6 +252,13 @@ MATRIX: dict[str, list[Case]] = {
     "imports.delete_rows": [_post(USER, _imp, lambda w, r: {"row": str(w.row)})],
     "imports.review": [_get(USER, _imp), _post(USER, _imp)],
     "imports.download": [_get(USER, lambda w, r: {"import_id": w.imp, "kind": "log"})],
+    "imports.discard": [_post(USER, lambda w, r: {"import_id": w.draft})],
+    "imports.templates": [_get(USER)],
+    "imports.template": [_get(USER, _template)],
+    "imports.rename_template": [
+        _post(USER, _template, lambda w, r: {"name": f"{w.template_name} renamed"})
+    ],
+    "imports.delete_template": [_post(USER, _template)],
     # --- background jobs
     "jobs.show": [_get(USER, lambda w, r: {"job_id": w.bjob})],
     "jobs.progress": [_get(USER, lambda w, r: {"job_id": w.bjob}, htmx=True)],
@@ -342,7 +353,7 @@ def _message(to: str, subject: str) -> EmailMessage:
 
 
 def _build_account(app, make_account, make_user, slug: str, tmp: Path) -> SimpleNamespace:
-    from leadapp.services import api_tokens, password_links, user_sessions
+    from leadapp.services import api_tokens, mapping_templates, password_links, user_sessions
     from leadapp.services import imports as import_service
     from leadapp.services.accounts import create_campaign
     from leadapp.services.jobs import create_job
@@ -397,6 +408,10 @@ def _build_account(app, make_account, make_user, slug: str, tmp: Path) -> Simple
         import_service.analyse(imp)
         db.session.commit()
         row = int(import_service.staged(imp, ["_row"])["_row"].min())
+        # A draft without a file (discarded by the matrix) and a mapping template.
+        draft = import_service.create_import(account, admin, campaign, pool_name=f"{tag} draft")
+        template = mapping_templates.save(f"{tag} template", {"Phone": "phone1"}, [], {}, admin.id)
+        db.session.commit()
 
         outbox = Path(app.config["OUTBOX_DIR"])
         outbox.mkdir(parents=True, exist_ok=True)
@@ -428,6 +443,9 @@ def _build_account(app, make_account, make_user, slug: str, tmp: Path) -> Simple
             dnc_upload=dnc_upload.id,
             imp=imp.id,
             row=row,
+            draft=draft.id,
+            template=template.id,
+            template_name=template.name,
             staging=Path(imp.staging_path),
             views={role: v.id for role, v in views.items()},
             tokens={role: t.id for role, t in tokens.items()},
@@ -704,6 +722,9 @@ def _fake(n: int) -> SimpleNamespace:
         dnc_upload=n,
         imp=n,
         row=n,
+        draft=n,
+        template=n,
+        template_name=f"t{n}",
         outbox=f"{n}.eml",
         views=roles,
         tokens=roles,

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import (
+    abort,
     flash,
     redirect,
     render_template,
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from leadapp.extensions import db
 from leadapp.models import Import
 from leadapp.security import get_or_404
+from leadapp.services import import_drafts as draft_service
 from leadapp.services import imports as import_service
 from leadapp.services import resume as resume_service
 from leadapp.tasks import QueueUnavailable, dispatch, dispatch_again
@@ -21,14 +24,38 @@ from leadapp.tasks import QueueUnavailable, dispatch, dispatch_again
 from . import bp
 from .common import _step_url
 
+STEP_LABELS = draft_service.STEP_LABELS
+
 
 @bp.route("/imports")
 @login_required
 def index():
+    """Drafts first (every one, with its pool and step), then the imports that ran."""
     imports = db.session.scalars(
-        sa.select(Import).order_by(Import.created_at.desc()).limit(200)
+        sa.select(Import)
+        .where(sa.not_(sa.and_(Import.status == "draft", Import.step.in_(list(STEP_LABELS)))))
+        .order_by(Import.created_at.desc())
+        .limit(200)
     ).all()
-    return render_template("imports/index.html", imports=imports)
+    return render_template("imports/index.html", imports=imports, drafts=draft_service.drafts())
+
+
+@bp.route("/imports/<int:import_id>/discard", methods=["POST"])
+@login_required
+def discard(import_id: int):
+    """Discard a draft (asked first on the page): its file and staged rows are removed."""
+    imp = get_or_404(Import, import_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        what = draft_service.discard(imp, current_user.id)
+    except draft_service.NotADraft as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(url_for("imports.show", import_id=imp.id))
+    db.session.commit()
+    flash(f"The draft import of {what} was discarded.", "success")
+    return redirect(url_for("imports.index"))
 
 
 @bp.route("/imports/<int:import_id>/resume")
