@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from leadapp.domain import leadgen
 from leadapp.domain.phones import normalise_phones
+from leadapp.domain.timezones import resolve_timezones
 from leadapp.extensions import db
 from leadapp.models import Account, Lead, LeadPool, PoolAssignment
 from leadapp.security import account_scope
@@ -49,6 +50,35 @@ def create_demo(lead_count: int = 2000) -> dict:
     }
 
 
+# A few demo leads live away from their number's area (a moved mobile): their state is
+# replaced by one in another zone, so the demo shows "zones disagree" (issue 15).
+MOVED_SHARE = 0.03
+MOVED_TO = {"US": ("CA", "NY"), "AU": ("WA", "NSW")}
+
+
+def _demo_zones(frame: pd.DataFrame, e164: pd.Series, campaign, rng) -> pd.DataFrame:
+    """Each demo lead's state and zone, resolved as an import would (the lead's state,
+    else its number, else the campaign's default); a few states moved to disagree."""
+    states = frame["State"].tolist()
+    west, east = MOVED_TO.get(campaign.default_region, ("", ""))
+    if west:
+        for i in range(len(states)):
+            if rng.random() < MOVED_SHARE:
+                states[i] = east if states[i] == west else west
+    evidence = pd.DataFrame(
+        {"state": states, "country": campaign.default_region}, index=frame.index, dtype="str"
+    )
+    out = resolve_timezones(
+        evidence,
+        tz_field=None,
+        e164=e164,
+        default_zone=campaign.timezone,
+        region=campaign.default_region,
+    )
+    out["state"] = states
+    return out.astype(object).where(out.notna(), None)
+
+
 def _load_sample_pool(account, campaign, name: str, rows: int, seed: int) -> LeadPool:
     """Generated leads (the project's own generator) with valid phones, into a new pool."""
     pool = LeadPool(
@@ -65,6 +95,7 @@ def _load_sample_pool(account, campaign, name: str, rows: int, seed: int) -> Lea
     valid = phones["e164"].notna()
     frame, phones = frame[valid], phones[valid]
     rng = random.Random(seed)
+    zones = _demo_zones(frame, phones["e164"], campaign, rng)
     db.session.execute(
         sa.insert(Lead),
         [
@@ -78,7 +109,12 @@ def _load_sample_pool(account, campaign, name: str, rows: int, seed: int) -> Lea
                 "email_key": row["Email"].strip().lower() or None,
                 "phone1": e164,
                 "phone1_raw": row["Phone"],
-                "state": row["State"] or None,
+                "state": state or None,
+                "country": campaign.default_region,
+                "timezone": zone["timezone"],
+                "timezone_source": zone["zone_source"],
+                "timezone_note": zone["timezone_note"],
+                "zone_key": zone["zone_key"],
                 "source": row["Source"]
                 if row["Source"] in ("outbound", "inbound", "web")
                 else "outbound",
@@ -86,7 +122,13 @@ def _load_sample_pool(account, campaign, name: str, rows: int, seed: int) -> Lea
                 "dial_order": rng.randint(0, 1_000_000),
                 "custom": {},
             }
-            for row, e164 in zip(frame.to_dict("records"), phones["e164"], strict=True)
+            for row, e164, state, zone in zip(
+                frame.to_dict("records"),
+                phones["e164"],
+                zones["state"],
+                zones.to_dict("records"),
+                strict=True,
+            )
         ],
     )
     pool.valid_count = int(valid.sum())
