@@ -31,3 +31,20 @@
   });
   offerAll();
 })();
+
+// Duplicates: <div data-shown-for="action action..."> is shown only while the action
+// select (#action) holds one of those actions.
+(function () {
+  "use strict";
+  function follow() {
+    var action = document.getElementById("action");
+    if (!action) return;
+    document.querySelectorAll("[data-shown-for]").forEach(function (el) {
+      el.classList.toggle("d-none", el.dataset.shownFor.split(" ").indexOf(action.value) < 0);
+    });
+  }
+  document.addEventListener("change", function (evt) {
+    if (evt.target.id === "action") follow();
+  });
+  follow();
+})();

@@ -56,7 +56,7 @@ def duplicates(import_id: int):
         except import_service.ImportError_ as exc:
             db.session.rollback()
             form.match.errors.append(str(exc))
-            return _wizard("imports/duplicates.html", imp, "duplicates", form=form), 422
+            return _duplicates_page(imp, form), 422
         import_service.forget_staged(imp)
         job = job_rows.create_job(
             imp.account_id, "import_check", f"Checking {imp.file_name}", "imports", current_user.id
@@ -72,8 +72,23 @@ def duplicates(import_id: int):
             flash(str(exc), "danger")
             return redirect(url_for("imports.duplicates", import_id=imp.id))
         return redirect(url_for("imports.check", import_id=imp.id))
-    return _wizard("imports/duplicates.html", imp, "duplicates", form=form), (
-        422 if form.errors else 200
+    return _duplicates_page(imp, form), (422 if form.errors else 200)
+
+
+# "Updating" concerns only updates; "When several match" the actions that change existing
+# leads (notify and discard-new touch none).
+UPDATING_ACTIONS = ("update-existing",)
+ACTING_ACTIONS = ("deactivate-existing", "remove-existing", "update-existing", "move-existing")
+
+
+def _duplicates_page(imp: Import, form: DuplicatesForm):
+    return _wizard(
+        "imports/duplicates.html",
+        imp,
+        "duplicates",
+        form=form,
+        UPDATING_ACTIONS=UPDATING_ACTIONS,
+        ACTING_ACTIONS=ACTING_ACTIONS,
     )
 
 

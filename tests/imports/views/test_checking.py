@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -73,3 +75,41 @@ def test_include_inactive_leads_is_the_explicit_choice(app, wizard):
     wizard.start(third)
     assert not wizard.errors, wizard.errors
     assert wizard.leads(status="open") == []  # each matched an inactive lead: discarded
+
+
+def test_updating_and_several_match_show_only_for_actions_that_update(app, wizard):
+    """Item 7: "Updating" concerns update-existing only; "When several existing leads
+    match" the actions that change existing leads (not notify or discard-new)."""
+    import_id = wizard.new()
+    assert wizard.upload(import_id, leads_file()).status_code == 302
+    assert wizard.mapping(import_id).status_code == 302
+    page = text_of(wizard.client.get(f"/imports/{import_id}/duplicates"))  # discard-new
+    updating = re.search(r'<div data-shown-for="([^"]*)" data-testid="updating"([^>]*)>', page)
+    several = re.search(r'<div data-shown-for="([^"]*)" data-testid="several-match"([^>]*)>', page)
+    assert updating.group(1) == "update-existing" and "d-none" in updating.group(2)
+    assert set(several.group(1).split()) == {
+        "deactivate-existing",
+        "remove-existing",
+        "update-existing",
+        "move-existing",
+    }
+    assert "d-none" in several.group(2)
+    assert "wizard.js" in page  # follows the choice in the browser
+
+    duplicates_form(wizard, import_id, action="update-existing")
+    page = text_of(wizard.client.get(f"/imports/{import_id}/duplicates"))
+    assert re.search(r'data-testid="updating">', page)  # shown: no class
+    assert re.search(r'data-testid="several-match">', page)
+
+
+def test_review_speaks_of_rows_in_the_file_and_no_internal_names(app, wizard):
+    """Items 7 and 6: "Rows in the file", and the settings in words."""
+    import_id = wizard.new()
+    assert wizard.upload(import_id, leads_file()).status_code == 302
+    assert wizard.mapping(import_id).status_code == 302
+    duplicates_form(wizard, import_id)
+    page = text_of(wizard.client.get(f"/imports/{import_id}/review"))
+    assert re.search(r'<th>Rows in the file</th><td class="num" data-testid="rows">10<', page)
+    assert "Rows to import from the file" not in page
+    for internal in ("phone1", "discard-new", "customer_key", "update-all", "campaign_id"):
+        assert internal not in re.sub(r"<[^>]+>", " ", page), internal
