@@ -99,9 +99,45 @@ def run_all(app, host: str = "127.0.0.1", port: int = 5000) -> int:
     env.setdefault("PUBLIC_URL", f"http://{shown}:{port}")
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     worker = ProcessPart("worker", [*flask, "worker", "--with-scheduler"], env)
-    web = ProcessPart("web server", [*flask, "run", "--host", host, "--port", str(port)], env)
+    production = app.config["LEADAPP_ENV"] == "production"
+    web = ProcessPart("web server", web_command(production, host, port, env), env)
     supervisor = Supervisor([*parts, worker, web], first=redis, dependant=worker, adopts=adopts)
     supervisor.handle_signals()
     supervisor.start()
+    if production:
+        say(f"Web server: gunicorn, {env.get('WEB_CONCURRENCY') or WEB_WORKERS} workers")
+    else:
+        say(DEVELOPMENT_SERVER)
     say(f"LeadApp on http://{host}:{port}  (Ctrl-C stops everything)")
     return supervisor.run()
+
+
+WEB_WORKERS = 2  # gunicorn workers unless WEB_CONCURRENCY says otherwise
+DEVELOPMENT_SERVER = (
+    "WARNING: the web server is Flask's development server (LEADAPP_ENV is not production): "
+    "for trying LeadApp on one machine, not for serving a team. With LEADAPP_ENV=production "
+    "run-all serves through gunicorn."
+)
+
+
+def web_command(production: bool, host: str, port: int, env: dict) -> list[str]:
+    """The web server run-all starts: gunicorn in production, else Flask's development
+    server (which run-all announces loudly)."""
+    if production:
+        workers = env.get("WEB_CONCURRENCY") or str(WEB_WORKERS)
+        return [
+            sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+            "--workers", workers, "--timeout", "120", "--access-logfile", "-", "wsgi:app",
+        ]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "wsgi",
+        "run",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]

