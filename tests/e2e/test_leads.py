@@ -45,8 +45,8 @@ def setup_leads(app, make_account, make_user):
         lead_service.record_interaction(
             ada,
             campaign=campaign,
-            wrap_code="CALLBACK",
-            outcome="asked to call back",
+            wrap_code="VOICEMAIL",
+            outcome="left a message",
             notes="Prefers mornings",
             at=dt.datetime(2026, 11, 3, 16, 0),
         )
@@ -112,7 +112,8 @@ def test_find_edit_history_and_do_not_call(page, app, make_account, make_user, t
     expect(wrap.get_by_test_id("callback-field")).to_be_visible()
     wrap.locator('input[name="callback_at"]').fill("2030-01-02T09:30")
     wrap.locator("button[type=submit]").click()
-    expect(page.get_by_test_id("wrap-code")).to_contain_text("Callback · callback 2030-01-02 09:30")
+    # Stored as the account's code is written (upper case), whatever was typed.
+    expect(page.get_by_test_id("wrap-code")).to_contain_text("CALLBACK · callback 2030-01-02 09:30")
 
     # Put its number on the do-not-call list: it leaves "ready to dial".
     page.goto("/leads/do-not-call")
