@@ -15,6 +15,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 
 from leadapp.models.pool import DIALER_STRATEGIES
@@ -139,3 +140,18 @@ class ApiDuplicatesForm(FlaskForm):
         ],
         validate_choice=False,
     )
+
+
+class CallingHoursForm(FlaskForm):
+    """A campaign's calling hours: each weekday's hours (empty = no calls), the stricter
+    state hours as text (one state a line), and public holidays off."""
+
+    mon = StringField("Monday")
+    tue = StringField("Tuesday")
+    wed = StringField("Wednesday")
+    thu = StringField("Thursday")
+    fri = StringField("Friday")
+    sat = StringField("Saturday")
+    sun = StringField("Sunday")
+    states = TextAreaField("Stricter hours by state")
+    holidays_off = BooleanField("No calls on the lead's public holidays", default=True)

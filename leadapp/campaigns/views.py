@@ -10,11 +10,13 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from leadapp.domain.calling_hours import DAY_KEYS, format_time, parse_state_lines, state_lines
 from leadapp.domain.zone_evidence import region_zones
 from leadapp.extensions import db
 from leadapp.models import Campaign, PoolAssignment, Project
 from leadapp.models.base import is_id
 from leadapp.security import admin_required, get_or_404
+from leadapp.services import calling_hours as calling_hours_service
 from leadapp.services import campaign_duplicates
 from leadapp.services import campaigns as service
 from leadapp.services import imports as import_service
@@ -24,6 +26,7 @@ from leadapp.services.pool_grid import account_now
 from .forms import (
     ApiDuplicatesForm,
     AssignmentSettingsForm,
+    CallingHoursForm,
     CampaignForm,
     EmptyForm,
     PickerForm,
@@ -309,17 +312,64 @@ def _duplicates_context(campaign: Campaign, form: ApiDuplicatesForm | None = Non
     }
 
 
+def _hours_context(campaign: Campaign, form: CallingHoursForm | None = None) -> dict:
+    if form is None:
+        hours = calling_hours_service.campaign_hours(campaign)
+        data = {
+            k: "" if w is None else f"{format_time(w[0])}-{format_time(w[1])}"
+            for k, w in zip(DAY_KEYS, hours.days, strict=True)
+        }
+        data.update(states=state_lines(hours), holidays_off=hours.holidays_off)
+        form = CallingHoursForm(formdata=None, data=data)
+    return {"hours": calling_hours_service.describe(campaign), "hours_form": form}
+
+
 def _show_page(
     campaign: Campaign,
     pending: list[int] | None = None,
     api_form: ApiDuplicatesForm | None = None,
+    hours_form: CallingHoursForm | None = None,
     **extra,
 ):
     return render_template(
         "campaigns/show.html",
         **_assignment_context(campaign, pending, **extra),
         **_duplicates_context(campaign, api_form),
+        **_hours_context(campaign, hours_form),
     )
+
+
+@bp.route("/<int:campaign_id>/calling-hours", methods=["POST"])
+@admin_required
+def calling_hours(campaign_id: int):
+    """Save the campaign's calling hours (per weekday, stricter state hours, holidays)."""
+    campaign = get_or_404(Campaign, campaign_id)
+    form = CallingHoursForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        days = {}
+        for key in DAY_KEYS:
+            text = (form[key].data or "").strip()
+            days[key] = text.replace("–", "-").split("-", 1) if text else None
+        settings = {
+            "days": days,
+            "states": parse_state_lines(form.states.data or ""),
+            "holidays_off": bool(form.holidays_off.data),
+        }
+        changed = calling_hours_service.set_calling_hours(
+            campaign, settings, user_id=current_user.id
+        )
+    except (ValueError, calling_hours_service.CallingHoursError) as exc:
+        db.session.rollback()
+        form.states.errors = [str(exc)]
+        return _show_page(campaign, hours_form=form), 422
+    db.session.commit()
+    flash(
+        "The calling hours are saved." if changed else "Nothing changed in the calling hours.",
+        "success",
+    )
+    return redirect(url_for("campaigns.show", campaign_id=campaign.id) + "#calling-hours")
 
 
 @bp.route("/<int:campaign_id>")

@@ -36,10 +36,13 @@ __all__ = [
     "allowed_for_key",
     "allowed_in_zone",
     "calling_hours",
+    "format_time",
     "hours_to_settings",
     "lead_zone_key",
     "parse_zone_key",
     "public_holiday",
+    "state_lines",
+    "parse_state_lines",
     "window_on",
     "zone_key",
 ]
@@ -201,7 +204,8 @@ def calling_hours(
     )
 
 
-def _fmt(t: dt.time) -> str:
+def format_time(t: dt.time) -> str:
+    """``08:00``; the end of the day as ``24:00``."""
     return "24:00" if t == dt.time.max else t.strftime("%H:%M")
 
 
@@ -213,7 +217,7 @@ def hours_to_settings(hours: CallingHours) -> dict:
         for k, w in zip(DAY_KEYS, windows, strict=True):
             if skip_keep and w == KEEP:
                 continue
-            out[k] = None if w is None else [_fmt(w[0]), _fmt(w[1])]
+            out[k] = None if w is None else [format_time(w[0]), format_time(w[1])]
         return out
 
     return {
@@ -343,3 +347,52 @@ def allowed_for_key(key: str | None, hours: CallingHours, at_utc: dt.datetime) -
     """``allowed`` for the leads of one ``zone_key``."""
     zones, country, state = parse_zone_key(key)
     return allowed(zones, country, state, hours, at_utc)
+
+
+def _window_text(w) -> str:
+    return "off" if w is None else f"{format_time(w[0])}-{format_time(w[1])}"
+
+
+def state_lines(hours: CallingHours) -> str:
+    """The state table as text a supervisor edits, one state a line:
+    ``US-TX: 09:00-21:00, sun 12:00-21:00`` (the most common window first, then the days
+    that differ; ``off``: no calls that day)."""
+    lines = []
+    for code, week in sorted(hours.states.items()):
+        kept = [w for w in week if w != KEEP]
+        common = max(kept, key=kept.count) if kept else KEEP
+        parts = [] if common == KEEP else [_window_text(common)]
+        parts += [
+            f"{k} {_window_text(w)}"
+            for k, w in zip(DAY_KEYS, week, strict=True)
+            if w != common and w != KEEP
+        ]
+        lines.append(f"{code}: {', '.join(parts)}")
+    return "\n".join(lines)
+
+
+def parse_state_lines(text: str) -> dict[str, dict]:
+    """The ``states`` settings from ``state_lines``' text; raises ValueError naming the line."""
+    states: dict[str, dict] = {}
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        code, sep, rest = line.partition(":")
+        if not sep:
+            raise ValueError(f"State hours, line {number}: write it like US-FL: 08:00-20:00.")
+        week: dict[str, object] = {}
+        for part in (p.strip() for p in rest.split(",")):
+            if not part:
+                continue
+            day, _, window = part.partition(" ") if part[:3].lower() in DAY_KEYS else ("", "", part)
+            value = None if window.strip().lower() in ("off", "none") else window.split("-", 1)
+            if value is not None and len(value) != 2:
+                raise ValueError(
+                    f"State hours, line {number}: {part!r} is not hours like 08:00-20:00."
+                )
+            if day:
+                week[day.lower()] = value
+            else:
+                week.update({k: value for k in DAY_KEYS if k not in week})
+        states[code.strip().upper()] = week
+    return states

@@ -19,17 +19,27 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from leadapp.domain.calling_hours import (
+    DAY_KEYS,
+    DAY_NAMES,
+    DEFAULT_STATE_HOURS,
     CallingHours,
     allowed,
     allowed_for_key,
     calling_hours,
+    format_time,
+    hours_to_settings,
     lead_zone_key,
+    state_lines,
 )
 from leadapp.domain.subdivisions import zone_country
 from leadapp.extensions import db
 from leadapp.models import Campaign, Lead, PoolAssignment
+from leadapp.services import audit
 
 __all__ = [
+    "CallingHoursError",
+    "describe",
+    "set_calling_hours",
     "callable_condition",
     "lead_callable",
     "callable_keys",
@@ -96,3 +106,38 @@ def lead_callable(lead: Lead, at_utc: dt.datetime) -> list[tuple[Campaign, bool]
         ok, none_ok = callable_keys(campaign, at_utc, [lead.zone_key])
         out.append((campaign, bool(ok) if lead.zone_key else none_ok))
     return out
+
+
+class CallingHoursError(ValueError):
+    """Calling hours the rules refuse; the message is one sentence a supervisor can act on."""
+
+
+def describe(campaign: Campaign) -> dict:
+    """The campaign's calling hours for its page: ``days`` [(weekday, "08:00-21:00" or
+    "no calls")], ``states`` [(state, hours text, source or "")], ``holidays_off``."""
+    hours = campaign_hours(campaign)
+    days = [
+        (DAY_NAMES[k], "no calls" if w is None else f"{format_time(w[0])}–{format_time(w[1])}")
+        for k, w in zip(DAY_KEYS, hours.days, strict=True)
+    ]
+    lines = dict(line.split(": ", 1) for line in state_lines(hours).splitlines())
+    sources = {k: v["source"] for k, v in DEFAULT_STATE_HOURS.items()}
+    states = [(code, text, sources.get(code, "")) for code, text in lines.items()]
+    return {"days": days, "states": states, "holidays_off": hours.holidays_off}
+
+
+def set_calling_hours(campaign: Campaign, settings: dict, *, user_id: int | None) -> bool:
+    """Store the campaign's calling hours (``days``, ``states``, ``holidays_off``, as
+    ``leadapp.domain.calling_hours.calling_hours`` reads them), checked first; audited.
+    Returns whether anything changed."""
+    try:
+        hours = calling_hours(settings, campaign.window_start, campaign.window_end)
+    except ValueError as exc:
+        raise CallingHoursError(str(exc)) from None
+    stored = hours_to_settings(hours)
+    if stored == hours_to_settings(campaign_hours(campaign)):
+        return False
+    campaign.calling_hours = stored
+    audit.record(campaign.account_id, user_id, "campaign.calling_hours", campaign, **stored)
+    db.session.flush()
+    return True

@@ -145,3 +145,18 @@ def test_zone_keys_round_trip_and_sort_the_zones():
     at = utc("America/New_York", 2026, 10, 14, 19, 30)
     assert not allowed_for_key("America/New_York|US|FL", DEFAULT, at + dt.timedelta(hours=1))
     assert allowed_for_key("America/New_York|US|FL", DEFAULT, at)
+
+
+def test_the_state_table_reads_back_from_the_text_a_supervisor_edits():
+    from leadapp.domain.calling_hours import parse_state_lines, state_lines
+
+    text = state_lines(DEFAULT)
+    assert "US-TX: 09:00-21:00, sun 12:00-21:00" in text.splitlines()
+    assert "US-RI: 09:00-18:00, sat 10:00-17:00, sun off" in text.splitlines()
+    assert calling_hours({"states": parse_state_lines(text)}) == DEFAULT
+    edited = calling_hours({"states": parse_state_lines("us-ny: sun off\n\nUS-FL: 09:00-20:00")})
+    assert window_on(edited, dt.date(2026, 10, 18), "US", "NY") is None
+    assert window_on(edited, dt.date(2026, 10, 19), "US", "NY") == (dt.time(8), dt.time(21))
+    assert window_on(edited, dt.date(2026, 10, 19), "US", "TX") == (dt.time(8), dt.time(21))
+    with pytest.raises(ValueError, match="line 2: 'sun 9' is not hours like 08:00-20:00"):
+        parse_state_lines("US-FL: 08:00-20:00\nUS-TX: sun 9")
