@@ -181,6 +181,12 @@ def grid_page(
     return rows, len(chosen), filter_counts(flags)
 
 
+def rows_in_filter(imp: Import, show: str) -> list[int]:
+    """Every row the filter ``show`` lists now, on all its pages ("select all" for delete)."""
+    flags = row_flags(imp)
+    return flags.loc[in_filter(flags, show), "_row"].astype("int64").tolist()
+
+
 def rows_now(imp: Import, row_numbers: list[int], show: str) -> tuple[pd.DataFrame, int, dict]:
     """The rows ``row_numbers`` as they stand now (deleted ones left out), each with
     ``_dup`` and ``_listed`` (whether the filter ``show`` lists it now), the number of rows

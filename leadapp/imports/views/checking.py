@@ -228,11 +228,22 @@ def cell(import_id: int, row: int, field: str):
 def delete_rows(import_id: int):
     imp = _draft(import_id)
     rows = [int(r) for r in request.form.getlist("row") if r.isdigit()]
+    if request.form.get("all_in_filter") in staging.FILTERS and _staged_ready(imp):
+        # "Select all": every row of the filter, on every page, as it stands now.
+        rows = staging.rows_in_filter(imp, request.form["all_in_filter"])
     if not rows:
         flash("Select the rows to delete first.", "info")
     else:
         staging.delete_rows(imp, rows)
-        audit.record(imp.account_id, current_user.id, "import.delete_rows", imp, rows=rows)
+        # The first thousand row numbers name them; a whole filter can be far more.
+        audit.record(
+            imp.account_id,
+            current_user.id,
+            "import.delete_rows",
+            imp,
+            rows=rows[:1000],
+            count=len(rows),
+        )
         db.session.commit()
-        flash(f"Deleted {len(rows)} row(s) from this import.", "success")
+        flash(f"Deleted {len(rows):,} row(s) from this import.", "success")
     return redirect(url_for("imports.check", import_id=imp.id, show=request.args.get("show")))

@@ -37,6 +37,7 @@ def mapping(import_id: int):
     fields = import_service.field_definitions()
     templates = db.session.scalars(sa.select(MappingTemplate).order_by(MappingTemplate.name)).all()
     error = None
+    refused = False  # a POST refused without a message of its own (the phone warning)
     overwrite = None  # a template whose name the supervisor chose again: asked first
     first_phone = import_service.first_valid_phone(imp) if imp.mapping else True
     if request.method == "POST":
@@ -74,6 +75,9 @@ def mapping(import_id: int):
             except (import_service.ImportError_, template_service.TemplateError) as exc:
                 db.session.rollback()
                 error = str(exc)
+                if "phone1" not in chosen.values():
+                    # The page's own warning says it (one warning, not two).
+                    error, refused = None, True
             else:
                 imp.mapping, imp.timezone_rules = chosen, rules
                 imp.settings = {**(imp.settings or {}), "first_valid_phone": first_phone}
@@ -108,7 +112,7 @@ def mapping(import_id: int):
         first_phone=first_phone,
         save_name=request.form.get("save_template", "") if request.method == "POST" else "",
         view=request.args.get("view", "grid"),
-    ), (422 if error and request.method == "POST" else 200)
+    ), (422 if (error or refused) and request.method == "POST" else 200)
 
 
 def _with_full_name(fields) -> list:

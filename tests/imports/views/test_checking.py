@@ -113,3 +113,38 @@ def test_review_speaks_of_rows_in_the_file_and_no_internal_names(app, wizard):
     assert "Rows to import from the file" not in page
     for internal in ("phone1", "discard-new", "customer_key", "update-all", "campaign_id"):
         assert internal not in re.sub(r"<[^>]+>", " ", page), internal
+
+
+def mixed_file(valid: int, invalid: int) -> bytes:
+    lines = ["First Name,Phone"]
+    lines += [f"Ok{i},+1 415 234 {i:04d}" for i in range(valid)]
+    lines += [f"Bad{i},12{i}" for i in range(invalid)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_select_all_deletes_every_row_of_the_filter_not_just_the_page(app, wizard):
+    """Item 6: 120 invalid rows are three pages; "select all" deletes the 120."""
+    import_id = wizard.through_check(mixed_file(30, 120), scope="none")
+    page = text_of(wizard.client.get(f"/imports/{import_id}/check?show=invalid"))
+    assert "Select all 120 rows of this filter (every page)" in page
+    assert 'name="all_in_filter" value="invalid" form="rows-form"' in page
+    token = csrf_from(wizard.client, f"/imports/{import_id}/check")
+    response = wizard.client.post(
+        f"/imports/{import_id}/rows/delete?show=invalid",
+        data={"csrf_token": token, "all_in_filter": "invalid", "row": ["0"]},
+    )
+    assert response.status_code == 302
+    page = text_of(wizard.client.get(response.headers["Location"]))
+    assert "Deleted 120 row(s) from this import." in page
+    assert 'data-testid="count-invalid">0<' in page
+    assert 'data-testid="count-valid">30<' in page  # untouched, row 0 included
+
+
+def test_check_data_shows_no_internal_names(app, wizard):
+    """Item 6: field keys and setting codes never reach the page."""
+    import_id = wizard.through_check(mixed_file(3, 2), scope="campaign")
+    for show in ("all", "invalid"):
+        page = text_of(wizard.client.get(f"/imports/{import_id}/check?show={show}"))
+        words = re.sub(r"<[^>]+>", " ", page)
+        for internal in ("phone1", "discard-new", "customer_key", "first_name", "_valid"):
+            assert internal not in words, (show, internal)

@@ -202,3 +202,18 @@ def test_saving_a_template_under_a_taken_name_asks_before_overwriting(app, wizar
     with app.app_context(), account_scope(wizard.account_id):
         (template,) = db.session.scalars(sa.select(MappingTemplate)).all()
         assert "Phone 2" not in template.mapping
+
+
+def test_an_unmapped_phone_is_said_once(app, wizard):
+    """Item 6: the page's phone warning, not also an error saying the same."""
+    import_id = wizard.new()
+    assert wizard.upload(import_id, SECOND_PHONE_ONLY).status_code == 302
+    form = mapping_form(wizard, import_id, **{"map-1": "", "map-2": ""})
+    response = wizard.client.post(f"/imports/{import_id}/mapping", data=form)
+    assert response.status_code == 422
+    page = text_of(response)
+    assert page.count("Map a column to") == 1
+    warning = re.search(r'<div class="([^"]*)" data-testid="phone-warning"', page).group(1)
+    assert "d-none" not in warning
+    assert 'data-testid="mapping-error"' not in page
+    assert wizard.imp(import_id).step != "duplicates"
