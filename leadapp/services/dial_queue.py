@@ -26,6 +26,7 @@ follows the leads handed out, not the campaign's size.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -73,6 +74,7 @@ class PoolPlan:
     released: int | None  # dial-order positions released today (None: all)
     why_not: str | None = None  # why the pool gives nothing now
     candidates: list[int] = field(default_factory=list)
+    all_zones: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -108,7 +110,13 @@ def local_time(at: dt.datetime, zone: str) -> dt.datetime:
     return at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone))
 
 
-def _pool_zones(pool_id: int) -> list[str | None]:
+# Zone keys per pool, read again after ZONES_TTL seconds or when the pool seems dry:
+# {(database, pool id, pool created at): (read at, keys)}.
+ZONES_TTL = 60.0
+_zones_seen: dict[tuple, tuple[float, list[str | None]]] = {}
+
+
+def _scan_zones(pool_id: int) -> list[str | None]:
     """The zone keys (``Lead.zone_key``: possible zones, country, state) of the pool's
     dialable leads: a skip over the index, one probe per key (a loose index scan), never a
     read of every lead."""
@@ -133,7 +141,20 @@ def _pool_zones(pool_id: int) -> list[str | None]:
     return zones
 
 
-def plans(campaign: Campaign, at: dt.datetime) -> list[PoolPlan]:
+def pool_zones(pool: LeadPool, fresh: bool = False) -> list[str | None]:
+    """The pool's zone keys, kept a minute: a new key (an import in a new zone) is seen
+    within ZONES_TTL, or at once when the pool has nothing left in the keys known."""
+    key = (str(db.engine.url), pool.id, pool.created_at)
+    seen = _zones_seen.get(key)
+    if fresh or seen is None or time.monotonic() - seen[0] > ZONES_TTL:
+        seen = (time.monotonic(), _scan_zones(pool.id))
+        if len(_zones_seen) > 10_000:
+            _zones_seen.clear()
+        _zones_seen[key] = seen
+    return list(seen[1])
+
+
+def plans(campaign: Campaign, at: dt.datetime, fresh: bool = False) -> list[PoolPlan]:
     """Every pool the campaign dials, with the zones callable at ``at`` (naive UTC) and the
     positions released today; ``why_not`` says why a pool gives nothing now."""
     account = db.session.get(Account, campaign.account_id)
@@ -155,7 +176,8 @@ def plans(campaign: Campaign, at: dt.datetime) -> list[PoolPlan]:
         if plan.released == 0:
             plan.why_not = "its first day has not come"
             continue
-        zones = _pool_zones(pool.id)
+        zones = pool_zones(pool, fresh=fresh)
+        plan.all_zones = zones
         plan.zones = dial_hours.open_zones(campaign, pool, at, zones)
         if not zones:
             plan.why_not = "no lead left to dial"
@@ -164,7 +186,7 @@ def plans(campaign: Campaign, at: dt.datetime) -> list[PoolPlan]:
     return out
 
 
-def _eligible(plan: PoolPlan, settings: DialSettings, campaign: Campaign, at, agent_id):
+def _eligible(plan: PoolPlan, settings: DialSettings, at, agent_id):
     """The lead conditions of one pool's branch (all but the zone)."""
     conditions = [
         Lead.pool_id == plan.pool.id,
@@ -200,61 +222,79 @@ def _zone_is(key: str | None):
 
 
 def candidates(
-    plan: PoolPlan,
+    plans_: list[PoolPlan],
     settings: DialSettings,
-    campaign: Campaign,
     at,
     agent_id,
-    limit: int,
+    limits: dict[int, int],
     exclude: set[int] | None = None,
-) -> list[int]:
-    """Up to ``limit`` eligible leads of one pool in queue order, but ``exclude``: one
-    LIMIT query per callable zone key on the queue's index, merged."""
-    if not plan.zones:
-        return []
+) -> dict[int, list[int]]:
+    """Per pool, up to ``limits[pool]`` eligible leads in queue order, but ``exclude``: one
+    statement of LIMIT branches, one per (pool, callable zone key), each on the queue's
+    index; merged here."""
     order = _order(settings)
     skip = [Lead.id.not_in(sorted(exclude))] if exclude else []
     branches = []
-    for zone in plan.zones:
-        branch = (
-            sa.select(Lead.id.label("id"), *[c.label(f"k{i}") for i, c in enumerate(order)])
-            .where(*_eligible(plan, settings, campaign, at, agent_id), _zone_is(zone), *skip)
-            .order_by(*order)
-            .limit(limit)
-        )
-        branches.append(branch.subquery().select())
-    union = sa.union_all(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
-    keys = [union.c[f"k{i}"] for i in range(len(order))]
-    query = sa.select(union.c.id).order_by(*keys).limit(limit)
-    return list(db.session.scalars(query.execution_options(all_accounts=True)))
+    columns = (
+        Lead.pool_id.label("p"),
+        Lead.id.label("id"),
+        *[c.label(f"k{i}") for i, c in enumerate(order)],
+    )
+    for plan in plans_:
+        limit = limits.get(plan.pool.id, 0)
+        conditions = (*_eligible(plan, settings, at, agent_id), *skip) if limit > 0 else ()
+        for zone in plan.zones if limit > 0 else ():
+            branches.append(
+                sa.select(*columns)
+                .where(*conditions, _zone_is(zone))
+                .order_by(*order)
+                .limit(limit)
+                .subquery()
+                .select()
+            )
+    out: dict[int, list[int]] = {p.pool.id: [] for p in plans_}
+    if not branches:
+        return out
+    query = sa.union_all(*branches) if len(branches) > 1 else branches[0]
+    rows = sorted(
+        db.session.execute(query.execution_options(all_accounts=True)), key=lambda r: r[2:]
+    )
+    for row in rows:
+        if len(out[row[0]]) < limits[row[0]]:
+            out[row[0]].append(row[1])
+    return out
 
 
-def due_callbacks(plans_: list[PoolPlan], settings, campaign, at, agent_id, limit) -> list[int]:
+def due_callbacks(plans_: list[PoolPlan], settings, at, agent_id, limit) -> list[int]:
     """Callbacks due at ``at`` in the campaign's open pools: the agent's own first, then the
-    longest due."""
-    pool_zones = [(p.pool.id, p.zones) for p in plans_ if p.zones]
-    if not pool_zones:
-        return []
-    mine = Lead.callback_agent_id == (agent_id or 0)
-    out: list[int] = []
-    for pool_id, zones in pool_zones:
-        plan = next(p for p in plans_ if p.pool.id == pool_id)
-        conditions = _eligible(plan, settings, campaign, at, agent_id)
+    longest due (one statement; each pool's branch reads its callbacks index)."""
+    mine = sa.case((Lead.callback_agent_id == (agent_id or 0), 0), else_=1)
+    branches = []
+    for plan in plans_:
+        if not plan.zones:
+            continue
+        conditions = _eligible(plan, settings, at, agent_id)
         if plan.released is not None:
             conditions = conditions[:-1]  # a callback was released when first called
-        query = (
-            sa.select(Lead.id, sa.case((mine, 0), else_=1), Lead.callback_at)
+        branches.append(
+            sa.select(Lead.id.label("id"), mine.label("mine"), Lead.callback_at.label("due"))
             .where(
                 *conditions,
                 Lead.callback_at.is_not(None),
-                sa.or_(*(_zone_is(z) for z in zones)),
+                sa.or_(*(_zone_is(z) for z in plan.zones)),
             )
-            .order_by(sa.case((mine, 0), else_=1), Lead.callback_at)
+            .order_by(mine, Lead.callback_at)
             .limit(limit)
+            .subquery()
+            .select()
         )
-        out += list(db.session.execute(query.execution_options(all_accounts=True)))
-    out.sort(key=lambda row: (row[1], row[2]))
-    return [row[0] for row in out[:limit]]
+    if not branches:
+        return []
+    query = sa.union_all(*branches) if len(branches) > 1 else branches[0]
+    rows = sorted(
+        db.session.execute(query.execution_options(all_accounts=True)), key=lambda r: r[1:]
+    )
+    return [row[0] for row in rows[:limit]]
 
 
 def _advance(settings: DialSettings, used: int) -> None:
@@ -272,12 +312,13 @@ def _advance(settings: DialSettings, used: int) -> None:
         db.session.expire(settings, ["mix_position"])
 
 
-def _lock(ids: list[int], at) -> set[int]:
-    """The leads of ``ids`` still free, locked for this transaction. PostgreSQL skips the
-    rows another caller holds and re-reads the rest (a lead leased meanwhile is gone). A
+def _lock(ids: list[int], at, limit: int | None = None, order=None) -> list[int]:
+    """The first ``limit`` of the leads ``ids`` still free (in ``order``), locked for this
+    transaction. PostgreSQL skips the rows another caller holds (``SKIP LOCKED``: it locks
+    the next free ones instead) and re-reads the rest (a lead leased meanwhile is gone). A
     lease still running on the real clock holds its lead whatever ``at`` says."""
     if not ids:
-        return set()
+        return []
     leased = (
         sa.select(DialLease.id)
         .where(
@@ -288,33 +329,40 @@ def _lock(ids: list[int], at) -> set[int]:
         .exists()
     )
     query = sa.select(Lead.id).where(Lead.id.in_(ids), Lead.next_call_at <= at, dialable(), ~leased)
+    if order is not None:
+        query = query.order_by(*order)
+    if limit is not None:
+        query = query.limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Lead)
-    return set(db.session.scalars(query.execution_options(all_accounts=True)))
+    return list(db.session.scalars(query.execution_options(all_accounts=True)))
 
 
-def _fill(need: Counter, by_pool, at, seen: set[int], refill) -> dict[int, list[int]]:
-    """Lock ``need[pool]`` leads of each pool, its candidates in order; a candidate another
-    caller holds is passed over for the pool's next (read again further down when short)."""
+def _fill(need: Counter, by_pool, at, seen: set[int], refill, order) -> dict[int, list[int]]:
+    """Lock ``need[pool]`` leads of each pool, the first free of its candidates in queue
+    order; when another caller holds them all, the pool's next candidates are read."""
     got: dict[int, list[int]] = {pool_id: [] for pool_id in need}
-    for _round in range(4):
-        batch = []
-        for pool_id, n in need.items():
-            plan = by_pool[pool_id]
+    for pool_id, n in need.items():
+        plan = by_pool[pool_id]
+        for _round in range(3):
             missing = n - len(got[pool_id])
             if missing <= 0:
-                continue
+                break
             if len(plan.candidates) < missing:
                 refill(plan, missing)
-            take, plan.candidates = plan.candidates[:missing], plan.candidates[missing:]
-            seen.update(take)
-            batch += [(lead_id, pool_id) for lead_id in take]
-        if not batch:
-            break
-        free = _lock([lead_id for lead_id, _p in batch], at)
-        for lead_id, pool_id in batch:
-            if lead_id in free:
-                got[pool_id].append(lead_id)
+            if not plan.candidates:
+                break
+            ids, plan.candidates = plan.candidates, []
+            seen.update(ids)
+            locked = _lock(ids, at, missing, order)
+            got[pool_id] += locked
+            # What was not locked stays a candidate only if it was not read past.
+            held = set(locked)
+            if len(locked) < missing:
+                continue
+            last = ids.index(locked[-1]) if locked else -1
+            plan.candidates = [i for i in ids[last + 1 :] if i not in held]
+            seen.difference_update(plan.candidates)
     return got
 
 
@@ -351,17 +399,18 @@ def next_leads(
     now = utcnow()
     at = at or now
     settings = settings_for(campaign)
-    plans_ = plans(campaign, at)
+    fresh = False
+    plans_ = plans(campaign, at, fresh)
     chosen: list[tuple[int, PoolPlan, str]] = []
     taken: set[int] = set()
     by_pool = {p.pool.id: p for p in plans_}
 
-    callbacks = due_callbacks(plans_, settings, campaign, at, agent_id, count)
+    callbacks = due_callbacks(plans_, settings, at, agent_id, count)
     if callbacks:
         pool_of = dict(
             db.session.execute(sa.select(Lead.id, Lead.pool_id).where(Lead.id.in_(callbacks))).all()
         )
-        free = _lock(callbacks, at)
+        free = set(_lock(callbacks, at))
         for lead_id in callbacks:
             if lead_id in free:
                 chosen.append((lead_id, by_pool[pool_of[lead_id]], "callback"))
@@ -376,11 +425,17 @@ def next_leads(
     seen = set(taken)
 
     def refill(plan: PoolPlan, n: int) -> None:
-        ids = candidates(plan, settings, campaign, at, agent_id, n * 2 + SLACK, seen)
-        plan.candidates = [i for i in ids if i not in seen]
+        found = candidates([plan], settings, at, agent_id, {plan.pool.id: n * 2 + SLACK}, seen)
+        plan.candidates = [i for i in found[plan.pool.id] if i not in seen]
 
+    limit = want * 2 + SLACK
+    found = candidates(live, settings, at, agent_id, {p.pool.id: limit for p in live}, seen)
     for plan in live:
-        refill(plan, want)
+        plan.candidates = found[plan.pool.id]
+        if len(plan.candidates) < limit and not fresh:
+            # Short: perhaps leads in a zone key not seen yet. Look once more.
+            plan.zones = dial_hours.open_zones(campaign, plan.pool, at, pool_zones(plan.pool, True))
+            refill(plan, want)
     # The weighted turns first; a second pass shares what a pool could not give (its
     # leads all taken by callers at the same moment) among the others.
     for _pass in range(2):
@@ -389,7 +444,7 @@ def next_leads(
             break
         order = dial_mix.choose(weights, position, want, available)
         position += len(order)
-        got = _fill(Counter(order), by_pool, at, seen, refill)
+        got = _fill(Counter(order), by_pool, at, seen, refill, _order(settings))
         turns = {pool_id: iter(ids) for pool_id, ids in got.items()}
         for pool_id in order:
             lead_id = next(turns[pool_id], None)
