@@ -54,6 +54,14 @@ class EmptyForm(FlaskForm):
     """Buttons that POST (toggle, reset) still carry the CSRF token."""
 
 
+def _id_or_none(value):
+    """A chosen id, or None for what is no number (the view then says what to choose)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class NewListForm(FlaskForm):
     """A list made without a file (issue 17 item 11); the choices are filled per account."""
 
@@ -64,7 +72,7 @@ class NewListForm(FlaskForm):
             Length(max=NAME_MAX, message=f"A list name can have at most {NAME_MAX} characters."),
         ],
     )
-    campaign = SelectField("Campaign", coerce=int, validate_choice=False)
+    campaign = SelectField("Campaign", coerce=_id_or_none, validate_choice=False)
     description = TextAreaField(
         "Description",
         validators=[
@@ -75,7 +83,7 @@ class NewListForm(FlaskForm):
         ],
     )
     timezone = SelectField("Time zone", validate_choice=False)
-    owner = SelectField("Owner", coerce=int, validate_choice=False)
+    owner = SelectField("Owner", coerce=_id_or_none, validate_choice=False)
 
 
 class DeleteListForm(FlaskForm):

@@ -10,6 +10,7 @@ from flask_login import current_user
 from leadapp.extensions import db
 from leadapp.leads.forms import zone_choices
 from leadapp.models import Campaign, LeadPool, User
+from leadapp.models.base import is_id
 from leadapp.security import admin_required, get_or_404
 from leadapp.services import pool_lists
 from leadapp.services.pools import PoolError
@@ -29,7 +30,8 @@ def _new_form() -> NewListForm:
     form.timezone.choices = zone_choices("The campaign's time zone")
     if request.method == "GET":
         form.owner.data = current_user.id
-        form.campaign.data = request.args.get("campaign", type=int)
+        wanted = request.args.get("campaign", type=int)
+        form.campaign.data = wanted if is_id(wanted) else None
     return form
 
 
@@ -41,8 +43,11 @@ def new_list():
     if not form.campaign.choices:
         problems.append("Create a campaign first: a list feeds a campaign.")
     elif form.validate_on_submit():
-        campaign = db.session.get(Campaign, form.campaign.data) if form.campaign.data else None
-        owner = db.session.get(User, form.owner.data) if form.owner.data else None
+        # Ids past the INTEGER column name nothing (and would fail on PostgreSQL).
+        campaign = (
+            db.session.get(Campaign, form.campaign.data) if is_id(form.campaign.data) else None
+        )
+        owner = db.session.get(User, form.owner.data) if is_id(form.owner.data) else None
         try:
             pool = pool_lists.create_pool(
                 current_user,

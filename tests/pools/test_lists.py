@@ -266,3 +266,16 @@ def test_only_admins_delete_lists_and_only_their_own(app, client, make_user, mak
     login(client, "boss@globex.test", PASSWORD)
     assert client.get(f"/pools/{gone}/delete").status_code == 404
     assert _all(app, LeadPool, LeadPool.id == gone)
+
+
+@pytest.mark.parametrize("absurd", ["0", str(2**31), str(2**64), "abc", "-1"])
+def test_absurd_ids_are_refused_with_a_sentence_never_an_error(app, admin_client, absurd):
+    campaign(app, "Spring Sales")
+    response = _new_list(admin_client, name="New", campaign=absurd, owner=absurd)
+    assert response.status_code == 422
+    assert "Choose one of your campaigns for the list." in _text(response)
+    assert admin_client.get(f"/pools/new?campaign={absurd}").status_code == 200
+    gone = pool(app, "Old list", [{}] * 2)
+    response = _delete(admin_client, gone, absurd)
+    assert response.status_code in (400, 409)
+    assert _all(app, LeadPool, LeadPool.id == gone)

@@ -128,3 +128,14 @@ def test_another_accounts_leads_are_never_touched(app, admin_client, make_accoun
     response = _bulk(admin_client, action="delete", lead_ids=their_ids, confirmed=2)
     assert "Check at least one lead first." in _flash(admin_client, response)
     assert len(_leads(app, Lead.pool_id == theirs)) == 2
+
+
+def test_absurd_cursors_ids_and_lists_answer_without_an_error(app, admin_client):
+    _spring, _autumn, ids = _setup(app)
+    for absurd in ("0", str(2**31), str(2**64), "abc", "-5"):
+        for arg in ("after", "before", "page", "pool", "campaign", "q"):
+            assert admin_client.get(f"/leads?{arg}={absurd}").status_code == 200, (arg, absurd)
+        response = _bulk(admin_client, action="move", lead_ids=[absurd], target_pool=absurd)
+        assert response.status_code == 302
+        response = _bulk(admin_client, action="move", lead_ids=ids[:1], target_pool=absurd)
+        assert response.status_code in (302, 404)
