@@ -459,7 +459,10 @@ def apply_pools(campaign_id: int):
             if request.htmx:
                 return render_template("campaigns/_assignment.html", **context)
             return render_template(
-                "campaigns/show.html", **context, **_duplicates_context(campaign)
+                "campaigns/show.html",
+                **context,
+                **_duplicates_context(campaign),
+                **_hours_context(campaign),
             )
         plan = service.apply_assignment(campaign, pending, current_user.id)
     except CampaignError as exc:
