@@ -49,9 +49,7 @@ def pool_of_another_campaign(wizard) -> tuple[int, int]:
         pool = LeadPool(account_id=account.id, name="Sydney leads")
         db.session.add(pool)
         db.session.flush()
-        db.session.add(
-            PoolAssignment(account_id=account.id, pool_id=pool.id, campaign_id=other.id)
-        )
+        db.session.add(PoolAssignment(account_id=account.id, pool_id=pool.id, campaign_id=other.id))
         db.session.commit()
         return other.id, pool.id
 
