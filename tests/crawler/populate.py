@@ -10,8 +10,7 @@ each wizard step (create, attach the file, map, stage + analyse, review), a comp
 (``execute``), dedup test runs, a scheduled run (``schedule``), completed runs with golden
 changes (``run``), an undone run (``run`` then ``undo``), do-not-call uploads (``upload``).
 States set by hand because they cannot be reached quickly: a "running" import / dedup run
-(status set and its job row marked running, alive), a custom field definition (no
-service defines one yet), a "stalled" one (its heartbeat an hour
+(status set and its job row marked running, alive), a "stalled" one (its heartbeat an hour
 old), "failed" (``imports.fail`` / the status and error a failed task leaves), "cancelled".
 """
 
@@ -29,7 +28,6 @@ from leadapp.models import (
     Account,
     BackgroundJob,
     DedupJob,
-    FieldDefinition,
     Lead,
     LeadPool,
     User,
@@ -146,11 +144,20 @@ def _pools_and_leads(w: World, account, admin) -> None:
     from leadapp.services import pools as pool_service
 
     m, today = w.marker, dt.date.today()
-    # A custom lead field (no service defines one yet: the model, as an admin page would).
-    custom = FieldDefinition(key="loyalty", label=f"{m}-field-loyalty", max_length=40)
-    db.session.add(custom)
-    db.session.flush()
+    from leadapp.services import campaign_duplicates, custom_fields
+
+    # Custom lead fields, as Admin → Lead fields makes them: one that leads hold a value
+    # of, one unique date field nobody uses yet.
+    custom = custom_fields.add_field(account.id, f"{m}-field-loyalty", "text", max_length=40)
+    unused = custom_fields.add_field(account.id, f"{m}-field-since", "date", unique=True)
     w.add("field_definition", "custom", custom.id)
+    w.add("field_definition", "unused", unused.id)
+    # The main campaign's API leads match on any of the phone or the custom field.
+    campaign_duplicates.set_api_rules(
+        w.campaign,
+        {"match": ["phone1", f"custom:{custom.key}"], "match_mode": "any"},
+        user_id=admin.id,
+    )
     pools = {
         "active": LeadPool(name=f"{m}-pool-active", description=f"{m}-pool-description"),
         "inactive": LeadPool(name=f"{m}-pool-inactive"),
@@ -183,7 +190,13 @@ def _pools_and_leads(w: World, account, admin) -> None:
         w.add("lead", state, made.id)
         return made
 
-    lead("open", 1, email=f"open@{w.slug}.test", customer_key=f"{m}-key-1", loyalty=f"{m}-gold")
+    lead(
+        "open",
+        1,
+        email=f"open@{w.slug}.test",
+        customer_key=f"{m}-key-1",
+        **{custom.key: f"{m}-gold"},
+    )
     lead("closed", 2).status = "closed"
     lead("inactive", 3).status = "inactive"
     lead("removed", 4).status = "removed"
