@@ -167,6 +167,7 @@ MATRIX: dict[str, list[Case]] = {
     # Another session of the acting user's (own), or of a user of the other account.
     "auth.end_session": [_post(USER, lambda w, r: {"session_id": w.sessions[r]})],
     "auth.end_all_sessions": [_post(USER, logout=True)],
+    "auth.change_password": [_get(USER), _post(USER)],
     "auth.set_password": [_get(PUBLIC, lambda w, r: {"secret": w.password_link})],
     # --- admin (users, outbox)
     "admin.index": [_get(ADMIN)],

@@ -18,3 +18,9 @@ class SetPasswordForm(FlaskForm):
             EqualTo("password", "The two passwords differ; type the same password twice."),
         ],
     )
+
+
+class ChangePasswordForm(SetPasswordForm):
+    current = PasswordField(
+        "Your current password", validators=[DataRequired("Type your current password.")]
+    )

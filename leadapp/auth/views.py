@@ -17,10 +17,10 @@ from flask_wtf import FlaskForm
 from leadapp.extensions import db, limiter
 from leadapp.models.base import utcnow
 from leadapp.security import safe_next
-from leadapp.services import accounts, password_links, user_sessions
+from leadapp.services import accounts, audit, password_links, user_sessions
 
 from . import lockout, logins
-from .forms import LoginForm, SetPasswordForm
+from .forms import ChangePasswordForm, LoginForm, SetPasswordForm
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -138,6 +138,41 @@ def end_all_sessions():
     db.session.commit()
     flash(f"You are logged out everywhere ({ended} session{'s' if ended != 1 else ''}).", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/settings/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """A user changes their own password: every other session of theirs ends."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append("That is not your current password.")
+        else:
+            try:
+                accounts.reset_password(current_user, form.password.data)
+            except accounts.AccountError as exc:
+                db.session.rollback()
+                form.password.errors.append(str(exc))
+            else:
+                ended = user_sessions.end_all(current_user, keep=logins.current_session())
+                audit.record(
+                    current_user.account_id,
+                    current_user.id,
+                    "user.password_change",
+                    current_user,
+                    sessions_ended=ended,
+                )
+                db.session.commit()
+                flash(
+                    "Your password is changed; every other session of yours is logged out.",
+                    "success",
+                )
+                return redirect(url_for("auth.sessions"))
+    status = 422 if form.errors else 200
+    response = make_response(render_template("auth/change_password.html", form=form), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # ---------------------------------------------------------------------------------------

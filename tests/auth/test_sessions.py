@@ -57,6 +57,19 @@ def _user(app, email):
         )
 
 
+@pytest.fixture(autouse=True)
+def _no_leftover_mail(app):
+    """A reset queues a set-password email: a later worker test must not send it."""
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from leadapp.extensions import redis_connection
+
+    yield
+    with app.app_context():
+        Queue("mail", connection=redis_connection.client(), serializer=JSONSerializer).empty()
+
+
 @pytest.fixture
 def acme(make_account, make_user):
     account_id = make_account("acme")
@@ -228,3 +241,44 @@ def test_production_cookies_are_secure_httponly_lax_and_hsts_is_sent(app_environ
     assert set(cookies) >= {"session", "remember_token"}
     for header in cookies.values():
         assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header, header
+
+
+def test_changing_the_password_ends_every_other_session(app, client, acme):
+    _login(client, "sup@acme.test")
+    other = app.test_client()
+    _login(other, "sup@acme.test")
+    thief = _copy(app, other)
+    page = "/settings/password"
+    wrong = client.post(
+        page,
+        data={
+            "current": "not it",
+            "password": "a brand new secret",
+            "confirm": "a brand new secret",
+            "csrf_token": csrf_from(client, page),
+        },
+    )
+    assert wrong.status_code == 422
+    assert "That is not your current password." in wrong.get_data(as_text=True)
+    assert thief.get("/pools").status_code == 200
+    done = client.post(
+        page,
+        data={
+            "current": PASSWORD,
+            "password": "a brand new secret",
+            "confirm": "a brand new secret",
+            "csrf_token": csrf_from(client, page),
+        },
+    )
+    assert done.status_code == 302
+    _opens_nothing(other)
+    _opens_nothing(thief)
+    assert client.get("/pools").status_code == 200  # this browser stays logged in
+    fresh = app.test_client()
+    token = csrf_from(fresh, "/login")
+    assert (
+        fresh.post(
+            "/login", data={"email": "sup@acme.test", "password": PASSWORD, "csrf_token": token}
+        ).status_code
+        == 401
+    )

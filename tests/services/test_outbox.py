@@ -131,8 +131,22 @@ def _record(app, account_id, message_id):
         db.session.commit()
 
 
+@pytest.fixture
+def mail_queue(app):
+    """Creating a user queues a welcome email: a later worker test must not send it."""
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from leadapp.extensions import redis_connection
+
+    with app.app_context():
+        queue = Queue("mail", connection=redis_connection.client(), serializer=JSONSerializer)
+    yield queue
+    queue.empty()
+
+
 def test_outbox_page_lists_only_the_accounts_messages_whatever_users_it_creates(
-    app, admin_client, app_outbox, make_account, make_user
+    app, admin_client, app_outbox, make_account, make_user, mail_queue
 ):
     """Issue 16 item 3: admin A creates a user with the external address account B sent
     its import summary to, and still cannot read B's message."""
