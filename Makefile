@@ -79,6 +79,7 @@ bench: install-dev
 	$(BIN)/python bench/pool_grid.py
 	$(BIN)/python bench/dedup.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/day.py  # SQLite; add --database-url postgresql://... for PostgreSQL
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache

@@ -6,6 +6,7 @@ usage: python bench/day.py [--seconds 180] [--big-rows 300000] [--small-rows 500
                            [--database-url postgresql://127.0.0.1:5432/test]
                            [--schema leadapp_bench_day] [--redis-url redis://127.0.0.1:6379/13]
                            [--think 1.0] [--wait 900] [--seed 1] [--keep] [--port 0]
+                           [--lock-watch 0.3]
 quick run: python bench/day.py --seconds 30 --big-rows 20000 --leads 4000
 
 The app runs exactly as `make run` starts it: ``flask --app wsgi run-all`` (the embedded
@@ -40,7 +41,8 @@ and wrap codes (their audit entry, and each lead's last acknowledged value), sav
 (by name), do-not-call numbers (every number of every acknowledged upload), imports
 (the pool holds the leads the import reports). It prints the figures as tables and one JSON
 line (the last line) and exits 1 on any lost write, refused write, job not completed, 5xx
-or unanswered request.
+or unanswered request. --lock-watch S (SQLite) lists every hold of the write lock longer than
+S seconds by the code that took it (LEADAPP_LOCK_WATCH in the app it starts).
 """
 
 from __future__ import annotations
