@@ -439,6 +439,24 @@ def test_a_custom_field_is_a_match_key_trimmed_and_without_case(pool):
         settings(match_keys=["custom:nope"])
 
 
+def test_the_command_line_matches_on_a_custom_field_and_any_of(app, runner, pool):
+    db.session.add(
+        FieldDefinition(account_id=pool.account_id, key="policy", label="Policy", position=99)
+    )
+    for i, (value, email) in enumerate([("P-1", "a@x.test"), ("p-1", None), ("P-2", "a@x.test")]):
+        lead = add_lead(pool, f"+1415555016{i}", T0 + dt.timedelta(days=i), email_key=email)
+        lead.custom = {"policy": value}
+    db.session.commit()
+    base = ["dedup", "test-run", "--account", "acme"]
+    assert cli_json(runner, *base, "--match", "custom:policy")["duplicates"] == 1
+    # Policy or email: the three are one chain; both: none.
+    assert cli_json(runner, *base, "--match", "custom:policy,email")["duplicates"] == 2
+    both = cli_json(runner, *base, "--match", "custom:policy,email", "--match-mode", "all")
+    assert both["duplicates"] == 0
+    refused = runner.invoke(args=[*base, "--match", "custom:nope"])
+    assert refused.exit_code == 1 and "There is no custom field nope" in refused.output
+
+
 def test_a_scope_over_the_limit_is_refused_and_nothing_moves(pool, monkeypatch):
     for i in range(3):
         add_lead(pool, "+14155550131", T0 + dt.timedelta(days=i))
