@@ -8,7 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from leadapp.domain.csv_export import to_csv_bytes
-from leadapp.domain.duplicates import first_occurrence
+from leadapp.domain.duplicates import first_occurrence, key_parts
 from leadapp.domain.validation import REASON_TEXT
 from leadapp.extensions import db
 from leadapp.models import AuditLog, Import
@@ -68,7 +68,14 @@ def _duplicates(imp: Import, frame: pd.DataFrame) -> pd.DataFrame:
         "line " + valid.loc[first[in_file].to_numpy(), "_line"].astype("str").to_numpy()
     )
     rows["matched_lead_id"] = ""
-    rows["match_key"] = valid["_key"].str.replace("\x1f", " + ", regex=False)
+    if settings.match_mode == "any" and len(settings.match) > 1:
+        # "any of": the values the row has, e.g. "+14155550101 or ann@x.com"
+        parts = key_parts(valid["_key"], len(settings.match))
+        rows["match_key"] = (
+            pd.concat(parts, axis=1).apply(lambda r: " or ".join(r.dropna()), axis=1).to_numpy()
+        )
+    else:
+        rows["match_key"] = valid["_key"].str.replace("\x1f", " + ", regex=False)
     rows["what_was_done"] = ""
     rows.loc[in_file, "what_was_done"] = "not imported (repeats an earlier row)"
     if d and d.get("scope") != "none":

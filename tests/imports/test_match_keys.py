@@ -192,3 +192,26 @@ def test_a_unique_field_that_is_the_match_key_is_left_to_the_duplicate_rules(app
     make_unique(app)
     out = run_json(runner, path, *base, "--pool", "by-key", "--match", "custom:policy")
     assert (out["invalid"], out["duplicates_existing"], out["imported"]) == (0, 1, 4)
+
+
+def test_duplicates_csv_names_the_earlier_line_and_the_values_matched(app, runner, files):
+    import csv
+    import io
+
+    from leadapp.services import import_reports
+
+    path, base = files
+    run_json(runner, path, *base, "--pool", "report", "--match", "phone1,email")
+    with app.app_context():
+        imp = db.session.scalar(
+            sa.select(Import).order_by(Import.id.desc()).execution_options(all_accounts=True)
+        )
+        with account_scope(imp.account_id):
+            text = import_reports.build(imp, "duplicates").getvalue().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    by_key = {r["match_key"].lstrip("'"): r for r in rows}  # formula-safe: a leading '
+    # Row 3 (line 4) repeats line 2's phone; line 6 repeats line 5's.
+    assert by_key["+14155550101 or ann@x.com"]["duplicate_of"] == "line 2"
+    assert by_key["+14155550150 or fresh@x.com"]["duplicate_of"] == "line 5"
+    assert by_key["+14155550199 or bob@x.com"]["matched_lead_id"]  # matched by its email
+    assert len(rows) == 4
