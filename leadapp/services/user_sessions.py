@@ -28,6 +28,8 @@ IDLE_LIMIT = dt.timedelta(hours=12)
 # "Keep me logged in" lasts this long from the last time the remember cookie was used.
 REMEMBER_FOR = dt.timedelta(days=30)
 REMEMBER_GRACE = dt.timedelta(seconds=30)
+# Ended and expired sessions are kept this long (an audit of recent logins), then deleted.
+KEEP_ENDED = dt.timedelta(days=30)
 # ``last_seen_at`` (and an idle session's expiry) is written at most this often.
 TOUCH_INTERVAL = dt.timedelta(minutes=1)
 
@@ -64,8 +66,19 @@ def start(
     user: User, remember: bool, ip_address: str = "", user_agent: str = ""
 ) -> tuple[UserSession, str, str | None]:
     """A new login of ``user``: the row, the session cookie's value and (with ``remember``)
-    the remember cookie's value."""
+    the remember cookie's value. The user's sessions that ended or expired more than
+    ``KEEP_ENDED`` ago are deleted (the sessions page shows only live ones)."""
     now = utcnow()
+    db.session.execute(
+        sa.delete(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            sa.or_(
+                UserSession.ended_at < now - KEEP_ENDED, UserSession.expires_at < now - KEEP_ENDED
+            ),
+        )
+        .execution_options(all_accounts=True, synchronize_session=False)
+    )
     secret = secrets.token_urlsafe(32)
     remember_secret = secrets.token_urlsafe(32) if remember else None
     row = UserSession(
