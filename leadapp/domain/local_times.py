@@ -19,11 +19,27 @@ _HAS_ZONE = re.compile(
 )
 
 
+# Times outside these are no lead's (and outside what a nanosecond timestamp holds).
+EARLIEST, LATEST = pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31")
+
+
+def _bounded(values: pd.Series) -> pd.Series:
+    """``values`` in nanoseconds, a time outside ``EARLIEST``..``LATEST`` as NaT."""
+    if values.dtype == object:  # nothing could be read
+        values = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    zone = values.dt.tz
+    naive = values.dt.tz_localize(None) if zone is not None else values
+    naive = naive.where(naive.between(EARLIEST, LATEST)).astype("datetime64[ns]")
+    return naive.dt.tz_localize(zone) if zone is not None else naive
+
+
 def _parse(text: pd.Series, **options) -> pd.Series:
-    out = pd.to_datetime(text, errors="coerce", format="ISO8601", **options)
+    out = _bounded(pd.to_datetime(text, errors="coerce", format="ISO8601", **options))
     retry = out.isna() & text.notna()
     if retry.any():
-        out[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed", **options)
+        again = _bounded(pd.to_datetime(text[retry], errors="coerce", format="mixed", **options))
+        out = out.copy()
+        out[retry] = again
     return out
 
 

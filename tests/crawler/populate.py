@@ -265,14 +265,11 @@ def _tokens_views_templates(w: World, admin, boss) -> None:
 
 
 def _wrap_codes(w: World, account_id: int) -> None:
-    """The account's default wrap codes (one of each effect) and one of its own."""
+    """A default wrap code of the account (SALE) and one of its own."""
     from leadapp.services import wrap_codes
 
-    seen = set()
-    for code in wrap_codes.codes(account_id):
-        if code.effect not in seen:
-            seen.add(code.effect)
-            w.add("wrap_code", code.effect, code.id)
+    sale = next(c for c in wrap_codes.codes(account_id) if c.code == "SALE")
+    w.add("wrap_code", "default", sale.id)
     own = wrap_codes.save_code(account_id, f"{w.marker}_REFUSED", f"{w.marker}-wrap", "closed")
     w.add("wrap_code", "own", own.id)
 

@@ -42,3 +42,12 @@ def test_wall_clock_gaps_and_repeats():
     assert utc(["2026-03-29 02:30"]) == ["2026-03-29 01:00"]
     # 2026-10-25 02:30 happens twice: the first (summer time) is taken.
     assert utc(["2026-10-25 02:30"]) == ["2026-10-25 00:30"]
+
+
+def test_times_no_lead_can_have_are_unreadable_not_an_error():
+    assert utc(["-1-01-01", "0001-01-01 00:00", "9999-12-31T23:59:59Z", "1970-01-01"]) == [
+        None,
+        None,
+        None,
+        "1969-12-31 23:00",
+    ]
