@@ -333,6 +333,18 @@ def update_leads(rows: pd.DataFrame, matches: pd.DataFrame, fill_blanks: bool) -
             values[col] = sa.func.coalesce(sa.func.nullif(table.c[col], ""), new)
         else:
             values[col] = sa.func.coalesce(new, table.c[col])
+    # The zone's note and key go with the zone, as one: set where the zone is (the old
+    # row's values are what a SET reads), so a note never outlives its zone.
+    zone_cols = [c for c in ("timezone_note", "zone_key") if "timezone" in cols and c in joined]
+    if zone_cols:
+        new_zone = sa.func.nullif(sa.bindparam("new_timezone", type_=sa.String), "")
+        takes = (
+            sa.func.nullif(table.c.timezone, "").is_(None) if fill_blanks else new_zone.is_not(None)
+        )
+        for col in zone_cols:
+            new = sa.func.nullif(sa.bindparam(f"new_{col}", type_=sa.String), "")
+            values[col] = sa.case((takes, new), else_=table.c[col])
+        cols += zone_cols
     values["updated_at"] = sa.bindparam("now", type_=sa.DateTime)
     stmt = sa.update(table).where(table.c.id == sa.bindparam("lead_pk")).values(values)
     now = utcnow()

@@ -104,3 +104,30 @@ def test_an_invalid_zone_in_the_file_is_a_cell_error(app, runner, make_account, 
     )
     assert out["imported"] == 1 and out["invalid"] == 1
     assert {k: v.timezone for k, v in _leads(app).items()} == {"ok": "America/Chicago"}
+
+
+def test_updating_existing_leads_moves_their_zone_note_and_key(app, runner, make_account, tmp_path):
+    make_account("acme")
+    _campaign(runner, "U", "US", "America/Los_Angeles")
+    text = "Last Name,Phone,State\nmoved,(907) 555-0101,{}\n"
+    _import(runner, tmp_path, "U", text.format("WA"))
+    (lead,) = _leads(app).values()
+    assert lead.timezone_note.startswith("zones disagree")
+    for mode in ("overwrite", "fill-blanks"):
+        path = tmp_path / f"again-{mode}.csv"
+        path.write_text(text.format("AK"), encoding="utf-8")
+        result = runner.invoke(
+            args=["leads", "import", str(path), "--account", "acme", "--campaign", "U",
+                  "--pool", "U", "--scope", "campaign", "--action", "update-existing",
+                  "--update-mode", mode, "--auto-map", "--json"]
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        (lead,) = _leads(app).values()
+        if mode == "fill-blanks":  # the zone was not blank: zone, note and key stay as one
+            assert (lead.timezone, lead.state) == ("America/Anchorage", "AK")
+            assert (lead.timezone_note, lead.zone_key) == (None, "America/Anchorage|US|AK")
+        else:
+            assert (lead.timezone, lead.timezone_source, lead.state) == (
+                "America/Anchorage", "state", "AK",
+            )  # fmt: skip
+            assert (lead.timezone_note, lead.zone_key) == (None, "America/Anchorage|US|AK")
