@@ -12,6 +12,7 @@ from leadapp.security import admin_required, get_or_404
 from leadapp.services import accounts, audit, outbox, password_links, user_sessions
 from leadapp.services import mail as mail_service
 from leadapp.services.mail import queue_email
+from leadapp.services.results_emails import public_url
 from leadapp.tasks import QueueUnavailable
 from leadapp.templating import local_time
 
@@ -147,9 +148,9 @@ def reset_password(user_id: int):
             email=user.email,
             admin=current_user.name,
             account_name=current_user.account.name,
-            link=url_for("auth.set_password", secret=secret, _external=True),
+            link=public_url(url_for("auth.set_password", secret=secret)),
             expires=local_time(link.expires_at),
-            login_url=url_for("auth.login", _external=True),
+            login_url=public_url(url_for("auth.login")),
         )
     except QueueUnavailable as exc:
         flash(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import request, url_for
+from flask import current_app, request, url_for
 from limits import RateLimitItemPerHour
 
 from leadapp.extensions import db, limiter
@@ -51,6 +51,7 @@ def email_locked(_limit) -> None:
     if user is None or not user.active:
         return None
     from leadapp.services.mail import queue_email
+    from leadapp.services.results_emails import public_url
 
     try:
         queue_email(
@@ -59,7 +60,8 @@ def email_locked(_limit) -> None:
             account_id=user.account_id,
             name=user.name,
             address=address_key(),
-            login_url=url_for("auth.login", _external=True),
+            # This request is the attacker's: its Host header must not make the link.
+            login_url=public_url(url_for("auth.login")) if current_app.config["PUBLIC_URL"] else "",
         )
     except QueueUnavailable:
         log.warning("the login-locked notice to user %s could not be queued", user.id)

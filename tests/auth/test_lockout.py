@@ -104,6 +104,7 @@ def test_a_locked_email_tells_its_owner_once(app, make_account, mail_queue):
     make_account("locked", admin_email="boss@locked.test")
     address = next(_addresses)
     client = _client(app, address)
+    client.environ_base["HTTP_HOST"] = "evil.example"  # the attacker's Host header
     for _ in range(5):
         assert _login(client, "boss@locked.test").status_code == 401
     assert mail_queue.count == 0
@@ -114,6 +115,7 @@ def test_a_locked_email_tells_its_owner_once(app, make_account, mail_queue):
     assert to == ["boss@locked.test"]
     assert subject == "LeadApp: logins to your account are paused after failed attempts"
     assert address in text and "tell your administrator" in text
+    assert "evil.example" not in text + _html  # no link built from the attacker's request
     # An unknown email is locked too, and nobody is written to.
     for _ in range(6):
         _login(client, "nobody@locked.test")
