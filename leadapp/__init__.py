@@ -63,6 +63,7 @@ def create_app(config_name: str | None = None, environ=None, **overrides) -> Fla
     from leadapp.api.tokens import bp as tokens_bp
     from leadapp.api.views import bp as api_bp
     from leadapp.auth.views import bp as auth_bp
+    from leadapp.campaigns import dialing as _dialing_pages  # noqa: F401  (campaigns_bp)
     from leadapp.campaigns.views import bp as campaigns_bp
     from leadapp.dedup.views import bp as dedup_bp
     from leadapp.imports.views import bp as imports_bp

@@ -47,6 +47,7 @@ VARIABLE_KINDS = {
     "filename": "filename",
     "session_id": "session",
     "secret": "password_link",
+    "lease_id": "lease",
 }
 
 HOSTILE = {

@@ -109,6 +109,7 @@ def _build_account(app, slug: str, m: str, tmp: Path) -> World:
         _pools_and_leads(w, account, admin)
         _tokens_views_templates(w, admin, boss)
         _wrap_codes(w, account_id)
+        _dial_leases(w, account_id)
         db.session.commit()
         _imports(app, w, account, admin, tmp)
         _dedup_jobs(w, admin)
@@ -275,6 +276,29 @@ def _wrap_codes(w: World, account_id: int) -> None:
 
 
 CSV = "first_name,last_name,phone1,email\n{m}-row-a,One,{p1},a@x.test\n{m}-row-b,Two,{p2},\n"
+
+
+def _dial_leases(w: World, account_id: int) -> None:
+    """Leases of the dial queue (issue 18), set by hand: one running, one released."""
+    from leadapp.models import Campaign, DialLease
+
+    campaign_id = db.session.scalar(sa.select(Campaign.id).order_by(Campaign.id).limit(1))
+    leads = db.session.scalars(sa.select(Lead).order_by(Lead.id).limit(2)).all()
+    now = _utcnow()
+    for state, lead, ended in (("open", leads[0], None), ("released", leads[1], now)):
+        lease = DialLease(
+            account_id=account_id,
+            lead_id=lead.id,
+            campaign_id=campaign_id,
+            pool_id=lead.pool_id,
+            leased_at=now,
+            expires_at=now + dt.timedelta(minutes=5),
+            ended_at=ended,
+            end_reason="released" if ended else None,
+        )
+        db.session.add(lease)
+        db.session.flush()
+        w.add("lease", state, lease.id)
 
 
 def _imports(app, w: World, account, admin, tmp: Path) -> None:
