@@ -130,6 +130,14 @@ def _campaigns(w: World, account) -> None:
         account, f"{m}-campaign-idle", project=main.project, active=False
     )
     db.session.flush()
+    # Calling hours of its own (issue 15): weekends off, a state line of the marker's.
+    from leadapp.services import calling_hours
+
+    calling_hours.set_calling_hours(
+        main,
+        {"days": {"sat": None, "sun": None}, "states": {"US-FL": {"mon": ["09:00", "17:00"]}}},
+        user_id=None,
+    )
     for state, c in (("active", main), ("inactive", idle)):
         w.add("campaign", state, c.id)
         w.add("code", state, c.api_code)
