@@ -297,19 +297,24 @@ def due_callbacks(plans_: list[PoolPlan], settings, at, agent_id, limit) -> list
     return [row[0] for row in rows[:limit]]
 
 
-def _advance(settings: DialSettings, used: int) -> None:
-    """Move the campaign's place in its weighted sequence on by the slots used. The row is
-    written last, just before the commit, so on PostgreSQL callers at the same moment wait
-    for each other only that long (they may then share a stretch of the sequence: the mix
-    stays right over many calls, exact for one caller at a time)."""
-    if used:
-        db.session.execute(
-            sa.update(DialSettings)
-            .where(DialSettings.id == settings.id)
-            .values(mix_position=DialSettings.mix_position + used)
-            .execution_options(synchronize_session=False)
+def _slots(settings: DialSettings, count: int) -> list[int]:
+    """``count`` turns of the campaign's weighted sequence, never the same for two callers:
+    on PostgreSQL from the ``dial_mix_slots`` sequence (``nextval`` never waits; shared by
+    the campaigns, so a campaign's turns are contiguous while it dials alone and spread
+    evenly otherwise); on SQLite, where callers take turns, from the campaign's counter."""
+    if count <= 0:
+        return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        return list(
+            db.session.scalars(
+                sa.select(sa.func.nextval("dial_mix_slots")).select_from(
+                    sa.func.generate_series(1, count)
+                )
+            )
         )
-        db.session.expire(settings, ["mix_position"])
+    start = settings.mix_position or 0
+    settings.mix_position = start + count
+    return list(range(start, start + count))
 
 
 def _lock(ids: list[int], at, limit: int | None = None, order=None) -> list[int]:
@@ -417,7 +422,6 @@ def next_leads(
                 taken.add(lead_id)
 
     want = count - len(chosen)
-    position = start = settings.mix_position or 0
     live = [p for p in plans_ if p.zones]
     weights = {
         p.pool.id: (p.pool.priority, p.assignment.weight if campaign.weighting else 1) for p in live
@@ -442,8 +446,13 @@ def next_leads(
         available = {p.pool.id: len(p.candidates) for p in live}
         if want <= 0 or not any(available.values()):
             break
-        order = dial_mix.choose(weights, position, want, available)
-        position += len(order)
+        order = []
+        for slot in _slots(settings, want):
+            turn = dial_mix.choose(weights, slot, 1, available)
+            if not turn:
+                break
+            order.append(turn[0])
+            available[turn[0]] -= 1
         got = _fill(Counter(order), by_pool, at, seen, refill, _order(settings))
         turns = {pool_id: iter(ids) for pool_id, ids in got.items()}
         for pool_id in order:
@@ -452,7 +461,6 @@ def next_leads(
                 chosen.append((lead_id, by_pool[pool_id], "weighted"))
         want = count - len(chosen)
     handed = _lease(campaign, settings, chosen, agent_id, at, now)
-    _advance(settings, position - start)
     return handed
 
 
@@ -469,16 +477,27 @@ def _lease(campaign, settings, chosen, agent_id, at, now) -> list[Handed]:
     expires = now + dt.timedelta(minutes=settings.lease_minutes)
     blocked_until = max(expires, at + dt.timedelta(minutes=settings.lease_minutes))
     # A lease left open past its end (nobody released it) ends now: the lead is free again.
+    # (The clock is read again: any lease the lock found over is over here too.)
     db.session.execute(
         sa.update(DialLease)
         .where(
             DialLease.lead_id.in_(ids),
             DialLease.ended_at.is_(None),
-            DialLease.expires_at <= now,
+            DialLease.expires_at <= utcnow(),
         )
         .values(ended_at=now, end_reason="expired")
         .execution_options(synchronize_session=False)
     )
+    try:
+        with db.session.begin_nested():
+            return _add_leases(campaign, chosen, leads, agent_id, at, now, expires, blocked_until)
+    except sa.exc.IntegrityError:
+        # Another caller leased one of these leads at the same instant (possible only when
+        # ``at`` runs ahead of the real clock): the unique open-lease index refused it.
+        return []
+
+
+def _add_leases(campaign, chosen, leads, agent_id, at, now, expires, blocked_until):
     out = []
     for lead_id, plan, reason in chosen:
         lead = leads[lead_id]
