@@ -420,7 +420,14 @@ def main() -> int:  # noqa: PLR0915 (one straight script)
                 "REDIS_URL": "redis://127.0.0.1:6379/15",  # never used here
             }
             # Cheap password hashes for the bench's 60 agents (nobody logs in).
-            app = create_app("production", environ=environ, PASSWORD_HASH_METHOD="pbkdf2:sha256:1")  # noqa: S106
+            # One connection per simulated agent on PostgreSQL.
+            pool = {"pool_size": a.agents + 5, "pool_pre_ping": True} if kind != "SQLite" else {}
+            app = create_app(
+                "production",
+                environ=environ,
+                PASSWORD_HASH_METHOD="pbkdf2:sha256:1",  # noqa: S106
+                **({"SQLALCHEMY_ENGINE_OPTIONS": pool} if pool else {}),
+            )
             with app.app_context():
                 upgrade()
                 t0 = time.perf_counter()

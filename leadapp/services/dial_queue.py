@@ -349,7 +349,7 @@ def _fill(need: Counter, by_pool, at, seen: set[int], refill, order) -> dict[int
     got: dict[int, list[int]] = {pool_id: [] for pool_id in need}
     for pool_id, n in need.items():
         plan = by_pool[pool_id]
-        for _round in range(3):
+        for _round in range(6):
             missing = n - len(got[pool_id])
             if missing <= 0:
                 break

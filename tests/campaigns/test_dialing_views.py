@@ -66,8 +66,7 @@ def test_dial_settings_are_saved_and_refused_with_a_sentence(app, admin_client):
 def test_a_supervisor_sees_the_section_but_cannot_change_the_settings(
     app, client, make_account, make_user
 ):
-    make_account("acme")
-    make_user(1, "sup@acme.test")
+    make_user(make_account("acme"), "sup@acme.test")
     world = _world(app)
     login(client, "sup@acme.test")
     html = client.get(f"/campaigns/{world.campaign_id}").get_data(as_text=True)
