@@ -134,6 +134,7 @@ def on_begin(conn) -> None:
     if conn.dialect.name != "sqlite":
         return
     if wants_write_lock():
+        conn.info.pop(_DEFERRED, None)
         asked = time.monotonic()
         conn.exec_driver_sql("BEGIN IMMEDIATE")
         _watch(conn, asked)
@@ -186,6 +187,8 @@ def _watch(conn, asked: float) -> None:
 def on_end(conn) -> None:
     """At COMMIT or ROLLBACK: the transaction reads no more; with ``LEADAPP_LOCK_WATCH``, a
     write-lock hold past the threshold is logged (the commit's own write not counted)."""
+    if conn.dialect.name != "sqlite" or conn.invalidated:
+        return  # a lost connection's info cannot be read until it is rolled back
     conn.info.pop(_DEFERRED, None)
     held = conn.info.pop(_HELD, None)
     if held is None:
