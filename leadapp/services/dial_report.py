@@ -25,7 +25,7 @@ from leadapp.extensions import db
 from leadapp.models import Campaign, DialLease, Lead
 from leadapp.models.base import utcnow
 from leadapp.services import campaigns as campaign_service
-from leadapp.services import dial_queue
+from leadapp.services import dial_candidates
 from leadapp.services.dial_settings import settings_for
 
 PREVIEW = 20
@@ -61,8 +61,8 @@ class PoolLine:
 def _count(plan, settings, at, zones) -> int:
     if not zones:
         return 0
-    conditions = dial_queue._eligible(plan, settings, at, None)
-    keyed = sa.or_(*(dial_queue._zone_is(z) for z in zones))
+    conditions = dial_candidates.eligible(plan, settings, at, None)
+    keyed = sa.or_(*(dial_candidates.zone_is(z) for z in zones))
     return int(
         db.session.scalar(
             sa.select(sa.func.count(Lead.id))
@@ -77,7 +77,7 @@ def panel(campaign: Campaign, at: dt.datetime | None = None) -> dict:
     """The Dialing section's figures at ``at`` (naive UTC, default now)."""
     at = at or utcnow()
     settings = settings_for(campaign)
-    plans = dial_queue.plans(campaign, at)
+    plans = dial_candidates.plans(campaign, at)
     weights = {p.pool.id: p.assignment.weight for p in plans}
     shares = campaign_service.shares(weights) if campaign.weighting else {}
     since = at - dt.timedelta(hours=1)
@@ -130,7 +130,7 @@ def panel(campaign: Campaign, at: dt.datetime | None = None) -> dict:
 def preview(campaign: Campaign, at: dt.datetime, count: int = PREVIEW) -> list[dict]:
     """The next ``count`` leads in queue order with why each — nothing is leased."""
     settings = settings_for(campaign)
-    plans = [p for p in dial_queue.plans(campaign, at) if p.zones]
+    plans = [p for p in dial_candidates.plans(campaign, at) if p.zones]
     by_pool = {p.pool.id: p for p in plans}
     shares = (
         campaign_service.shares({p.pool.id: p.assignment.weight for p in plans})
@@ -138,9 +138,9 @@ def preview(campaign: Campaign, at: dt.datetime, count: int = PREVIEW) -> list[d
         else {}
     )
     picks: list[tuple[int, str]] = [
-        (i, "callback") for i in dial_queue.due_callbacks(plans, settings, at, None, count)
+        (i, "callback") for i in dial_candidates.due_callbacks(plans, settings, at, None, count)
     ]
-    found = dial_queue.candidates(
+    found = dial_candidates.candidates(
         plans, settings, at, None, {p.pool.id: count for p in plans}, {i for i, _ in picks}
     )
     weights = {
@@ -163,11 +163,11 @@ def preview(campaign: Campaign, at: dt.datetime, count: int = PREVIEW) -> list[d
     for lead_id, reason in picks:
         lead = leads[lead_id]
         plan = by_pool[lead.pool_id]
-        zone = dial_queue.zone_of(lead, campaign)
-        local = dial_queue.local_time(at, zone)
+        zone = dial_candidates.zone_of(lead, campaign)
+        local = dial_candidates.local_time(at, zone)
         parts = [plan.pool.name]
         if reason == "callback":
-            parts.append(f"callback due {dial_queue.local_time(lead.callback_at, zone):%H:%M}")
+            parts.append(f"callback due {dial_candidates.local_time(lead.callback_at, zone):%H:%M}")
         elif campaign.weighting:
             parts.append(f"weight {campaign_service.format_share(shares.get(plan.pool.id, 0))}")
         parts += [
@@ -181,10 +181,10 @@ def preview(campaign: Campaign, at: dt.datetime, count: int = PREVIEW) -> list[d
 def _ready_leads(campaign: Campaign, at: dt.datetime) -> Iterator[list[Lead]]:
     """The campaign's leads ready to dial (every rule but the hour of day), in batches."""
     settings = settings_for(campaign)
-    plans = [p for p in dial_queue.plans(campaign, at) if not p.why_not and p.all_zones]
+    plans = [p for p in dial_candidates.plans(campaign, at) if not p.why_not and p.all_zones]
     for plan in plans:
         last = 0
-        conditions = dial_queue._eligible(plan, settings, at, None)
+        conditions = dial_candidates.eligible(plan, settings, at, None)
         while True:
             batch = list(
                 db.session.scalars(
@@ -258,7 +258,7 @@ def export_chunks(campaign: Campaign, layout: str, at: dt.datetime | None = None
     loader's standard format (no header, national numbers with their country code apart);
     ``leadapp``: LeadApp's own columns with a header."""
     at = at or utcnow()
-    pools = {p.pool.id: p.pool.name for p in dial_queue.plans(campaign, at)}
+    pools = {p.pool.id: p.pool.name for p in dial_candidates.plans(campaign, at)}
     columns = VICIDIAL_COLUMNS if layout == "vicidial" else LEADAPP_COLUMNS
     make = _vicidial_row if layout == "vicidial" else _leadapp_row
     first = layout != "vicidial"

@@ -13,7 +13,7 @@ from leadapp.extensions import db
 from leadapp.models import DialLease, Lead, LeadPool, PoolAssignment
 from leadapp.models.base import utcnow
 from leadapp.security import account_scope
-from leadapp.services import dial_queue, dial_settings
+from leadapp.services import dial_candidates, dial_queue, dial_settings
 from leadapp.services import leads as lead_service
 from tests.services.dial_helpers import AT, add_leads, build, campaign
 
@@ -189,9 +189,9 @@ def test_due_callbacks_first_and_an_agents_own_to_that_agent(ctx, make_user):
     assert [h.lead.id for h in handed] == [mine.id, _lead(world, order=0).id]
     assert handed[0].reason == "callback"
     # Bob's callback is his for a few minutes, then anyone's.
-    later = AT + dial_queue.CALLBACK_GRACE - 2 * MIN
+    later = AT + dial_candidates.CALLBACK_GRACE - 2 * MIN
     assert theirs.id not in _ids(_next(world, count=5, at=later, agent="ann@dialco.test"))
-    later = AT + dial_queue.CALLBACK_GRACE + 5 * MIN
+    later = AT + dial_candidates.CALLBACK_GRACE + 5 * MIN
     assert _ids(_next(world, count=1, at=later))[0] == theirs.id
 
 
