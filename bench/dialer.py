@@ -420,8 +420,10 @@ def main() -> int:  # noqa: PLR0915 (one straight script)
                 "REDIS_URL": "redis://127.0.0.1:6379/15",  # never used here
             }
             # Cheap password hashes for the bench's 60 agents (nobody logs in).
-            # One connection per simulated agent on PostgreSQL.
-            pool = {"pool_size": a.agents + 5, "pool_pre_ping": True} if kind != "SQLite" else {}
+            # One connection per simulated agent.
+            pool = {"pool_size": a.agents + 5, "pool_pre_ping": True}
+            if kind == "SQLite":  # its own wait for the write lock, as config.py sets it
+                pool = {"pool_size": a.agents + 5, "connect_args": {"timeout": 30}}
             app = create_app(
                 "production",
                 environ=environ,
