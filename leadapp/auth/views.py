@@ -192,6 +192,17 @@ def set_password(secret: str):
             ),
             404,
         )
+    if current_user.is_authenticated and current_user.id != link.user_id:
+        # The request runs in the logged-in user's account: another user's password is
+        # neither theirs to set nor in their account.
+        return (
+            render_template(
+                "auth/set_password.html",
+                form=None,
+                problem="This link sets another user's password: log out, then open it again.",
+            ),
+            409,
+        )
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:

@@ -405,3 +405,34 @@ def test_no_cookie_of_the_admin_pages_ever_holds_a_password(
         for secret in secrets_seen:
             assert secret not in cookie, cookie
         assert "New password" not in cookie
+
+
+def test_a_set_password_link_opened_by_another_logged_in_user_is_refused_in_a_sentence(
+    app, admin_client, make_account, make_user, mail_queue
+):
+    """Another account's user, logged in, opening (or posting to) the link got a 500: the
+    request ran in their account and the password belongs to a user of another."""
+    admin = _user(app, "admin@acme.test")
+    user_id = make_user(admin.account_id, "sup@acme.test")
+    admin_client.post(
+        f"/admin/users/{user_id}/password",
+        data={"csrf_token": csrf_from(admin_client, "/admin/users")},
+    )
+    link, _ = _queued_link(mail_queue, "sup@acme.test")
+    make_account("beta")
+    stranger = app.test_client()
+    assert login(stranger, "admin@beta.test").status_code == 302
+    page = stranger.get(link)
+    assert page.status_code == 409
+    assert "password: log out, then open it again" in page.get_data(as_text=True)
+    posted = stranger.post(
+        link,
+        data={
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "csrf_token": csrf_from(stranger, "/pools"),
+        },
+    )
+    assert posted.status_code == 409
+    # The link still works for its owner.
+    assert app.test_client().get(link).status_code == 200
