@@ -1176,6 +1176,11 @@ def _write_batch(
 ) -> dict:
     """Write one batch; ``matches``: its existing matches when already searched."""
     out = {"imported": 0, "updated": 0, "discarded_existing": 0}
+    # Dial order is file order: the batch's rows take the pool's next positions in the
+    # order of their lines (a moved lead takes the position of the row that matched it).
+    first = pool_service.reserve_dial_orders(pool, len(batch))
+    line_rank = batch["_row"].rank(method="first").astype("int64").to_numpy() - 1
+    batch = batch.assign(_dial=first + line_rank)
     to_insert = batch
     if settings.scope != "none" and scope_ids:
         if matches is None:
@@ -1224,7 +1229,15 @@ def _apply_duplicate_action(imp, pool, batch, matches, settings) -> tuple[pd.Dat
             batch[handled], actionable, fill_blanks=settings.update_mode == "fill-blanks"
         )
     else:
-        acted["moved"] = lead_writer.move_leads(lead_ids, pool.id)
+        position = {}
+        if "_dial" in batch:  # the import's rows; a lead added by hand has none
+            position = dict(zip(batch["_key"], batch["_dial"], strict=True))
+        dial_orders = {
+            int(lead): int(position[key])
+            for lead, key in zip(actionable["lead_id"], actionable["_key"], strict=True)
+            if key in position
+        }
+        acted["moved"] = lead_writer.move_leads(lead_ids, pool.id, dial_orders)
     return batch[~handled], acted
 
 
