@@ -168,6 +168,12 @@ def resolve_timezones(
     return out[["timezone", "zone_source", "several_zones", "reason", "timezone_note", "zone_key"]]
 
 
+def _some(zones: Sequence[str], shown: int = 4) -> str:
+    """The first ``shown`` zones and how many more: a toll-free number may be in 15."""
+    more = len(zones) - shown
+    return ", ".join(zones[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def _decide(
     field: str,
     rule: str,
@@ -222,7 +228,7 @@ def _decide(
             if zone is None or not fits(zone, maybe):
                 zone = zone_evidence.representative(maybe)
             possible = maybe
-            note = f"zone unsure: the number may be in {len(maybe)} zones ({', '.join(maybe)})"
+            note = f"zone unsure: the number may be in {len(maybe)} zones ({_some(maybe)})"
     if address and number and not fits(address, number):
         possible = [address, *number_groups]
         note = f"zones disagree: number says {', '.join(number_groups)}, address says {address}"

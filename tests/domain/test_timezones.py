@@ -148,3 +148,13 @@ def test_postal_rules_for_canada_and_australia():
     assert postal_zone("US", "2134") == "America/New_York"  # 02134, zero dropped
     assert postal_zone("US", "99501-1234") == "America/Anchorage"
     assert postal_zone("US", "abc") is None
+
+
+def test_a_toll_free_number_is_unsure_with_a_short_note_naming_a_few_of_its_zones():
+    """+1 800 may be in 15 zones: the note named all of them (301 characters, past the
+    column on PostgreSQL: adding such a lead by hand answered 500)."""
+    df = pd.DataFrame({"phone1": ["+18005550100"], "state": [""], "timezone": [""]})
+    out = resolve_timezones(df, default_zone="America/New_York", region="US")
+    note = out.loc[0, "timezone_note"]
+    assert note.startswith("zone unsure: the number may be in 15 zones (")
+    assert note.endswith(" and 11 more)") and len(note) < 200
