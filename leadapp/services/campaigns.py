@@ -15,6 +15,7 @@ from fractions import Fraction
 
 import sqlalchemy as sa
 
+from leadapp.domain.names import clean_name
 from leadapp.domain.zone_evidence import region_zones, same_group
 from leadapp.extensions import db
 from leadapp.models import Account, Campaign, LeadPool, PoolAssignment, Project
@@ -55,7 +56,7 @@ def _refuse(check, *args):
 
 
 def _project_name(name: str) -> str:
-    name = (name or "").strip()
+    name = clean_name(name)  # as it will be stored
     if not name:
         raise CampaignError("Give the project a name.")
     return _refuse(_check_length, name, "project name")
@@ -158,7 +159,7 @@ def _check_api_code(account_id: int, code: str, exclude_id: int | None = None) -
 
 
 def _campaign_name(account_id: int, name: str, exclude_id: int | None = None) -> str:
-    name = (name or "").strip()
+    name = clean_name(name)  # as it will be stored
     if not name:
         raise CampaignError("Give the campaign a name.")
     _refuse(_check_length, name, "campaign name")

@@ -58,6 +58,7 @@ from leadapp.domain.duplicates import (
 )
 from leadapp.domain.fields import PHONE_FIELDS
 from leadapp.domain.first_phone import use_first_valid_phone
+from leadapp.domain.names import clean_name
 from leadapp.domain.timezones import check_rules, resolve_timezones
 from leadapp.domain.validation import WARNINGS, validate
 from leadapp.extensions import db
@@ -268,6 +269,7 @@ def check_pool_fits_campaign(pool: LeadPool, campaign: Campaign) -> None:
 
 
 def _check_pool_name_free(name: str, allow_empty: bool = False) -> None:
+    name = clean_name(name)  # as it will be stored
     if not name:
         if allow_empty:
             return  # the file name becomes the pool name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from leadapp.domain.names import clean_name
 from leadapp.extensions import db
 from leadapp.models import MappingTemplate
 from leadapp.services import audit
@@ -32,7 +33,7 @@ def templates() -> list[MappingTemplate]:
 
 
 def _clean_name(name: str) -> str:
-    name = (name or "").strip()
+    name = clean_name(name)  # as it will be stored
     if not name:
         raise TemplateError("Give the template a name.")
     if len(name) > NAME_LENGTH:

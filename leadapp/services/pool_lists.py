@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from leadapp.domain.names import clean_name
 from leadapp.domain.timezones import is_valid_zone
 from leadapp.extensions import db
 from leadapp.models import Campaign, Import, Lead, LeadPool, PoolAssignment, User
@@ -27,7 +28,7 @@ def create_pool(
     description, own time zone and owner; leads come later by hand, by the API or by an
     import into it. Refused (``PoolError``) with a sentence: no name, a name another list
     has, a zone that does not exist, a campaign or owner of another account."""
-    name = (name or "").strip()
+    name = clean_name(name)  # as it will be stored
     description = (description or "").strip()
     if not name:
         raise PoolError("Give the list a name.")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from leadapp.domain.names import clean_name
 from leadapp.domain.pool_schedule import Distribution
 from leadapp.extensions import db
 from leadapp.models import (
@@ -280,7 +281,7 @@ def update_details(
 ) -> dict:
     """Change name, description, active dates and (when given) the distribution — day
     offset, day count, time range; returns what changed (also audited)."""
-    name = (name or "").strip()
+    name = clean_name(name)  # as it will be stored
     description = (description or "").strip()
     if not name:
         raise PoolError("Give the pool a name.")

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from leadapp.domain.names import clean_name
 from leadapp.extensions import db
 from leadapp.models import (
     SavedView,
@@ -24,7 +25,7 @@ VIEW_NAME_MAX = 120
 
 
 def _check_view_name(name: str) -> str:
-    name = (name or "").strip()
+    name = clean_name(name)  # as it will be stored
     if not name:
         raise PoolError("Give the view a name.")
     if len(name) > VIEW_NAME_MAX:

@@ -312,7 +312,8 @@ def test_update_assignment_checks_weight_and_strategy(account):
 
 def test_assignment_shares_count_only_to_dial_pools_and_need_weighting(account):
     campaign = svc.create_campaign(account, "Spring")
-    pools = [_pool(account, n) for n in ("A", "B", "C", "D")]
+    # Each pool holds leads: an empty one gets no share (test below).
+    pools = [_pool(account, n, total_count=10) for n in ("A", "B", "C", "D")]
     svc.apply_assignment(campaign, [p.id for p in pools])
     rows = svc.assignments(campaign)
     for row, weight in zip(rows, (70, 30, 100, 500), strict=True):
@@ -392,3 +393,25 @@ def test_a_default_zone_outside_the_region_needs_a_confirmation(account):
     assert (confirmed.default_region, confirmed.timezone) == ("GB", "Europe/London")
     # A zone with the same offsets all year as one of the region's is inside it.
     assert svc.campaign_zone("US", "America/Detroit", "") == "America/Detroit"
+
+
+def test_a_name_that_differs_only_by_control_characters_is_refused_as_taken(account):
+    """Names are cleaned as they are stored ('A\\tB' is stored 'A B'); the check for a taken
+    name compared the raw text, so the database's unique name answered instead (500)."""
+    svc.create_project(account, "Out bound")
+    with pytest.raises(CampaignError, match="The project 'Out bound' already exists"):
+        svc.create_project(account, "Out\tbound")
+    svc.create_campaign(account, "Spring sales", region="GB")
+    with pytest.raises(CampaignError, match="The campaign 'Spring sales' already exists"):
+        svc.create_campaign(account, "Spring\r\nsales", region="GB")
+
+
+def test_an_empty_pool_to_dial_gets_no_share_and_the_others_share_100(account):
+    campaign = svc.create_campaign(account, "Spring")
+    pools = [_pool(account, "A", total_count=10), _pool(account, "B", total_count=0)]
+    svc.apply_assignment(campaign, [p.id for p in pools])
+    rows = svc.assignments(campaign)
+    for row, weight in zip(rows, (70, 30), strict=True):
+        svc.update_assignment(row, to_dial=True, strategy="weighted", weight=weight)
+    shares = svc.assignment_shares(campaign, rows)
+    assert {r.pool.name: shares.get(r.id) for r in rows} == {"A": 100.0, "B": 0.0}
