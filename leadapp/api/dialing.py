@@ -5,6 +5,7 @@ Tokens need the scope "dial" where tokens have scopes."""
 
 from __future__ import annotations
 
+from leadapp.api.scopes import require_scope
 from leadapp.api.views import ApiError, _campaign, _done, _iso, _json_body, _own, bp
 from leadapp.models import DialLease
 from leadapp.services import dial_queue
@@ -13,14 +14,6 @@ ENDPOINTS = [
     'POST /api/v1/campaigns/<code>/dial/next  {"count": N, "agent": email?}',
     "POST /api/v1/leases/<id>/release",
 ]
-
-
-try:  # tokens with scopes (issue 16): only a token with "dial" may lease leads
-    from leadapp.api.scopes import require_scope
-except ImportError:  # pragma: no cover - tokens without scopes: every token may
-
-    def require_scope(_scope, roles=None):
-        return lambda view: view
 
 
 def handed_json(item: dial_queue.Handed) -> dict:
