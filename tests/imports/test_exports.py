@@ -324,7 +324,8 @@ def test_hubspot_contacts_export(app, runner, account, tmp_path):
     leads = check(app, counts, expected, keys)
     emma = leads["+15129441830"]
     assert (emma.customer_key, emma.phone2, emma.state) == ("51234504", "+15129441831", "TX")
-    assert emma.created_at.strftime("%Y-%m-%d %H:%M") == "2024-03-08 16:30"
+    # Written without a zone: the account's wall clock (Los Angeles, PST), stored in UTC.
+    assert emma.created_at.strftime("%Y-%m-%d %H:%M") == "2024-03-09 00:30"
     assert leads["+61293744000"].email.lower() == "ethan.moore@example.com"
 
 
