@@ -188,7 +188,7 @@ class RunAll:
         def completed():
             status, page = browser.get(f"/imports/{import_id}")
             text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
-            return status == 200 and "Completed" in text and "Imported 2 " in text
+            return status == 200 and "Completed" in text and "Imported as new leads 2 " in text
 
         self.wait_until(completed, f"the worker did not complete import {import_id}")
 
