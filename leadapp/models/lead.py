@@ -140,10 +140,10 @@ class Lead(AccountScoped, Timestamped, db.Model):
     timezone_source: Mapped[str | None] = mapped_column(sa.String(20))
     # Why the zone is unsure, for a supervisor ("zones disagree: number says X, address
     # says Y"); empty when the evidence agrees.
-    timezone_note: Mapped[str | None] = mapped_column(sa.Text)
+    timezone_note: Mapped[str | None] = mapped_column(sa.String(200))
     # What the calling hours depend on: the zones the lead may be in, its country and
     # state (leadapp.domain.calling_hours.zone_key); None: the campaign's default zone.
-    zone_key: Mapped[str | None] = mapped_column(sa.Text)
+    zone_key: Mapped[str | None] = mapped_column(sa.String(255))
     state: Mapped[str | None] = mapped_column(sa.String(64))
     postal_code: Mapped[str | None] = mapped_column(sa.String(20))
     country: Mapped[str | None] = mapped_column(sa.String(2))
