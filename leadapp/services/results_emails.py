@@ -233,6 +233,19 @@ def _projection(job: DedupJob) -> dict:
     return {k: t.get(k, "—") for k in ("total", "duplicates", "after")}
 
 
+def _test_run_table(job: DedupJob) -> Table:
+    """The test run's figures, for emails of a run that moved nothing (failed, cancelled)."""
+    p = _projection(job)
+    return Table(
+        ["", "Test run"],
+        [
+            ["Total lead records", p["total"]],
+            ["Duplicate lead records", p["duplicates"]],
+            ["Lead records after deduplication", p["after"]],
+        ],
+    )
+
+
 UNDO_WORDS = (
     "A completed run can be undone from the job's page (Undo): every lead it moved goes "
     "back to its pool and the golden records get their values back."
@@ -304,7 +317,6 @@ def dedup_done(job: DedupJob, result: dict) -> ResultsEmail:
 def dedup_failed(job: DedupJob) -> ResultsEmail:
     account = db.session.get(Account, job.account_id)
     page = public_url(f"/dedup/{job.id}")
-    p = _projection(job)
     return ResultsEmail(
         subject=f"Dedup failed: {job.name}",
         headline=[
@@ -312,16 +324,7 @@ def dedup_failed(job: DedupJob) -> ResultsEmail:
             "before the failure was put back).",
             job.error or "The reason was not recorded.",
         ],
-        tables=[
-            Table(
-                ["", "Test run"],
-                [
-                    ["Total lead records", p["total"]],
-                    ["Duplicate lead records", p["duplicates"]],
-                    ["Lead records after deduplication", p["after"]],
-                ],
-            )
-        ],
+        tables=[_test_run_table(job)],
         details=_dedup_details(job, account),
         next_steps=[f"Next: on the job's page, run it again once the cause is fixed: {page}"],
         undo="Nothing to undo: the leads are as they were.",
@@ -362,7 +365,6 @@ def dedup_undone(job: DedupJob, result: dict, by: User | None) -> ResultsEmail:
 def dedup_cancelled(job: DedupJob, by: User | None, was_for: dt.datetime | None) -> ResultsEmail:
     account = db.session.get(Account, job.account_id)
     page = public_url(f"/dedup/{job.id}")
-    p = _projection(job)
     when = account_time(was_for, account.timezone) if was_for else "—"
     return ResultsEmail(
         subject=f"Dedup cancelled: {job.name} — it will not run",
@@ -371,16 +373,7 @@ def dedup_cancelled(job: DedupJob, by: User | None, was_for: dt.datetime | None)
             + (f" by {by.name}" if by else "")
             + ". No lead was moved.",
         ],
-        tables=[
-            Table(
-                ["", "Test run"],
-                [
-                    ["Total lead records", p["total"]],
-                    ["Duplicate lead records", p["duplicates"]],
-                    ["Lead records after deduplication", p["after"]],
-                ],
-            )
-        ],
+        tables=[_test_run_table(job)],
         details=_dedup_details(job, account),
         next_steps=[f"To deduplicate after all, make a new dedup job: {public_url('/dedup/new')}"],
         undo="Nothing to undo: the leads are as they were.",
