@@ -123,6 +123,13 @@ def _set_rules(campaign, given: dict) -> dict:
     return campaign_duplicates.api_rules(campaign)
 
 
+zone_outside_region_option = click.option(
+    "--zone-outside-region",
+    is_flag=True,
+    help="Confirm a default time zone that is not one of the region's.",
+)
+
+
 @campaigns_cli.command("create")
 @click.option("--account", "slug", required=True)
 @click.option("--name", required=True)
@@ -130,11 +137,7 @@ def _set_rules(campaign, given: dict) -> dict:
 @click.option("--purpose", default="sales", show_default=True)
 @click.option("--region")
 @click.option("--timezone", help="Default zone; without it the region's (US and AU: asked).")
-@click.option(
-    "--zone-outside-region",
-    is_flag=True,
-    help="Confirm a default time zone that is not one of the region's.",
-)
+@zone_outside_region_option
 @api_duplicate_options
 @click.option("--json", "as_json", is_flag=True)
 def campaigns_create(
@@ -176,11 +179,7 @@ def campaigns_create(
 @click.option("--purpose")
 @click.option("--region")
 @click.option("--timezone")
-@click.option(
-    "--zone-outside-region",
-    is_flag=True,
-    help="Confirm a default time zone that is not one of the region's.",
-)
+@zone_outside_region_option
 @api_duplicate_options
 @click.option("--json", "as_json", is_flag=True)
 def campaigns_edit(
