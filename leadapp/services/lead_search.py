@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from leadapp.domain import phones as phone_domain
+from leadapp.domain import search_terms
 from leadapp.domain.fields import PHONE_FIELDS
 from leadapp.extensions import db
 from leadapp.models import Account, Campaign, Interaction, Lead, PoolAssignment
@@ -70,11 +71,44 @@ def id_prefix_ranges(digits: str, max_id: int) -> list[tuple[int, int]]:
     return ranges
 
 
+def _starts_with(column, prefix: str, postgresql: bool):
+    """``column`` lower-cased starts with ``prefix`` (lower-cased by the database): one
+    range of the name's index (models/lead.py), compared code point by code point."""
+    folded = sa.func.lower(column)
+    high = search_terms.upper_bound(prefix)
+    if postgresql:  # the operators of the index's text_pattern_ops
+        at_least = folded.op("~>=~", is_comparison=True)(prefix)
+        below = folded.op("~<~", is_comparison=True)(high) if high is not None else None
+    else:
+        at_least, below = folded >= prefix, (folded < high) if high is not None else None
+    return sa.and_(at_least, below) if below is not None else at_least
+
+
+def _name_search(q: str):
+    """Leads whose first or last name (or both, "john smi") starts with ``q``."""
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    # Lower-cased by the database itself, as the names in the index are ("É" is "é" on
+    # PostgreSQL, left as it is by SQLite's ASCII-only lower()).
+    folded = db.session.scalar(sa.select(sa.func.lower(q))) or ""
+    return [
+        sa.and_(
+            *(
+                _starts_with(column, prefix, postgresql)
+                for column, prefix in ((Lead.first_name, first), (Lead.last_name, last))
+                if prefix is not None
+            )
+        )
+        for first, last in search_terms.name_prefixes(folded)
+    ]
+
+
 def quick_search(q: str, regions: list[str]):
-    """A SQL condition on ``Lead`` for the quick search ``q``: a lead id or the start of one
-    ("1234" finds lead 1234 and 12345), a phone in any format — international, or national
-    for one of ``regions`` — (equality on the stored E.164 numbers), the customer key, a
-    name, or an email (LIKE wildcards typed are literal)."""
+    """A SQL condition on ``Lead`` for the quick search ``q``, each part served by an
+    index: a lead id or the start of one ("1234" finds lead 1234 and 12345); the customer
+    key; a phone in any format — international, or national for one of ``regions`` —
+    (equality on the stored E.164 numbers), or the start of one of at least
+    ``MIN_PHONE_PREFIX_DIGITS`` digits; a whole email (any case); else the start of a first
+    or last name ("smi", "john smi"). A name is no longer found by a part in its middle."""
     q = q.strip()
     conditions = [Lead.customer_key == q]
     digits_only = q.lstrip("#")
@@ -83,32 +117,29 @@ def quick_search(q: str, regions: list[str]):
         conditions.extend(
             Lead.id.between(low, high) for low, high in id_prefix_ranges(digits_only, max_id)
         )
-    digits = sum(ch.isdigit() for ch in q)
-    if digits >= 3:
-        numbers = set()
+    if "@" in q:
+        # An email: the whole of it, as stored lower-cased and trimmed (leads.email_key).
+        conditions.append(Lead.email_key == q.lower())
+        return sa.or_(*conditions)
+    numbers, prefixes = set(), set()
+    if sum(ch.isdigit() for ch in q) >= 3:
         for region in regions:
             e164, _ext, _reason = phone_domain.normalise_phone(q, region)
             if e164:
                 numbers.add(e164)
-        if numbers:
-            # A phone: equality on the stored E.164 values, never a LIKE over names.
-            conditions.extend(getattr(Lead, p).in_(sorted(numbers)) for p in PHONE_FIELDS)
-            return sa.or_(*conditions)
-    words = q.split()
-    if words:
-        conditions.append(
-            sa.and_(
-                *[
-                    sa.or_(
-                        Lead.first_name.icontains(w, autoescape=True),
-                        Lead.last_name.icontains(w, autoescape=True),
-                    )
-                    for w in words
-                ]
-            )
-        )
-    if "@" in q or digits == 0:
-        conditions.append(Lead.email_key.icontains(q.lower(), autoescape=True))
+            elif prefix := search_terms.phone_prefix(q, region):
+                prefixes.add(prefix)
+    phones = [getattr(Lead, p) for p in PHONE_FIELDS]
+    if numbers:
+        # A phone: equality on the stored E.164 values, never a scan of the names.
+        conditions.extend(phone.in_(sorted(numbers)) for phone in phones)
+    elif prefixes:
+        # The start of a number: one range per phone column and region.
+        for prefix in sorted(prefixes):
+            high = search_terms.upper_bound(prefix)
+            conditions.extend(sa.and_(phone >= prefix, phone < high) for phone in phones)
+    elif any(ch.isalpha() for ch in q):
+        conditions.extend(_name_search(q))
     return sa.or_(*conditions)
 
 
@@ -161,9 +192,14 @@ def search_query(f: dict[str, str], account: Account):
     return query
 
 
+COUNT_SHOWN = 1_000  # past it the page says "1,000+ leads": counting on costs per lead
+
+
 def result_count(query) -> int:
-    """How many leads ``query`` (a ``search_query``) finds."""
-    ids = query.with_only_columns(Lead.id).order_by(None).subquery()
+    """How many leads ``query`` (a ``search_query``) finds, counted up to one past
+    ``COUNT_SHOWN``: a count of every match would read them all (a million for a search
+    of a whole account), where the page only needs to say "more than 1,000"."""
+    ids = query.with_only_columns(Lead.id).order_by(None).limit(COUNT_SHOWN + 1).subquery()
     return db.session.scalar(sa.select(sa.func.count()).select_from(ids)) or 0
 
 

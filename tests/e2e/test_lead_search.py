@@ -1,6 +1,9 @@
-"""The Leads page in a real browser (issue 17 item 16): a phone typed in national format
-finds the lead of a GB or an AU campaign, the page says how many leads it found, and
-checked leads are marked do-not-call in bulk."""
+"""The Leads page in a real browser (issue 17 item 16, issue 19): a phone typed in national
+format finds the lead of a GB or an AU campaign, a name is found by how it starts (the
+search box says so), the page says how many leads it found, and checked leads are marked
+do-not-call in bulk."""
+
+import re
 
 import sqlalchemy as sa
 from playwright.sync_api import expect
@@ -30,6 +33,17 @@ def test_national_numbers_are_found_and_checked_leads_marked_do_not_call(
     log_in(page, "sue@acme.test", PASSWORD)
     page.goto("/leads")
     expect(page.get_by_test_id("result-count")).to_have_text("62 leads")
+    box = page.get_by_test_id("quick-search")
+    expect(box).to_have_attribute("placeholder", re.compile("start of a name"))
+
+    # A name by how it starts, in any case; not by a part in its middle.
+    box.fill("UM")
+    expect(page.get_by_test_id("result-count")).to_have_text("1 lead")
+    expect(page.locator("#lead-table tbody tr").first).to_contain_text("Uma")
+    box.fill("lee1")
+    expect(page.get_by_test_id("result-count")).to_have_text("11 leads")  # Lee1, Lee10-19
+    box.fill("ee1")
+    expect(page.get_by_test_id("result-count")).to_have_text("0 leads")
 
     page.get_by_test_id("filter-campaign").select_option(str(uk))
     page.get_by_test_id("quick-search").fill("07958 022654")

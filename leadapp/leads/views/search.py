@@ -147,6 +147,7 @@ def index():
         leads=shown.leads,
         shown=shown,
         total=lead_search.result_count(query),
+        count_shown=lead_search.COUNT_SHOWN,
         f=f,
         q=f.get("q", ""),
         page=page,

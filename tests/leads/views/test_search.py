@@ -109,7 +109,8 @@ def test_keyset_pages_walk_forward_and_back_without_an_offset(app, admin_client)
     statements = []
 
     def seen(conn, cursor, statement, parameters, *args):
-        if "FROM leads" in statement and "LIMIT" in statement:
+        # The page's rows (the bounded result count has its own LIMIT: not a page).
+        if "FROM leads" in statement and "LIMIT" in statement and "count(" not in statement:
             statements.append((statement, parameters))
 
     html = admin_client.get("/leads").get_data(as_text=True)
@@ -137,3 +138,15 @@ def test_keyset_pages_walk_forward_and_back_without_an_offset(app, admin_client)
     assert _ids(html) == ids[:50] and 'data-testid="previous-page"' not in html
     # An old ?page=N link still answers.
     assert _ids(admin_client.get("/leads?page=2").get_data(as_text=True)) == ids[50:100]
+
+
+def test_past_a_thousand_the_page_says_1000_plus_and_the_box_says_how_names_are_found(
+    app, admin_client
+):
+    campaign(app, "Spring")
+    pool(app, "Big", [{"first_name": "Lee"}] * 1_001)
+    html = admin_client.get("/leads").get_data(as_text=True)
+    assert _count(html) == "1,000+ leads" and "all 1,000+ found" in html
+    assert "start of a name" in html and "Names are found by how they start" in html
+    pool(app, "Small", [{"first_name": "Ann"}] * 2)
+    assert _count(admin_client.get("/leads?q=an", headers=HX).get_data(as_text=True)) == "2 leads"
