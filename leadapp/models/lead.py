@@ -19,6 +19,10 @@ PHONE_SLOTS = 5
 # "Never": the next callable time of a lead not yet dialled (every lead has one, so the
 # dial queue's index can compare it without a NULL case).
 NEVER_DIALLED = dt.datetime(1970, 1, 1)
+# A lead that waits for a time at all (leased or recycling since it was called): past the
+# day of NEVER_DIALLED, written as text so SQLite's stored '1970-01-01 00:00:00.000000'
+# compares below it too.
+CALLED_SINCE = "next_call_at > '1970-01-02'"
 
 
 def _dialable(dialect: str) -> sa.TextClause:
@@ -108,6 +112,17 @@ class Lead(AccountScoped, Timestamped, db.Model):
             "callback_at",
             postgresql_where=sa.text("callback_at IS NOT NULL"),
             sqlite_where=sa.text("callback_at IS NOT NULL"),
+        ),
+        # "Ready to dial" less the leads waiting for a time (services/pool_ready.py): per
+        # pool, the dialable leads leased or recycling until after now are one range of
+        # this index. Leads never called (or given back) wait for nothing and are not in
+        # it, so imports write no entry.
+        sa.Index(
+            "ix_leads_pool_next_call",
+            "pool_id",
+            "next_call_at",
+            postgresql_where=sa.text(f"{_dialable('postgresql').text} AND {CALLED_SINCE}"),
+            sqlite_where=sa.text(f"{_dialable('sqlite').text} AND {CALLED_SINCE}"),
         ),
     )
 
