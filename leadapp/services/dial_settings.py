@@ -150,10 +150,12 @@ def after_call(session: Session, interaction: Interaction, lead: Lead) -> None:
         lease.ended_at = now
         lease.end_reason = "outcome"
     lead.dial_attempts = (lead.dial_attempts or 0) + 1
-    if interaction.agent_id is not None:
-        lead.callback_agent_id = interaction.agent_id
     code = interaction.wrap_code or interaction.outcome
     if _is_callback(lead.account_id, code):
+        if lead.last_called_at is None or at >= lead.last_called_at:
+            # The callback this call set is its agent's, nobody's when none was given
+            # (an earlier caller does not keep it).
+            lead.callback_agent_id = interaction.agent_id
         lead.next_call_at = at  # the callback's own time decides
     else:
         lead.next_call_at = at + recycle_delay(_settings_of(session, campaign_id), code)

@@ -195,6 +195,41 @@ def test_due_callbacks_first_and_an_agents_own_to_that_agent(ctx, make_user):
     assert _ids(_next(world, count=1, at=later))[0] == theirs.id
 
 
+def test_a_callback_set_without_an_agent_is_nobodys(ctx, make_user):
+    # Found with the lease machine's model (test_dial_queue_machine): Ann's earlier no
+    # answer made a later callback recorded without an agent hers, kept from Bob and from
+    # dialers asking without an agent for the grace minutes.
+    ann = make_user(ctx, "ann@dialco.test")
+    make_user(ctx, "bob@dialco.test")
+    world = build(ctx, {"A": 1}, leads=1)
+    (handed,) = _next(world, agent="ann@dialco.test")
+    lead = handed.lead
+    lead_service.record_interaction(
+        lead, campaign=campaign(world), agent_id=ann, wrap_code="NO_ANSWER", at=AT
+    )
+    again = AT + 60 * MIN
+    assert _ids(_next(world, at=again)) == [lead.id]
+    lead_service.record_interaction(
+        lead, campaign=campaign(world), wrap_code="CALLBACK", at=again, callback_at=again
+    )
+    assert lead.callback_agent_id is None
+    for agent in ("bob@dialco.test", None):
+        (due,) = _next(world, at=again + MIN, agent=agent)
+        assert (due.lead.id, due.reason) == (lead.id, "callback")
+        dial_queue.release(due.lease)
+    # A callback Ann sets is hers.
+    lead_service.record_interaction(
+        lead,
+        campaign=campaign(world),
+        agent_id=ann,
+        wrap_code="CALLBACK",
+        at=again,
+        callback_at=again + 30 * MIN,
+    )
+    assert lead.callback_agent_id == ann
+    assert _next(world, at=again + 31 * MIN, agent="bob@dialco.test") == []
+
+
 # --- Leases ----------------------------------------------------------------------------
 
 
