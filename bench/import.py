@@ -152,7 +152,12 @@ def main() -> int:
         from leadapp.models import Lead, User
         from leadapp.security import account_scope
         from leadapp.services import accounts as account_service
-        from leadapp.services import imports as import_service
+        from leadapp.services.imports import analyse as import_analyse
+        from leadapp.services.imports import duplicates as import_duplicates
+        from leadapp.services.imports import mapping as import_mapping
+        from leadapp.services.imports import read as import_read
+        from leadapp.services.imports import stage as import_stage
+        from leadapp.services.imports import write as import_write
 
         app = create_app("production", environ=environ)
         with app.app_context():
@@ -168,23 +173,23 @@ def main() -> int:
             with account_scope(account.id):
                 t0 = time.perf_counter()
                 admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
-                imp = import_service.create_import(account, admin, campaign, pool_name="Bench pool")
-                info = import_service.attach_file(imp, path, path.name)
-                mapping = import_service.suggest(imp, info)
-                import_service.set_mapping(
+                imp = import_read.create_import(account, admin, campaign, pool_name="Bench pool")
+                info = import_read.attach_file(imp, path, path.name)
+                mapping = import_mapping.suggest(imp, info)
+                import_mapping.set_mapping(
                     imp,
                     mapping,
                     info.headers,
                     [],
-                    import_service.DuplicateSettings(scope="campaign", action="discard-new"),
+                    import_duplicates.DuplicateSettings(scope="campaign", action="discard-new"),
                 )
                 db.session.commit()
                 t1 = time.perf_counter()
-                import_service.stage(imp)
+                import_stage.stage(imp)
                 t2 = time.perf_counter()
-                import_service.analyse(imp)
+                import_analyse.analyse(imp)
                 t3 = time.perf_counter()
-                counts = import_service.execute(imp)
+                counts = import_write.execute(imp)
                 t4 = time.perf_counter()
                 times = {
                     "prepare (sniff, copy, map)": t1 - t0,

@@ -63,7 +63,7 @@ def accounts_list():
 
 def api_duplicate_options(command):
     """The options of a campaign's API duplicate rules (the names of ``leads import``)."""
-    from leadapp.services.imports import ACTIONS, MULTIPLE, SCOPES
+    from leadapp.services.imports.duplicates import ACTIONS, MULTIPLE, SCOPES
 
     options = [
         click.option(

@@ -389,8 +389,12 @@ def _message(to: str, subject: str) -> EmailMessage:
 
 def _build_account(app, make_account, make_user, slug: str, tmp: Path) -> SimpleNamespace:
     from leadapp.services import api_tokens, mapping_templates, password_links, user_sessions
-    from leadapp.services import imports as import_service
     from leadapp.services.accounts import create_campaign
+    from leadapp.services.imports import analyse as import_analyse
+    from leadapp.services.imports import duplicates as import_duplicates
+    from leadapp.services.imports import mapping as import_mapping
+    from leadapp.services.imports import read as import_read
+    from leadapp.services.imports import stage as import_stage
     from leadapp.services.jobs import create_job
     from leadapp.services.mail import record_outbox_message
 
@@ -441,22 +445,22 @@ def _build_account(app, make_account, make_user, slug: str, tmp: Path) -> Simple
         # A staged draft import (bench/import.py's sequence, without execute).
         source = tmp / f"{slug}.csv"
         source.write_text(CSV)
-        imp = import_service.create_import(account, admin, campaign, pool_name=f"{tag} import")
-        info = import_service.attach_file(imp, source, source.name)
-        import_service.set_mapping(
+        imp = import_read.create_import(account, admin, campaign, pool_name=f"{tag} import")
+        info = import_read.attach_file(imp, source, source.name)
+        import_mapping.set_mapping(
             imp,
-            import_service.suggest(imp, info),
+            import_mapping.suggest(imp, info),
             info.headers,
             [],
-            import_service.DuplicateSettings(scope="campaign", action="discard-new"),
+            import_duplicates.DuplicateSettings(scope="campaign", action="discard-new"),
         )
         db.session.commit()
-        import_service.stage(imp)
-        import_service.analyse(imp)
+        import_stage.stage(imp)
+        import_analyse.analyse(imp)
         db.session.commit()
-        row = int(import_service.staged(imp, ["_row"])["_row"].min())
+        row = int(import_stage.staged(imp, ["_row"])["_row"].min())
         # A draft without a file (discarded by the matrix) and a mapping template.
-        draft = import_service.create_import(account, admin, campaign, pool_name=f"{tag} draft")
+        draft = import_read.create_import(account, admin, campaign, pool_name=f"{tag} draft")
         template = mapping_templates.save(f"{tag} template", {"Phone": "phone1"}, [], {}, admin.id)
         db.session.commit()
 

@@ -19,8 +19,8 @@ from leadapp.security import admin_required, get_or_404
 from leadapp.services import calling_hours as calling_hours_service
 from leadapp.services import campaign_duplicates
 from leadapp.services import campaigns as service
-from leadapp.services import imports as import_service
 from leadapp.services.campaigns import CampaignError
+from leadapp.services.imports import duplicates as import_duplicates
 from leadapp.services.pool_grid import account_now
 
 from .forms import (
@@ -305,7 +305,7 @@ def _duplicates_context(campaign: Campaign, form: ApiDuplicatesForm | None = Non
     rules = campaign_duplicates.api_rules(campaign)
     if form is None:
         form = ApiDuplicatesForm(formdata=None, data=rules)
-    form.match.choices = list(import_service.key_labels().items())
+    form.match.choices = list(import_duplicates.key_labels().items())
     return {
         "api_rules": campaign_duplicates.describe(rules),
         "api_form": form,

@@ -16,9 +16,13 @@ from leadapp.extensions import db
 from leadapp.models import Campaign, Import, LeadPool, MappingTemplate, User
 from leadapp.security import account_scope
 from leadapp.services import accounts as account_service
-from leadapp.services import imports as import_service
 from leadapp.services import jobs as job_rows
 from leadapp.services import resume as resume_service
+from leadapp.services.imports import duplicates as import_duplicates
+from leadapp.services.imports import errors as import_errors
+from leadapp.services.imports import mapping as import_mapping
+from leadapp.services.imports import read as import_read
+from leadapp.services.imports import run as import_run
 from leadapp.services.transactions import database_full
 from leadapp.tasks import QueueUnavailable, dispatch, failure_text
 
@@ -78,12 +82,15 @@ def parse_map(entries: tuple[str, ...]) -> dict[str, str | list[str]]:
     help="With several match keys: a duplicate when any of them is equal, or all of them.",
 )
 @click.option(
-    "--scope", type=click.Choice(import_service.SCOPES), default="campaign", show_default=True
+    "--scope", type=click.Choice(import_duplicates.SCOPES), default="campaign", show_default=True
 )
 @click.option("--open-only", is_flag=True)
 @click.option("--include-inactive", is_flag=True)
 @click.option(
-    "--action", type=click.Choice(import_service.ACTIONS), default="discard-new", show_default=True
+    "--action",
+    type=click.Choice(import_duplicates.ACTIONS),
+    default="discard-new",
+    show_default=True,
 )
 @click.option(
     "--update-mode",
@@ -93,7 +100,7 @@ def parse_map(entries: tuple[str, ...]) -> dict[str, str | list[str]]:
 )
 @click.option(
     "--multiple",
-    type=click.Choice(import_service.MULTIPLE),
+    type=click.Choice(import_duplicates.MULTIPLE),
     default="update-all",
     show_default=True,
     help="When several existing leads match one row.",
@@ -173,7 +180,7 @@ def import_leads(
                 stray_quote,
                 match_mode=match_mode,
             )
-        except (import_service.ImportError_, CsvError) as exc:
+        except (import_errors.ImportError_, CsvError) as exc:
             db.session.rollback()
             fail(str(exc))
         if enqueue:
@@ -194,7 +201,7 @@ def _run_here(imp) -> dict:
     bar = ProgressBar()
     try:
         counts, email = run_with_summary(imp, bar)
-    except import_service.ImportTakenOver as exc:
+    except import_errors.ImportTakenOver as exc:
         db.session.rollback()  # the other process finishes the import: leave it be
         fail(str(exc))
     except Exception as exc:
@@ -203,7 +210,7 @@ def _run_here(imp) -> dict:
         message = (
             failure_text(exc) if refused else f"the import stopped: {type(exc).__name__}: {exc}"
         )
-        import_service.fail(db.session.get(type(imp), imp.id), message)
+        import_run.fail(db.session.get(type(imp), imp.id), message)
         db.session.commit()
         if not refused:
             raise  # an unexpected error keeps its traceback
@@ -220,7 +227,7 @@ def _run_here(imp) -> dict:
 def _refused(exc: BaseException) -> bool:
     """A refusal, a full database disk or Redis lost: told as a sentence (the job's own,
     see ``tasks.failure_text``); anything else keeps its traceback."""
-    refused = isinstance(exc, import_service.ImportError_ | CsvError | RedisError)
+    refused = isinstance(exc, import_errors.ImportError_ | CsvError | RedisError)
     return refused or database_full(exc)
 
 
@@ -238,7 +245,7 @@ def _resume_here(imp) -> dict:
     db.session.commit()
     try:
         counts = dict(run_import(row.id, imp.id))
-    except import_service.ImportTakenOver as exc:
+    except import_errors.ImportTakenOver as exc:
         fail(str(exc))
     except Exception as exc:
         if not _refused(exc):
@@ -289,7 +296,7 @@ def _prepare(
 ):
     campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == campaign_name))
     if campaign is None:
-        raise import_service.ImportError_(
+        raise import_errors.ImportError_(
             f"The account has no campaign named '{campaign_name}'; "
             "create it with `flask campaigns create`."
         )
@@ -298,10 +305,10 @@ def _prepare(
     )
     pool = db.session.scalar(sa.select(LeadPool).where(LeadPool.name == pool_name))
     settings = {"region": region.upper()} if region else {}
-    imp = import_service.create_import(
+    imp = import_read.create_import(
         account, admin, campaign, pool_name=pool_name, pool=pool, settings=settings
     )
-    info = import_service.attach_file(
+    info = import_read.attach_file(
         imp,
         path,
         path.name,
@@ -313,8 +320,8 @@ def _prepare(
     stray = (imp.settings or {}).get("stray_quotes") or []
     if stray_quote == "stop" and stray:
         opens, closes = stray[0]
-        import_service.forget_file(imp)  # the copy goes; the import row is rolled back
-        raise import_service.ImportError_(
+        import_read.forget_file(imp)  # the copy goes; the import row is rolled back
+        raise import_errors.ImportError_(
             f"Line {opens} opens a quote that closes only on line {closes}, so those lines "
             "would be read as one row; correct the file, or import it with "
             "--stray-quote literal (that line's quotes read as plain text) or "
@@ -327,10 +334,10 @@ def _prepare(
             sa.select(MappingTemplate).where(MappingTemplate.name == template_name)
         )
         if template is None:
-            raise import_service.ImportError_(f"There is no mapping template '{template_name}'.")
+            raise import_errors.ImportError_(f"There is no mapping template '{template_name}'.")
         mapping, rules = dict(template.mapping), list(template.timezone_rules or [])
     if auto_map or not (map_entries or template_name):
-        suggested = import_service.suggest(imp, info)
+        suggested = import_mapping.suggest(imp, info)
         mapping = {**suggested, **mapping}
     mapping.update(parse_map(map_entries))
     # A --map target replaces any auto-mapped column that had the same field.
@@ -338,8 +345,8 @@ def _prepare(
     for header in [h for h, t in mapping.items() if t in explicit]:
         if header not in dict(parse_map(map_entries)):
             mapping[header] = None
-    dup = import_service.DuplicateSettings(
-        match=import_service.match_keys_named(match.split(",")),
+    dup = import_duplicates.DuplicateSettings(
+        match=import_duplicates.match_keys_named(match.split(",")),
         match_mode=match_mode,
         scope=scope,
         open_only=open_only,
@@ -348,7 +355,7 @@ def _prepare(
         update_mode=update_mode,
         multiple=multiple,
     )
-    import_service.set_mapping(imp, mapping, info.headers, rules, dup)
+    import_mapping.set_mapping(imp, mapping, info.headers, rules, dup)
     db.session.commit()
     return imp
 
@@ -385,7 +392,7 @@ def _enqueue(imp, as_json: bool) -> None:
     try:
         dispatch(job, run_import, imp.id)
     except QueueUnavailable as exc:
-        import_service.fail(imp, str(exc))
+        import_run.fail(imp, str(exc))
         db.session.commit()
         fail(str(exc))
     data = {"job_id": job.id, "import_id": imp.id}

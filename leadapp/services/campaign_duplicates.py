@@ -21,12 +21,13 @@ import sqlalchemy as sa
 from leadapp.extensions import db
 from leadapp.models import Campaign, FieldDefinition
 from leadapp.services import audit
-from leadapp.services import imports as engine
+from leadapp.services.imports import duplicates as import_duplicates
+from leadapp.services.imports import errors as import_errors
 
 __all__ = ["RULE_KEYS", "RulesError", "api_rules", "describe", "set_api_rules"]
 
-RULE_KEYS = tuple(engine.DuplicateSettings.__dataclass_fields__)
-ACTION_WORDS = engine.ACTION_WORDS
+RULE_KEYS = tuple(import_duplicates.DuplicateSettings.__dataclass_fields__)
+ACTION_WORDS = import_duplicates.ACTION_WORDS
 MULTIPLE_WORDS = {
     "update-all": "when several existing leads match, all of them",
     "update-newest": "when several existing leads match, only the newest",
@@ -52,7 +53,7 @@ def api_rules(campaign: Campaign) -> dict:
         stored["match"] = [m.strip() for m in stored["match"].split(",") if m.strip()]
     if len(stored.get("match") or []) > 1:
         stored.setdefault("match_mode", "all")
-    rules = asdict(engine.DuplicateSettings())
+    rules = asdict(import_duplicates.DuplicateSettings())
     rules.update({k: v for k, v in stored.items() if k in RULE_KEYS})
     return rules
 
@@ -69,20 +70,20 @@ def checked(rules: dict) -> dict:
     if isinstance(match, str):
         match = match.split(",")
     if match is not None:
-        values["match"] = engine.match_keys_named(match)
+        values["match"] = import_duplicates.match_keys_named(match)
     for flag in ("open_only", "include_inactive"):
         if flag in values:
             values[flag] = bool(values[flag])
     try:
-        settings = engine.DuplicateSettings(**values).check()
-    except (engine.ImportError_, TypeError) as exc:
+        settings = import_duplicates.DuplicateSettings(**values).check()
+    except (import_errors.ImportError_, TypeError) as exc:
         raise RulesError(str(exc)) from None
     custom = {f.key for f in db.session.scalars(sa.select(FieldDefinition))}
     for key in settings.match:
-        if engine.is_custom_key(key) and engine.key_field(key) not in custom:
+        if import_duplicates.is_custom_key(key) and import_duplicates.key_field(key) not in custom:
             raise RulesError(
-                f"There is no custom field {engine.key_field(key)}; add it under Admin → "
-                "Lead fields or match on another key."
+                f"There is no custom field {import_duplicates.key_field(key)}; add it under "
+                "Admin → Lead fields or match on another key."
             )
     return asdict(settings)
 
@@ -105,7 +106,7 @@ def set_api_rules(campaign: Campaign, rules: dict, *, user_id: int | None) -> di
 
 def describe(rules: dict) -> list[str]:
     """The rules in words, e.g. ``A lead is a duplicate when any of: Phone, Email``."""
-    words = engine.match_words(rules["match"], rules.get("match_mode", "any"))
+    words = import_duplicates.match_words(rules["match"], rules.get("match_mode", "any"))
     if rules["scope"] == "none":
         return ["No duplicate search: every valid lead is created."]
     extra = []
@@ -116,7 +117,7 @@ def describe(rules: dict) -> list[str]:
     lines = [
         words[0].upper() + words[1:] + ".",
         "Duplicates are looked for "
-        + engine.SCOPE_WORDS[rules["scope"]]
+        + import_duplicates.SCOPE_WORDS[rules["scope"]]
         + (f" ({', '.join(extra)})" if extra else "")
         + ".",
         "When a lead matches: " + ACTION_WORDS[rules["action"]] + ".",

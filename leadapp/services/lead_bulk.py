@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from leadapp.extensions import db
 from leadapp.models import Lead, LeadPool, User
 from leadapp.models.base import utcnow
-from leadapp.services import audit, lead_writer
+from leadapp.services import audit
 from leadapp.services import pools as pool_service
+from leadapp.services.imports import lead_writer
 
 MAX_IDS = 100_000  # checked by hand: more than any page; "all matching" goes by the query
 

@@ -1,9 +1,10 @@
 """One lead at a time: created by hand or through the API, edited, copied, deleted, called.
 
-Creating a lead runs the import engine on a one-row frame (``imports.stage_frame``): the same
-normalisation (phones to E.164 with the campaign's region, time zone resolution), the same
-field validation and the same duplicate search and actions (``imports.existing_matches``,
-``imports._apply_duplicate_action``). Nothing here is a second validator.
+Creating a lead runs the import engine on a one-row frame (``imports.stage.stage_frame``):
+the same normalisation (phones to E.164 with the campaign's region, time zone resolution),
+the same field validation and the same duplicate search and actions
+(``imports.duplicates.existing_matches``, ``imports.write._apply_duplicate_action``).
+Nothing here is a second validator.
 
 Every change writes the audit log and refreshes the counters of the pools it touched
 (``pools.refresh_counts``), so the pool grid always equals a full recount. Services flush;
@@ -39,8 +40,12 @@ from leadapp.models import (
 )
 from leadapp.models.base import utcnow
 from leadapp.models.lead import DIRECTIONS
-from leadapp.services import audit, dnc, lead_writer, pool_recount, wrap_codes
-from leadapp.services import imports as engine
+from leadapp.services import audit, dnc, pool_recount, wrap_codes
+from leadapp.services.imports import duplicates as import_duplicates
+from leadapp.services.imports import errors as import_errors
+from leadapp.services.imports import lead_writer
+from leadapp.services.imports import stage as import_stage
+from leadapp.services.imports import write as import_write
 
 # Fields a person or a script may set on a lead (plus the account's custom fields).
 EDITABLE = (
@@ -175,7 +180,7 @@ def _stage_one(
     columns = {k: [v] for k, v in data.items()}
     columns.setdefault(key_phone, [None])
     chunk = pd.DataFrame(columns, index=[1], dtype="str")
-    staged = engine.stage_frame(
+    staged = import_stage.stage_frame(
         chunk,
         {k: k for k in chunk.columns},
         definitions,
@@ -260,7 +265,7 @@ def duplicate_settings(options: dict | None, campaign: Campaign | None):
     chosen = dict(chosen or {})
     if "keys" in chosen and "match" not in chosen:  # the CLI's word is --match, people say keys
         chosen["match"] = chosen.pop("keys")
-    allowed = set(engine.DuplicateSettings.__dataclass_fields__)
+    allowed = set(import_duplicates.DuplicateSettings.__dataclass_fields__)
     unknown = sorted(set(chosen) - allowed)
     if unknown:
         raise LeadError(
@@ -269,10 +274,10 @@ def duplicate_settings(options: dict | None, campaign: Campaign | None):
     if isinstance(chosen.get("match"), str):
         chosen["match"] = chosen["match"].split(",")
     if chosen.get("match") is not None:
-        chosen["match"] = engine.match_keys_named(chosen["match"])
+        chosen["match"] = import_duplicates.match_keys_named(chosen["match"])
     try:
-        return engine.DuplicateSettings(**chosen).check()
-    except engine.ImportError_ as exc:
+        return import_duplicates.DuplicateSettings(**chosen).check()
+    except import_errors.ImportError_ as exc:
         raise LeadError(str(exc)) from exc
 
 
@@ -314,12 +319,12 @@ def create_lead(
         match_mode=settings.match_mode,
         # A unique custom field's value held by another lead is refused (unless the field
         # is a match key: then the duplicate rules decide).
-        taken=engine.taken_values(definitions, settings.match, settings.scope),
+        taken=import_stage.taken_values(definitions, settings.match, settings.scope),
     )
     if errors:
         return LeadOutcome(None, "invalid", errors=errors, warnings=warnings)
 
-    matches = engine._NO_MATCHES
+    matches = import_duplicates._NO_MATCHES
     scope_ids: list[int] = []
     key = staged["_key"].iloc[0]
     # As in an import, a lead without a match key (e.g. no email when matching on email)
@@ -333,8 +338,10 @@ def create_lead(
     to_insert = staged
     if matched:
         acting = SimpleNamespace(account_id=pool.account_id, id=0)
-        to_insert, acted = engine._apply_duplicate_action(acting, pool, staged, matches, settings)
-        crowded = len(matched) > engine.MAX_MATCHES_TO_ACT or (
+        to_insert, acted = import_write._apply_duplicate_action(
+            acting, pool, staged, matches, settings
+        )
+        crowded = len(matched) > import_duplicates.MAX_MATCHES_TO_ACT or (
             settings.multiple == "create-new" and len(matched) > 1
         )
         if settings.action == "discard-new":
@@ -401,10 +408,10 @@ def _scope_pool_ids(pool: LeadPool, campaign: Campaign | None, settings) -> list
     """The import's duplicate scope for one lead; this pool always counts as in scope
     (an import's pool is assigned to its campaign), unless inactive pools are excluded."""
     if settings.scope in ("campaign", "project") and campaign is None:
-        settings = engine.DuplicateSettings(**{**asdict(settings), "scope": "pool"})
+        settings = import_duplicates.DuplicateSettings(**{**asdict(settings), "scope": "pool"})
     stub = SimpleNamespace(campaign_id=campaign.id if campaign else None)
     # Only this account's pools, even if no account is bound to the session.
-    ids = set(engine.scope_pool_ids(stub, pool, settings))
+    ids = set(import_duplicates.scope_pool_ids(stub, pool, settings))
     if ids:
         ids = set(
             db.session.scalars(
@@ -478,7 +485,9 @@ def update_lead(lead: Lead, data: dict[str, str | None], *, user_id: int | None)
         # Only a value being changed must be free: stored values are not checked again.
         taken={
             k: v
-            for k, v in engine.taken_values(definitions, [], "none", exclude_lead=lead.id).items()
+            for k, v in import_stage.taken_values(
+                definitions, [], "none", exclude_lead=lead.id
+            ).items()
             if k in data
         },
     )

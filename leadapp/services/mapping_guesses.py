@@ -5,7 +5,9 @@ from __future__ import annotations
 from leadapp.domain.columns import phone_columns
 from leadapp.domain.fields import PHONE_FIELDS
 from leadapp.models import Import
-from leadapp.services import imports as import_service
+from leadapp.services.imports import fields as import_fields
+from leadapp.services.imports import mapping as import_mapping
+from leadapp.services.imports import read as import_read
 
 
 def phone_order(imp: Import, mapping: dict[str, str | None]) -> dict | None:
@@ -16,9 +18,9 @@ def phone_order(imp: Import, mapping: dict[str, str | None]) -> dict | None:
     mapped = {h: t for h, t in mapping.items() if t in PHONE_FIELDS}
     if not mapped or not imp.staging_path:
         return None
-    info = import_service.sniff_staged(imp, preview_rows=import_service.SUGGEST_SAMPLE_ROWS)
+    info = import_read.sniff_staged(imp, preview_rows=import_mapping.SUGGEST_SAMPLE_ROWS)
     index = {h: i for i, h in enumerate(info.headers)}
-    region = import_service.import_region(imp)
+    region = import_fields.import_region(imp)
     ranked = phone_columns(
         {
             h: [row[index[h]] if index[h] < len(row) else "" for row in info.preview]

@@ -115,7 +115,7 @@ def built(build, *args) -> ResultsEmail | None:
 
 def import_summary(imp: Import, counts: dict) -> ResultsEmail:
     """The import's summary email (``counts``: ``imports.public_counts``)."""
-    from leadapp.services import imports as import_service
+    from leadapp.services.imports import report as import_report
 
     account = db.session.get(Account, imp.account_id)
     pool = db.session.get(LeadPool, imp.pool_id) if imp.pool_id else None
@@ -158,7 +158,7 @@ def import_summary(imp: Import, counts: dict) -> ResultsEmail:
         ("Started by", user.name if user else "—"),
         ("Finished", account_time(imp.finished_at or utcnow(), account.timezone)),
     ]
-    details += [("Settings", line) for line in import_service.describe(imp)[3:]]
+    details += [("Settings", line) for line in import_report.describe(imp)[3:]]
     return ResultsEmail(
         subject=f"Import finished: {imp.file_name} — {import_outcomes.headline(c)}",
         headline=[f"Your import of {imp.file_name} has finished."]

@@ -21,8 +21,8 @@ from leadapp.models import BackgroundJob, DedupJob, Import
 from leadapp.models.base import utcnow
 from leadapp.services import dedup as dedup_service
 from leadapp.services import dnc as dnc_service
-from leadapp.services import imports as import_service
 from leadapp.services import jobs as job_rows
+from leadapp.services.imports import stage as import_stage
 
 
 class CannotResume(ValueError):
@@ -126,7 +126,7 @@ def take_over_import_check(imp: Import) -> BackgroundJob:
         )
     if not job_rows.restart(row, row.status):
         raise CannotResume(f"The check of import {imp.id} has just been started again.")
-    import_service.forget_staged(imp)
+    import_stage.forget_staged(imp)
     return row
 
 

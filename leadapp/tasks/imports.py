@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from leadapp.extensions import db
 from leadapp.models import EmailDelivery, Import, User
-from leadapp.services import imports as import_service
 from leadapp.services import results_emails
+from leadapp.services.imports import analyse as import_analyse
+from leadapp.services.imports import errors as import_errors
+from leadapp.services.imports import run as import_run
+from leadapp.services.imports import stage as import_stage
 from leadapp.tasks import QueueUnavailable, failure_text, tracked
 from leadapp.tasks.mail import prepare_results_email, send_results_email
 
@@ -20,14 +23,14 @@ def run_import(job, progress, import_id: int) -> dict:
     db.session.commit()
     try:
         counts, email = run_with_summary(imp, progress)
-    except import_service.ImportTakenOver:
+    except import_errors.ImportTakenOver:
         db.session.rollback()  # the other process finishes the import: leave it be
         raise
     except Exception as exc:
         db.session.rollback()
         imp = db.session.get(Import, import_id)
         message = failure_text(exc)
-        import_service.fail(imp, message)
+        import_run.fail(imp, message)
         db.session.commit()
         raise
     try:
@@ -39,10 +42,10 @@ def run_import(job, progress, import_id: int) -> dict:
 
 
 def run_with_summary(imp: Import, progress=None) -> tuple[dict, EmailDelivery | None]:
-    """``import_service.run``, with the summary email made just before the import's final
+    """``import_run.run``, with the summary email made just before the import's final
     commit and committed with it; queue the email with ``send_results_email`` after."""
     made = []
-    counts = import_service.run(
+    counts = import_run.run(
         imp, progress, with_the_results=lambda c: made.append(summary_email(imp, c))
     )
     return counts, (made[0] if made else None)
@@ -71,9 +74,9 @@ def check_import(job, progress, import_id: int) -> dict:
     if imp is None:
         raise LookupError(f"Import {import_id} no longer exists.")
     next_step = dict(job.result or {})  # where the page goes when the check is done
-    import_service.stage(imp, progress)
+    import_stage.stage(imp, progress)
     db.session.commit()  # the staged counts: analyse reads without SQLite's write lock
-    import_service.analyse(imp)
+    import_analyse.analyse(imp)
     imp.step = "check"
     db.session.commit()
     return next_step

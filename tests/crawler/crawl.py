@@ -85,7 +85,7 @@ def kind_of(endpoint: str, variable: str) -> str | None:
 def fixed_values(endpoint: str, kind: str, w: World) -> list[tuple[str, str]]:
     """Values of the variables that name no object of the account: (state, value)."""
     from leadapp.pools.details import DOWNLOADS
-    from leadapp.services.import_reports import KINDS
+    from leadapp.services.imports.report import KINDS
 
     if kind == "row":
         return [("staged", str(w.rows[0])), ("last", str(w.rows[-1]))]

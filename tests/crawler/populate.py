@@ -250,7 +250,7 @@ def _pools_and_leads(w: World, account, admin) -> None:
 
 def _tokens_views_templates(w: World, admin, boss) -> None:
     from leadapp.services import api_tokens, saved_views
-    from leadapp.services.imports import save_template
+    from leadapp.services.imports.mapping import save_template
     from leadapp.services.pool_grid import GridFilters
 
     m = w.marker
@@ -311,15 +311,21 @@ def _dial_leases(w: World, account_id: int) -> None:
 
 def _imports(app, w: World, account, admin, tmp: Path) -> None:
     """One import per wizard step and per run state."""
-    from leadapp.services import imports as svc
     from leadapp.services import jobs as job_rows
+    from leadapp.services.imports import analyse as import_analyse
+    from leadapp.services.imports import duplicates as import_duplicates
+    from leadapp.services.imports import mapping as import_mapping
+    from leadapp.services.imports import read as import_read
+    from leadapp.services.imports import run as import_run
+    from leadapp.services.imports import stage as import_stage
+    from leadapp.services.imports import write as import_write
 
     m = w.marker
     source = tmp / f"{m}-leads.csv"
     source.write_text(CSV.format(m=m, p1=_phone(w.slug, 40), p2=_phone(w.slug, 41)))
 
     def new(state: str):
-        imp = svc.create_import(account, admin, w.campaign, pool_name=f"{m}-import-{state}")
+        imp = import_read.create_import(account, admin, w.campaign, pool_name=f"{m}-import-{state}")
         db.session.flush()
         w.add("import", state, imp.id)
         return imp
@@ -329,22 +335,22 @@ def _imports(app, w: World, account, admin, tmp: Path) -> None:
         steps = ("file", "mapping", "check", "review")
         for step in steps[: steps.index(last) + 1]:
             if step == "file":
-                info = svc.attach_file(imp, source, source.name)
+                info = import_read.attach_file(imp, source, source.name)
                 w.staging[imp.id] = Path(imp.staging_path)
             elif step == "mapping":
-                svc.set_mapping(
+                import_mapping.set_mapping(
                     imp,
-                    svc.suggest(imp, info),
+                    import_mapping.suggest(imp, info),
                     info.headers,
                     [],
-                    svc.DuplicateSettings(scope="campaign", action="discard-new"),
+                    import_duplicates.DuplicateSettings(scope="campaign", action="discard-new"),
                 )
                 db.session.commit()
             elif step == "check":
-                svc.stage(imp)
+                import_stage.stage(imp)
                 imp.step = "check"
             else:
-                svc.analyse(imp)
+                import_analyse.analyse(imp)
         db.session.commit()
         return imp
 
@@ -352,7 +358,7 @@ def _imports(app, w: World, account, admin, tmp: Path) -> None:
     through("file", "file")
     through("mapping", "mapping")
     checked = through("check", "check")
-    w.rows = [int(r) for r in svc.staged(checked, ["_row"])["_row"]]
+    w.rows = [int(r) for r in import_stage.staged(checked, ["_row"])["_row"]]
     through("review", "review")
     for state in ("running", "stalled"):
         imp = through(state, "review")
@@ -363,9 +369,9 @@ def _imports(app, w: World, account, admin, tmp: Path) -> None:
         imp.job_id, imp.status, imp.step = row.id, "running", "import"
     failed = through("failed", "review")
     failed.step = "import"
-    svc.fail(failed, "The database refused the leads; run the import again.")
+    import_run.fail(failed, "The database refused the leads; run the import again.")
     done = through("completed", "review")
-    svc.execute(done)
+    import_write.execute(done)
     db.session.commit()
 
 

@@ -9,7 +9,7 @@ from leadapp.models import Lead
 from tests.conftest import PASSWORD
 from tests.e2e.test_import_wizard import count, setup_account
 from tests.e2e.test_login import log_in
-from tests.services.staging_helpers import csv_bytes
+from tests.services.imports.staging_helpers import csv_bytes
 
 ROWS = [  # file lines 2..7
     ("212 555 0101", "Ann"),

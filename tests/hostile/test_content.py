@@ -380,7 +380,7 @@ def test_line_breaks_and_long_file_names_are_cleaned_where_they_enter(app, wizar
     from urllib.parse import quote
 
     from leadapp.models import EmailDelivery
-    from leadapp.services.import_reports import KINDS
+    from leadapp.services.imports.report import KINDS
     from tests.conftest import csrf_from
 
     import_id = wizard.new()

@@ -21,7 +21,8 @@ from leadapp.domain import csv_io
 from leadapp.errors import MESSAGES
 from leadapp.extensions import db
 from leadapp.models import Import
-from leadapp.services import imports as import_service
+from leadapp.services.imports import errors as import_errors
+from leadapp.services.imports import stage as import_stage
 from tests.conftest import csrf_from
 from tests.hostile.conftest import (
     FILE_ERROR,
@@ -232,7 +233,7 @@ def test_stray_quotes_stay_text_or_give_a_row_reason(app, wizard, runner, tmp_pa
     assert notes == {"Ann": 'he said "hi" twice', "Cy": "quoted tail"}
     with app.app_context():
         imp = db.session.scalar(sa.select(Import))
-        reasons = import_service.staged(imp, ["_line", "_reasons"]).set_index("_line")
+        reasons = import_stage.staged(imp, ["_line", "_reasons"]).set_index("_line")
         assert reasons.loc[3, "_reasons"].startswith("phone1: ")
 
 
@@ -257,7 +258,7 @@ def test_nul_deep_in_the_file_stops_the_check_and_leaves_no_half_staged_rows(
     """A NUL past the sampled head and past the first staged chunk: PostgreSQL cannot store
     it (the import used to fail there with a database error, while SQLite stored it), so it
     is refused with its line on both, and the chunks staged before it are removed."""
-    monkeypatch.setattr(import_service, "STAGE_CHUNK", 1_000)
+    monkeypatch.setattr(import_stage, "STAGE_CHUNK", 1_000)
     rows = 12_000  # ~300 KiB: past the 256 KiB sample
     data = (HEADER + ROW * rows + "Bo,B\x00b,(212) 555-0102\n").encode()
     import_id = wizard.new()
@@ -361,7 +362,7 @@ def test_a_full_disk_while_saving_the_upload(app, wizard, small_disk, monkeypatc
     response = wizard.upload(import_id, data, "big.csv")
     assert response.status_code == 507
     (error,) = FILE_ERROR.findall(text_of(response))
-    assert error == import_service.DISK_FULL_UPLOAD and one_sentence(error)
+    assert error == import_errors.DISK_FULL_UPLOAD and one_sentence(error)
     assert small_disk.files() == [] and small_disk.used() < 16 * 1024
     imp = wizard.imp(import_id)
     assert (imp.status, imp.step, imp.file_name, imp.staging_path) == (
@@ -421,7 +422,7 @@ def test_a_full_disk_while_the_file_is_checked(app, wizard, small_disk, monkeypa
     assert wizard.mapping(import_id).status_code == 302
     check = text_of(wizard.duplicates(import_id))
     (error,) = JOB_ERROR.findall(check)
-    assert error == import_service.DISK_FULL_STAGING and one_sentence(error)
+    assert error == import_errors.DISK_FULL_STAGING and one_sentence(error)
     assert f'href="/imports/{import_id}/duplicates"' in check  # "Back to duplicates"
     (folder,) = wizard.new_staging()
     assert small_disk.files() == [folder / "source.csv"]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import csrf_from
 from tests.hostile.conftest import Wizard, text_of
-from tests.services.staging_helpers import csv_bytes
+from tests.services.imports.staging_helpers import csv_bytes
 
 HX = {"HX-Request": "true"}
 ROWS = [  # data rows 0..5 are file lines 2..7

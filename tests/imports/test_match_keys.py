@@ -12,7 +12,8 @@ from leadapp.domain.validation import REASON_TEXT
 from leadapp.extensions import db
 from leadapp.models import FieldDefinition, Import, Lead, LeadPool
 from leadapp.security import account_scope
-from leadapp.services import imports as import_service
+from leadapp.services.imports import report as import_report
+from leadapp.services.imports import stage as import_stage
 
 EXISTING = "Phone,Email,Policy\n(415) 555-0101,ann@x.com,P-1\n(415) 555-0102,bob@x.com,P-2\n"
 # Against EXISTING, matching on phone and email:
@@ -181,7 +182,7 @@ def test_a_unique_custom_field_refuses_a_value_another_lead_holds(app, runner, f
         imp = db.session.scalar(
             sa.select(Import).order_by(Import.id.desc()).execution_options(all_accounts=True)
         )
-        frame = import_service.staged(imp)
+        frame = import_stage.staged(imp)
         bad = frame[~frame["_valid"]]
         assert bad["_reasons"].tolist() == ["policy: already_used"]
     assert "already has this value" in REASON_TEXT["already_used"]
@@ -198,8 +199,6 @@ def test_duplicates_csv_names_the_earlier_line_and_the_values_matched(app, runne
     import csv
     import io
 
-    from leadapp.services import import_reports
-
     path, base = files
     run_json(runner, path, *base, "--pool", "report", "--match", "phone1,email")
     with app.app_context():
@@ -207,7 +206,7 @@ def test_duplicates_csv_names_the_earlier_line_and_the_values_matched(app, runne
             sa.select(Import).order_by(Import.id.desc()).execution_options(all_accounts=True)
         )
         with account_scope(imp.account_id):
-            text = import_reports.build(imp, "duplicates").getvalue().decode("utf-8-sig")
+            text = import_report.build(imp, "duplicates").getvalue().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     by_key = {r["match_key"].lstrip("'"): r for r in rows}  # formula-safe: a leading '
     # Row 3 (line 4) repeats line 2's phone; line 6 repeats line 5's.

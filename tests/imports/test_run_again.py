@@ -16,8 +16,9 @@ from leadapp.extensions import db
 from leadapp.models import Account, BackgroundJob, Campaign, Import, Lead, User
 from leadapp.models.base import utcnow
 from leadapp.security import account_scope
-from leadapp.services import imports as import_service
 from leadapp.services import jobs as job_rows
+from leadapp.services.imports import mapping as import_mapping
+from leadapp.services.imports import read as import_read
 from tests.conftest import csrf_from, login
 
 RESUME = 'data-testid="job-run-again"'
@@ -45,9 +46,9 @@ def started_import(app, tmp_path, state: str, rows: int = 300) -> tuple[int, int
         with account_scope(account.id):
             admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
             campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == "Spring"))
-            imp = import_service.create_import(account, admin, campaign, pool_name=state)
-            info = import_service.attach_file(imp, path, path.name)
-            import_service.set_mapping(imp, import_service.suggest(imp, info), info.headers)
+            imp = import_read.create_import(account, admin, campaign, pool_name=state)
+            info = import_read.attach_file(imp, path, path.name)
+            import_mapping.set_mapping(imp, import_mapping.suggest(imp, info), info.headers)
             row = job_rows.create_job(account.id, "import", f"Import {path.name}", "imports")
             row.task, row.args = "leadapp.tasks.imports.run_import", [imp.id]
             imp.job_id, imp.step = row.id, "import"
@@ -167,9 +168,9 @@ def stalled_check(app, tmp_path) -> tuple[int, int]:
         with account_scope(account.id):
             admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
             campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == "Spring"))
-            imp = import_service.create_import(account, admin, campaign, pool_name="Checked")
-            info = import_service.attach_file(imp, path, path.name)
-            import_service.set_mapping(imp, import_service.suggest(imp, info), info.headers)
+            imp = import_read.create_import(account, admin, campaign, pool_name="Checked")
+            info = import_read.attach_file(imp, path, path.name)
+            import_mapping.set_mapping(imp, import_mapping.suggest(imp, info), info.headers)
             imp.step = "duplicates"
             row = job_rows.create_job(account.id, "import_check", "Checking", "imports")
             row.task, row.args = "leadapp.tasks.imports.check_import", [imp.id]

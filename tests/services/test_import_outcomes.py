@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from leadapp.extensions import db
 from leadapp.models import Import, Lead
 from leadapp.security import account_scope
-from leadapp.services import import_reports, imports
+from leadapp.services.imports import duplicates as import_duplicates
+from leadapp.services.imports import report as import_report
 
-ACTIONS = imports.ACTIONS
+ACTIONS = import_duplicates.ACTIONS
 SHARED = "+14155550100"  # the number the existing leads share
 FIGURES = ("imported", "updated", "moved", "deactivated", "removed", "discarded", "notified")
 
@@ -101,7 +102,7 @@ def test_duplicates_csv_says_what_was_done_with_a_row_matching_four(app, runner,
     _import(runner, tmp_path, "new", rows, "--action", "update-existing")
     with app.app_context(), account_scope(acme):
         imp = db.session.scalar(sa.select(Import).order_by(Import.id.desc()))
-        data = import_reports.build(imp, "duplicates").getvalue().decode("utf-8-sig")
+        data = import_report.build(imp, "duplicates").getvalue().decode("utf-8-sig")
     (row,) = list(csv.DictReader(io.StringIO(data)))
     assert row["what_was_done"].startswith("imported as a new lead; it matches more than 3")
     assert "update" not in row["what_was_done"]

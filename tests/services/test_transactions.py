@@ -122,7 +122,9 @@ def test_an_import_batch_waits_for_a_held_lock_and_writes_every_lead_once(
 
     from leadapp.domain.leadgen import generate
     from leadapp.models import Import
-    from leadapp.services import imports as import_service
+    from leadapp.services.imports import analyse as import_analyse
+    from leadapp.services.imports import stage as import_stage
+    from leadapp.services.imports import write as import_write
 
     url = app_environ["DATABASE_URL"]
     if not url.startswith("sqlite:///"):
@@ -145,8 +147,8 @@ def test_an_import_batch_waits_for_a_held_lock_and_writes_every_lead_once(
     with impatient.app_context():
         imp = db.session.get(Import, import_id)
         with account_scope(imp.account_id):
-            import_service.stage(imp)
-            import_service.analyse(imp)
+            import_stage.stage(imp)
+            import_analyse.analyse(imp)
             db.session.commit()
             holder = sqlite3.connect(
                 url[len("sqlite:///") :], isolation_level=None, check_same_thread=False
@@ -154,7 +156,7 @@ def test_an_import_batch_waits_for_a_held_lock_and_writes_every_lead_once(
             holder.execute("BEGIN IMMEDIATE")
             threading.Timer(0.6, holder.rollback).start()
             try:
-                counts = import_service.execute(imp)
+                counts = import_write.execute(imp)
             finally:
                 holder.close()
             written = db.session.scalar(

@@ -31,8 +31,12 @@ from leadapp.models import (
 )
 from leadapp.models.base import utcnow
 from leadapp.security import account_scope
-from leadapp.services import imports as import_service
 from leadapp.services import jobs as job_rows
+from leadapp.services.imports import analyse as import_analyse
+from leadapp.services.imports import mapping as import_mapping
+from leadapp.services.imports import read as import_read
+from leadapp.services.imports import report as import_report
+from leadapp.services.imports import stage as import_stage
 from leadapp.tasks import dispatch
 from leadapp.tasks.imports import run_import
 from tests.conftest import ROOT, csrf_from, free_port, login, process_env
@@ -117,7 +121,7 @@ def test_a_queued_import_is_run_by_a_worker_like_a_synchronous_one(
         assert job.status == "completed", job.error
         assert job.progress == 100 and job.finished_at is not None
         assert (imp.status, imp.step, imp.error) == ("completed", "done", None)
-        counts = import_service.public_counts(imp)
+        counts = import_report.public_counts(imp)
         assert job.result == counts
         assert without_pool(counts) == without_pool(reference)
         assert counts["rows"] == truth["rows"]
@@ -140,16 +144,16 @@ def test_the_summary_email_reaches_the_smtp_server(
         with account_scope(account.id):
             admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
             campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == "Spring"))
-            imp = import_service.create_import(
+            imp = import_read.create_import(
                 account,
                 admin,
                 campaign,
                 pool_name="Autumn",
                 settings={"notify_me": True, "notify_emails": ["boss@acme.test"]},
             )
-            info = import_service.attach_file(imp, path, path.name)
-            mapping = import_service.suggest(imp, info)
-            import_service.set_mapping(imp, mapping, info.headers)
+            info = import_read.attach_file(imp, path, path.name)
+            mapping = import_mapping.suggest(imp, info)
+            import_mapping.set_mapping(imp, mapping, info.headers)
             job = job_rows.create_job(account.id, "import", "Import autumn.csv", "imports")
             imp.job_id, imp.status = job.id, "queued"
             db.session.commit()
@@ -308,7 +312,7 @@ def test_a_killed_worker_shows_stalled_and_resuming_yields_the_same_leads(
         assert job.status == "completed", job.error
         imp = db.session.get(Import, import_id)
         assert imp.status == "completed" and imp.job_id == job.id
-        counts = import_service.public_counts(imp)
+        counts = import_report.public_counts(imp)
         assert without_pool(counts) == without_pool(reference)
         assert counts["imported"] == truth["unique_valid_phones"]
         resumed_leads = pool_leads(counts["pool_id"])
@@ -332,11 +336,11 @@ def test_an_import_resumed_in_this_process_sends_its_summary_once(
         with account_scope(account.id):
             admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
             campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == "Spring"))
-            imp = import_service.create_import(
+            imp = import_read.create_import(
                 account, admin, campaign, pool_name="Here", settings={"notify_emails": [notify]}
             )
-            info = import_service.attach_file(imp, path, path.name)
-            import_service.set_mapping(imp, import_service.suggest(imp, info), info.headers)
+            info = import_read.attach_file(imp, path, path.name)
+            import_mapping.set_mapping(imp, import_mapping.suggest(imp, info), info.headers)
             # Handed to a worker once, which died: the row the import points at is stalled.
             stale = job_rows.create_job(account.id, "import", "Import resumed_here.csv", "imports")
             job_rows.mark_running(stale)
@@ -474,11 +478,11 @@ def test_redis_down_when_the_user_presses_import(spring, run_worker, tmp_path):
         with account_scope(account.id):
             admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
             campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == "Spring"))
-            imp = import_service.create_import(account, admin, campaign, pool_name="Web")
-            info = import_service.attach_file(imp, path, path.name)
-            import_service.set_mapping(imp, import_service.suggest(imp, info), info.headers)
-            import_service.stage(imp)
-            import_service.analyse(imp)
+            imp = import_read.create_import(account, admin, campaign, pool_name="Web")
+            info = import_read.attach_file(imp, path, path.name)
+            import_mapping.set_mapping(imp, import_mapping.suggest(imp, info), info.headers)
+            import_stage.stage(imp)
+            import_analyse.analyse(imp)
             db.session.commit()
             import_id = imp.id
     client = app.test_client()
@@ -619,7 +623,7 @@ def test_redis_restarted_mid_import_ends_honestly_with_the_same_leads(
     with app.app_context():
         imp = db.session.get(Import, import_id)
         assert imp.status == "completed", imp.error
-        counts = import_service.public_counts(imp)
+        counts = import_report.public_counts(imp)
         assert without_pool(counts) == without_pool(reference)
         leads = pool_leads(counts["pool_id"])
         phones = [lead[1] for lead in leads]

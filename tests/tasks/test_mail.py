@@ -27,8 +27,9 @@ from leadapp.models import (
     User,
 )
 from leadapp.security import account_scope
-from leadapp.services import imports as import_service
 from leadapp.services import jobs as job_rows
+from leadapp.services.imports import mapping as import_mapping
+from leadapp.services.imports import read as import_read
 from leadapp.services.mail import queue_email, render_email
 from leadapp.tasks import dispatch
 from leadapp.tasks.dedup import dedup_test_run
@@ -218,12 +219,12 @@ def test_an_import_summary_shows_its_email_pending_then_sent(
         account = db.session.get(Account, account_id)
         admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
         campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == "Spring"))
-        imp = import_service.create_import(
+        imp = import_read.create_import(
             account, admin, campaign, pool_name="Summer",
             settings={"notify_me": True, "notify_emails": [ODD_ADDRESS]},
         )  # fmt: skip
-        info = import_service.attach_file(imp, path, path.name)
-        import_service.set_mapping(imp, import_service.suggest(imp, info), info.headers)
+        info = import_read.attach_file(imp, path, path.name)
+        import_mapping.set_mapping(imp, import_mapping.suggest(imp, info), info.headers)
         job = job_rows.create_job(account_id, "import", "Import summer.csv", "imports")
         imp.job_id, imp.status = job.id, "queued"
         db.session.commit()

@@ -271,19 +271,21 @@ def tracked_import(app, account_id, path, **duplicates) -> int:
     from dataclasses import asdict
 
     from leadapp.models import Campaign
-    from leadapp.services import imports as import_service
+    from leadapp.services.imports import duplicates as import_duplicates
+    from leadapp.services.imports import mapping as import_mapping
+    from leadapp.services.imports import read as import_read
     from leadapp.tasks.imports import run_import
 
     with app.app_context(), account_scope(account_id):
         account = db.session.get(Account, account_id)
         admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
         campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == "Spring"))
-        imp = import_service.create_import(
+        imp = import_read.create_import(
             account, admin, campaign, pool_name=path.stem, settings={"notify_me": True}
         )
-        info = import_service.attach_file(imp, path, path.name)
-        import_service.set_mapping(imp, import_service.suggest(imp, info), info.headers)
-        imp.duplicate_settings = asdict(import_service.DuplicateSettings(**duplicates))
+        info = import_read.attach_file(imp, path, path.name)
+        import_mapping.set_mapping(imp, import_mapping.suggest(imp, info), info.headers)
+        imp.duplicate_settings = asdict(import_duplicates.DuplicateSettings(**duplicates))
         row = job_rows.create_job(account_id, "import", f"Import {path.name}", "imports")
         imp.job_id, imp.status = row.id, "queued"
         db.session.commit()

@@ -18,9 +18,15 @@ from leadapp.domain.validation import REASON_TEXT
 from leadapp.extensions import db
 from leadapp.models import Import
 from leadapp.routing import page_arg
-from leadapp.services import audit, staging
-from leadapp.services import imports as import_service
+from leadapp.services import audit
 from leadapp.services import jobs as job_rows
+from leadapp.services.imports import duplicates as import_duplicates
+from leadapp.services.imports import edits as import_edits
+from leadapp.services.imports import errors as import_errors
+from leadapp.services.imports import fields as import_fields
+from leadapp.services.imports import grid as import_grid
+from leadapp.services.imports import mapping as import_mapping
+from leadapp.services.imports import stage as import_stage
 from leadapp.tasks import QueueUnavailable, dispatch
 from leadapp.templating import render_page_or_partial
 
@@ -36,12 +42,12 @@ def duplicates(import_id: int):
     if not imp.mapping:
         return redirect(url_for("imports.mapping", import_id=imp.id))
     form = DuplicatesForm(data=imp.duplicate_settings or None)
-    form.match.choices = list(import_service.key_labels().items())
+    form.match.choices = list(import_duplicates.key_labels().items())
     if request.method == "GET":
         _reached(imp, "duplicates")
     if form.validate_on_submit():
-        settings = import_service.DuplicateSettings(
-            match=import_service.match_keys_named(form.match.data or ["phone1"]),
+        settings = import_duplicates.DuplicateSettings(
+            match=import_duplicates.match_keys_named(form.match.data or ["phone1"]),
             match_mode=form.match_mode.data or "any",
             scope=form.scope.data,
             open_only=form.open_only.data,
@@ -52,12 +58,12 @@ def duplicates(import_id: int):
         )
         info = _sniff_or_none(imp)
         try:
-            import_service.set_mapping(imp, imp.mapping, info.headers, imp.timezone_rules, settings)
-        except import_service.ImportError_ as exc:
+            import_mapping.set_mapping(imp, imp.mapping, info.headers, imp.timezone_rules, settings)
+        except import_errors.ImportError_ as exc:
             db.session.rollback()
             form.match.errors.append(str(exc))
             return _duplicates_page(imp, form), 422
-        import_service.forget_staged(imp)
+        import_stage.forget_staged(imp)
         job = job_rows.create_job(
             imp.account_id, "import_check", f"Checking {imp.file_name}", "imports", current_user.id
         )
@@ -105,7 +111,7 @@ def _reason_map(text: str) -> dict[str, str]:
 def _grid_args() -> tuple[str, int]:
     """The grid's filter and page, from the query string."""
     show = request.args.get("show", "all")
-    show = show if show in staging.FILTERS else "all"
+    show = show if show in import_grid.FILTERS else "all"
     return show, page_arg()
 
 
@@ -126,14 +132,14 @@ def _row_status(rec: dict) -> str:
 
 def _grid_context(imp: Import):
     show, page = _grid_args()
-    rows, matched, counts = staging.grid_page(imp, show, page)
-    fields = import_service.mapped_fields(imp)
+    rows, matched, counts = import_grid.grid_page(imp, show, page)
+    fields = import_fields.mapped_fields(imp)
     records = _records(rows)
-    pages = max(1, -(-matched // staging.PAGE_SIZE))
+    pages = max(1, -(-matched // import_grid.PAGE_SIZE))
     return {
         "rows": records,
         "fields": fields,
-        "labels": {f.key: f.label for f in import_service.field_definitions()},
+        "labels": {f.key: f.label for f in import_fields.field_definitions()},
         "zone_sources": SOURCE_TEXT,
         "show": show,
         "page": min(page, pages),
@@ -168,11 +174,11 @@ def cell(import_id: int, row: int, field: str):
     A save answers with out-of-band swaps: the edited row, the shown rows whose status the
     edit changed (marked when they left the current filter) and the filter counts."""
     imp = _draft(import_id)
-    fields = import_service.mapped_fields(imp)
+    fields = import_fields.mapped_fields(imp)
     if field not in fields or not _staged_ready(imp):  # no rows to edit before the check
         abort(404)
     if request.method == "GET":
-        record = staging.staged_rows(imp, [row])
+        record = import_grid.staged_rows(imp, [row])
         if record.empty:
             abort(404)
         rec = record.iloc[0].to_dict()
@@ -189,8 +195,8 @@ def cell(import_id: int, row: int, field: str):
             page=page,
         )
     try:
-        staging.edit_cell(imp, row, field, request.form.get("value", ""))
-    except import_service.ImportError_ as exc:
+        import_grid.edit_cell(imp, row, field, request.form.get("value", ""))
+    except import_errors.ImportError_ as exc:
         return str(exc), 422, {"Content-Type": "text/plain; charset=utf-8"}
     audit.record(imp.account_id, current_user.id, "import.edit_cell", imp, row=row, field=field)
     db.session.commit()
@@ -198,17 +204,17 @@ def cell(import_id: int, row: int, field: str):
     # (a duplicate of the edited row's old or new number), so those come back too.
     show, page = _grid_args()
     shown = {}
-    for item in request.form.getlist("shown")[: staging.PAGE_SIZE]:
+    for item in request.form.getlist("shown")[: import_grid.PAGE_SIZE]:
         number, _, status = item.partition(":")
         if number.isdigit():
             shown[int(number)] = status
-    rows, matched, counts = staging.rows_now(imp, sorted({*shown, row}), show)
+    rows, matched, counts = import_grid.rows_now(imp, sorted({*shown, row}), show)
     changed = [
         rec
         for rec in _records(rows)
         if rec["_row"] == row or shown.get(rec["_row"]) != _row_status(rec)
     ]
-    pages = max(1, -(-matched // staging.PAGE_SIZE))
+    pages = max(1, -(-matched // import_grid.PAGE_SIZE))
     return render_template(
         "imports/_rows_saved.html",
         imp=imp,
@@ -228,13 +234,13 @@ def cell(import_id: int, row: int, field: str):
 def delete_rows(import_id: int):
     imp = _draft(import_id)
     rows = [int(r) for r in request.form.getlist("row") if r.isdigit()]
-    if request.form.get("all_in_filter") in staging.FILTERS and _staged_ready(imp):
+    if request.form.get("all_in_filter") in import_grid.FILTERS and _staged_ready(imp):
         # "Select all": every row of the filter, on every page, as it stands now.
-        rows = staging.rows_in_filter(imp, request.form["all_in_filter"])
+        rows = import_grid.rows_in_filter(imp, request.form["all_in_filter"])
     if not rows:
         flash("Select the rows to delete first.", "info")
     else:
-        staging.delete_rows(imp, rows)
+        import_edits.delete_rows(imp, rows)
         # The first thousand row numbers name them; a whole filter can be far more.
         audit.record(
             imp.account_id,

@@ -10,7 +10,7 @@ from leadapp.domain.csv_io import CsvError
 from leadapp.extensions import db
 from leadapp.models import Import
 from leadapp.security import get_or_404
-from leadapp.services import imports as import_service
+from leadapp.services.imports import read as import_read
 
 from . import bp
 
@@ -75,7 +75,7 @@ def _sniff_or_none(imp: Import):
     if not imp.staging_path:
         return None
     try:
-        return import_service.sniff_staged(imp)
+        return import_read.sniff_staged(imp)
     except CsvError:
         return None
 

@@ -17,8 +17,8 @@ from leadapp.extensions import db
 from leadapp.models import Import
 from leadapp.security import get_or_404
 from leadapp.services import import_drafts as draft_service
-from leadapp.services import imports as import_service
 from leadapp.services import resume as resume_service
+from leadapp.services.imports import run as import_run
 from leadapp.tasks import QueueUnavailable, dispatch, dispatch_again
 
 from . import bp
@@ -86,7 +86,7 @@ def run_again(import_id: int):
     try:
         dispatch(row, run_import, imp.id)
     except QueueUnavailable as exc:
-        import_service.fail(imp, str(exc))
+        import_run.fail(imp, str(exc))
         db.session.commit()
         flash(str(exc), "danger")
     return redirect(shown)

@@ -18,9 +18,11 @@ from leadapp.domain.columns import FULL_NAME
 from leadapp.extensions import db
 from leadapp.models import MappingTemplate
 from leadapp.security import get_or_404
-from leadapp.services import imports as import_service
 from leadapp.services import mapping_guesses
 from leadapp.services import mapping_templates as template_service
+from leadapp.services.imports import errors as import_errors
+from leadapp.services.imports import fields as import_fields
+from leadapp.services.imports import mapping as import_mapping
 
 from . import bp
 from .common import _draft, _reached, _sniff_or_none, _wizard
@@ -34,12 +36,12 @@ def mapping(import_id: int):
     if info is None:
         flash("Upload a file first.", "info")
         return redirect(url_for("imports.file", import_id=imp.id))
-    fields = import_service.field_definitions()
+    fields = import_fields.field_definitions()
     templates = db.session.scalars(sa.select(MappingTemplate).order_by(MappingTemplate.name)).all()
     error = None
     refused = False  # a POST refused without a message of its own (the phone warning)
     overwrite = None  # a template whose name the supervisor chose again: asked first
-    first_phone = import_service.first_valid_phone(imp) if imp.mapping else True
+    first_phone = import_fields.first_valid_phone(imp) if imp.mapping else True
     if request.method == "POST":
         form = request.form
         chosen = {h: (form.get(f"map-{i}") or None) for i, h in enumerate(info.headers)}
@@ -59,7 +61,7 @@ def mapping(import_id: int):
                 )
         else:
             try:
-                import_service.check_mapping(imp, chosen, info.headers, rules)
+                import_mapping.check_mapping(imp, chosen, info.headers, rules)
                 if form.get("save_template", "").strip():  # optional: blank saves none
                     template_service.save(
                         form["save_template"],
@@ -72,7 +74,7 @@ def mapping(import_id: int):
             except template_service.TemplateExists as exc:
                 db.session.rollback()
                 error, overwrite = str(exc), exc.template.name
-            except (import_service.ImportError_, template_service.TemplateError) as exc:
+            except (import_errors.ImportError_, template_service.TemplateError) as exc:
                 db.session.rollback()
                 error = str(exc)
                 if "phone1" not in chosen.values():
@@ -86,7 +88,7 @@ def mapping(import_id: int):
                 return redirect(url_for("imports.duplicates", import_id=imp.id))
         suggested = chosen
     else:
-        suggested = imp.mapping or import_service.suggest(imp, info)
+        suggested = imp.mapping or import_mapping.suggest(imp, info)
         rules = imp.timezone_rules or []
         _reached(imp, "mapping")
     columns = [
@@ -149,5 +151,5 @@ def mapping_rule(import_id: int):
     """One more empty time-zone rule row (htmx)."""
     imp = _draft(import_id)
     return render_template(
-        "imports/_rule.html", imp=imp, rule=["", "", ""], fields=import_service.field_definitions()
+        "imports/_rule.html", imp=imp, rule=["", "", ""], fields=import_fields.field_definitions()
     )

@@ -18,10 +18,11 @@ from flask_login import current_user, login_required
 from leadapp.extensions import db
 from leadapp.models import Import, LeadPool
 from leadapp.security import get_or_404
-from leadapp.services import import_outcomes, import_reports
-from leadapp.services import imports as import_service
+from leadapp.services import import_outcomes
 from leadapp.services import jobs as job_rows
 from leadapp.services import mail as mail_service
+from leadapp.services.imports import analyse as import_analyse
+from leadapp.services.imports import report as import_report
 from leadapp.tasks import QueueUnavailable, dispatch
 
 from ..forms import StartForm
@@ -40,7 +41,7 @@ def review(import_id: int):
         return redirect(url_for("imports.check", import_id=imp.id))
     form = StartForm()
     if request.method == "GET":
-        counts = import_service.analyse(imp)
+        counts = import_analyse.analyse(imp)
         db.session.commit()
         return _wizard(
             "imports/review.html",
@@ -48,7 +49,7 @@ def review(import_id: int):
             "review",
             form=form,
             counts=counts,
-            summary=import_service.describe(imp),
+            summary=import_report.describe(imp),
         )
     if not form.validate_on_submit():
         abort(400)
@@ -87,7 +88,7 @@ def _outcome(imp) -> list[str]:
     if imp.status != "completed":
         return []
     pool = db.session.get(LeadPool, imp.pool_id) if imp.pool_id else None
-    return import_outcomes.sentences(import_service.public_counts(imp), pool and pool.name)
+    return import_outcomes.sentences(import_report.public_counts(imp), pool and pool.name)
 
 
 @bp.route("/imports/<int:import_id>")
@@ -100,9 +101,9 @@ def show(import_id: int):
         "imports/show.html",
         imp,
         "import",
-        counts=import_service.public_counts(imp),
+        counts=import_report.public_counts(imp),
         outcome=_outcome(imp),
-        summary=import_service.describe(imp),
+        summary=import_report.describe(imp),
         emails=mail_service.latest_emails(imp),
     )
 
@@ -111,9 +112,9 @@ def show(import_id: int):
 @login_required
 def download(import_id: int, kind: str):
     imp = get_or_404(Import, import_id)
-    if kind not in import_reports.KINDS or not _staged_ready(imp):
+    if kind not in import_report.KINDS or not _staged_ready(imp):
         abort(404)
-    data = import_reports.build(imp, kind)
+    data = import_report.build(imp, kind)
     stem = Path(imp.file_name or "import").stem
     return send_file(
         data, mimetype="text/csv", as_attachment=True, download_name=f"{stem}-{kind}.csv"

@@ -9,8 +9,8 @@ from flask_wtf import FlaskForm
 from leadapp.extensions import db
 from leadapp.models import MappingTemplate
 from leadapp.security import get_or_404
-from leadapp.services import imports as import_service
 from leadapp.services import mapping_templates as template_service
+from leadapp.services.imports import fields as import_fields
 
 from . import bp
 
@@ -73,6 +73,6 @@ def delete_template(template_id: int):
 
 def _labels() -> dict[str, str]:
     """Field key → label, the full name included (templates show no internal names)."""
-    labels = {f.key: f.label for f in import_service.field_definitions()}
+    labels = {f.key: f.label for f in import_fields.field_definitions()}
     labels["full_name"] = "Full name (first and last name)"
     return labels

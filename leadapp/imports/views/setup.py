@@ -19,7 +19,8 @@ from leadapp.domain.csv_io import CsvError
 from leadapp.extensions import db
 from leadapp.models import Campaign, Import, LeadPool, PoolAssignment, User
 from leadapp.security import get_or_404
-from leadapp.services import imports as import_service
+from leadapp.services.imports import errors as import_errors
+from leadapp.services.imports import read as import_read
 
 from ..forms import FileForm, FormatForm, SettingsForm
 from . import bp
@@ -102,7 +103,7 @@ def new():
             "time_until": form.time_until.data.isoformat() if form.time_until.data else None,
         }
         try:
-            imp = import_service.create_import(
+            imp = import_read.create_import(
                 current_user.account,
                 current_user,
                 campaign,
@@ -111,7 +112,7 @@ def new():
                 description=form.description.data or "",
                 settings=settings,
             )
-        except import_service.ImportError_ as exc:
+        except import_errors.ImportError_ as exc:
             db.session.rollback()
             (form.existing_pool if pool else form.pool_name).errors.append(str(exc))
             return _settings_page(form, unfinished, 422)
@@ -133,21 +134,21 @@ def file(import_id: int):
         upload = form.file.data
         name = Path(upload.filename or "leads.csv").name
         try:
-            import_service.attach_upload(
+            import_read.attach_upload(
                 imp, upload.stream, name, form.encoding.data or None, form.delimiter.data or None
             )
-        except (CsvError, import_service.ImportError_) as exc:
+        except (CsvError, import_errors.ImportError_) as exc:
             db.session.rollback()
             form.file.errors.append(str(exc))
-            status = 507 if isinstance(exc, import_service.DiskFull) else 422
+            status = 507 if isinstance(exc, import_errors.DiskFull) else 422
             return _wizard("imports/file.html", imp, "file", form=form, info=None), status
         imp.step = "file"
         db.session.commit()
         return redirect(url_for("imports.file", import_id=imp.id))
     info = _sniff_or_none(imp)
-    earlier = import_service.same_file_imported_before(imp) if imp.file_sha256 else None
+    earlier = import_read.same_file_imported_before(imp) if imp.file_sha256 else None
     settings = imp.settings or {}
-    read = import_service.read_options(imp)
+    read = import_read.read_options(imp)
     return _wizard(
         "imports/file.html",
         imp,
@@ -174,11 +175,11 @@ def set_format(import_id: int):
     form = FormatForm()
     if not form.validate_on_submit() or not imp.staging_path:
         abort(400)
-    read = import_service.read_options(imp)
+    read = import_read.read_options(imp)
     # Unticked boxes are not posted: they count only from the form that shows them.
     shown = bool(form.format_shown.data)
     try:
-        info = import_service.attach_file(
+        info = import_read.attach_file(
             imp,
             Path(imp.staging_path) / "source.csv",
             imp.file_name,
@@ -207,6 +208,6 @@ def restart(import_id: int):
     # The button posts its CSRF token only: nothing else to read or check.
     if not FlaskForm().validate_on_submit():
         abort(400)
-    import_service.forget_file(imp)
+    import_read.forget_file(imp)
     db.session.commit()
     return redirect(url_for("imports.file", import_id=imp.id))

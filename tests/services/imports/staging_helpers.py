@@ -1,5 +1,5 @@
 """A real staged import (file attached, mapped, staged with the engine) for the check-data
-tests, and what a supervisor sees in its grid."""
+tests, what a supervisor sees in its grid, and an existing lead to match."""
 
 from __future__ import annotations
 
@@ -11,9 +11,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from leadapp.extensions import db
-from leadapp.models import Account, Campaign, User
-from leadapp.services import imports as import_service
+from leadapp.models import Account, Campaign, Lead, User
 from leadapp.services.accounts import create_campaign
+from leadapp.services.imports import analyse as import_analyse
+from leadapp.services.imports import duplicates as import_duplicates
+from leadapp.services.imports import mapping as import_mapping
+from leadapp.services.imports import read as import_read
+from leadapp.services.imports import stage as import_stage
 
 HEADER = ["Phone", "First name"]
 
@@ -35,19 +39,27 @@ def staged_import(account_id: int, folder: Path, rows: list[tuple[str, str]], sc
     if campaign is None:
         campaign = create_campaign(account, "Spring")
     admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
-    imp = import_service.create_import(
+    imp = import_read.create_import(
         account, admin, campaign, pool_name=f"Check {uuid.uuid4().hex[:8]}"
     )
     path = folder / f"{uuid.uuid4().hex}.csv"
     path.write_bytes(csv_bytes(rows))
-    info = import_service.attach_file(imp, path, "leads.csv")
-    import_service.set_mapping(
+    info = import_read.attach_file(imp, path, "leads.csv")
+    import_mapping.set_mapping(
         imp,
         {"Phone": "phone1", "First name": "first_name"},
         info.headers,
         [],
-        import_service.DuplicateSettings(scope=scope),
+        import_duplicates.DuplicateSettings(scope=scope),
     )
-    import_service.stage(imp)
-    import_service.analyse(imp)
+    import_stage.stage(imp)
+    import_analyse.analyse(imp)
     return imp
+
+
+def add(pool, **values) -> Lead:
+    """An existing lead in ``pool`` (flushed), for the duplicate search to find."""
+    lead = Lead(pool_id=pool.id, **values)
+    db.session.add(lead)
+    db.session.flush()
+    return lead

@@ -1,9 +1,8 @@
-"""The check-data step's edits and deletions (``services.staging``): an edited row stays
+"""The check-data grid (``imports.grid``) with its edits and deletions: an edited row stays
 one row, in its place, under the filters it matches after the edit."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pandas as pd
@@ -11,9 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from leadapp.security import account_scope
-from leadapp.services import imports as import_service
-from leadapp.services import staging
-from tests.services.staging_helpers import staged_import
+from leadapp.services.imports import analyse as import_analyse
+from leadapp.services.imports import edits as import_edits
+from leadapp.services.imports import grid as import_grid
+from leadapp.services.imports import stage as import_stage
+from tests.services.imports.staging_helpers import staged_import
 
 # Data rows 0..5 are file lines 2..7 (line 1 holds the column names).
 ROWS = [
@@ -42,77 +43,45 @@ def by_line(frame, line: int):
 def test_editing_line_3_then_line_5_keeps_both_their_own_values(imp):
     """The reported bug: the editor of line 5 opened with line 3's value and saving it
     replaced line 5 by a copy of line 3."""
-    staging.edit_cell(imp, 1, "first_name", "Bobby")  # line 3, Enter
+    import_grid.edit_cell(imp, 1, "first_name", "Bobby")  # line 3, Enter
 
-    line_5 = staging.staged_rows(imp, [3])  # double-click on line 5: its own row only
+    line_5 = import_grid.staged_rows(imp, [3])  # double-click on line 5: its own row only
     assert line_5[["_line", "first_name"]].to_dict("records") == [{"_line": 5, "first_name": "Di"}]
-    staging.edit_cell(imp, 3, "first_name", "Diana")
+    import_grid.edit_cell(imp, 3, "first_name", "Diana")
 
-    everything = import_service.staged(imp)
+    everything = import_stage.staged(imp)
     assert len(everything) == len(ROWS)
     assert by_line(everything, 3)["first_name"] == "Bobby"
     assert by_line(everything, 5)["first_name"] == "Diana"
     assert by_line(everything, 5)["phone1"] == "+12125550104"
-    counts = import_service.analyse(imp)
+    counts = import_analyse.analyse(imp)
     assert (counts["valid"], counts["invalid"], counts["duplicates_in_file"]) == (5, 1, 0)
 
 
 def test_an_edited_row_shows_only_on_its_own_page_and_under_the_filters_it_matches(imp):
-    staging.edit_cell(imp, 0, "first_name", "Anna")  # line 2, still valid
+    import_grid.edit_cell(imp, 0, "first_name", "Anna")  # line 2, still valid
 
-    rows, matched, counts = staging.grid_page(imp, "invalid")
+    rows, matched, counts = import_grid.grid_page(imp, "invalid")
     assert rows["_line"].tolist() == [7]  # the invalid row only, not the edited valid one
     assert matched == 1
     assert counts == {"all": 6, "valid": 5, "invalid": 1, "duplicate": 0, "unsure": 0}
 
-    staging.edit_cell(imp, 5, "phone1", "212 555 0101")  # line 7 now repeats line 2
-    rows, matched, counts = staging.grid_page(imp, "duplicate")
+    import_grid.edit_cell(imp, 5, "phone1", "212 555 0101")  # line 7 now repeats line 2
+    rows, matched, counts = import_grid.grid_page(imp, "duplicate")
     assert rows["_line"].tolist() == [7]
     assert counts == {"all": 6, "valid": 6, "invalid": 0, "duplicate": 1, "unsure": 0}
-    rows, _, _ = staging.grid_page(imp, "invalid")
+    rows, _, _ = import_grid.grid_page(imp, "invalid")
     assert rows.empty
-    rows, _, _ = staging.grid_page(imp, "all")
+    rows, _, _ = import_grid.grid_page(imp, "all")
     assert rows["_line"].tolist() == [2, 3, 4, 5, 6, 7]  # file order, each row once
 
 
 def test_rows_read_in_any_order_come_back_in_file_order_with_their_edits(imp):
-    staging.edit_cell(imp, 4, "first_name", "Eddie")
-    staging.delete_rows(imp, [2])
-    in_order = import_service.staged(imp)
+    import_grid.edit_cell(imp, 4, "first_name", "Eddie")
+    import_edits.delete_rows(imp, [2])
+    in_order = import_stage.staged(imp)
     raw = pq.read_table(Path(imp.staging_path) / "staged.parquet").to_pandas()
-    shuffled = staging.apply_changes(imp, raw.sample(frac=1, random_state=3))
+    shuffled = import_edits.apply_changes(imp, raw.sample(frac=1, random_state=3))
     pd.testing.assert_frame_equal(shuffled.reset_index(drop=True), in_order.reset_index(drop=True))
     assert shuffled["_line"].tolist() == [2, 3, 5, 6, 7]
     assert by_line(shuffled, 6)["first_name"] == "Eddie"
-
-
-def test_edits_and_deletions_saved_at_the_same_moment_are_all_kept(app, make_account, tmp_path):
-    """Two saves at once (a quick Enter on one row and then another, two supervisors) must
-    not both start from the same list of edits and drop each other's."""
-    account_id = make_account("acme")
-    rows = [(f"212 555 {100 + i:04d}", f"Name{i}") for i in range(24)]
-    with app.app_context(), account_scope(account_id):
-        imp = staged_import(account_id, tmp_path, rows)
-        edits = []
-        for row in range(0, 24, 2):
-            frame = staging.staged_rows(imp, [row])
-            edits.append(frame.assign(first_name=f"Edited{row}"))
-        start = threading.Barrier(len(edits) + 12)
-
-        def edit(frame):
-            start.wait()
-            staging.save_edited(imp, frame)
-
-        def delete(row):
-            start.wait()
-            staging.delete_rows(imp, [row])
-
-        threads = [threading.Thread(target=edit, args=(f,)) for f in edits]
-        threads += [threading.Thread(target=delete, args=(r,)) for r in range(1, 24, 2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert staging.deleted_rows(imp) == set(range(1, 24, 2))
-        kept = import_service.staged(imp)
-        assert kept["first_name"].tolist() == [f"Edited{r}" for r in range(0, 24, 2)]

@@ -18,9 +18,10 @@ from hypothesis.stateful import (
 
 from leadapp.domain.phones import reference_normalise
 from leadapp.security import account_scope
-from leadapp.services import imports as import_service
-from leadapp.services import staging
-from tests.services.staging_helpers import staged_import
+from leadapp.services.imports import analyse as import_analyse
+from leadapp.services.imports import edits as import_edits
+from leadapp.services.imports import grid as import_grid
+from tests.services.imports.staging_helpers import staged_import
 
 # A few numbers, some the same number written differently (duplicates), some invalid.
 PHONES = [
@@ -93,12 +94,12 @@ class CheckData(RuleBasedStateMachine):
         rows = self.present()
         row = rows[pick % len(rows)]
         # The editor opens with this row's own value.
-        before = staging.staged_rows(self.imp, [row])
+        before = import_grid.staged_rows(self.imp, [row])
         assert before["_row"].tolist() == [row]
         source = "phone1_raw" if field == "phone1" else "first_name"
         column = "phone" if field == "phone1" else "name"
         assert text(before.iloc[0][source]).strip() == self.model.at[row, column].strip()
-        staging.edit_cell(self.imp, row, field, value)
+        import_grid.edit_cell(self.imp, row, field, value)
         self.model.at[row, column] = value
 
     @precondition(lambda self: self.present())
@@ -106,12 +107,12 @@ class CheckData(RuleBasedStateMachine):
     def delete_rows(self, picks):
         rows = self.present()
         chosen = sorted({rows[p % len(rows)] for p in picks})
-        staging.delete_rows(self.imp, chosen)
+        import_edits.delete_rows(self.imp, chosen)
         self.model.loc[self.model["row"].isin(chosen), "deleted"] = True
 
-    @rule(show=st.sampled_from(staging.FILTERS), page=st.integers(1, 4))
+    @rule(show=st.sampled_from(import_grid.FILTERS), page=st.integers(1, 4))
     def look(self, show, page):
-        got, matched, _ = staging.grid_page(self.imp, show, page, page_size=PAGE)
+        got, matched, _ = import_grid.grid_page(self.imp, show, page, page_size=PAGE)
         flags = model_flags(self.model)
         listed = {
             "all": flags,
@@ -136,7 +137,7 @@ class CheckData(RuleBasedStateMachine):
             return
         flags = model_flags(self.model)
         valid, dups = int(flags["valid"].sum()), int(flags["dup"].sum())
-        _, _, counts = staging.grid_page(self.imp, "all", 1, page_size=PAGE)
+        _, _, counts = import_grid.grid_page(self.imp, "all", 1, page_size=PAGE)
         assert counts == {
             "all": len(flags),
             "valid": valid,
@@ -144,7 +145,7 @@ class CheckData(RuleBasedStateMachine):
             "duplicate": dups,
             "unsure": int(flags["unsure"].sum()),
         }
-        review = import_service.analyse(self.imp)
+        review = import_analyse.analyse(self.imp)
         assert review["rows"] == len(flags)
         assert (review["valid"], review["invalid"]) == (valid, len(flags) - valid)
         assert review["duplicates_in_file"] == dups
