@@ -195,12 +195,17 @@ def search_query(f: dict[str, str], account: Account):
 COUNT_SHOWN = 1_000  # past it the page says "1,000+ leads": counting on costs per lead
 
 
+def count_statement(query):
+    """The statement of ``result_count`` (bench/scale.py and the tests read its plan)."""
+    ids = query.with_only_columns(Lead.id).order_by(None).limit(COUNT_SHOWN + 1).subquery()
+    return sa.select(sa.func.count()).select_from(ids)
+
+
 def result_count(query) -> int:
     """How many leads ``query`` (a ``search_query``) finds, counted up to one past
     ``COUNT_SHOWN``: a count of every match would read them all (a million for a search
     of a whole account), where the page only needs to say "more than 1,000"."""
-    ids = query.with_only_columns(Lead.id).order_by(None).limit(COUNT_SHOWN + 1).subquery()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(ids)) or 0
+    return db.session.scalar(count_statement(query)) or 0
 
 
 # ---------------------------------------------------------------------------------------
