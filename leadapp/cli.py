@@ -20,7 +20,7 @@ from leadapp.tasks.worker import SCHEDULER_DEAD_SECONDS, LeadAppWorker
 
 accounts_cli = CommandGroup("accounts", help="Create and list accounts.")
 campaigns_cli = CommandGroup("campaigns", help="Create and change campaigns.")
-pools_cli = CommandGroup("pools", help="Lead pool statistics.")
+pools_cli = CommandGroup("pools", help="Lead pool statistics and counters.")
 jobs_cli = CommandGroup("jobs", help="Background jobs.")
 
 
@@ -251,6 +251,29 @@ def pools_stats(slug, as_json):
         click.echo(
             f"{r['id']}\t{r['name']}\t{r['status']}\ttotal={r['total']}\tready={r['ready_to_dial']}"
         )
+
+
+@pools_cli.command("recount")
+@click.option("--account", "slug", required=True)
+@click.option("--json", "as_json", is_flag=True)
+def pools_recount(slug, as_json):
+    """Count every pool of the account again from its leads (a repair: the counters move
+    with each change to a lead, and bulk operations recount their pools)."""
+    try:
+        account = account_service.account_by_slug(slug)
+    except account_service.AccountError as exc:
+        fail(str(exc))
+    with account_scope(account.id):
+        off = pool_service.recount_all()
+        db.session.commit()
+    names = ", ".join(row["name"] for row in off)
+    emit(
+        {"repaired": off},
+        as_json,
+        f"Pools whose counters were off, now counted again: {names}."
+        if off
+        else "Every pool's counters were right.",
+    )
 
 
 @jobs_cli.command("requeue")

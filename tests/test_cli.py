@@ -227,6 +227,34 @@ def test_pools_stats_json_has_the_design_keys(app, runner):
     assert (spring["total"], spring["open"], spring["closed_pct"]) == (10, 6, 40.0)
 
 
+def test_pools_recount_repairs_counters_that_are_off(app, runner):
+    data = _last_json(_create_account(runner, "acme", "--json"))
+    with app.app_context(), account_scope(data["id"]):
+        pool = LeadPool(name="Spring")
+        db.session.add(pool)
+        db.session.flush()
+        db.session.add_all(
+            [Lead(pool_id=pool.id, phone1="+14155550100"), Lead(pool_id=pool.id, status="closed")]
+        )
+        db.session.flush()
+        # Off, as a set-based change without a recount would leave them.
+        db.session.execute(
+            sa.update(LeadPool).where(LeadPool.id == pool.id).values(total_count=7, ready_count=0)
+        )
+        db.session.commit()
+    result = runner.invoke(args=["pools", "recount", "--account", "acme", "--json"])
+    assert result.exit_code == 0, result.output
+    (off,) = _last_json(result)["repaired"]
+    assert off["name"] == "Spring" and off["stored"]["total"] == 7
+    assert off["counted"] == {"total": 2, "open": 1, "ready": 1, "closed": 1, "used": 0}
+    again = runner.invoke(args=["pools", "recount", "--account", "acme"])
+    assert again.exit_code == 0 and "Every pool's counters were right." in again.output
+    stats = _last_json(runner.invoke(args=["pools", "stats", "--account", "acme", "--json"]))
+    spring = next(row for row in stats["pools"] if row["name"] == "Spring")
+    # Ready to dial as the grid shows it: 0 while no campaign dials the pool.
+    assert (spring["total"], spring["ready_to_dial"]) == (2, 0)
+
+
 def test_pools_stats_shows_only_the_named_account(app, runner):
     _create_account(runner, "acme")
     other = _last_json(_create_account(runner, "other", "--json"))

@@ -23,7 +23,7 @@ from leadapp.models import Account, Campaign, Interaction, Lead, LeadPool, PoolA
 from leadapp.models.base import utcnow
 from leadapp.models.lead import DIRECTIONS
 from leadapp.security import bind_account
-from leadapp.services import api_tokens, campaign_duplicates, pool_grid
+from leadapp.services import api_tokens, campaign_duplicates, pool_grid, pool_ready
 from leadapp.services import leads as lead_service
 from leadapp.services.transactions import database_full, is_transient, out_of_space
 
@@ -301,13 +301,13 @@ def interaction_json(item: Interaction, campaign: Campaign | None) -> dict:
 
 def pool_json(pool: LeadPool) -> dict:
     """The pool's statistics from its stored counters, as the pool details show them:
-    ``ready_to_dial`` counts only while the pool is active today (in the account's zone)
-    and assigned to a campaign marked to dial; ``ready_when_active`` is the stored count."""
+    ``ready_to_dial`` is the leads the dial queue could hand out today apart from the hour
+    (``services.pool_ready``: 0 unless the pool is dialled and active today, in the
+    account's zone); ``ready_when_active`` is the stored count, before the leads waiting
+    out a lease, a recycle delay or a callback."""
     account = db.session.get(Account, pool.account_id)
     today = pool_grid.account_now(account.timezone).date()
-    ready = db.session.scalar(
-        sa.select(pool_grid.ready_shown(today)).where(LeadPool.id == pool.id).select_from(LeadPool)
-    )
+    ready = pool_ready.ready_one(pool, today, utcnow())
     assignments = db.session.execute(
         sa.select(PoolAssignment, Campaign)
         .join(Campaign, Campaign.id == PoolAssignment.campaign_id)
@@ -321,7 +321,7 @@ def pool_json(pool: LeadPool) -> dict:
         "is_system": pool.is_system,
         "total": pool.total_count,
         "open": pool.open_count,
-        "ready_to_dial": int(ready or 0),
+        "ready_to_dial": ready,
         "ready_when_active": pool.ready_count,
         "closed": pool.closed_count,
         "used": pool.used_count,

@@ -19,8 +19,9 @@ from flask_login import current_user, login_required
 from leadapp.domain.pool_schedule import Distribution
 from leadapp.extensions import db
 from leadapp.models import Lead, LeadPool, User
+from leadapp.models.base import utcnow
 from leadapp.security import get_or_404
-from leadapp.services import pool_grid, pool_log, pool_reports, pool_schedule
+from leadapp.services import pool_grid, pool_log, pool_ready, pool_reports, pool_schedule
 from leadapp.services import pools as pool_service
 from leadapp.services.pools import PoolError
 
@@ -47,9 +48,6 @@ def _page(pool: LeadPool, form: PoolForm, status: int = 200):
     ).all()
     imports = pool_reports.pool_imports(pool)
     today, zone = _today(), current_user.account.timezone
-    dialling = db.session.scalar(
-        sa.select(pool_grid.ready_shown(today)).where(LeadPool.id == pool.id)
-    )
     start = pool_schedule.pool_start(pool, zone)
     plan = pool_schedule.distribution(pool)
     return (
@@ -65,8 +63,8 @@ def _page(pool: LeadPool, form: PoolForm, status: int = 200):
             report_words=WORDS,
             duplicates_found=pool_grid.duplicates_found([pool.id]).get(pool.id, 0),
             reopenable=pool_service.reopenable_count(pool),
-            # Released by the day offset and day count too (seed 004), not just ready.
-            ready_now=pool_schedule.ready_today(pool, today, zone) if dialling else 0,
+            # Eligible today apart from the hour: the grid's figure (services/pool_ready).
+            ready_now=pool_ready.ready_one(pool, today, utcnow()),
             schedule=plan.sentences(start),
             first_day=plan.first_day(start),
             today=today,

@@ -13,7 +13,7 @@ from leadapp.extensions import db
 from leadapp.models import SavedView
 from leadapp.security import get_or_404, role_required
 from leadapp.services import jobs as job_rows
-from leadapp.services import pool_grid, pool_schedule, saved_views
+from leadapp.services import pool_grid, pool_ready, pool_schedule, saved_views
 from leadapp.services import pools as pool_service
 from leadapp.services.pool_grid import GridFilters
 from leadapp.services.pools import NotYours, PoolError
@@ -36,6 +36,12 @@ BULK_ACTIONS = ("activate", "deactivate", "shuffle", "delete")
 
 def _today():
     return pool_grid.account_now(current_user.account.timezone).date()
+
+
+@bp.context_processor
+def ready_help() -> dict:
+    """What "Ready to dial" means, for the grid's header and the pool page."""
+    return {"READY_HELP": pool_ready.READY_HELP}
 
 
 @bp.app_template_global()

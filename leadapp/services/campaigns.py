@@ -19,9 +19,9 @@ from leadapp.domain.names import clean_name
 from leadapp.domain.zone_evidence import region_zones, same_group
 from leadapp.extensions import db
 from leadapp.models import Account, Campaign, LeadPool, PoolAssignment, Project
-from leadapp.models.base import is_id
+from leadapp.models.base import is_id, utcnow
 from leadapp.models.pool import DIALER_STRATEGIES
-from leadapp.services import audit
+from leadapp.services import audit, pool_counters, pool_ready
 from leadapp.services.accounts import AccountError, _check_length, _check_region, _check_timezone
 
 PURPOSES = ("sales", "survey", "collections", "retention", "service", "appointments", "other")
@@ -407,20 +407,12 @@ def is_empty(pool: LeadPool) -> bool:
     return not pool.total_count
 
 
-def active_on(pool: LeadPool, day: dt.date) -> bool:
-    """The pool may be dialed on ``day``: active, and inside its active date range."""
-    return (
-        pool.status == "active"
-        and (pool.active_from is None or pool.active_from <= day)
-        and (pool.active_until is None or pool.active_until >= day)
-    )
-
-
 def ready_in_campaign(assignment: PoolAssignment, day: dt.date) -> int:
-    """The pool's ready leads this campaign dials on ``day`` (the grid's rule, for one
-    campaign): the stored count when the assignment is to dial and the pool is active."""
-    pool = assignment.pool
-    return pool.ready_count if assignment.to_dial and active_on(pool, day) else 0
+    """The pool's "Ready to dial" on ``day`` as the grid shows it (``pool_ready``:
+    eligible today apart from the hour) when this campaign dials it, else 0."""
+    if not assignment.to_dial:
+        return 0
+    return pool_ready.ready_one(assignment.pool, day, utcnow())
 
 
 def assignable_pools(account_id: int) -> list[LeadPool]:
@@ -494,9 +486,17 @@ def apply_assignment(
     """Make ``pool_ids`` exactly the campaign's pools. New assignments get the model's
     defaults (to dial, weighted, weight 100); unassigned ones lose their settings here.
 
-    Pool counters are left alone: whether a lead is ready to dial through an assignment is
-    decided by the pool grid's query, not stored."""
+    Whether the pool is ready to dial through an assignment is decided by the pool grid's
+    query; its ready counter reads the maximum attempts of the campaigns dialling it, so
+    a pool whose limit changes is counted again."""
     plan = plan_assignment(campaign, pool_ids)
+    changing = [p.id for p in plan.add] + [a.pool_id for a in plan.remove]
+    with pool_counters.attempt_limits_watched(changing):
+        _apply(campaign, plan, user_id)
+    return plan
+
+
+def _apply(campaign: Campaign, plan: AssignmentPlan, user_id: int | None) -> None:
     for assignment in plan.remove:
         _audit(
             campaign.account_id,
@@ -527,7 +527,6 @@ def apply_assignment(
             pool_id=pool.id,
             pool=pool.name,
         )
-    return plan
 
 
 def parse_weight(value, pool_name: str) -> int:
@@ -555,13 +554,16 @@ def update_assignment(
         )
     new = {"to_dial": bool(to_dial), "strategy": strategy, "weight": parse_weight(weight, name)}
     changes = {}
-    for key, value in new.items():
-        old = getattr(assignment, key)
-        if old != value:
-            changes[key] = [old, value]
-            setattr(assignment, key, value)
+    # The ready counter reads the maximum attempts of the campaigns dialling the pool.
+    with pool_counters.attempt_limits_watched([assignment.pool_id]):
+        for key, value in new.items():
+            old = getattr(assignment, key)
+            if old != value:
+                changes[key] = [old, value]
+                setattr(assignment, key, value)
+        if changes:
+            db.session.flush()
     if changes:
-        db.session.flush()
         _audit(
             assignment.account_id,
             user_id,

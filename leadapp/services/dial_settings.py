@@ -18,9 +18,10 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from leadapp.extensions import db
-from leadapp.models import Campaign, DialLease, DialSettings, Interaction, Lead
+from leadapp.models import Campaign, DialLease, DialSettings, Interaction, Lead, PoolAssignment
 from leadapp.models.base import utcnow
 from leadapp.models.dialing import DEFAULT_RECYCLE_MINUTES, LEAD_ORDERS
+from leadapp.services import pool_counters
 
 MAX_ATTEMPTS_LIMIT = 100
 LEASE_MINUTES_LIMIT = 24 * 60
@@ -110,14 +111,24 @@ def update_settings(
         table[key] = _whole(minutes, f"The recycle delay after '{label}'", 0, RECYCLE_MINUTES_LIMIT)
     new["recycle_minutes"] = {**recycle_table(settings), **table}
     changes = {}
-    for key, value in new.items():
-        old = getattr(settings, key)
-        if old != value:
-            changes[key] = [old, value]
-            setattr(settings, key, value)
-    if changes:
-        db.session.flush()
+    with pool_counters.attempt_limits_watched(_pools_dialled(settings.campaign_id)):
+        for key, value in new.items():
+            old = getattr(settings, key)
+            if old != value:
+                changes[key] = [old, value]
+                setattr(settings, key, value)
+        if changes:
+            db.session.flush()
     return changes
+
+
+def _pools_dialled(campaign_id: int) -> list[int]:
+    """The pools the campaign dials (their ready counters read its maximum attempts)."""
+    return list(
+        db.session.scalars(
+            sa.select(PoolAssignment.pool_id).where(PoolAssignment.campaign_id == campaign_id)
+        )
+    )
 
 
 def _is_callback(account_id: int, code: str | None) -> bool:

@@ -6,8 +6,9 @@ the same field validation and the same duplicate search and actions
 (``imports.duplicates.existing_matches``, ``imports.write._apply_duplicate_action``).
 Nothing here is a second validator.
 
-Every change writes the audit log and refreshes the counters of the pools it touched
-(``pools.refresh_counts``), so the pool grid always equals a full recount. Services flush;
+Every change writes the audit log; the counters of the pools it touched move by the
+change in the same flush (``services.pool_counters``), so the pool grid always equals a
+full recount without counting a pool per call. Services flush;
 the view, task or API call commits once.
 """
 
@@ -400,7 +401,10 @@ def create_lead(
             source=source,
         )
     db.session.flush()
-    _refresh(touched | set(_pools_of(matched)))
+    if matched:
+        # The duplicate action changed the matched leads with set-based statements, which
+        # move no counter (``pool_counters``): their pools are counted again.
+        _refresh(touched | set(_pools_of(matched)))
     return LeadOutcome(lead, action, matches=matched, warnings=warnings)
 
 
@@ -526,7 +530,6 @@ def update_lead(lead: Lead, data: dict[str, str | None], *, user_id: int | None)
     changed = {k: [before[k], getattr(lead, k)] for k in EDITABLE if before[k] != getattr(lead, k)}
     audit.record(lead.account_id, user_id, "lead.updated", lead, changes=changed)
     db.session.flush()
-    _refresh([lead.pool_id])
     return LeadOutcome(lead, "updated", warnings=warnings)
 
 
@@ -581,7 +584,6 @@ def set_wrap_code(
         callback_at=lead.callback_at.isoformat() if lead.callback_at else None,
     )
     db.session.flush()
-    _refresh([lead.pool_id])
     return lead
 
 
@@ -648,7 +650,6 @@ def copy_lead(
                 updated=[t.id for t in targets],
             )
             db.session.flush()
-            _refresh([target_pool.id])
             return LeadOutcome(targets[0], "updated", matches=[t.id for t in targets])
     copy = Lead(
         account_id=lead.account_id,
@@ -674,7 +675,6 @@ def copy_lead(
         copy_id=copy.id,
     )
     db.session.flush()
-    _refresh([target_pool.id])
     return LeadOutcome(copy, "created")
 
 
@@ -693,7 +693,6 @@ def delete_lead(lead: Lead, *, user_id: int | None) -> None:
     )
     db.session.delete(lead)
     db.session.flush()
-    _refresh([pool_id])
 
 
 # ---------------------------------------------------------------------------------------
@@ -795,5 +794,4 @@ def record_interaction(
         wrap_code=interaction.wrap_code,
     )
     db.session.flush()
-    _refresh([lead.pool_id])
     return interaction

@@ -20,6 +20,7 @@ from leadapp.models import (
     Project,
 )
 from leadapp.models.base import utcnow
+from leadapp.services import pool_ready
 from leadapp.services.calling_hours import callable_condition
 from leadapp.services.pools import PER_PAGE, int_list, ready_clause
 
@@ -122,28 +123,10 @@ class GridFilters:
         return {k: v for k, v in args.items() if v is not None}
 
 
-def _today_clauses(today: dt.date):
-    return sa.and_(
-        LeadPool.status == "active",
-        sa.or_(LeadPool.active_from.is_(None), LeadPool.active_from <= today),
-        sa.or_(LeadPool.active_until.is_(None), LeadPool.active_until >= today),
-    )
-
-
-def _to_dial_exists():
-    return (
-        sa.select(PoolAssignment.id)
-        .where(PoolAssignment.pool_id == LeadPool.id, PoolAssignment.to_dial.is_(True))
-        .exists()
-    )
-
-
-def ready_shown(today: dt.date):
-    """The grid's "ready to dial": the stored count when the pool is active today and
-    assigned to a campaign marked to dial, else 0 (a SQL expression on ``LeadPool``)."""
-    return sa.case(
-        (sa.and_(_today_clauses(today), _to_dial_exists()), LeadPool.ready_count), else_=0
-    )
+def ready_shown(today: dt.date, now: dt.datetime | None = None):
+    """The grid's "Ready to dial" as a SQL expression on ``LeadPool`` (see
+    ``services.pool_ready``: eligible to be called today, apart from the hour)."""
+    return pool_ready.ready_shown(today, now or utcnow())
 
 
 def _pct(part):
@@ -259,10 +242,14 @@ def grid(f: GridFilters, today: dt.date, per_page: int = PER_PAGE) -> Grid:
     expr = _sort_expr(f.sort, today)
     # Empty values (no campaign, never called) go last either way, on every database.
     order = [sa.case((expr.is_(None), 1), else_=0), expr.desc() if f.dir == "desc" else expr]
-    query = _filtered(sa.select(LeadPool, ready_shown(today).label("ready")), f)
+    query = _filtered(sa.select(LeadPool), f)
     query = query.order_by(*order, LeadPool.id.desc() if f.dir == "desc" else LeadPool.id)
     query = query.limit(per_page).offset((page - 1) * per_page)
-    rows = [GridRow(pool=p, ready=int(r or 0)) for p, r in db.session.execute(query)]
+    rows = [GridRow(pool=p, ready=0) for p in db.session.scalars(query)]
+    # The figure with the day offset and day count too (what the pool page shows).
+    shown = pool_ready.ready_now([row.pool for row in rows], today, utcnow())
+    for row in rows:
+        row.ready = shown[row.pool.id]
     by_id = {row.pool.id: row for row in rows}
     ids = list(by_id)
     if ids:

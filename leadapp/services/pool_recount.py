@@ -1,13 +1,15 @@
-"""A pool's counters after a request changed its leads: counted once the request has
-committed, in a short transaction of their own.
+"""A pool's counters after a request whose set-based statements changed leads (a lead
+added through the API or by hand whose duplicate action deactivated, moved or updated the
+leads it matched): counted once the request has committed, in a short transaction of
+their own. Changes made one lead at a time through the ORM move the counters by deltas in
+their own flush instead (``services.pool_counters``): no pool is counted per call.
 
 Counting a pool reads every one of its leads (0.1 s for 16,000 leads here, a second for
 250,000). Counted inside the request's own transaction, after its writes, that read held
-SQLite's write lock — for every call outcome, wrap code and lead edit, twenty times a
-second from a dialer — and the writers behind it waited past their wait (503). Counted
-after the commit, it reads without the lock and only stores the counters under it; the
-answer is sent after that, so the next page shows them. Jobs and commands count at once,
-in their own transaction (their batches are the unit of work)."""
+SQLite's write lock, and the writers behind it waited past their wait (503). Counted after
+the commit, it reads without the lock and only stores the counters under it; the answer
+is sent after that, so the next page shows them. Jobs and commands count at once, in
+their own transaction (their batches are the unit of work)."""
 
 from __future__ import annotations
 

@@ -19,8 +19,9 @@ from leadapp.models import (
     PoolAssignment,
     Project,
 )
-from leadapp.services import pool_log
-from leadapp.services.pool_grid import duplicates_found, ready_shown
+from leadapp.models.base import utcnow
+from leadapp.services import pool_log, pool_ready
+from leadapp.services.pool_grid import duplicates_found
 
 # ---------------------------------------------------------------------------------------
 # Details: figures, charts, downloads
@@ -94,16 +95,14 @@ def chart_data(pool: LeadPool) -> dict:
 
 def statistics(pool: LeadPool, today: dt.date) -> list[tuple[str, object]]:
     """The pool's figures as (metric, value) rows: the statistics download."""
-    ready = db.session.scalar(
-        sa.select(ready_shown(today)).where(LeadPool.id == pool.id).select_from(LeadPool)
-    )
+    ready = pool_ready.ready_one(pool, today, utcnow())
     rows: list[tuple[str, object]] = [
         ("pool id", pool.id),
         ("name", pool.name),
         ("status", pool.status),
         ("total leads", pool.total_count),
         ("open", pool.open_count),
-        ("ready to dial", int(ready or 0)),
+        ("ready to dial", ready),  # eligible today, apart from the hour
         ("ready to dial when active and assigned", pool.ready_count),
         ("closed", pool.closed_count),
         ("% closed", pool.closed_pct),

@@ -10,16 +10,18 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from leadapp.domain import pool_counters as counter_rules
 from leadapp.domain.names import clean_name
 from leadapp.domain.pool_schedule import Distribution
 from leadapp.extensions import db
 from leadapp.models import (
+    Account,
     Lead,
     LeadPool,
     User,
 )
 from leadapp.models.base import is_id, utcnow
-from leadapp.services import audit
+from leadapp.services import audit, dial_hours, pool_counters, pool_ready
 
 PER_PAGE = 25
 NAME_MAX = 160
@@ -64,16 +66,25 @@ def ready_clause():
 
 
 def pool_counts(pool_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
-    """Per pool: total, open, ready to dial (see ``ready_clause``), closed and used (called
-    at least once) — one grouped query, a full recount."""
-    query = sa.select(
-        Lead.pool_id,
-        sa.func.count(Lead.id),
-        sa.func.sum(sa.case((Lead.status == "open", 1), else_=0)),
-        sa.func.sum(sa.case((ready_clause(), 1), else_=0)),
-        sa.func.sum(sa.case((Lead.status == "closed", 1), else_=0)),
-        sa.func.sum(sa.case((Lead.call_count > 0, 1), else_=0)),
-    ).group_by(Lead.pool_id)
+    """Per pool: total, open, ready to dial apart from the time (``ready_clause`` and
+    below the maximum attempts of the campaigns dialling it: ``domain.pool_counters``),
+    closed and used (called at least once) — one grouped query, a full recount."""
+    limits = pool_counters.attempt_limits_query(pool_ids).subquery()
+    below = Lead.dial_attempts < sa.func.coalesce(
+        limits.c.max_attempts, counter_rules.DEFAULT_MAX_ATTEMPTS
+    )
+    query = (
+        sa.select(
+            Lead.pool_id,
+            sa.func.count(Lead.id),
+            sa.func.sum(sa.case((Lead.status == "open", 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(ready_clause(), below), 1), else_=0)),
+            sa.func.sum(sa.case((Lead.status == "closed", 1), else_=0)),
+            sa.func.sum(sa.case((Lead.call_count > 0, 1), else_=0)),
+        )
+        .outerjoin(limits, limits.c.pool_id == Lead.pool_id)
+        .group_by(Lead.pool_id)
+    )
     if pool_ids is not None:
         query = query.where(Lead.pool_id.in_(pool_ids))
     return {
@@ -103,6 +114,21 @@ def refresh_counts(pools: list[LeadPool]) -> None:
     db.session.flush()
 
 
+def recount_all() -> list[dict]:
+    """Count every pool again from its leads (the repair ``flask pools recount`` runs; the
+    counters otherwise move by each change, ``services.pool_counters``). Returns the pools
+    whose stored counters were off: name, what they said, what the leads say."""
+    pools = list_pools()
+    was = {p.id: {k: getattr(p, f"{k}_count") for k in counter_rules.COUNTERS} for p in pools}
+    refresh_counts(pools)
+    off = []
+    for pool in pools:
+        now = {k: getattr(pool, f"{k}_count") for k in counter_rules.COUNTERS}
+        if now != was[pool.id]:
+            off.append({"id": pool.id, "name": pool.name, "stored": was[pool.id], "counted": now})
+    return off
+
+
 def list_pools(include_system: bool = True) -> list[LeadPool]:
     query = sa.select(LeadPool).order_by(LeadPool.is_system, LeadPool.created_at.desc())
     if not include_system:
@@ -110,8 +136,16 @@ def list_pools(include_system: bool = True) -> list[LeadPool]:
     return list(db.session.scalars(query))
 
 
-def pool_stats() -> list[dict]:
-    """The rows of ``flask pools stats --json`` (from the stored counters)."""
+def pool_stats(today: dt.date | None = None) -> list[dict]:
+    """The rows of ``flask pools stats --json``: the stored counters, and ready to dial as
+    the grid shows it (``services.pool_ready``) on ``today`` (default: the account's)."""
+
+    pools = list_pools()
+    now = utcnow()
+    if today is None and pools:
+        account = db.session.get(Account, pools[0].account_id)
+        today = dial_hours.account_day(account, now)
+    ready = pool_ready.ready_now(pools, today, now) if pools else {}
     return [
         {
             "id": p.id,
@@ -119,13 +153,13 @@ def pool_stats() -> list[dict]:
             "status": p.status,
             "total": p.total_count,
             "open": p.open_count,
-            "ready_to_dial": p.ready_count,
+            "ready_to_dial": ready[p.id],
             "closed_pct": p.closed_pct,
             "used_pct": p.used_pct,
             "invalid_in_upload": p.invalid_count,
             "is_system": p.is_system,
         }
-        for p in list_pools()
+        for p in pools
     ]
 
 

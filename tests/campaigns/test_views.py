@@ -39,8 +39,9 @@ def _setup(app, account_id, pools=("A", "B", "C")):
         campaign = svc.create_campaign(account, "Spring", project="Outbound")
         ids = {}
         for name in pools:
-            # Each holds a lead: an empty pool gets no share of the dialing (issue 17).
-            pool = LeadPool(account_id=account_id, name=name, total_count=1)
+            # Each holds a lead (counted as it is added): an empty pool gets no share of the
+            # dialing (issue 17).
+            pool = LeadPool(account_id=account_id, name=name)
             db.session.add(pool)
             db.session.flush()
             db.session.add(Lead(account_id=account_id, pool_id=pool.id, phone1="+12125550100"))

@@ -24,8 +24,9 @@ def setup_account(app, make_account) -> int:
     with app.app_context(), account_scope(account_id):
         campaign = create_campaign(db.session.get(Account, account_id), "Spring Sales")
         for name in POOLS:
-            # Each holds a lead: an empty pool gets no share of the dialing (issue 17).
-            pool = LeadPool(account_id=account_id, name=name, total_count=1)
+            # Each holds a lead (counted as it is added): an empty pool gets no share of the
+            # dialing (issue 17).
+            pool = LeadPool(account_id=account_id, name=name)
             db.session.add(pool)
             db.session.flush()
             db.session.add(Lead(account_id=account_id, pool_id=pool.id, phone1="+12125550100"))

@@ -340,7 +340,8 @@ def test_campaign_and_project_rows_stay_in_their_account(other, account):
 def test_ready_in_campaign_follows_the_grids_rule(account):
     campaign = svc.create_campaign(account, "Spring")
     today = dt.date(2026, 11, 23)
-    pool = _pool(account, "A", ready_count=12)
+    # Started before ``today`` (a pool made today would start after this fixed date).
+    pool = _pool(account, "A", ready_count=12, active_from=dt.date(2026, 11, 1))
     svc.apply_assignment(campaign, [pool.id])
     (row,) = svc.assignments(campaign)
     assert svc.ready_in_campaign(row, today) == 12

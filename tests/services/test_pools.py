@@ -113,7 +113,7 @@ def test_pool_stats_rows_have_exactly_the_design_keys(app_ctx, make_account):
         "status": "active",
         "total": 8,
         "open": 4,
-        "ready_to_dial": 2,
+        "ready_to_dial": 0,  # as the grid shows it: no campaign dials the pool
         "closed_pct": 25.0,
         "used_pct": 50.0,
         "invalid_in_upload": 3,

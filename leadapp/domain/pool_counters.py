@@ -1,0 +1,71 @@
+"""What one lead adds to its pool's counters (pure: no database).
+
+A pool's counters are sums over its leads of what each lead adds: the lead itself (total),
+open, closed, called at least once (used), and "ready to dial apart from the time" — open,
+not completed, not on the do-not-call list, with a phone, and below the maximum attempts
+of the campaigns that dial the pool. A change to a lead moves its pool's counters by what
+the lead adds after the change minus what it added before (the lead's pool may change
+too: then one pool loses and the other gains)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# The lead's columns the counters read; a change to any other column moves no counter.
+COUNTED = ("pool_id", "status", "completed", "do_not_call", "phone1", "dial_attempts", "call_count")
+# What a new lead has when the column was not given (the model's defaults).
+NEW_LEAD = {
+    "status": "open",
+    "completed": False,
+    "do_not_call": False,
+    "phone1": None,
+    "dial_attempts": 0,
+    "call_count": 0,
+}
+COUNTERS = ("total", "open", "ready", "closed", "used")
+# Without a campaign that dials the pool: a new campaign's maximum attempts.
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+def is_ready(lead: Mapping, max_attempts: int) -> bool:
+    """Ready to dial apart from the time of day and the pool's schedule: open, not
+    completed, not do-not-call, with a phone, fewer attempts than the campaign allows."""
+    return (
+        lead["status"] == "open"
+        and not lead["completed"]
+        and not lead["do_not_call"]
+        and lead["phone1"] is not None
+        and (lead["dial_attempts"] or 0) < max_attempts
+    )
+
+
+def adds(lead: Mapping, max_attempts: int) -> dict[str, int]:
+    """What ``lead`` (its ``COUNTED`` columns) adds to its pool's counters."""
+    return {
+        "total": 1,
+        "open": int(lead["status"] == "open"),
+        "ready": int(is_ready(lead, max_attempts)),
+        "closed": int(lead["status"] == "closed"),
+        "used": int((lead["call_count"] or 0) > 0),
+    }
+
+
+def deltas(
+    changes: list[tuple[Mapping | None, Mapping | None]], limits: Mapping[int, int]
+) -> dict[int, dict[str, int]]:
+    """Per pool, how much each counter moves for ``changes`` — (before, after) pairs of a
+    lead's columns, None for a lead that did not exist before (new) or after (deleted).
+    ``limits``: each pool's maximum attempts. Pools whose counters do not move are left
+    out."""
+    out: dict[int, dict[str, int]] = {}
+    for sign, index in ((-1, 0), (1, 1)):
+        for change in changes:
+            lead = change[index]
+            if lead is None:
+                continue
+            pool_id = lead["pool_id"]
+            limit = limits.get(pool_id, DEFAULT_MAX_ATTEMPTS)
+            moved = out.setdefault(pool_id, dict.fromkeys(COUNTERS, 0))
+            for key, value in adds(lead, limit).items():
+                moved[key] += sign * value
+    return {pool: moved for pool, moved in out.items() if any(moved.values())}
