@@ -217,7 +217,7 @@ def test_a_killed_worker_shows_stalled_and_resuming_yields_the_same_leads(
     # The web side calls a job stalled after 3 s without news (45 s in production).
     monkeypatch.setitem(app.config, "JOB_STALL_SECONDS", 3)
     path = tmp_path / "big.csv"
-    truth = generate(60_000, path, seed=3)
+    truth = generate(20_000, path, seed=3)
     queued = enqueue_cli(runner, path, "Big")
     import_id, job_id = queued["import_id"], queued["job_id"]
     # The summary is asked for, as in the wizard; an address of its own tells it from the
@@ -230,7 +230,7 @@ def test_a_killed_worker_shows_stalled_and_resuming_yields_the_same_leads(
 
     env = {
         **process_env(app_environ),
-        "IMPORT_BATCH_ROWS": "1500",  # many small batches: the kill lands mid-import
+        "IMPORT_BATCH_ROWS": "500",  # many small batches: the kill lands mid-import
         "JOB_HEARTBEAT_SECONDS": "1",
         "JOB_STALL_SECONDS": "3",
     }
@@ -549,7 +549,7 @@ def test_redis_restarted_mid_import_ends_honestly_with_the_same_leads(
     app.config["JOB_STALL_SECONDS"] = 3
     own_runner = app.test_cli_runner()
     path = tmp_path / "restart.csv"
-    truth = generate(80_000, path, seed=23)
+    truth = generate(24_000, path, seed=23)
     queued = enqueue_cli(own_runner, path, "Restart")
     import_id, job_id = queued["import_id"], queued["job_id"]
     client = app.test_client()
@@ -558,7 +558,7 @@ def test_redis_restarted_mid_import_ends_honestly_with_the_same_leads(
 
     env = {
         **process_env(environ),
-        "IMPORT_BATCH_ROWS": "1000",  # many batches: Redis goes away in the middle
+        "IMPORT_BATCH_ROWS": "400",  # many batches: Redis goes away in the middle
         "JOB_HEARTBEAT_SECONDS": "1",
         "JOB_STALL_SECONDS": "3",
     }
