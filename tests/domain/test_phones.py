@@ -39,7 +39,7 @@ def test_shared_samples_every_row_matches_phonenumbers(column):
 @pytest.mark.parametrize("gen_region", ["US", "AU", "UK", "MIX"])
 def test_leadgen_files_every_row_matches_phonenumbers(tmp_path, gen_region):
     path = tmp_path / "leads.csv"
-    leadgen.generate(4_000, path, seed=5, region=gen_region, quirks=True)
+    leadgen.generate(1_500, path, seed=5, region=gen_region, quirks=True)
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     values = df["Phone"].tolist() + df["Alt Phone"].tolist()
     for region in sorted({leadgen.phone_region(gen_region), "US", "AU"}):
@@ -94,7 +94,7 @@ def test_example_numbers_with_random_regions():
     rng = random.Random(3)
     regions = sorted(phonenumbers.SUPPORTED_REGIONS)
     everything = [t for texts in EXAMPLES.values() for t in texts]
-    for region in rng.sample(regions, 6):
+    for region in rng.sample(regions, 3):
         assert_same_as_phonenumbers(rng.sample(everything, 1500), region)
 
 
