@@ -126,8 +126,13 @@ def plans(campaign: Campaign, at: dt.datetime, fresh: bool = False) -> list[Pool
             plan.why_not = "its first day has not come"
             continue
         zones = pool_zones(pool, fresh=fresh)
-        plan.all_zones = zones
         plan.zones = dial_hours.open_zones(campaign, pool, at, zones)
+        if not plan.zones and not fresh:
+            # Nothing callable in the keys known: a lead reopened or added since may be in
+            # a key not read yet, so read them again now rather than after ZONES_TTL.
+            zones = pool_zones(pool, fresh=True)
+            plan.zones = dial_hours.open_zones(campaign, pool, at, zones)
+        plan.all_zones = zones
         if not zones:
             plan.why_not = "no lead left to dial"
         elif not plan.zones:

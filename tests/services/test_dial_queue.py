@@ -230,6 +230,21 @@ def test_a_callback_set_without_an_agent_is_nobodys(ctx, make_user):
     assert _next(world, at=again + 31 * MIN, agent="bob@dialco.test") == []
 
 
+def test_a_lead_reopened_in_a_pool_that_ran_dry_is_handed_out_at_once(ctx):
+    # Found by the lease machine on PostgreSQL: the pool's zones were read while it had
+    # nothing to dial, and a lead reopened since (a later call's outcome) waited for the
+    # zones to be read again a minute later.
+    world = build(ctx, {"A": 1}, leads=1)
+    (handed,) = _next(world)
+    lead_service.record_interaction(handed.lead, campaign=campaign(world), wrap_code="SALE", at=AT)
+    assert _next(world, at=AT + MIN) == []
+    lead_service.record_interaction(
+        handed.lead, campaign=campaign(world), wrap_code="BUSY", at=AT + MIN
+    )
+    assert handed.lead.status == "open"
+    assert _ids(_next(world, at=AT + 20 * MIN)) == [handed.lead.id]
+
+
 # --- Leases ----------------------------------------------------------------------------
 
 
