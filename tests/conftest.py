@@ -339,18 +339,9 @@ def process_env(app_environ: dict) -> dict:
 def run_worker(app_environ):
     """Run a real RQ worker process in burst mode (`flask worker --burst`) until the queues
     are empty; returns the finished process (stdout+stderr in ``.stdout``)."""
-    import subprocess
+    from tests.processes import burst_worker
 
     def run(timeout: int = 120):
-        return subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
-            cwd=ROOT,
-            env=process_env(app_environ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return burst_worker(process_env(app_environ), timeout=timeout)
 
     return run

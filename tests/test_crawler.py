@@ -286,6 +286,7 @@ def redis_untouched(app):
             client.delete(*new)
 
 
+@pytest.mark.timeout(600)  # thousands of requests: a loaded CI machine, not a hang
 def test_every_route_in_every_state_answers_without_error(app, worlds, tmp_path):
     crawler = crawl(app, worlds, tmp_path, every=False)
     report(crawler)

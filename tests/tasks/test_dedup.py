@@ -29,7 +29,7 @@ from leadapp.tasks import dispatch
 from leadapp.tasks.dedup import dedup_test_run, run_dedup, schedule_run
 from leadapp.tasks.worker import SCHEDULER_DEAD_SECONDS
 from tests.conftest import ROOT, free_port, process_env
-from tests.processes import kill_worker_and_children, kill_worker_and_horse
+from tests.processes import burst_worker, kill_worker_and_children, kill_worker_and_horse
 
 PHONES = ["+14155550201", "+14155550202", "+14155550203"]
 
@@ -383,11 +383,8 @@ def test_smtp_down_the_result_stands_and_the_email_waits_for_a_retry(
 
     in_account(committed, account_id, start)
     env = process_env({**app_environ, "MAIL_PORT": str(free_port())})  # nothing listens there
-    out = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
+    out = burst_worker(env)
+    assert out.returncode == 0, out.stdout
 
     def check():
         job = db.session.get(DedupJob, job_id)

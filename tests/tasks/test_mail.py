@@ -4,8 +4,6 @@ say on their import's or dedup job's page whether they are pending, sent or fail
 import datetime as dt
 import html
 import re
-import subprocess
-import sys
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -34,7 +32,8 @@ from leadapp.services.mail import queue_email, render_email
 from leadapp.tasks import dispatch
 from leadapp.tasks.dedup import dedup_test_run
 from leadapp.tasks.imports import run_import
-from tests.conftest import ROOT, free_port, login, process_env
+from tests.conftest import free_port, login, process_env
+from tests.processes import burst_worker
 
 
 def _welcome(app, to="new.agent@acme.test"):
@@ -73,16 +72,8 @@ def test_email_is_delivered_to_a_real_smtp_server(app, smtp_server, run_worker):
 def test_unreachable_smtp_server_means_a_retry_not_a_lost_email(app, app_environ):
     rq_job = _welcome(app, "retry@acme.test")
     env = process_env({**app_environ, "MAIL_PORT": str(free_port())})  # nothing listens there
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = burst_worker(env)
+    assert result.returncode == 0, result.stdout
     with app.app_context():
         conn = redis_connection.client()
         job = Job.fetch(rq_job.id, connection=conn, serializer=JSONSerializer)
@@ -122,13 +113,10 @@ def test_a_hanging_smtp_server_times_out_and_the_email_is_retried(app, app_envir
             {**app_environ, "MAIL_PORT": str(silent.getsockname()[1]), "MAIL_TIMEOUT": "1"}
         )
         started = time.monotonic()
-        result = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
+        result = burst_worker(env)
+        assert result.returncode == 0, result.stdout
         assert time.monotonic() - started < 30  # gave up long before RQ's 60 s limit
-        assert "timed out" in result.stderr + result.stdout
+        assert "timed out" in result.stdout
     finally:
         silent.close()
     with app.app_context():
@@ -148,12 +136,8 @@ ODD_ADDRESS = "o'brien&co@acme.test"  # a valid address that must be escaped in 
 
 def burst(app_environ, **env) -> None:
     """One real worker in burst mode with ``env`` over the test app's environment."""
-    out = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
-        cwd=ROOT, env=process_env({**app_environ, **env}), capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr + out.stdout
+    out = burst_worker(process_env({**app_environ, **env}))
+    assert out.returncode == 0, out.stdout
 
 
 def retry_now(app, delivery_id: int) -> int:
