@@ -334,7 +334,7 @@ class Crawler:
         htmx: bool = False,
         api: bool = False,
         read_pages: bool = False,
-    ) -> None:
+    ) -> int | None:
         headers, kwargs = {}, {}
         if htmx:
             headers["HX-Request"] = "true"
@@ -372,6 +372,7 @@ class Crawler:
             problem = self.check(response, body, p, method, htmx, read_pages and url)
         if problem:
             self.findings.append(Finding(endpoint, method, p.name, what, shown, problem))
+        return None if response is None else response.status_code
 
     def check(self, response, body: bytes, p: Principal, method, htmx, read_pages) -> str | None:
         code = response.status_code
