@@ -98,6 +98,11 @@ def page(browser, live_server, app):
     context = browser.new_context(base_url=live_server)
     page = context.new_page()
     page.set_default_timeout(15000)
+    # Assertions wait as long as actions: on CI's loaded machine an htmx round trip (a
+    # saved cell swapped back into the check-data grid) took longer than expect's 5 s.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15000)
     yield page
     context.close()
     empty_tables(app)
