@@ -18,3 +18,17 @@ def record(account_id: int, user_id: int | None, action: str, obj, **details) ->
     )
     db.session.add(entry)
     return entry
+
+
+def set_changed(obj, new: dict) -> dict[str, list]:
+    """Set each of ``new``'s fields on ``obj`` that differs and return what changed as
+    ``{field: [old, new]}`` (the audit log's shape); flushes when anything changed."""
+    changes = {}
+    for key, value in new.items():
+        old = getattr(obj, key)
+        if old != value:
+            changes[key] = [old, value]
+            setattr(obj, key, value)
+    if changes:
+        db.session.flush()
+    return changes

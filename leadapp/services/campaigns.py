@@ -553,16 +553,9 @@ def update_assignment(
             f"The dialer strategy of '{name}' must be one of: {', '.join(DIALER_STRATEGIES)}."
         )
     new = {"to_dial": bool(to_dial), "strategy": strategy, "weight": parse_weight(weight, name)}
-    changes = {}
     # The ready counter reads the maximum attempts of the campaigns dialling the pool.
     with pool_counters.attempt_limits_watched([assignment.pool_id]):
-        for key, value in new.items():
-            old = getattr(assignment, key)
-            if old != value:
-                changes[key] = [old, value]
-                setattr(assignment, key, value)
-        if changes:
-            db.session.flush()
+        changes = audit.set_changed(assignment, new)
     if changes:
         _audit(
             assignment.account_id,

@@ -21,7 +21,7 @@ from leadapp.extensions import db
 from leadapp.models import Campaign, DialLease, DialSettings, Interaction, Lead, PoolAssignment
 from leadapp.models.base import utcnow
 from leadapp.models.dialing import DEFAULT_RECYCLE_MINUTES, LEAD_ORDERS
-from leadapp.services import pool_counters
+from leadapp.services import audit, pool_counters
 
 MAX_ATTEMPTS_LIMIT = 100
 LEASE_MINUTES_LIMIT = 24 * 60
@@ -110,16 +110,8 @@ def update_settings(
         label = key.replace("_", " ").lower()
         table[key] = _whole(minutes, f"The recycle delay after '{label}'", 0, RECYCLE_MINUTES_LIMIT)
     new["recycle_minutes"] = {**recycle_table(settings), **table}
-    changes = {}
     with pool_counters.attempt_limits_watched(_pools_dialled(settings.campaign_id)):
-        for key, value in new.items():
-            old = getattr(settings, key)
-            if old != value:
-                changes[key] = [old, value]
-                setattr(settings, key, value)
-        if changes:
-            db.session.flush()
-    return changes
+        return audit.set_changed(settings, new)
 
 
 def _pools_dialled(campaign_id: int) -> list[int]:
