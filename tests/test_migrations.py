@@ -16,6 +16,7 @@ EXPECTED = {
     "campaigns",
     "lead_pools",
     "pool_assignments",
+    "pool_breakdowns",
     "saved_views",
     "leads",
     "interactions",

@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 # The lead's columns the counters read; a change to any other column moves no counter.
-COUNTED = ("pool_id", "status", "completed", "do_not_call", "phone1", "dial_attempts", "call_count")
+COUNTED = (
+    "pool_id", "status", "completed", "do_not_call", "phone1", "dial_attempts", "call_count",
+    "timezone", "zone_key",
+)  # fmt: skip
 # What a new lead has when the column was not given (the model's defaults).
 NEW_LEAD = {
     "status": "open",
@@ -21,8 +24,13 @@ NEW_LEAD = {
     "phone1": None,
     "dial_attempts": 0,
     "call_count": 0,
+    "timezone": None,
+    "zone_key": None,
 }
 COUNTERS = ("total", "open", "ready", "closed", "used")
+# The breakdowns kept beside the counters (``models.PoolBreakdown``): per kind, the key a
+# lead counts under, or None where it does not count.
+BREAKDOWNS = ("status", "timezone", "ready_zone", "reopenable")
 # Without a campaign that dials the pool: a new campaign's maximum attempts.
 DEFAULT_MAX_ATTEMPTS = 5
 
@@ -48,6 +56,36 @@ def adds(lead: Mapping, max_attempts: int) -> dict[str, int]:
         "closed": int(lead["status"] == "closed"),
         "used": int((lead["call_count"] or 0) > 0),
     }
+
+
+def breakdown_keys(lead: Mapping, max_attempts: int) -> dict[str, str]:
+    """Per breakdown, the key ``lead`` counts under ('' for an unknown value): its status,
+    its time zone, its zone key when ready, and '' in "reopenable" when it is completed or
+    closed (what "Reset" would reopen). A breakdown the lead is not in is left out."""
+    keys = {"status": lead["status"], "timezone": lead["timezone"] or ""}
+    if is_ready(lead, max_attempts):
+        keys["ready_zone"] = lead["zone_key"] or ""
+    if lead["completed"] or lead["status"] == "closed":
+        keys["reopenable"] = ""
+    return keys
+
+
+def breakdown_deltas(
+    changes: list[tuple[Mapping | None, Mapping | None]], limits: Mapping[int, int]
+) -> dict[tuple[int, str, str], int]:
+    """Per (pool, breakdown, key), how many leads it gains (or loses, negative) for
+    ``changes`` (as in ``deltas``). Keys that do not move are left out."""
+    out: dict[tuple[int, str, str], int] = {}
+    for sign, index in ((-1, 0), (1, 1)):
+        for change in changes:
+            lead = change[index]
+            if lead is None:
+                continue
+            pool_id = lead["pool_id"]
+            limit = limits.get(pool_id, DEFAULT_MAX_ATTEMPTS)
+            for kind, key in breakdown_keys(lead, limit).items():
+                out[(pool_id, kind, key)] = out.get((pool_id, kind, key), 0) + sign
+    return {k: moved for k, moved in out.items() if moved}
 
 
 def deltas(

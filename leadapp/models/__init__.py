@@ -12,7 +12,7 @@ from .imports import Import
 from .jobs import BackgroundJob
 from .lead import Interaction, Lead
 from .mail import EmailDelivery
-from .pool import LeadPool, PoolAssignment, SavedView
+from .pool import LeadPool, PoolAssignment, PoolBreakdown, SavedView
 from .wrap_code import WrapCode
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "LeadPool",
     "MappingTemplate",
     "PoolAssignment",
+    "PoolBreakdown",
     "Project",
     "SavedView",
     "User",

@@ -67,6 +67,9 @@ class Lead(AccountScoped, Timestamped, db.Model):
         # Duplicate search at upload and in the Lead Deduplicator runs on these.
         sa.Index("ix_leads_account_phone1", "account_id", "phone1"),
         sa.Index("ix_leads_pool_status", "pool_id", "status"),
+        # The pool page's first leads in dial order: one step down this index, not a sort
+        # of the whole pool.
+        sa.Index("ix_leads_pool_dial_order", "pool_id", "dial_order", "id"),
         # Partial: a lead without that key is never looked up by it, and many lists carry
         # no email or customer key at all. A lead gets no entry for an empty key, which
         # every import and every move of a lead to another pool would otherwise write.

@@ -110,3 +110,26 @@ class SavedView(AccountScoped, Timestamped, db.Model):
     filters: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     shared: Mapped[bool] = mapped_column(default=False)
     starred: Mapped[bool] = mapped_column(default=False)
+
+
+class PoolBreakdown(AccountScoped, db.Model):
+    """How many of a pool's leads fall in each value of a breakdown, kept by deltas in the
+    transaction that changes a lead, like the pool's counters (``services.pool_counters``):
+    ``status`` (each lead status), ``timezone`` (the lead's zone, '' unknown),
+    ``ready_zone`` (ready leads per calling-hours zone key, '' none: what "Callable now"
+    adds up for the keys inside the hours) and ``reopenable`` (completed or closed, key
+    ''). The pool page's charts and "Callable now" read these rows, never the leads."""
+
+    __tablename__ = "pool_breakdowns"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["account_id", "pool_id"],
+            ["lead_pools.account_id", "lead_pools.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    pool_id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    leads: Mapped[int] = mapped_column(default=0)

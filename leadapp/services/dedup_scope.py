@@ -1,9 +1,11 @@
 """The lead scope's options on the schedule page, each with its lead count.
 
-One grouped query counts the leads of every pool (leads already inactive are out of scope,
-as in ``services.dedup``); campaign and purpose counts add up their distinct pools through
-``PoolAssignment``. Options over ``dedup_service.SCOPE_LIMIT`` are shown but cannot be chosen,
-and neither can a choice of several whose pools hold more than that together."""
+A pool's leads in scope (leads already inactive are out of scope, as in ``services.dedup``)
+are its stored total less its stored inactive leads (``LeadPool.total_count`` and the
+status breakdown, both kept by deltas): no lead is counted per request. Campaign and
+purpose counts add up their distinct pools through ``PoolAssignment``. Options over
+``dedup_service.SCOPE_LIMIT`` are shown but cannot be chosen, and neither can a choice of
+several whose pools hold more than that together."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import dataclasses
 import sqlalchemy as sa
 
 from leadapp.extensions import db
-from leadapp.models import Campaign, Lead, LeadPool, PoolAssignment
+from leadapp.models import Campaign, LeadPool, PoolAssignment, PoolBreakdown
 from leadapp.models.base import is_id
 from leadapp.services import dedup as dedup_service
 
@@ -47,14 +49,25 @@ class ScopeOptions:
         return str(value)
 
 
-def scope_options() -> ScopeOptions:
-    per_pool = dict(
-        db.session.execute(
-            sa.select(Lead.pool_id, sa.func.count(Lead.id))
-            .where(Lead.status != "inactive")
-            .group_by(Lead.pool_id)
-        ).all()
+def in_scope_per_pool(pool_ids: list[int] | None = None) -> dict[int, int]:
+    """Per pool: its leads that are not inactive, from the stored counters."""
+    inactive = (
+        sa.select(PoolBreakdown.leads)
+        .where(
+            PoolBreakdown.pool_id == LeadPool.id,
+            PoolBreakdown.kind == "status",
+            PoolBreakdown.key == "inactive",
+        )
+        .scalar_subquery()
     )
+    query = sa.select(LeadPool.id, LeadPool.total_count - sa.func.coalesce(inactive, 0))
+    if pool_ids is not None:
+        query = query.where(LeadPool.id.in_(pool_ids))
+    return {pool_id: int(n) for pool_id, n in db.session.execute(query)}
+
+
+def scope_options() -> ScopeOptions:
+    per_pool = in_scope_per_pool()
     pools = db.session.execute(
         sa.select(LeadPool.id, LeadPool.name)
         .where(LeadPool.is_system.is_(False))
@@ -94,7 +107,8 @@ def selected_total(scope: str, targets: list) -> int:
     if scope != "account" and not targets:
         return 0
     settings = dedup_service.DedupSettings(scope=scope, targets=list(targets))
-    return dedup_service.count_in_scope(settings)
+    pool_ids = dedup_service.scope_pool_ids(settings)
+    return sum(in_scope_per_pool(pool_ids).values()) if pool_ids else 0
 
 
 def over_limit(total: int) -> str | None:

@@ -8,6 +8,9 @@ lose no update on PostgreSQL, and a few rows on SQLite. The lead's state before 
 from the database itself, its rows locked (``FOR UPDATE`` on PostgreSQL, the write lock on
 SQLite), so two writers of one lead move the counters by the transition each really made.
 
+The pool's breakdowns (``models.PoolBreakdown``: leads per status, time zone, ready zone
+key, reopenable) move the same way, in the same flush, by an upsert per key.
+
 Only changes made through the ORM are seen. Set-based statements (imports, the
 deduplicator, bulk actions, do-not-call lists, jobs) recount their pools in full
 (``pools.refresh_counts``), and ``flask pools recount`` repairs any pool."""
@@ -24,13 +27,24 @@ from sqlalchemy.orm import Session
 from leadapp import write_lock
 from leadapp.domain import pool_counters as rules
 from leadapp.extensions import db
-from leadapp.models import DialSettings, Interaction, Lead, LeadPool, PoolAssignment
+from leadapp.models import (
+    DialSettings,
+    Interaction,
+    Lead,
+    LeadPool,
+    PoolAssignment,
+    PoolBreakdown,
+)
 
 BEFORE = "leadapp_leads_before_flush"
 MOVED = "leadapp_pools_counters_moved"
 CHUNK = 500
 COLUMNS = {name: getattr(Lead.__table__.c, name) for name in rules.COUNTED}
 STORED = {key: f"{key}_count" for key in rules.COUNTERS}
+# A change to these may move a counter or a breakdown: the counted columns, and the
+# country and state the zone key is made of (``models.lead._keep_zone_key`` sets it during
+# the flush, after the leads to read were chosen).
+WATCHED = (*rules.COUNTED, "country", "state")
 
 
 def attempt_limits_query(pool_ids=None):
@@ -87,7 +101,7 @@ def _lead_id(obj: Lead) -> int | None:
 
 def _counted_change(obj: Lead) -> bool:
     state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in rules.COUNTED)
+    return any(state.attrs[name].history.has_changes() for name in WATCHED)
 
 
 def _read_before(session: Session, _context, _instances) -> None:
@@ -150,7 +164,8 @@ def _move_counters(session: Session, _context) -> None:
         return
     connection = session.connection()
     pools = {lead["pool_id"] for pair in changes for lead in pair if lead is not None}
-    moved = rules.deltas(changes, attempt_limits(connection, pools))
+    limits = attempt_limits(connection, pools)
+    moved = rules.deltas(changes, limits)
     table = LeadPool.__table__
     for pool_id in sorted(moved):  # one order for every writer: no deadlock between them
         connection.execute(
@@ -164,7 +179,113 @@ def _move_counters(session: Session, _context) -> None:
                 }
             )
         )
+    move_breakdowns(connection, rules.breakdown_deltas(changes, limits))
     session.info.setdefault(MOVED, set()).update(moved)
+
+
+def move_breakdowns(connection, moved: dict[tuple[int, str, str], int]) -> None:
+    """Add ``moved`` (per (pool, breakdown, key), leads gained or lost) to the stored rows,
+    creating those not there yet: one atomic upsert per key, in one order for every
+    writer."""
+    if not moved:
+        return
+    pools = LeadPool.__table__
+    accounts = dict(
+        connection.execute(
+            sa.select(pools.c.id, pools.c.account_id).where(
+                pools.c.id.in_(sorted({pool_id for pool_id, _, _ in moved}))
+            )
+        ).all()
+    )
+    table = PoolBreakdown.__table__
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    for (pool_id, kind, key), delta in sorted(moved.items()):
+        stmt = insert(table).values(
+            account_id=accounts[pool_id], pool_id=pool_id, kind=kind, key=key, leads=delta
+        )
+        connection.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[table.c.pool_id, table.c.kind, table.c.key],
+                set_={"leads": table.c.leads + stmt.excluded.leads},
+            )
+        )
+
+
+def breakdown_counts(pool_ids: list[int]) -> dict[tuple[int, str, str], int]:
+    """The breakdowns of ``pool_ids`` counted from their leads (a full recount: grouped
+    queries over every lead of the pools)."""
+    from leadapp.services.pools import ready_clause
+
+    if not pool_ids:
+        return {}
+    limits = attempt_limits_query(pool_ids).subquery()
+    below = Lead.dial_attempts < sa.func.coalesce(limits.c.max_attempts, rules.DEFAULT_MAX_ATTEMPTS)
+    out: dict[tuple[int, str, str], int] = {}
+    for kind, key, where in (
+        ("status", sa.cast(Lead.status, sa.String), sa.true()),
+        ("timezone", sa.func.coalesce(Lead.timezone, ""), sa.true()),
+        ("ready_zone", sa.func.coalesce(Lead.zone_key, ""), sa.and_(ready_clause(), below)),
+        (
+            "reopenable",
+            sa.literal(""),
+            sa.or_(Lead.completed.is_(True), Lead.status == "closed"),
+        ),
+    ):
+        rows = db.session.execute(
+            sa.select(Lead.pool_id, key, sa.func.count(Lead.id))
+            .outerjoin(limits, limits.c.pool_id == Lead.pool_id)
+            .where(Lead.pool_id.in_(pool_ids), where)
+            .group_by(Lead.pool_id, *([] if kind == "reopenable" else [key]))
+            .execution_options(all_accounts=True)
+        )
+        for pool_id, value, n in rows:
+            out[(pool_id, kind, value)] = int(n)
+    return out
+
+
+def stored_breakdowns(pool_ids: list[int]) -> dict[tuple[int, str, str], int]:
+    """The stored rows of ``pool_ids`` that count any lead."""
+    rows = db.session.execute(
+        sa.select(PoolBreakdown.pool_id, PoolBreakdown.kind, PoolBreakdown.key, PoolBreakdown.leads)
+        .where(PoolBreakdown.pool_id.in_(pool_ids), PoolBreakdown.leads != 0)
+        .execution_options(all_accounts=True)
+    )
+    return {(p, k, key): n for p, k, key, n in rows}
+
+
+def breakdown(pool_id: int, kind: str) -> dict[str, int]:
+    """One pool's stored breakdown ``kind``: {key: leads} for the keys that count any."""
+    rows = db.session.execute(
+        sa.select(PoolBreakdown.key, PoolBreakdown.leads).where(
+            PoolBreakdown.pool_id == pool_id, PoolBreakdown.kind == kind, PoolBreakdown.leads != 0
+        )
+    )
+    return {key: int(n) for key, n in rows}
+
+
+def store_breakdowns(pools: list[LeadPool]) -> None:
+    """Count the breakdowns of ``pools`` again and store them (after a set-based change)."""
+    ids = [p.id for p in pools]
+    if not ids:
+        return
+    counted = breakdown_counts(ids)
+    db.session.execute(
+        sa.delete(PoolBreakdown)
+        .where(PoolBreakdown.pool_id.in_(ids))
+        .execution_options(synchronize_session=False, all_accounts=True)
+    )
+    accounts = {p.id: p.account_id for p in pools}
+    if counted:
+        db.session.execute(
+            sa.insert(PoolBreakdown),
+            [
+                {"account_id": accounts[p], "pool_id": p, "kind": k, "key": key, "leads": n}
+                for (p, k, key), n in sorted(counted.items())
+            ],
+        )
 
 
 def _expire_moved(session: Session, _context) -> None:

@@ -17,12 +17,13 @@ from leadapp.models import (
     Lead,
     LeadPool,
     PoolAssignment,
+    PoolBreakdown,
     Project,
 )
 from leadapp.models.base import utcnow
-from leadapp.services import pool_ready
-from leadapp.services.calling_hours import callable_condition
-from leadapp.services.pools import PER_PAGE, int_list, ready_clause
+from leadapp.services import dial_hours, pool_ready
+from leadapp.services.calling_hours import callable_condition, callable_keys
+from leadapp.services.pools import PER_PAGE, int_list
 
 # ---------------------------------------------------------------------------------------
 # The grid
@@ -272,18 +273,26 @@ def grid(f: GridFilters, today: dt.date, per_page: int = PER_PAGE) -> Grid:
             for pool_id, found in duplicates_found(ids).items():
                 by_id[pool_id].extra["duplicates"] = found
         if "callable" in f.cols:
-            dialing = {pid: cs for pid, cs in to_dial.items() if by_id[pid].ready}
-            for pool_id, n in callable_now(dialing, utcnow()).items():
-                by_id[pool_id].extra["callable"] = n
+            _add_callable(by_id, to_dial, today)
         if "last_activity" in f.cols:
-            last = db.session.execute(
-                sa.select(Lead.pool_id, sa.func.max(Lead.last_called_at))
-                .where(Lead.pool_id.in_(ids))
-                .group_by(Lead.pool_id)
-            )
-            for pool_id, at in last:
+            for pool_id, at in last_activity(ids).items():
                 by_id[pool_id].extra["last_activity"] = at
     return Grid(rows=rows, total=total, page=page, pages=pages, filters=f)
+
+
+def _add_callable(by_id: dict[int, GridRow], to_dial: dict[int, list[Campaign]], today) -> None:
+    """ "Callable now" of the shown pools: part of their "Ready to dial" (0 when that is 0:
+    the pool's schedule holds it today), never more."""
+    now = utcnow()
+    dialing = {pid: cs for pid, cs in to_dial.items() if by_id[pid].ready}
+    released = {pid: dial_hours.released(by_id[pid].pool, today) for pid in dialing}
+    counted = callable_now({p: cs for p, cs in dialing.items() if released[p] is None}, now)
+    for pool_id, dialled in dialing.items():
+        if released[pool_id] is not None:
+            counted[pool_id] = _callable_released(
+                by_id[pool_id].pool, dialled, released[pool_id], now
+            )
+        by_id[pool_id].extra["callable"] = min(counted[pool_id], by_id[pool_id].ready)
 
 
 def duplicates_found(pool_ids: list[int]) -> dict[int, int]:
@@ -299,36 +308,76 @@ def duplicates_found(pool_ids: list[int]) -> dict[int, int]:
     return dict(out)
 
 
-def callable_now(to_dial: dict[int, list[Campaign]], now_utc: dt.datetime) -> dict[int, int]:
-    """Per pool: ready leads inside the calling hours of a campaign the pool dials for
-    (services/calling_hours: every zone the lead may be in, state hours, holidays), now.
-    The rule is worked out per distinct zone key of the pools' ready leads, then one
-    grouped count per set of campaigns."""
-    if not to_dial:
-        return {}
-    keys = list(
-        db.session.scalars(
-            sa.select(Lead.zone_key)
-            .where(Lead.pool_id.in_(list(to_dial)), ready_clause())
-            .distinct()
+def _naive_utc(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo else at
+
+
+def _ready_zones(pool_ids: list[int]) -> dict[int, dict[str | None, int]]:
+    """Per pool: its ready leads per zone key (None: no key), as stored (kept by deltas)."""
+    out: dict[int, dict[str | None, int]] = defaultdict(dict)
+    rows = db.session.execute(
+        sa.select(PoolBreakdown.pool_id, PoolBreakdown.key, PoolBreakdown.leads).where(
+            PoolBreakdown.pool_id.in_(pool_ids),
+            PoolBreakdown.kind == "ready_zone",
+            PoolBreakdown.leads > 0,
         )
     )
-    by_campaigns: dict[tuple[int, ...], list[int]] = defaultdict(list)
-    campaigns: dict[int, Campaign] = {}
-    for pool_id, dialled in to_dial.items():
-        campaigns.update({c.id: c for c in dialled})
-        by_campaigns[tuple(sorted(c.id for c in dialled))].append(pool_id)
-    out: dict[int, int] = {pid: 0 for pid in to_dial}
-    for ids, pool_ids in by_campaigns.items():
-        inside = sa.or_(*(callable_condition(campaigns[i], now_utc, keys) for i in ids))
-        rows = db.session.execute(
-            sa.select(Lead.pool_id, sa.func.count(Lead.id))
-            .where(Lead.pool_id.in_(pool_ids), ready_clause(), inside)
-            .group_by(Lead.pool_id)
-        )
-        for pool_id, n in rows:
-            out[pool_id] = n
+    for pool_id, key, n in rows:
+        out[pool_id][key or None] = int(n)
     return out
+
+
+def _inside_keys(dialled: list[Campaign], keys, now_utc: dt.datetime) -> set[str | None]:
+    """The zone keys (None: no key) inside the calling hours of any of ``dialled``."""
+    inside: set[str | None] = set()
+    for campaign in dialled:
+        ok, none_ok = callable_keys(campaign, now_utc, keys)
+        inside.update(ok)
+        if none_ok:
+            inside.add(None)
+    return inside
+
+
+def callable_now(to_dial: dict[int, list[Campaign]], now_utc: dt.datetime) -> dict[int, int]:
+    """Per pool: its ready leads (the ready counter's rule) that wait for no time now and
+    lie inside the calling hours of a campaign the pool dials for (services/calling_hours:
+    every zone the lead may be in, state hours, holidays). From the pool's ready leads per
+    zone key (stored, kept by deltas) less those waiting (leased, recycling, callback not
+    due: ``pool_ready.waiting_by_zone``): no lead is read but the waiting ones. The pool's
+    schedule is the caller's (``grid``)."""
+    if not to_dial:
+        return {}
+    pool_ids = list(to_dial)
+    zones = _ready_zones(pool_ids)
+    waiting = pool_ready.waiting_by_zone(pool_ids, _naive_utc(now_utc))
+    out: dict[int, int] = {}
+    for pool_id, dialled in to_dial.items():
+        by_key = zones.get(pool_id, {})
+        inside = _inside_keys(dialled, by_key, now_utc)
+        out[pool_id] = sum(
+            max(n - waiting.get((pool_id, key or ""), 0), 0)
+            for key, n in by_key.items()
+            if key in inside
+        )
+    return out
+
+
+def _callable_released(pool: LeadPool, dialled: list[Campaign], released: int, now) -> int:
+    """A pool with a day count: "Callable now" among the positions released today (counted,
+    as its "Ready to dial" is)."""
+    keys = _ready_zones([pool.id]).get(pool.id, {})
+    inside = sa.or_(*(callable_condition(c, now, keys) for c in dialled))
+    return pool_ready.released_count(pool, released, _naive_utc(now), inside)
+
+
+def last_activity(pool_ids: list[int]) -> dict[int, dt.datetime]:
+    """Per pool: its latest call, one step down ``ix_leads_pool_last_called`` per pool."""
+    rows = db.session.execute(
+        sa.select(LeadPool.id, _sort_expr("last_activity", dt.date.today())).where(
+            LeadPool.id.in_(pool_ids)
+        )
+    )
+    return {pool_id: at for pool_id, at in rows if at is not None}
 
 
 def filter_choices() -> tuple[list[Project], list[Campaign]]:

@@ -20,7 +20,7 @@ from leadapp.models import (
     Project,
 )
 from leadapp.models.base import utcnow
-from leadapp.services import pool_log, pool_ready
+from leadapp.services import pool_counters, pool_log, pool_ready
 from leadapp.services.pool_grid import duplicates_found
 
 # ---------------------------------------------------------------------------------------
@@ -48,25 +48,16 @@ def pool_imports(pool: LeadPool) -> list[Import]:
 
 
 def leads_by_status(pool: LeadPool) -> dict[str, int]:
-    rows = db.session.execute(
-        sa.select(Lead.status, sa.func.count(Lead.id))
-        .where(Lead.pool_id == pool.id)
-        .group_by(Lead.status)
-        .order_by(Lead.status)
-    )
-    return {status: int(n) for status, n in rows}
+    """Leads per status, from the pool's stored breakdown (kept by deltas)."""
+    return dict(sorted(pool_counters.breakdown(pool.id, "status").items()))
 
 
 def leads_by_timezone(pool: LeadPool, top: int = 12) -> dict[str, int]:
-    """Leads per time zone, the biggest ``top`` and the rest as "Other"."""
-    rows = db.session.execute(
-        sa.select(Lead.timezone, sa.func.count(Lead.id))
-        .where(Lead.pool_id == pool.id)
-        .group_by(Lead.timezone)
-        .order_by(sa.func.count(Lead.id).desc(), Lead.timezone)
-    ).all()
-    out = {(zone or "Unknown"): int(n) for zone, n in rows[:top]}
-    rest = sum(int(n) for _, n in rows[top:])
+    """Leads per time zone, the biggest ``top`` and the rest as "Other" (the pool's stored
+    breakdown, kept by deltas)."""
+    rows = sorted(pool_counters.breakdown(pool.id, "timezone").items(), key=lambda r: (-r[1], r[0]))
+    out = {(zone or "Unknown"): n for zone, n in rows[:top]}
+    rest = sum(n for _, n in rows[top:])
     if rest:
         out["Other"] = out.get("Other", 0) + rest
     return out
@@ -146,17 +137,22 @@ LEAD_EXPORT_COLUMNS = (
 )  # fmt: skip
 
 
+FIRST_CHUNK = 100
+
+
 def leads_csv_chunks(pool: LeadPool, chunk: int = 5000) -> Iterator[bytes]:
     """The pool's leads as CSV, ``chunk`` leads at a time (keyset paging on the id), so a
-    big pool never sits in memory. The first chunk carries the BOM and the header."""
+    big pool never sits in memory. The first chunk carries the BOM and the header, and only
+    ``FIRST_CHUNK`` leads: the download starts at once whatever the pool's size."""
     columns = [getattr(Lead, c) for c in LEAD_EXPORT_COLUMNS]
     last_id, first = 0, True
     while True:
+        size = min(chunk, FIRST_CHUNK) if first else chunk
         rows = db.session.execute(
             sa.select(*columns)
             .where(Lead.pool_id == pool.id, Lead.id > last_id)
             .order_by(Lead.id)
-            .limit(chunk)
+            .limit(size)
         ).all()
         if not rows and not first:
             return
@@ -164,6 +160,6 @@ def leads_csv_chunks(pool: LeadPool, chunk: int = 5000) -> Iterator[bytes]:
         frame = frame.where(frame.notna(), "")
         yield to_csv_bytes(frame, first=first)
         first = False
-        if len(rows) < chunk:
+        if len(rows) < size:
             return
         last_id = rows[-1][0]

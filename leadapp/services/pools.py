@@ -112,6 +112,7 @@ def refresh_counts(pools: list[LeadPool]) -> None:
         pool.used_count = c["used"]
         pool.counts_refreshed_at = now
     db.session.flush()
+    pool_counters.store_breakdowns(pools)
 
 
 def recount_all() -> list[dict]:
@@ -392,14 +393,8 @@ def toggle(pool: LeadPool, user: User) -> str:
 
 
 def reopenable_count(pool: LeadPool) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(Lead.id)).where(
-                Lead.pool_id == pool.id, sa.or_(Lead.completed.is_(True), Lead.status == "closed")
-            )
-        )
-        or 0
-    )
+    """Completed or closed leads (what "Reset" reopens): the pool's stored breakdown."""
+    return pool_counters.breakdown(pool.id, "reopenable").get("", 0)
 
 
 def reset_pool(pool: LeadPool, user: User) -> int:

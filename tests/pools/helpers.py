@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from leadapp.extensions import db
 from leadapp.models import Account, Campaign, Lead, LeadPool, PoolAssignment, User
 from leadapp.security import account_scope
+from leadapp.services import pool_counters
 from leadapp.services import pools as pool_service
 from leadapp.services.accounts import create_campaign
 
@@ -73,9 +74,19 @@ def stored_counters(pool: LeadPool) -> dict[str, int]:
 
 
 def recounted(pool_ids) -> dict[int, dict[str, int]]:
-    """A full recount of ``pool_ids`` in the current session (pools without leads: zeros)."""
+    """A full recount of ``pool_ids`` in the current session (pools without leads: zeros).
+    Their stored breakdowns are checked against a recount on the way: every test comparing
+    stored counters with a recount checks the breakdowns too."""
+    assert_breakdowns_recounted(pool_ids)
     recount = pool_service.pool_counts(list(pool_ids))
     return {pid: recount.get(pid, dict.fromkeys(COUNTERS, 0)) for pid in pool_ids}
+
+
+def assert_breakdowns_recounted(pool_ids) -> None:
+    """The pools' stored breakdowns (leads per status, time zone, ready zone key,
+    reopenable: kept by deltas) equal a full recount from their leads."""
+    ids = list(pool_ids)
+    assert pool_counters.stored_breakdowns(ids) == pool_counters.breakdown_counts(ids)
 
 
 def stored_and_recounted(app, pool_ids, account_email="admin@acme.test"):

@@ -9,7 +9,7 @@ from leadapp.models import Account, Lead, LeadPool, PoolAssignment
 from leadapp.security import account_scope
 from leadapp.services import dedup as dedup_service
 from leadapp.services.accounts import create_campaign
-from leadapp.services.dedup_scope import scope_options
+from leadapp.services.dedup_scope import scope_options, selected_total
 
 
 @pytest.fixture
@@ -46,6 +46,7 @@ def test_every_option_counts_what_the_run_would_count(world):
         for option in options.for_scope(scope):
             settings = dedup_service.DedupSettings(scope=scope, targets=[option.value])
             assert option.count == dedup_service.count_in_scope(settings), (scope, option)
+            assert selected_total(scope, [option.value]) == option.count
             seen += 1
     assert seen == 2 + 3 + 2
     by_label = {o.label: o.count for o in options.campaigns}

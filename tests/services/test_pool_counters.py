@@ -17,6 +17,7 @@ from leadapp.security import account_scope
 from leadapp.services import accounts as account_service
 from leadapp.services import leads as lead_service
 from leadapp.services import pools as pool_service
+from tests.pools.helpers import assert_breakdowns_recounted
 from tests.test_write_lock import api_token
 
 COUNTERS = ("total", "open", "ready", "closed", "used")
@@ -32,6 +33,8 @@ def stored(pool_id: int) -> dict[str, int]:
 
 
 def recounted(pool_id: int) -> dict[str, int]:
+    """A full recount; the pool's breakdowns are checked against theirs on the way."""
+    assert_breakdowns_recounted([pool_id])
     return pool_service.pool_counts([pool_id]).get(pool_id, dict.fromkeys(COUNTERS, 0))
 
 
@@ -74,6 +77,11 @@ def test_every_change_to_a_lead_moves_the_counters_to_a_full_recount(app_ctx, ma
         lead_service.record_interaction(leads[1], campaign=campaign, wrap_code="SALE")
         leads[2].do_not_call = True
         leads[3].phone1 = None
+        # Another time zone, another state (the zone key follows): the breakdowns move.
+        leads[1].timezone = "America/Chicago"
+        leads[0].state, leads[0].country = "TX", "US"
+        db.session.flush()
+        assert stored(pool.id) == recounted(pool.id)
         # Moved to another pool, deleted, added.
         leads[4].pool_id = other.id
         db.session.delete(leads[5])

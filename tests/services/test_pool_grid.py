@@ -119,3 +119,54 @@ def test_the_grid_shows_the_same_count(dialled_pool):
     page = pool_grid.grid(pool_grid.GridFilters(cols=["callable"]), now.date())
     row = next(r for r in page.rows if r.pool.id == pool.id)
     assert row.extra["callable"] == independent_count(pool, campaign, now)
+
+
+def test_callable_now_is_part_of_ready_to_dial(app_ctx, make_account):
+    """Issue 18: "Callable now" is "Ready to dial" inside the calling hours, never more. It
+    counted with the old ready clause: leads at the campaign's maximum attempts, leased or
+    waiting for a later callback were callable now but not ready."""
+    from leadapp.models import DialSettings
+    from leadapp.services import pool_ready
+
+    account_id = make_account("acme")
+    at = dt.datetime(2027, 6, 15, 16, 0)  # 12:00 in New York, after the pool was made
+    with account_scope(account_id):
+        project = Project(account_id=account_id, name="P")
+        db.session.add(project)
+        db.session.flush()
+        campaign = Campaign(
+            account_id=account_id, project_id=project.id, name="C", api_code="C",
+            timezone="America/Chicago",
+        )  # fmt: skip
+        pool = LeadPool(account_id=account_id, name="Pool")
+        db.session.add_all([campaign, pool])
+        db.session.flush()
+        db.session.add(DialSettings(account_id=account_id, campaign_id=campaign.id, max_attempts=2))
+        db.session.add(
+            PoolAssignment(account_id=account_id, pool_id=pool.id, campaign_id=campaign.id)
+        )
+        later = at + dt.timedelta(minutes=10)
+        for i, values in enumerate(
+            [
+                {},  # ready
+                {"dial_attempts": 2},  # at the maximum
+                {"dial_attempts": 1, "next_call_at": later},  # leased
+                {"dial_attempts": 1, "next_call_at": at, "callback_at": at + dt.timedelta(days=1)},
+            ]
+        ):
+            db.session.add(
+                Lead(
+                    account_id=account_id,
+                    pool_id=pool.id,
+                    phone1=f"+1212555{i:04d}",
+                    timezone="America/New_York",
+                    state="NY",
+                    country="US",
+                    **values,
+                )  # fmt: skip
+            )
+        db.session.flush()
+        refresh_counts([pool])
+        ready = pool_ready.ready_one(pool, at.date(), at)
+        assert ready == 1
+        assert pool_grid.callable_now({pool.id: [campaign]}, at) == {pool.id: 1}
