@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 
 from leadapp import write_lock
@@ -21,6 +21,7 @@ from leadapp.extensions import db
 from leadapp.models import Account, Lead, LeadPool
 from leadapp.models.base import utcnow
 from leadapp.models.lead import LEAD_SOURCES, LEAD_STATUSES
+from leadapp.services.imports.serialise import serialise
 from leadapp.services.pools import reserve_dial_orders
 
 # Lead columns filled straight from a staged field of the same name.
@@ -59,14 +60,49 @@ COLUMNS = (
 NOT_CUSTOM = set(DIRECT) | {"source", "status", "created_at", "last_called_at", "timezone"}
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where a batch's leads go, as plain values: a thread that builds the rows ahead of the
+    writer must not touch the session. ``zone``: the account's, for times in the file
+    written without one."""
+
+    account_id: int
+    pool_id: int
+    import_id: int | None
+    zone: str | None = None
+
+
+@dataclass
+class Prepared:
+    """A batch's leads ready to write: the rows (``COLUMNS``) and, where the fast path can
+    take them, the bytes for ``COPY`` (PostgreSQL) or the tuples for ``executemany``
+    (SQLite); ``data`` is None when the SQLAlchemy path must write them."""
+
+    frame: pd.DataFrame
+    data: bytes | list[tuple] | None
+
+
 def lead_frame(imp, pool, rows: pd.DataFrame) -> pd.DataFrame:
     """Staged rows as ``leads`` table rows (column order ``COLUMNS``)."""
-    n = len(rows)
-    now = utcnow()
+    # File order (seed 004): the rows' own positions when the import reserved them (a
+    # batch's rows in file order), else the next free positions of the pool.
+    if "_dial" not in rows:
+        first = reserve_dial_orders(pool, len(rows))
+        rows = rows.assign(_dial=np.arange(first, first + len(rows), dtype="int64"))
+    zone = None
+    if "created_at" in rows or "last_called_at" in rows:
+        zone = db.session.get(Account, pool.account_id).timezone
+    return build_frame(Target(imp.account_id, pool.id, imp.id, zone), rows)
+
+
+def build_frame(target: Target, rows: pd.DataFrame, now=None) -> pd.DataFrame:
+    """Staged rows with their dial positions (``_dial``) as ``leads`` table rows (column
+    order ``COLUMNS``). Pure: no session, so it may run in the import's builder thread."""
+    now = now or utcnow()
     out = pd.DataFrame(index=rows.index)
-    out["account_id"] = imp.account_id
-    out["pool_id"] = pool.id
-    out["import_id"] = imp.id
+    out["account_id"] = target.account_id
+    out["pool_id"] = target.pool_id
+    out["import_id"] = target.import_id
     for col in DIRECT:
         out[col] = rows.get(col)
     email = rows["email"] if "email" in rows else pd.Series(np.nan, index=rows.index, dtype="str")
@@ -81,18 +117,10 @@ def lead_frame(imp, pool, rows: pd.DataFrame) -> pd.DataFrame:
     )
     out["completed"] = False
     out["do_not_call"] = False
-    # File order (seed 004): the rows' own positions when the import reserved them (a
-    # batch's rows in file order), else the next free positions of the pool.
-    if "_dial" in rows:
-        out["dial_order"] = rows["_dial"].astype("int64")
-    else:
-        first = reserve_dial_orders(pool, n)
-        out["dial_order"] = np.arange(first, first + n, dtype="int64")
+    out["dial_order"] = rows["_dial"].astype("int64")
     out["call_count"] = 0
     # A time in the file without a zone is the account's wall-clock time (stored in UTC).
-    zone = None
-    if "created_at" in rows or "last_called_at" in rows:
-        zone = db.session.get(Account, pool.account_id).timezone
+    zone = target.zone
     created = _file_time(rows, "created_at", zone)
     out["created_at"] = created.fillna(now) if created is not None else now
     out["updated_at"] = now
@@ -159,17 +187,34 @@ def insert_leads(imp, pool, rows: pd.DataFrame) -> int:
     if rows.empty:
         return 0
     frame = lead_frame(imp, pool, rows)
+    return write_prepared(Prepared(frame, serialise(frame, db.session.connection().dialect.name)))
+
+
+def prepare(target: Target, rows: pd.DataFrame, dialect: str) -> Prepared:
+    """Build and serialise a batch's leads without the session (see ``build_frame``)."""
+    frame = build_frame(target, rows)
+    return Prepared(frame, serialise(frame, dialect) if len(frame) else None)
+
+
+def write_prepared(prepared: Prepared) -> int:
+    """Write a prepared batch in the caller's transaction; return how many leads."""
+    frame = prepared.frame
+    if frame.empty:
+        return 0
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        _copy(connection, frame)
-    elif connection.dialect.name == "sqlite" and (values := _sqlite_rows(frame)) is not None:
+        if prepared.data is not None:
+            _copy_csv(connection, prepared.data)
+        else:
+            _copy_text(connection, frame)
+    elif connection.dialect.name == "sqlite" and prepared.data is not None:
         write_lock.take(connection)  # the DB-API cursor bypasses the statement hook
         cursor = connection.connection.driver_connection.cursor()
         try:
             cursor.executemany(
                 f"INSERT INTO leads ({', '.join(COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(COLUMNS))})",
-                values,
+                prepared.data,
             )
         finally:
             cursor.close()
@@ -183,76 +228,22 @@ def insert_leads(imp, pool, rows: pd.DataFrame) -> int:
     return len(frame)
 
 
-def _sqlite_rows(frame: pd.DataFrame) -> list[tuple] | None:
-    """``frame`` as rows of plain Python values, stored exactly as SQLAlchemy's types store
-    them in SQLite (times as ``YYYY-MM-DD HH:MM:SS.ffffff``, ``custom`` as its JSON text),
-    without its per-row parameter processing. None when a time column is not plain
-    (naive) datetimes: the SQLAlchemy path handles those."""
-    columns = []
-    for col in COLUMNS:
-        values = frame[col]
-        if col in DATETIMES:
-            if values.isna().all():
-                columns.append([None] * len(values))
-                continue
-            if not pd.api.types.is_datetime64_dtype(values.dtype):
-                return None
-            values = values.astype("datetime64[us]").dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-        columns.append(values.astype(object).where(values.notna(), None).tolist())
-    return list(zip(*columns, strict=True))
-
-
 def _py_dt(value):
     if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
         return None
     return pd.Timestamp(value).to_pydatetime()
 
 
-DATETIMES = ("created_at", "updated_at", "last_called_at")
-
-
-def _csv_bytes(frame: pd.DataFrame) -> bytes | None:
-    """``frame`` as CSV for ``COPY ... (FORMAT csv)``, written by Arrow: text always quoted,
-    NULL as an empty unquoted field, times to the second like ``_copy_text``. None when a
-    time column is not plain (naive) datetimes: the pandas writer handles those."""
-    arrays = []
-    for col in COLUMNS:
-        values = frame[col]
-        if col in DATETIMES:
-            if values.isna().all():
-                arrays.append(pa.nulls(len(values), pa.timestamp("s")))
-                continue
-            if not pd.api.types.is_datetime64_dtype(values.dtype):
-                return None
-            stamps = pc.floor_temporal(pa.array(values, from_pandas=True), unit="second")
-            arrays.append(stamps.cast(pa.timestamp("s")))
-        elif values.dtype == object and values.isna().all():
-            arrays.append(pa.nulls(len(values), pa.string()))
-        else:
-            arrays.append(pa.array(values, from_pandas=True))
-    out = pa.BufferOutputStream()
-    pa_csv.write_csv(
-        pa.Table.from_arrays(arrays, names=list(COLUMNS)),
-        out,
-        pa_csv.WriteOptions(include_header=False, quoting_style="needed"),
-    )
-    return out.getvalue().to_pybytes()
-
-
-def _copy(connection, frame: pd.DataFrame) -> None:
+def _copy_csv(connection, data: bytes) -> None:
     """PostgreSQL COPY from an in-memory CSV: the fastest way in, still in our transaction."""
-    data = _csv_bytes(frame)
-    if data is not None:
-        raw = connection.connection.driver_connection
-        with (
-            raw.cursor() as cur,
-            cur.copy(f"COPY leads ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy,
-        ):
-            view = memoryview(data)
-            for start in range(0, len(data), 1 << 20):  # Postgres works while we send
-                copy.write(view[start : start + (1 << 20)])
-        return
-    _copy_text(connection, frame)
+    raw = connection.connection.driver_connection
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY leads ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy,
+    ):
+        view = memoryview(data)
+        for start in range(0, len(data), 1 << 20):  # Postgres works while we send
+            copy.write(view[start : start + (1 << 20)])
 
 
 def _copy_text(connection, frame: pd.DataFrame) -> None:

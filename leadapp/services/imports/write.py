@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,11 +16,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from leadapp.extensions import db
-from leadapp.models import Import, LeadPool, PoolAssignment
+from leadapp.models import Account, Import, LeadPool, PoolAssignment
 from leadapp.models.base import utcnow
 from leadapp.services import audit, dnc, import_outcomes
 from leadapp.services import pools as pool_service
 from leadapp.services.imports import lead_writer
+from leadapp.services.imports.ahead import built_ahead
 from leadapp.services.imports.duplicates import _NO_MATCHES, DuplicateSettings, scope_pool_ids
 from leadapp.services.imports.errors import ImportTakenOver
 from leadapp.services.imports.report import public_counts
@@ -141,19 +143,25 @@ def execute(
     step = int(current_app.config.get("IMPORT_BATCH_ROWS", WRITE_BATCH))
     found = _matches_per_batch(imp, pending, settings, scope_ids, step)
     retrying(prepare)
-    for start in range(0, len(pending), step):
-        batch = pending.iloc[start : start + step]
-        matches = found.get(start // step, _NO_MATCHES)
-        write = functools.partial(
-            _commit_batch, imp, state, batch, settings, matches, totals, checkpoint
-        )
-        totals = retrying(write, again=prepare)
-        checkpoint = int(batch["_row"].max()) + 1
-        if progress:
-            progress(
-                100.0 * (done_before + start + len(batch)) / total_rows,
-                f"Imported {totals['imported']:,} leads.",
+    builder = built_ahead(
+        range(0, len(pending), step), _builder(imp, state["pool"], pending, settings, found, step)
+    )
+    try:
+        for start, ready in builder:
+            batch = pending.iloc[start : start + step]
+            matches = found.get(start // step, _NO_MATCHES)
+            write = functools.partial(
+                _commit_batch, imp, state, batch, settings, matches, totals, checkpoint, ready
             )
+            totals = retrying(write, again=prepare)
+            checkpoint = int(batch["_row"].max()) + 1
+            if progress:
+                progress(
+                    100.0 * (done_before + start + len(batch)) / total_rows,
+                    f"Imported {totals['imported']:,} leads.",
+                )
+    finally:
+        builder.close()  # the thread stops with the import, whatever stopped it
     totals["discarded"] = totals.get("duplicates_in_file", 0) + totals.get("discarded_existing", 0)
     _finish(imp, state["pool"], totals)
     counts = public_counts(imp)
@@ -180,13 +188,52 @@ def _matches_per_batch(imp, pending, settings, scope_ids, step) -> dict[int, pd.
     return {int(b): part for b, part in matches.groupby(number.to_numpy(), sort=False)}
 
 
-def _commit_batch(imp, state, batch, settings, matches, totals, checkpoint: int) -> dict:
+@dataclass
+class Ready:
+    """A batch's new leads built ahead by the builder thread, for the pool and dial
+    positions it expected; the writer uses them only if the batch's transaction got
+    exactly those (else it builds them again itself)."""
+
+    pool_id: int
+    first_dial: int
+    leads: lead_writer.Prepared
+
+
+def _builder(imp, pool, pending, settings, found, step) -> Callable[[int], tuple]:
+    """What the builder thread does for the batch at ``start``: the rows it will insert,
+    as leads serialised for this database. Dial positions are reserved batch after batch
+    for the whole batch, so the batch at ``start`` expects the pool's next position now
+    plus ``start``; a retry (a new pool) or another writer of the pool (a lead added by
+    hand) gives other positions, and the writer then builds the batch again."""
+    # Plain values only from here: the thread must not load anything through the session.
+    dialect = db.session.connection().dialect.name
+    pool_id = pool.id
+    first_dial = db.session.scalar(
+        sa.select(LeadPool.dial_order_next).where(LeadPool.id == pool_id)
+    )
+    zone = db.session.get(Account, imp.account_id).timezone
+    target = lead_writer.Target(imp.account_id, pool_id, imp.id, zone)
+
+    def build(start: int) -> tuple[int, Ready]:
+        batch = pending.iloc[start : start + step]
+        first = int(first_dial or 0) + start
+        rows = _rows_to_insert(
+            _with_dial_orders(batch, first), found.get(start // step, _NO_MATCHES), settings
+        )
+        return start, Ready(pool_id, first, lead_writer.prepare(target, rows, dialect))
+
+    return build
+
+
+def _commit_batch(
+    imp, state, batch, settings, matches, totals, checkpoint: int, ready: Ready | None = None
+) -> dict:
     """Write one batch and its checkpoint in one transaction; the new running totals.
 
     The checkpoint moves by compare-and-set from ``checkpoint``, the one this run continued
     from: if another process wrote these rows first, this batch is rolled back whole and
     ``ImportTakenOver`` raised, so no row is ever written twice."""
-    outcome = _write_batch(imp, state["pool"], batch, settings, state["scope_ids"], matches)
+    outcome = _write_batch(imp, state["pool"], batch, settings, state["scope_ids"], matches, ready)
     after = dict(totals)
     for name, value in outcome.items():
         after[name] = after.get(name, 0) + value
@@ -210,15 +257,19 @@ def _commit_batch(imp, state, batch, settings, matches, totals, checkpoint: int)
 
 
 def _write_batch(
-    imp, pool, batch: pd.DataFrame, settings, scope_ids, matches: pd.DataFrame | None = None
+    imp,
+    pool,
+    batch: pd.DataFrame,
+    settings,
+    scope_ids,
+    matches: pd.DataFrame | None = None,
+    ready: Ready | None = None,
 ) -> dict:
-    """Write one batch; ``matches``: its existing matches when already searched."""
+    """Write one batch; ``matches``: its existing matches when already searched;
+    ``ready``: its new leads when built ahead."""
     out = {"imported": 0, "updated": 0, "discarded_existing": 0}
-    # Dial order is file order: the batch's rows take the pool's next positions in the
-    # order of their lines (a moved lead takes the position of the row that matched it).
     first = pool_service.reserve_dial_orders(pool, len(batch))
-    line_rank = batch["_row"].rank(method="first").astype("int64").to_numpy() - 1
-    batch = batch.assign(_dial=first + line_rank)
+    batch = _with_dial_orders(batch, first)
     to_insert = batch
     if settings.scope != "none" and scope_ids:
         if matches is None:
@@ -228,8 +279,33 @@ def _write_batch(
             out["discarded_existing"] += acted.pop("discarded")
             for name, value in acted.items():
                 out[name] = out.get(name, 0) + value
-    out["imported"] = lead_writer.insert_leads(imp, pool, to_insert)
+    if ready is not None and (ready.pool_id, ready.first_dial) == (pool.id, first):
+        if len(ready.leads.frame) != len(to_insert):
+            raise AssertionError("the batch built ahead differs from the batch written")
+        out["imported"] = lead_writer.write_prepared(ready.leads)
+    else:
+        out["imported"] = lead_writer.insert_leads(imp, pool, to_insert)
     return out
+
+
+def _with_dial_orders(batch: pd.DataFrame, first: int) -> pd.DataFrame:
+    """Dial order is file order: the batch's rows take the positions from ``first`` in the
+    order of their lines (a moved lead takes the position of the row that matched it)."""
+    line_rank = batch["_row"].rank(method="first").astype("int64").to_numpy() - 1
+    return batch.assign(_dial=first + line_rank)
+
+
+def _rows_to_insert(batch: pd.DataFrame, matches: pd.DataFrame, settings) -> pd.DataFrame:
+    """The rows of ``batch`` that become new leads, as ``_apply_duplicate_action`` leaves
+    them (pure: the builder thread runs it ahead)."""
+    if settings.scope == "none" or matches.empty:
+        return batch
+    if settings.action == "discard-new":
+        return batch[~batch["_key"].isin(set(matches["_key"]))]
+    if settings.action in ("update-existing", "move-existing"):
+        acting = import_outcomes.plan(matches, settings).acting
+        return batch[~batch["_key"].isin(set(acting["_key"]))]
+    return batch  # notify, deactivate-existing, remove-existing: every row is inserted
 
 
 def _apply_duplicate_action(imp, pool, batch, matches, settings) -> tuple[pd.DataFrame, dict]:

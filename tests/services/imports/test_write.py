@@ -246,3 +246,128 @@ def test_an_import_reads_its_rows_and_searches_duplicates_without_the_write_lock
             sa.select(sa.func.count(Lead.id)).where(Lead.import_id == import_id)
         )
         assert imported == 29
+
+
+# ---------------------------------------------------------------------------------------
+# The pipeline: the next batches are built in a thread while the database writes (issue 19)
+
+
+def _spring_import(app, account_id, path, **dup):
+    """An import of ``path`` mapped and ready to run, in batches of 10 rows."""
+    import sqlalchemy as sa
+
+    from leadapp.models import Account, User
+    from leadapp.services import accounts as account_service
+
+    account = db.session.get(Account, account_id)
+    campaign = account_service.create_campaign(account, "Spring")
+    admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
+    imp = import_read.create_import(account, admin, campaign, pool_name="Spring")
+    info = import_read.attach_file(imp, path, path.name)
+    import_mapping.set_mapping(
+        imp,
+        import_mapping.suggest(imp, info),
+        info.headers,
+        [],
+        import_duplicates.DuplicateSettings(**(dup or {"scope": "none"})),
+    )
+    db.session.commit()
+    return imp
+
+
+def _leads_of(import_id) -> list[tuple[str, int]]:
+    import sqlalchemy as sa
+
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            sa.select(Lead.phone1, Lead.dial_order)
+            .where(Lead.import_id == import_id)
+            .order_by(Lead.dial_order)
+        )
+    ]
+
+
+def test_an_error_building_a_batch_fails_the_import_after_the_batches_before_it(
+    committed, make_account, tmp_path, monkeypatch
+):
+    """The builder thread's error is the import's: raised where its batch would have been
+    written, with the batches before it committed with their checkpoint and nothing of
+    its own. Resuming writes the rest once: the leads of an uninterrupted run."""
+    from leadapp.models import Import
+    from leadapp.services.imports import lead_writer
+
+    app = committed
+    account_id = make_account("acme")
+    path = tmp_path / "spring.csv"
+    path.write_text("Phone\n" + "".join(f"415 555 {i:04d}\n" for i in range(100, 130)))
+    real = lead_writer.build_frame
+    calls = []
+
+    def failing_second_batch(target, rows, now=None):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise RuntimeError("the second batch could not be laid out")
+        return real(target, rows, now)
+
+    with app.app_context(), account_scope(account_id):
+        app.config["IMPORT_BATCH_ROWS"] = 10
+        try:
+            imp = _spring_import(app, account_id, path)
+            import_id = imp.id
+            monkeypatch.setattr(lead_writer, "build_frame", failing_second_batch)
+            with pytest.raises(RuntimeError, match="second batch could not be laid out"):
+                import_run.run(imp)
+            db.session.rollback()
+            assert len(_leads_of(import_id)) == 10  # the first batch, and nothing after
+            assert db.session.get(Import, import_id).rows_done == 10
+
+            monkeypatch.setattr(lead_writer, "build_frame", real)
+            counts = import_run.run(db.session.get(Import, import_id))
+            assert counts["imported"] == 30
+            leads = _leads_of(import_id)
+            assert [phone for phone, _ in leads] == [f"+1415555{i:04d}" for i in range(100, 130)]
+            assert [order for _, order in leads] == list(range(30))
+        finally:
+            app.config["IMPORT_BATCH_ROWS"] = 20_000
+
+
+def test_a_batch_built_for_positions_another_writer_took_is_built_again(
+    committed, make_account, tmp_path
+):
+    """The builder lays out a batch for the dial positions it expects (the pool's next
+    ones, batch after batch); a lead added to the pool meanwhile takes one, and the
+    batches built ahead are built again for the positions they really get: file order,
+    no position twice, every lead once."""
+    import sqlalchemy as sa
+
+    app = committed
+    account_id = make_account("acme")
+    path = tmp_path / "spring.csv"
+    path.write_text("Phone\n" + "".join(f"415 555 {i:04d}\n" for i in range(100, 130)))
+    with app.app_context(), account_scope(account_id):
+        app.config["IMPORT_BATCH_ROWS"] = 10
+        try:
+            imp = _spring_import(app, account_id, path)
+            import_id = imp.id
+            taken = []
+
+            def someone_takes_a_position(percent, message):
+                if message.startswith("Imported") and not taken:
+                    with db.engine.begin() as other:
+                        taken.append(
+                            other.execute(
+                                sa.update(LeadPool)
+                                .where(LeadPool.id == imp.pool_id)
+                                .values(dial_order_next=LeadPool.dial_order_next + 1)
+                                .returning(LeadPool.dial_order_next)
+                            ).scalar_one()
+                        )
+
+            counts = import_run.run(imp, someone_takes_a_position)
+            assert counts["imported"] == 30 and taken == [11]
+            leads = _leads_of(import_id)
+            assert [phone for phone, _ in leads] == [f"+1415555{i:04d}" for i in range(100, 130)]
+            assert [order for _, order in leads] == [*range(10), *range(11, 31)]
+        finally:
+            app.config["IMPORT_BATCH_ROWS"] = 20_000
