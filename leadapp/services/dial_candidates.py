@@ -140,13 +140,12 @@ def plans(campaign: Campaign, at: dt.datetime, fresh: bool = False) -> list[Pool
     return out
 
 
-def eligible(plan: PoolPlan, settings: DialSettings, at, agent_id):
-    """The lead conditions of one pool's branch (all but the zone)."""
+def _conditions(pool_id, released: bool, at, grace_at, max_attempts, agent, released_value):
     conditions = [
-        Lead.pool_id == plan.pool.id,
+        Lead.pool_id == pool_id,
         dialable(),
         Lead.next_call_at <= at,
-        Lead.dial_attempts < settings.max_attempts,
+        Lead.dial_attempts < max_attempts,
         Lead.phone1.is_not(None),
         sa.or_(
             Lead.callback_at.is_(None),
@@ -154,15 +153,76 @@ def eligible(plan: PoolPlan, settings: DialSettings, at, agent_id):
                 Lead.callback_at <= at,
                 sa.or_(
                     Lead.callback_agent_id.is_(None),
-                    Lead.callback_agent_id == (agent_id or 0),
-                    Lead.callback_at <= at - CALLBACK_GRACE,
+                    Lead.callback_agent_id == agent,
+                    Lead.callback_at <= grace_at,
                 ),
             ),
         ),
     ]
-    if plan.released is not None:
-        conditions.append(Lead.dial_order < plan.released)
+    if released:
+        conditions.append(Lead.dial_order < released_value)
     return conditions
+
+
+def eligible(plan: PoolPlan, settings: DialSettings, at, agent_id):
+    """The lead conditions of one pool's branch (all but the zone)."""
+    return _conditions(
+        plan.pool.id,
+        plan.released is not None,
+        at,
+        at - CALLBACK_GRACE,
+        settings.max_attempts,
+        agent_id or 0,
+        plan.released,
+    )
+
+
+# The queue's two statements, built once per shape and kept: building one (a branch per
+# pool and zone key) and its cache key cost more CPU than running it. The shape — pools,
+# their zone keys, whether a day count applies, the lead order, an exclusion — is the key;
+# everything else is a bound parameter ``_bound`` fills in per request:
+# {shape: statement}.
+_statements: dict[tuple, sa.Select | sa.CompoundSelect] = {}
+_AT = sa.bindparam("at", type_=sa.DateTime())
+_GRACE_AT = sa.bindparam("grace_at", type_=sa.DateTime())
+_MAX_ATTEMPTS = sa.bindparam("max_attempts", type_=sa.Integer())
+_AGENT = sa.bindparam("agent", type_=sa.Integer())
+_SKIP = sa.bindparam("skip", expanding=True, type_=sa.Integer())
+
+
+def _bound_conditions(i: int, plan: PoolPlan) -> list:
+    return _conditions(
+        plan.pool.id,
+        plan.released is not None,
+        _AT,
+        _GRACE_AT,
+        _MAX_ATTEMPTS,
+        _AGENT,
+        sa.bindparam(f"released{i}", type_=sa.Integer()),
+    )
+
+
+def _bound(plans_: list[PoolPlan], settings: DialSettings, at, agent_id, **extra) -> dict:
+    params = {
+        "at": at,
+        "grace_at": at - CALLBACK_GRACE,
+        "max_attempts": settings.max_attempts,
+        "agent": agent_id or 0,
+        **extra,
+    }
+    for i, plan in enumerate(plans_):
+        if plan.released is not None:
+            params[f"released{i}"] = plan.released
+    return params
+
+
+def _kept(shape: tuple, build):
+    statement = _statements.get(shape)
+    if statement is None:
+        if len(_statements) > 1000:
+            _statements.clear()
+        statement = _statements[shape] = build()
+    return statement
 
 
 def queue_order(settings: DialSettings):
@@ -186,32 +246,50 @@ def candidates(
     """Per pool, up to ``limits[pool]`` eligible leads in queue order, but ``exclude``: one
     statement of LIMIT branches, one per (pool, callable zone key), each on the queue's
     index; merged here."""
-    order = queue_order(settings)
-    skip = [Lead.id.not_in(sorted(exclude))] if exclude else []
-    branches = []
-    columns = (
-        Lead.pool_id.label("p"),
-        Lead.id.label("id"),
-        *[c.label(f"k{i}") for i, c in enumerate(order)],
-    )
-    for plan in plans_:
-        limit = limits.get(plan.pool.id, 0)
-        conditions = (*eligible(plan, settings, at, agent_id), *skip) if limit > 0 else ()
-        for zone in plan.zones if limit > 0 else ():
-            branches.append(
-                sa.select(*columns)
-                .where(*conditions, zone_is(zone))
-                .order_by(*order)
-                .limit(limit)
-                .subquery()
-                .select()
-            )
     out: dict[int, list[int]] = {p.pool.id: [] for p in plans_}
-    if not branches:
+    asked = [p for p in plans_ if limits.get(p.pool.id, 0) > 0 and p.zones]
+    if not asked:
         return out
-    query = sa.union_all(*branches) if len(branches) > 1 else branches[0]
+    shape = (
+        "candidates",
+        tuple((p.pool.id, tuple(p.zones), p.released is not None) for p in asked),
+        settings.lead_order,
+        bool(exclude),
+    )
+
+    def build():
+        order = queue_order(settings)
+        skip = [Lead.id.not_in(_SKIP)] if exclude else []
+        columns = (
+            Lead.pool_id.label("p"),
+            Lead.id.label("id"),
+            *[c.label(f"k{i}") for i, c in enumerate(order)],
+        )
+        branches = []
+        for i, plan in enumerate(asked):
+            conditions = (*_bound_conditions(i, plan), *skip)
+            limit = sa.bindparam(f"limit{i}", type_=sa.Integer())
+            for zone in plan.zones:
+                branches.append(
+                    sa.select(*columns)
+                    .where(*conditions, zone_is(zone))
+                    .order_by(*order)
+                    .limit(limit)
+                    .subquery()
+                    .select()
+                )
+        return sa.union_all(*branches) if len(branches) > 1 else branches[0]
+
+    extra = {f"limit{i}": limits[p.pool.id] for i, p in enumerate(asked)}
+    if exclude:
+        extra["skip"] = sorted(exclude)
     rows = sorted(
-        db.session.execute(query.execution_options(all_accounts=True)), key=lambda r: r[2:]
+        db.session.execute(
+            _kept(shape, build),
+            _bound(asked, settings, at, agent_id, **extra),
+            execution_options={"all_accounts": True},
+        ),
+        key=lambda r: r[2:],
     )
     for row in rows:
         if len(out[row[0]]) < limits[row[0]]:
@@ -222,30 +300,36 @@ def candidates(
 def due_callbacks(plans_: list[PoolPlan], settings, at, agent_id, limit) -> list[int]:
     """Callbacks due at ``at`` in the campaign's open pools: the agent's own first, then the
     longest due (one statement; each pool's branch reads its callbacks index)."""
-    mine = sa.case((Lead.callback_agent_id == (agent_id or 0), 0), else_=1)
-    branches = []
-    for plan in plans_:
-        if not plan.zones:
-            continue
-        conditions = eligible(plan, settings, at, agent_id)
-        if plan.released is not None:
-            conditions = conditions[:-1]  # a callback was released when first called
-        branches.append(
-            sa.select(Lead.id.label("id"), mine.label("mine"), Lead.callback_at.label("due"))
-            .where(
-                *conditions,
-                Lead.callback_at.is_not(None),
-                sa.or_(*(zone_is(z) for z in plan.zones)),
-            )
-            .order_by(mine, Lead.callback_at)
-            .limit(limit)
-            .subquery()
-            .select()
-        )
-    if not branches:
+    asked = [p for p in plans_ if p.zones]
+    if not asked:
         return []
-    query = sa.union_all(*branches) if len(branches) > 1 else branches[0]
+    shape = ("callbacks", tuple((p.pool.id, tuple(p.zones)) for p in asked))
+
+    def build():
+        mine = sa.case((Lead.callback_agent_id == _AGENT, 0), else_=1)
+        branches = []
+        for plan in asked:
+            # Without the day count's condition: a callback was released when first called.
+            conditions = _conditions(
+                plan.pool.id, False, _AT, _GRACE_AT, _MAX_ATTEMPTS, _AGENT, None
+            )
+            branches.append(
+                sa.select(Lead.id.label("id"), mine.label("mine"), Lead.callback_at.label("due"))
+                .where(
+                    *conditions,
+                    Lead.callback_at.is_not(None),
+                    sa.or_(*(zone_is(z) for z in plan.zones)),
+                )
+                .order_by(mine, Lead.callback_at)
+                .limit(sa.bindparam("limit", type_=sa.Integer()))
+                .subquery()
+                .select()
+            )
+        return sa.union_all(*branches) if len(branches) > 1 else branches[0]
+
+    params = _bound([], settings, at, agent_id, limit=limit)
     rows = sorted(
-        db.session.execute(query.execution_options(all_accounts=True)), key=lambda r: r[1:]
+        db.session.execute(_kept(shape, build), params, execution_options={"all_accounts": True}),
+        key=lambda r: r[1:],
     )
     return [row[0] for row in rows[:limit]]
