@@ -368,6 +368,25 @@ def explain(app, ids: dict, target: dict) -> None:
                     plan = db.session.execute(sa.text(f"EXPLAIN ANALYZE {sql}")).scalars()
                     print(f"\n-- EXPLAIN ANALYZE: {label}, {what}")
                     print("\n".join(plan))
+            pool_id = ids["pool"]
+            for label, stmt in (
+                (
+                    "pool page's first leads (dial order)",
+                    sa.select(Lead.id)
+                    .where(Lead.pool_id == pool_id)
+                    .order_by(Lead.dial_order, Lead.id)
+                    .limit(50),
+                ),
+                (
+                    "list CSV, a chunk past the first",
+                    sa.select(Lead.id).where(Lead.pool_id == pool_id, Lead.id > 0).order_by(Lead.id)
+                    .limit(5000),
+                ),
+            ):  # fmt: skip
+                sql = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
+                plan = db.session.execute(sa.text(f"EXPLAIN ANALYZE {sql}")).scalars()
+                print(f"\n-- EXPLAIN ANALYZE: {label}")
+                print("\n".join(plan))
             db.session.rollback()
         db.session.remove()
 
