@@ -15,6 +15,8 @@ import traceback
 
 import psutil
 
+from tests.conftest import ROOT
+
 
 def _dead(proc: psutil.Process) -> bool:
     try:
@@ -85,76 +87,99 @@ class RedisServer:
 
 
 def burst_worker(env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    """``flask --app wsgi worker --burst`` with ``env`` as its whole environment: the same
-    command, a real RQ worker on the real Redis and database, in a process forked from the
-    test's instead of a new interpreter — the app's imports, 2.5 s of CPU a start and most
-    of what a test that runs workers spends, are done already. Returns like
+    """``flask --app wsgi worker --burst`` with ``env`` as its whole environment: a real RQ
+    worker on the real Redis and database (``flask_command``). Returns like
     ``subprocess.run`` (stdout and stderr together in ``.stdout``)."""
-    args = ["flask", "--app", "wsgi", "worker", "--burst"]
-    read_fd, write_fd = os.pipe()
+    return flask_command(["worker", "--burst"], env, timeout=timeout, merge_output=True)
+
+
+def flask_command(
+    args: list[str], env: dict, *, timeout: float = 120, merge_output: bool = False
+) -> subprocess.CompletedProcess:
+    """``flask --app wsgi ARGS`` with ``env`` as its whole environment, in a process forked
+    from the test's instead of a new interpreter: the same command line through Flask's
+    own CLI, on an app made afresh from ``env`` — only the imports (2.5 s of CPU a start,
+    most of what a test running commands spends) are the test's. Returns like
+    ``subprocess.run(..., capture_output=True, text=True)``; with ``merge_output`` stderr
+    goes into ``.stdout``."""
+    argv = ["flask", "--app", "wsgi", *args]
+    out_r, out_w = os.pipe()
+    err_r, err_w = (out_r, out_w) if merge_output else os.pipe()
     pid = os.fork()
-    if pid == 0:  # the worker: never back into pytest, whatever happens
+    if pid == 0:  # the command: never back into pytest, whatever happens
         code = 1
         try:
-            os.close(read_fd)
-            os.dup2(write_fd, 1)
-            os.dup2(write_fd, 2)
-            os.close(write_fd)
+            for fd in {out_r, err_r}:
+                os.close(fd)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            for fd in {out_w, err_w}:
+                os.close(fd)
             sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
             sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-            code = _worker_command(env)
-        except BaseException:  # noqa: BLE001 - reported on the worker's output
+            code = _run_flask(argv, env)
+        except BaseException:  # noqa: BLE001 - reported on the command's output
             traceback.print_exc()
         finally:
             with contextlib.suppress(Exception):
                 sys.stdout.flush()
                 sys.stderr.flush()
             os._exit(code)  # no finalizer may close the test's own connections
-    os.close(write_fd)
-    chunks: list[bytes] = []
+    for fd in {out_w, err_w}:
+        os.close(fd)
+    streams = {fd: [] for fd in {out_r, err_r}}
     deadline = time.monotonic() + timeout
-    with os.fdopen(read_fd, "rb", buffering=0) as out:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                raise subprocess.TimeoutExpired(args, timeout, b"".join(chunks))
-            ready, _, _ = select.select([out], [], [], min(left, 1.0))
-            if ready:
-                chunk = out.read(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+    open_fds = set(streams)
+    while open_fds:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            for fd in open_fds:
+                os.close(fd)
+            raise subprocess.TimeoutExpired(argv, timeout, b"".join(streams[out_r]))
+        ready, _, _ = select.select(list(open_fds), [], [], min(left, 1.0))
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            if chunk:
+                streams[fd].append(chunk)
+            else:
+                os.close(fd)
+                open_fds.discard(fd)
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
-    return subprocess.CompletedProcess(args, code, b"".join(chunks).decode(errors="replace"))
+
+    def text(fd):
+        return b"".join(streams[fd]).decode(errors="replace")
+
+    return subprocess.CompletedProcess(argv, code, text(out_r), "" if merge_output else text(err_r))
 
 
-def _worker_command(env: dict) -> int:
-    """In the forked process: a fresh app from ``env`` and the worker command, as
-    ``flask --app wsgi worker --burst`` runs them."""
-    import click
+def _run_flask(argv: list[str], env: dict) -> int:
+    """In the forked process: ``argv`` through Flask's CLI, with ``env`` as the whole
+    environment and nothing of the test's app: ``wsgi`` is imported again (it makes the
+    app from the environment) and the session is a new one."""
+    from flask.cli import main
 
     from leadapp.extensions import db
 
     os.environ.clear()
     os.environ.update(env)
+    os.chdir(ROOT)
     for handler in list(logging.root.handlers):  # pytest's capture stays with pytest
         logging.root.removeHandler(handler)
     # The test's session (bound to its own connection, maybe inside a transaction) is not
-    # the worker's: a new one, on the new app's engine.
+    # the command's: a new one, on the new app's engine.
     db.session = db._make_scoped_session({})
-    from leadapp import create_app
-    from leadapp.cli import worker
-
-    app = create_app(environ=os.environ)
-    with app.app_context():
-        try:
-            worker.main(["--burst"], prog_name="flask worker", standalone_mode=False)
-        except click.ClickException as exc:
-            exc.show()
-            return 1
-        except SystemExit as exc:
-            return exc.code if isinstance(exc.code, int) else 1
+    sys.modules.pop("wsgi", None)
+    sys.argv = argv
+    try:
+        main()
+    except SystemExit as exc:
+        if exc.code is None:
+            return 0
+        if isinstance(exc.code, int):
+            return exc.code
+        print(exc.code, file=sys.stderr)
+        return 1
     return 0

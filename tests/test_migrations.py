@@ -1,13 +1,12 @@
 """The reviewed migration goes up and down on SQLite, and on PostgreSQL when configured."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import ROOT, postgres_url, reset_postgres_schema
+from tests.processes import flask_command
 
 EXPECTED = {
     "accounts",
@@ -50,15 +49,7 @@ def flask_db(database_url: str, instance, *args, check: bool = True):
             "PYTHONPATH": str(ROOT),
         }
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = flask_command(["db", *args], env)
     if check:
         assert result.returncode == 0, result.stderr
     return result
