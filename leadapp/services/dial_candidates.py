@@ -265,20 +265,27 @@ def candidates(
             Lead.id.label("id"),
             *[c.label(f"k{i}") for i, c in enumerate(order)],
         )
-        branches = []
+        pools = []
         for i, plan in enumerate(asked):
             conditions = (*_bound_conditions(i, plan), *skip)
             limit = sa.bindparam(f"limit{i}", type_=sa.Integer())
-            for zone in plan.zones:
-                branches.append(
-                    sa.select(*columns)
-                    .where(*conditions, zone_is(zone))
-                    .order_by(*order)
-                    .limit(limit)
-                    .subquery()
-                    .select()
-                )
-        return sa.union_all(*branches) if len(branches) > 1 else branches[0]
+            branches = [
+                sa.select(*columns)
+                .where(*conditions, zone_is(zone))
+                .order_by(*order)
+                .limit(limit)
+                .subquery()
+                .select()
+                for zone in plan.zones
+            ]
+            if len(branches) > 1:
+                # The pool's first ``limit`` over its zone keys, merged by the database:
+                # the answer is the leads asked for, not ``limit`` per zone key.
+                merged = sa.union_all(*branches).subquery()
+                keys = [merged.c[f"k{k}"] for k in range(len(order))]
+                branches = [sa.select(merged).order_by(*keys).limit(limit).subquery().select()]
+            pools += branches
+        return sa.union_all(*pools) if len(pools) > 1 else pools[0]
 
     extra = {f"limit{i}": limits[p.pool.id] for i, p in enumerate(asked)}
     if exclude:
