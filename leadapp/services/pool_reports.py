@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pandas as pd
 import sqlalchemy as sa
 
-from leadapp.domain.csv_export import to_csv_bytes
+from leadapp.domain.csv_export import rows_to_csv_bytes, to_csv_bytes
 from leadapp.extensions import db
 from leadapp.models import (
     Campaign,
@@ -142,8 +142,10 @@ FIRST_CHUNK = 100
 
 def leads_csv_chunks(pool: LeadPool, chunk: int = 5000) -> Iterator[bytes]:
     """The pool's leads as CSV, ``chunk`` leads at a time (keyset paging on the id), so a
-    big pool never sits in memory. The first chunk carries the BOM and the header, and only
-    ``FIRST_CHUNK`` leads: the download starts at once whatever the pool's size."""
+    big pool never sits in memory, written row by row (``rows_to_csv_bytes``: the bytes a
+    data frame would give, at a fraction of its cost). The first chunk carries the BOM and
+    the header, and only ``FIRST_CHUNK`` leads: the download starts at once whatever the
+    pool's size."""
     columns = [getattr(Lead, c) for c in LEAD_EXPORT_COLUMNS]
     last_id, first = 0, True
     while True:
@@ -156,9 +158,7 @@ def leads_csv_chunks(pool: LeadPool, chunk: int = 5000) -> Iterator[bytes]:
         ).all()
         if not rows and not first:
             return
-        frame = pd.DataFrame(rows, columns=list(LEAD_EXPORT_COLUMNS)).astype("object")
-        frame = frame.where(frame.notna(), "")
-        yield to_csv_bytes(frame, first=first)
+        yield rows_to_csv_bytes(LEAD_EXPORT_COLUMNS, rows, first=first)
         first = False
         if len(rows) < size:
             return
