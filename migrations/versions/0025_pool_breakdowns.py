@@ -42,8 +42,17 @@ def upgrade():
     )
     op.create_index("ix_pool_breakdowns_account_id", "pool_breakdowns", ["account_id"])
     op.create_index("ix_leads_pool_dial_order", "leads", ["pool_id", "dial_order", "id"])
-    true = "1" if op.get_bind().dialect.name == "sqlite" else "true"
-    false = "0" if op.get_bind().dialect.name == "sqlite" else "false"
+    insert = "INSERT INTO pool_breakdowns (account_id, pool_id, kind, key, leads) "
+    for select in fill_selects(op.get_bind().dialect.name):
+        op.execute(insert + select)
+
+
+def fill_selects(dialect: str) -> list[str]:
+    """The SELECTs that count every pool's breakdowns from its leads, as (account_id,
+    pool_id, kind, key, leads) (a test runs them on leads made through the ORM and compares
+    them with the service's recount)."""
+    true = "1" if dialect == "sqlite" else "true"
+    false = "0" if dialect == "sqlite" else "false"
     limits = (
         "SELECT a.pool_id, max(coalesce(d.max_attempts, "
         f"{DEFAULT_MAX_ATTEMPTS})) AS max_attempts FROM pool_assignments a "
@@ -55,7 +64,7 @@ def upgrade():
         f"AND l.phone1 IS NOT NULL AND l.dial_attempts < coalesce(m.max_attempts, "
         f"{DEFAULT_MAX_ATTEMPTS})"
     )
-    insert = "INSERT INTO pool_breakdowns (account_id, pool_id, kind, key, leads) "
+    statements = []
     for kind, key, where in (
         ("status", "CAST(l.status AS VARCHAR)", ""),
         ("timezone", "coalesce(l.timezone, '')", ""),
@@ -63,13 +72,14 @@ def upgrade():
         ("reopenable", "''", f"WHERE l.completed = {true} OR l.status = 'closed'"),
     ):
         by = "" if kind == "reopenable" else f", {key}"  # PostgreSQL groups by no constant
-        op.execute(
+        statements.append(
             # The pool's own account (what the row's foreign key points at).
-            f"{insert}SELECT p.account_id, l.pool_id, '{kind}', {key}, count(*) "
+            f"SELECT p.account_id, l.pool_id, '{kind}', {key}, count(*) "
             "FROM leads l JOIN lead_pools p ON p.id = l.pool_id "
             f"LEFT JOIN ({limits}) m ON m.pool_id = l.pool_id {where} "
             f"GROUP BY p.account_id, l.pool_id{by}"
         )
+    return statements
 
 
 def downgrade():

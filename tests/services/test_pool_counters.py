@@ -192,3 +192,45 @@ def test_outcomes_recorded_at_once_leave_the_counters_equal_to_a_recount(committ
     with app.app_context(), account_scope(account_id):
         assert stored(pool_id) == recounted(pool_id)
         assert stored(pool_id)["used"] == 4
+
+
+def test_the_migration_counts_the_breakdowns_as_the_service_does(app_ctx, make_account):
+    """Migration 0025 fills the breakdowns of the leads already there: its counts equal the
+    service's recount (statuses, zones, ready zone keys under each pool's maximum,
+    reopenable leads, a pool no campaign dials)."""
+    import importlib.util
+    from pathlib import Path
+
+    from leadapp.services import pool_counters
+
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0025_pool_breakdowns.py"
+    spec = importlib.util.spec_from_file_location("migration_0025", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    account_id = make_account("acme")
+    with account_scope(account_id):
+        campaign, pool = world(account_id, 6, max_attempts=2)
+        other = LeadPool(name="Autumn list")
+        db.session.add(other)
+        db.session.flush()
+        leads = list(db.session.scalars(sa.select(Lead).order_by(Lead.id)))
+        for _ in range(2):
+            lead_service.record_interaction(leads[0], campaign=campaign, wrap_code="NO_ANSWER")
+        lead_service.record_interaction(leads[1], campaign=campaign, wrap_code="SALE")
+        leads[2].do_not_call = True
+        leads[3].timezone, leads[3].state, leads[3].country = "America/Chicago", "TX", "US"
+        leads[4].pool_id, leads[4].completed = other.id, True
+        db.session.add(Lead(pool_id=other.id, phone1="+14155550999", status="inactive"))
+        db.session.flush()
+        ids = {pool.id, other.id}
+        dialect = db.session.connection().dialect.name
+        filled = {
+            (pool_id, kind, key): n
+            for select in migration.fill_selects(dialect)
+            for _account, pool_id, kind, key, n in db.session.execute(sa.text(select))
+            if pool_id in ids
+        }
+        assert filled == pool_counters.breakdown_counts(sorted(ids))
+        assert filled == pool_counters.stored_breakdowns(sorted(ids))
+        assert filled[(pool.id, "reopenable", "")] == 1  # the sale
+        assert filled[(other.id, "reopenable", "")] == 1  # the completed lead moved there
