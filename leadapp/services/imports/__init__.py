@@ -14,6 +14,8 @@ module per stage of the pipeline, each resumable:
 4. **write** (``write``, rows through ``lead_writer``) — leads are written in batches,
    each batch in one transaction together with its checkpoint (``Import.rows_done``); a
    run that is killed resumes after the last committed batch and never writes a row twice.
+   The next batches' leads are built and serialised (``serialise``) in a thread
+   (``ahead``) while the database writes the current one.
 5. **report** (``report``) — the counts, the chosen options in words, the downloads.
 
 ``run`` drives the stages for the job and the CLI; ``errors`` holds the refusals.

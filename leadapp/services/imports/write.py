@@ -1,7 +1,9 @@
 """Stage 4, write: leads are written in batches, each batch in one transaction together with
 its checkpoint (``Import.rows_done``); a run that is killed resumes after the last
 committed batch and never writes a row twice. The rows themselves go through
-``lead_writer``."""
+``lead_writer``; the next batches' leads are built in a thread (``ahead``) while the
+database writes the current one, and used only where the batch got the pool and dial
+positions they were built for."""
 
 from __future__ import annotations
 
