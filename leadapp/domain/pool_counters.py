@@ -70,40 +70,40 @@ def breakdown_keys(lead: Mapping, max_attempts: int) -> dict[str, str]:
     return keys
 
 
+Change = tuple[Mapping | None, Mapping | None]
+
+
+def _signed(changes: list[Change], limits: Mapping[int, int]):
+    """(-1, the lead before, its pool's limit) and (+1, the lead after, its pool's limit)
+    of each change, skipping the side that does not exist."""
+    for sign, index in ((-1, 0), (1, 1)):
+        for change in changes:
+            lead = change[index]
+            if lead is not None:
+                yield sign, lead, limits.get(lead["pool_id"], DEFAULT_MAX_ATTEMPTS)
+
+
 def breakdown_deltas(
-    changes: list[tuple[Mapping | None, Mapping | None]], limits: Mapping[int, int]
+    changes: list[Change], limits: Mapping[int, int]
 ) -> dict[tuple[int, str, str], int]:
     """Per (pool, breakdown, key), how many leads it gains (or loses, negative) for
     ``changes`` (as in ``deltas``). Keys that do not move are left out."""
     out: dict[tuple[int, str, str], int] = {}
-    for sign, index in ((-1, 0), (1, 1)):
-        for change in changes:
-            lead = change[index]
-            if lead is None:
-                continue
-            pool_id = lead["pool_id"]
-            limit = limits.get(pool_id, DEFAULT_MAX_ATTEMPTS)
-            for kind, key in breakdown_keys(lead, limit).items():
-                out[(pool_id, kind, key)] = out.get((pool_id, kind, key), 0) + sign
+    for sign, lead, limit in _signed(changes, limits):
+        for kind, key in breakdown_keys(lead, limit).items():
+            where = (lead["pool_id"], kind, key)
+            out[where] = out.get(where, 0) + sign
     return {k: moved for k, moved in out.items() if moved}
 
 
-def deltas(
-    changes: list[tuple[Mapping | None, Mapping | None]], limits: Mapping[int, int]
-) -> dict[int, dict[str, int]]:
+def deltas(changes: list[Change], limits: Mapping[int, int]) -> dict[int, dict[str, int]]:
     """Per pool, how much each counter moves for ``changes`` — (before, after) pairs of a
     lead's columns, None for a lead that did not exist before (new) or after (deleted).
     ``limits``: each pool's maximum attempts. Pools whose counters do not move are left
     out."""
     out: dict[int, dict[str, int]] = {}
-    for sign, index in ((-1, 0), (1, 1)):
-        for change in changes:
-            lead = change[index]
-            if lead is None:
-                continue
-            pool_id = lead["pool_id"]
-            limit = limits.get(pool_id, DEFAULT_MAX_ATTEMPTS)
-            moved = out.setdefault(pool_id, dict.fromkeys(COUNTERS, 0))
-            for key, value in adds(lead, limit).items():
-                moved[key] += sign * value
+    for sign, lead, limit in _signed(changes, limits):
+        moved = out.setdefault(lead["pool_id"], dict.fromkeys(COUNTERS, 0))
+        for key, value in adds(lead, limit).items():
+            moved[key] += sign * value
     return {pool: moved for pool, moved in out.items() if any(moved.values())}

@@ -1,6 +1,6 @@
 """What one lead adds to its pool's counters, and the deltas of a change."""
 
-from leadapp.domain.pool_counters import NEW_LEAD, adds, deltas
+from leadapp.domain.pool_counters import NEW_LEAD, adds, breakdown_deltas, breakdown_keys, deltas
 
 
 def lead(pool_id=1, **changes):
@@ -33,3 +33,30 @@ def test_deltas_of_new_changed_moved_and_deleted_leads():
         2: {"total": 0, "open": 1, "ready": 1, "closed": -1, "used": 0},
     }
     assert deltas([(lead(), lead(first_name="Ada"))], limits) == {}
+
+
+def test_breakdown_keys_and_their_deltas():
+    ny = {"timezone": "America/New_York", "zone_key": "America/New_York|US|NY"}
+    assert breakdown_keys(lead(**ny), 5) == {
+        "status": "open", "timezone": "America/New_York", "ready_zone": "America/New_York|US|NY",
+    }  # fmt: skip
+    # Unknown values count under ''; a closed or completed lead is reopenable, not ready.
+    assert breakdown_keys(lead(status="closed"), 5) == {
+        "status": "closed", "timezone": "", "reopenable": "",
+    }  # fmt: skip
+    assert "ready_zone" not in breakdown_keys(lead(dial_attempts=2, **ny), 2)
+    changes = [
+        (None, lead(**ny)),  # new
+        (lead(**ny), lead(timezone="America/Chicago", zone_key="America/Chicago|US|TX")),
+        (lead(pool_id=2), None),  # deleted
+        (lead(**ny), lead(**ny, call_count=1)),  # nothing a breakdown reads changed
+    ]
+    # New York: one in (the new lead), one out (the rezoned one).
+    assert breakdown_deltas(changes, {}) == {
+        (1, "status", "open"): 1,
+        (1, "timezone", "America/Chicago"): 1,
+        (1, "ready_zone", "America/Chicago|US|TX"): 1,
+        (2, "status", "open"): -1,
+        (2, "timezone", ""): -1,
+        (2, "ready_zone", ""): -1,
+    }

@@ -33,23 +33,26 @@ LEADS = [
 ]
 
 
+def _campaign_dialling_a_pool(account_id: int) -> tuple[Campaign, LeadPool]:
+    project = Project(account_id=account_id, name="P")
+    db.session.add(project)
+    db.session.flush()
+    campaign = Campaign(
+        account_id=account_id, project_id=project.id, name="C", api_code="C",
+        timezone="America/Chicago",
+    )  # fmt: skip
+    pool = LeadPool(account_id=account_id, name="Pool")
+    db.session.add_all([campaign, pool])
+    db.session.flush()
+    db.session.add(PoolAssignment(account_id=account_id, pool_id=pool.id, campaign_id=campaign.id))
+    return campaign, pool
+
+
 @pytest.fixture
 def dialled_pool(app_ctx, make_account):
     account_id = make_account("acme")
     with account_scope(account_id):
-        project = Project(account_id=account_id, name="P")
-        db.session.add(project)
-        db.session.flush()
-        campaign = Campaign(
-            account_id=account_id, project_id=project.id, name="C", api_code="C",
-            timezone="America/Chicago",
-        )  # fmt: skip
-        pool = LeadPool(account_id=account_id, name="Pool")
-        db.session.add_all([campaign, pool])
-        db.session.flush()
-        db.session.add(
-            PoolAssignment(account_id=account_id, pool_id=pool.id, campaign_id=campaign.id)
-        )
+        campaign, pool = _campaign_dialling_a_pool(account_id)
         for copy in range(3):
             for i, (zone, state, country, key, dnc) in enumerate(LEADS):
                 lead = Lead(
@@ -131,20 +134,8 @@ def test_callable_now_is_part_of_ready_to_dial(app_ctx, make_account):
     account_id = make_account("acme")
     at = dt.datetime(2027, 6, 15, 16, 0)  # 12:00 in New York, after the pool was made
     with account_scope(account_id):
-        project = Project(account_id=account_id, name="P")
-        db.session.add(project)
-        db.session.flush()
-        campaign = Campaign(
-            account_id=account_id, project_id=project.id, name="C", api_code="C",
-            timezone="America/Chicago",
-        )  # fmt: skip
-        pool = LeadPool(account_id=account_id, name="Pool")
-        db.session.add_all([campaign, pool])
-        db.session.flush()
+        campaign, pool = _campaign_dialling_a_pool(account_id)
         db.session.add(DialSettings(account_id=account_id, campaign_id=campaign.id, max_attempts=2))
-        db.session.add(
-            PoolAssignment(account_id=account_id, pool_id=pool.id, campaign_id=campaign.id)
-        )
         later = at + dt.timedelta(minutes=10)
         for i, values in enumerate(
             [
