@@ -13,6 +13,7 @@ import hmac
 import secrets
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from leadapp.domain.names import clean_name
 from leadapp.extensions import db
@@ -151,22 +152,26 @@ def authenticate_token(plaintext: str | None) -> ApiToken | None:
         digest = hash_token(plaintext)
     except UnicodeEncodeError:
         return None
-    # The request is not bound to an account yet: this is the lookup that decides it.
-    token = db.session.scalar(
-        sa.select(ApiToken)
+    # The request is not bound to an account yet: this is the lookup that decides it. The
+    # token and its user in one statement (every API request runs it).
+    row = db.session.execute(
+        sa.select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == digest)
         .execution_options(all_accounts=True)
-    )
-    if token is None or not hmac.compare_digest(token.token_hash, digest):
+    ).first()
+    if row is None:
+        return None
+    token, user = row
+    if not hmac.compare_digest(token.token_hash, digest):
         return None
     now = utcnow()
     if token.revoked_at is not None or token.expired(now):
         return None
-    user = db.session.scalar(
-        sa.select(User).where(User.id == token.user_id).execution_options(all_accounts=True)
-    )
-    if user is None or not user.active or user.account_id != token.account_id:
+    if not user.active or user.account_id != token.account_id:
         return None
+    # ``token.user`` is this user (no second read; the session holds objects weakly).
+    set_committed_value(token, "user", user)
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL:
         token.last_used_at = now
         db.session.flush()
