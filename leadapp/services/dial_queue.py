@@ -301,12 +301,19 @@ def _add_leases(campaign, chosen, leads, agent_id, at, now, expires, blocked_unt
 
 
 def release(lease: DialLease) -> bool:
-    """Give a leased lead back to the queue at once; False when the lease had ended."""
+    """Give a leased lead back to the queue at once; False when the lease had ended — by
+    an outcome, a release, or by running out (a lease past its end that nobody closed is
+    closed now as expired: the lead was free again already)."""
     write_lock.take(db.session.connection())
     db.session.refresh(lease)
     if lease.ended_at is not None:
         return False
     now = utcnow()
+    if lease.expires_at <= now:
+        lease.ended_at = now
+        lease.end_reason = "expired"
+        db.session.flush()
+        return False
     lease.ended_at = now
     lease.end_reason = "released"
     lead = db.session.get(Lead, lease.lead_id)

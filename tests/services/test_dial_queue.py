@@ -281,6 +281,19 @@ def test_an_expired_lease_frees_the_lead(ctx):
     assert db.session.scalar(open_leases.where(DialLease.ended_at.is_(None))) == 1
 
 
+def test_releasing_a_lease_that_ran_out_answers_that_it_had_ended(ctx):
+    # A lease past its end that nobody closed was "released" (True): the dialer was told it
+    # gave the lead back, though the lease had ended by itself. It is closed as expired.
+    world = build(ctx, {"A": 1}, leads=1)
+    (first,) = _next(world)
+    first.lease.expires_at = utcnow() - MIN
+    db.session.flush()
+    assert dial_queue.release(first.lease) is False
+    assert first.lease.end_reason == "expired"
+    assert first.lease.ended_at is not None
+    assert dial_queue.release(first.lease) is False
+
+
 def test_an_outcome_ends_the_lease_counts_the_attempt_and_sets_the_recycle_time(ctx):
     world = build(ctx, {"A": 1}, leads=1)
     (handed,) = _next(world)

@@ -292,9 +292,10 @@ class LeaseMachine(RuleBasedStateMachine):
         lease_id = self.handed()[pick % len(self.handed())]
         lease = self.leases[lease_id]
         released = dial_queue.release(self.objects[lease_id])
-        # An open lease is released (even one past its end nobody closed); a closed one not.
-        assert released is (not lease.ended), (lease_id, lease)
-        if released:
+        # A running lease is released; one closed, or past its end (closed now as expired)
+        # not.
+        assert released is (not lease.ended and self.clock < lease.ends), (lease_id, lease)
+        if not lease.ended:
             lease.ended = True
             lead = self.leads[lease.lead]
             if lead.lease == lease_id:
