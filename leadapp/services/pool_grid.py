@@ -22,7 +22,7 @@ from leadapp.models import (
 )
 from leadapp.models.base import utcnow
 from leadapp.services import dial_hours, pool_ready
-from leadapp.services.calling_hours import callable_condition, callable_keys
+from leadapp.services.dial_candidates import zone_is
 from leadapp.services.pools import PER_PAGE, int_list
 
 # ---------------------------------------------------------------------------------------
@@ -327,33 +327,31 @@ def _ready_zones(pool_ids: list[int]) -> dict[int, dict[str | None, int]]:
     return out
 
 
-def _inside_keys(dialled: list[Campaign], keys, now_utc: dt.datetime) -> set[str | None]:
-    """The zone keys (None: no key) inside the calling hours of any of ``dialled``."""
-    inside: set[str | None] = set()
-    for campaign in dialled:
-        ok, none_ok = callable_keys(campaign, now_utc, keys)
-        inside.update(ok)
-        if none_ok:
-            inside.add(None)
-    return inside
+def _open_keys(pool: LeadPool, dialled: list[Campaign], keys, now_utc) -> set[str | None]:
+    """The pool's zone keys (None: no key) the dial queue may call at ``now_utc`` for any
+    of ``dialled``: inside its calling hours and the pool's time range
+    (``dial_hours.open_zones``, the queue's own rule)."""
+    return {key for c in dialled for key in dial_hours.open_zones(c, pool, now_utc, list(keys))}
 
 
 def callable_now(to_dial: dict[int, list[Campaign]], now_utc: dt.datetime) -> dict[int, int]:
     """Per pool: its ready leads (the ready counter's rule) that wait for no time now and
-    lie inside the calling hours of a campaign the pool dials for (services/calling_hours:
-    every zone the lead may be in, state hours, holidays). From the pool's ready leads per
-    zone key (stored, kept by deltas) less those waiting (leased, recycling, callback not
-    due: ``pool_ready.waiting_by_zone``): no lead is read but the waiting ones. The pool's
-    schedule is the caller's (``grid``)."""
+    that the dial queue may call now for a campaign the pool dials for (its calling hours,
+    services/calling_hours: every zone the lead may be in, state hours, holidays; and the
+    pool's time range). From the pool's ready leads per zone key (stored, kept by deltas)
+    less those waiting (leased, recycling, callback not due:
+    ``pool_ready.waiting_by_zone``): no lead is read but the waiting ones. The pool's
+    schedule (dates, day offset, day count) is the caller's (``grid``)."""
     if not to_dial:
         return {}
     pool_ids = list(to_dial)
     zones = _ready_zones(pool_ids)
     waiting = pool_ready.waiting_by_zone(pool_ids, _naive_utc(now_utc))
+    pools = {pool_id: db.session.get(LeadPool, pool_id) for pool_id in pool_ids}  # loaded
     out: dict[int, int] = {}
     for pool_id, dialled in to_dial.items():
         by_key = zones.get(pool_id, {})
-        inside = _inside_keys(dialled, by_key, now_utc)
+        inside = _open_keys(pools[pool_id], dialled, by_key, now_utc)
         out[pool_id] = sum(
             max(n - waiting.get((pool_id, key or ""), 0), 0)
             for key, n in by_key.items()
@@ -365,8 +363,10 @@ def callable_now(to_dial: dict[int, list[Campaign]], now_utc: dt.datetime) -> di
 def _callable_released(pool: LeadPool, dialled: list[Campaign], released: int, now) -> int:
     """A pool with a day count: "Callable now" among the positions released today (counted,
     as its "Ready to dial" is)."""
-    keys = _ready_zones([pool.id]).get(pool.id, {})
-    inside = sa.or_(*(callable_condition(c, now, keys) for c in dialled))
+    keys = _open_keys(pool, dialled, _ready_zones([pool.id]).get(pool.id, {}), now)
+    if not keys:
+        return 0
+    inside = sa.or_(*(zone_is(key) for key in keys))
     return pool_ready.released_count(pool, released, _naive_utc(now), inside)
 
 

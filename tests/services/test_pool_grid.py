@@ -161,3 +161,9 @@ def test_callable_now_is_part_of_ready_to_dial(app_ctx, make_account):
         ready = pool_ready.ready_one(pool, at.date(), at)
         assert ready == 1
         assert pool_grid.callable_now({pool.id: [campaign]}, at) == {pool.id: 1}
+        # The pool's time range decides the hour too, as in the dial queue: at noon in New
+        # York a pool dialled from 14:00 to 18:00 has nothing callable (still 1 ready).
+        pool.time_from, pool.time_until = dt.time(14), dt.time(18)
+        db.session.flush()
+        assert pool_grid.callable_now({pool.id: [campaign]}, at) == {pool.id: 0}
+        assert pool_ready.ready_one(pool, at.date(), at) == 1
