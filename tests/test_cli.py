@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from leadapp.extensions import db
-from leadapp.models import Account, Campaign, FieldDefinition, Lead, LeadPool, User
+from leadapp.models import Account, Campaign, FieldDefinition, Lead, LeadPool, PoolBreakdown, User
 from leadapp.security import account_scope
 from tests.conftest import login
 
@@ -247,6 +247,18 @@ def test_pools_recount_repairs_counters_that_are_off(app, runner):
     (off,) = _last_json(result)["repaired"]
     assert off["name"] == "Spring" and off["stored"]["total"] == 7
     assert off["counted"] == {"total": 2, "open": 1, "ready": 1, "closed": 1, "used": 0}
+    assert off["breakdowns"] == {}
+    # A breakdown off (one closed lead stored as three): found and put right too.
+    with app.app_context(), account_scope(data["id"]):
+        db.session.execute(
+            sa.update(PoolBreakdown)
+            .where(PoolBreakdown.kind == "status", PoolBreakdown.key == "closed")
+            .values(leads=3)
+        )
+        db.session.commit()
+    result = runner.invoke(args=["pools", "recount", "--account", "acme", "--json"])
+    (off,) = _last_json(result)["repaired"]
+    assert off["breakdowns"] == {"status:closed": [3, 1]}
     again = runner.invoke(args=["pools", "recount", "--account", "acme"])
     assert again.exit_code == 0 and "Every pool's counters were right." in again.output
     stats = _last_json(runner.invoke(args=["pools", "stats", "--account", "acme", "--json"]))

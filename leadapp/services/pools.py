@@ -118,15 +118,33 @@ def refresh_counts(pools: list[LeadPool]) -> None:
 def recount_all() -> list[dict]:
     """Count every pool again from its leads (the repair ``flask pools recount`` runs; the
     counters otherwise move by each change, ``services.pool_counters``). Returns the pools
-    whose stored counters were off: name, what they said, what the leads say."""
+    whose stored counters or breakdowns were off: name, what they said, what the leads say
+    (``breakdowns``: "kind:key" -> [stored, counted] for each breakdown key that was off)."""
     pools = list_pools()
+    ids = [p.id for p in pools]
     was = {p.id: {k: getattr(p, f"{k}_count") for k in counter_rules.COUNTERS} for p in pools}
+    was_broken_down = pool_counters.stored_breakdowns(ids)
     refresh_counts(pools)
+    broken_down = pool_counters.stored_breakdowns(ids)
+    wrong: dict[int, dict[str, list[int]]] = {}
+    for pool_id, kind, key in sorted(set(was_broken_down) | set(broken_down)):
+        stored = was_broken_down.get((pool_id, kind, key), 0)
+        counted = broken_down.get((pool_id, kind, key), 0)
+        if stored != counted:
+            wrong.setdefault(pool_id, {})[f"{kind}:{key}"] = [stored, counted]
     off = []
     for pool in pools:
         now = {k: getattr(pool, f"{k}_count") for k in counter_rules.COUNTERS}
-        if now != was[pool.id]:
-            off.append({"id": pool.id, "name": pool.name, "stored": was[pool.id], "counted": now})
+        if now != was[pool.id] or pool.id in wrong:
+            off.append(
+                {
+                    "id": pool.id,
+                    "name": pool.name,
+                    "stored": was[pool.id],
+                    "counted": now,
+                    "breakdowns": wrong.get(pool.id, {}),
+                }
+            )
     return off
 
 
