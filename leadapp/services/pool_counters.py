@@ -216,31 +216,40 @@ def move_breakdowns(connection, moved: dict[tuple[int, str, str], int]) -> None:
 
 def breakdown_counts(pool_ids: list[int]) -> dict[tuple[int, str, str], int]:
     """The breakdowns of ``pool_ids`` counted from their leads: one grouped read of every
-    lead of the pools (what a set-based change pays once), each group of leads alike in
-    what a breakdown reads put under its keys by the domain's rule."""
+    lead of the pools (what a set-based change pays once), by status, zone, zone key and
+    whether the lead is ready (``pools.ready_clause`` below the pool's maximum attempts)
+    and reopenable (``domain.pool_counters.breakdown_keys`` in SQL)."""
+    from leadapp.services.pools import ready_clause
+
     if not pool_ids:
         return {}
     limits = attempt_limits_query(pool_ids).subquery()
-    has_phone = Lead.phone1.is_not(None)
-    read = (
-        Lead.pool_id, Lead.status, Lead.timezone, Lead.zone_key, Lead.completed,
-        Lead.do_not_call, has_phone, Lead.dial_attempts, limits.c.max_attempts,
-    )  # fmt: skip
+    below = Lead.dial_attempts < sa.func.coalesce(limits.c.max_attempts, rules.DEFAULT_MAX_ATTEMPTS)
+    ready = sa.case((sa.and_(ready_clause(), below), 1), else_=0)
+    reopenable = sa.case((sa.or_(Lead.completed.is_(True), Lead.status == "closed"), 1), else_=0)
     rows = db.session.execute(
-        sa.select(*read, sa.func.count(Lead.id))
+        sa.select(
+            Lead.pool_id, Lead.status, Lead.timezone, Lead.zone_key, ready, reopenable,
+            sa.func.count(Lead.id),
+        )
         .outerjoin(limits, limits.c.pool_id == Lead.pool_id)
         .where(Lead.pool_id.in_(pool_ids))
-        .group_by(*read)
+        # By position: PostgreSQL would not match the CASEs' bound values in a GROUP BY.
+        .group_by(sa.text("1, 2, 3, 4, 5, 6"))
         .execution_options(all_accounts=True)
-    )
+    )  # fmt: skip
     out: dict[tuple[int, str, str], int] = {}
-    for pool_id, status, zone, key, completed, dnc, phone, attempts, limit, n in rows:
-        lead = {
-            "status": status, "timezone": zone, "zone_key": key, "completed": completed,
-            "do_not_call": dnc, "phone1": "+" if phone else None, "dial_attempts": attempts,
-        }  # fmt: skip
-        for kind, value in rules.breakdown_keys(lead, limit or rules.DEFAULT_MAX_ATTEMPTS).items():
-            out[(pool_id, kind, value)] = out.get((pool_id, kind, value), 0) + int(n)
+
+    def add(where: tuple[int, str, str], n: int) -> None:
+        out[where] = out.get(where, 0) + n
+
+    for pool_id, status, zone, key, is_ready, is_reopenable, n in rows:
+        add((pool_id, "status", status), n)
+        add((pool_id, "timezone", zone or ""), n)
+        if is_ready:
+            add((pool_id, "ready_zone", key or ""), n)
+        if is_reopenable:
+            add((pool_id, "reopenable", ""), n)
     return out
 
 
