@@ -5,7 +5,10 @@ After an outbound call is recorded — through the API, the lead page or a comma
 which add an ``Interaction`` — the lead's lease ends, its attempt count grows by one and it
 may be called again only after the recycle delay of the call's outcome (the campaign's
 table; "OTHER" for an outcome it does not list). A callback waits for its own time instead.
-This runs as the interaction is flushed, so no way of recording a call can skip it.
+This runs as the interaction is flushed, so no way of recording a call can skip it. A call
+posted after its lease ran out and the lead went to another agent is recorded as history
+only: the other agent's lease, the attempts and the recycle time stay as they are, and its
+wrap code changes nothing but do-not-call (``leads.record_interaction``).
 """
 
 from __future__ import annotations
@@ -140,9 +143,40 @@ def _settings_of(session: Session, campaign_id: int | None) -> DialSettings | No
     return session.scalar(sa.select(DialSettings).where(DialSettings.campaign_id == campaign_id))
 
 
+def late_call(session: Session, lead_id: int | None, agent_id: int | None) -> bool:
+    """Whether a call ``agent_id`` posts on the lead is a late one: the agent's last lease
+    on it ran out (no outcome, no release) and the lead was leased since to someone else
+    who did not give it back (their lease runs, ran out or ended with their call). Unknown
+    without an agent (or a lease of theirs): then the call is the current one."""
+    if agent_id is None or lead_id is None:
+        return False
+    theirs = session.execute(
+        sa.select(DialLease.id, DialLease.end_reason)
+        .where(DialLease.lead_id == lead_id, DialLease.agent_id == agent_id)
+        .order_by(DialLease.id.desc())
+        .limit(1)
+    ).first()
+    if theirs is None or theirs.end_reason != "expired":
+        return False
+    since = session.scalar(
+        sa.select(DialLease.id)
+        .where(
+            DialLease.lead_id == lead_id,
+            DialLease.id > theirs.id,
+            sa.or_(DialLease.agent_id.is_(None), DialLease.agent_id != agent_id),
+            sa.or_(DialLease.end_reason.is_(None), DialLease.end_reason != "released"),
+        )
+        .limit(1)
+    )
+    return since is not None
+
+
 def after_call(session: Session, interaction: Interaction, lead: Lead) -> None:
     """An outbound call on ``lead`` was recorded: end its lease, count the attempt and set
-    when it may be called again (see the module's rule)."""
+    when it may be called again (see the module's rule). A late call (``late_call``) is
+    history: the lease, attempts and recycle time are the current holder's."""
+    if late_call(session, lead.id, interaction.agent_id):
+        return
     now = utcnow()
     at = interaction.at or now
     lease = session.scalar(

@@ -41,7 +41,7 @@ from leadapp.models import (
 )
 from leadapp.models.base import utcnow
 from leadapp.models.lead import DIRECTIONS
-from leadapp.services import audit, dnc, pool_recount, wrap_codes
+from leadapp.services import audit, dial_settings, dnc, pool_recount, wrap_codes
 from leadapp.services.imports import duplicates as import_duplicates
 from leadapp.services.imports import errors as import_errors
 from leadapp.services.imports import lead_writer
@@ -762,7 +762,13 @@ def record_interaction(
         direction=direction,
         at=at,
     )
-    latest = lead.last_called_at is None or at >= lead.last_called_at
+    # A late call (its lease over, the lead another agent's since) is history only, but
+    # for a person's do-not-call request (``dial_settings.late_call``).
+    late = dial_settings.late_call(db.session, lead.id, agent_id)
+    latest = not late and (lead.last_called_at is None or at >= lead.last_called_at)
+    asked_dnc = late and not lead.do_not_call
+    if asked_dnc and wrap_codes.effect_of(lead.account_id, interaction.wrap_code) == "do_not_call":
+        lead.do_not_call, lead.dnc_reason = True, "hand"
     if latest and (interaction.wrap_code or completed is not None):
         try:
             wrap_codes.apply_outcome(

@@ -294,6 +294,62 @@ def test_releasing_a_lease_that_ran_out_answers_that_it_had_ended(ctx):
     assert dial_queue.release(first.lease) is False
 
 
+def _ann_late_bob_now(ctx, make_user):
+    """Ann's lease on the one lead runs out before she posts her call; Bob leases it."""
+    ann = make_user(ctx, "ann@dialco.test")
+    bob = make_user(ctx, "bob@dialco.test")
+    world = build(ctx, {"A": 1}, leads=1)
+    dial_settings.settings_for(campaign(world)).lease_minutes = 2
+    (hers,) = _next(world, at=AT, agent="ann@dialco.test")
+    hers.lease.expires_at = utcnow() - MIN  # ran out on the real clock
+    hers.lead.next_call_at = AT + MIN
+    db.session.flush()
+    (his,) = _next(world, at=AT + 3 * MIN, agent="bob@dialco.test")
+    db.session.refresh(hers.lease)
+    assert his.lead.id == hers.lead.id and hers.lease.end_reason == "expired"
+    return world, hers.lead, his.lease, ann, bob
+
+
+def test_a_late_outcome_leaves_the_next_agents_lease_and_the_attempts_alone(ctx, make_user):
+    # Ann's outcome came after her lease ran out and Bob had the lead: it ended Bob's
+    # lease (the lead could go to a third caller while Bob was on the phone) and counted
+    # an attempt that was not his call. It is history: recorded, the lead's queue state
+    # stays Bob's.
+    world, lead, his, ann, _bob = _ann_late_bob_now(ctx, make_user)
+    blocked = lead.next_call_at
+    lead_service.record_interaction(
+        lead, campaign=campaign(world), agent_id=ann, wrap_code="NO_ANSWER", at=AT + 4 * MIN
+    )
+    assert his.ended_at is None
+    assert lead.dial_attempts == 0
+    assert lead.next_call_at == blocked
+    assert lead.call_count == 1  # the call itself is recorded
+    assert _next(world, at=AT + 5 * MIN) == []
+
+
+def test_a_late_busy_after_a_sale_does_not_reopen_the_lead(ctx, make_user):
+    world, lead, _his, ann, bob = _ann_late_bob_now(ctx, make_user)
+    lead_service.record_interaction(
+        lead, campaign=campaign(world), agent_id=bob, wrap_code="SALE", at=AT + 4 * MIN
+    )
+    assert (lead.status, lead.completed, lead.dial_attempts) == ("closed", True, 1)
+    lead_service.record_interaction(
+        lead, campaign=campaign(world), agent_id=ann, wrap_code="BUSY", at=AT + 5 * MIN
+    )
+    assert (lead.status, lead.completed, lead.dial_attempts) == ("closed", True, 1)
+    assert _next(world, at=AT + 200 * MIN) == []
+
+
+def test_a_late_do_not_call_request_is_kept(ctx, make_user):
+    # The person asked Ann not to be called again: late or not, that stands.
+    world, lead, his, ann, _bob = _ann_late_bob_now(ctx, make_user)
+    lead_service.record_interaction(
+        lead, campaign=campaign(world), agent_id=ann, wrap_code="DNC", at=AT + 4 * MIN
+    )
+    assert lead.do_not_call is True
+    assert his.ended_at is None
+
+
 def test_an_outcome_ends_the_lease_counts_the_attempt_and_sets_the_recycle_time(ctx):
     world = build(ctx, {"A": 1}, leads=1)
     (handed,) = _next(world)

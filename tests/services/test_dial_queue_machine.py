@@ -94,6 +94,7 @@ class ModelLease:
     agent: str | None
     ends: dt.datetime  # on the machine's clock
     ended: bool = False  # closed in the database (outcome, release, or the lead leased again)
+    reason: str | None = None  # how: "outcome", "released" or "expired"
 
 
 class LeaseMachine(RuleBasedStateMachine):
@@ -159,6 +160,17 @@ class LeaseMachine(RuleBasedStateMachine):
             db.session.expunge_all()  # SQLite gives the next example the same ids
 
     # --- the model ---------------------------------------------------------------------
+
+    def late(self, lead_id: int, agent: str | None) -> bool:
+        """A call the agent posts after their last lease of the lead ran out and the lead
+        was leased since to someone else (anonymous or another agent) who kept it."""
+        mine = [i for i, s in self.leases.items() if s.lead == lead_id and s.agent == agent]
+        if agent is None or not mine or self.leases[max(mine)].reason != "expired":
+            return False
+        return any(
+            i > max(mine) and s.lead == lead_id and s.agent != agent and s.reason != "released"
+            for i, s in self.leases.items()
+        )
 
     def live(self, lead: ModelLead) -> bool:
         return lead.lease is not None and self.clock < self.leases[lead.lease].ends
@@ -229,7 +241,8 @@ class LeaseMachine(RuleBasedStateMachine):
         for h in got:
             lead = self.leads[h.lead.id]
             if lead.lease is not None:
-                self.leases[lead.lease].ended = True  # over; the new lease closes it
+                # Over; the new lease closes it.
+                self.leases[lead.lease].ended, self.leases[lead.lease].reason = True, "expired"
             self.leases[h.lease.id] = ModelLease(lead.id, agent, self.clock + self.lease)
             self.objects[h.lease.id] = h.lease
             lead.lease = h.lease.id
@@ -247,10 +260,15 @@ class LeaseMachine(RuleBasedStateMachine):
             at=self.clock,
             callback_at=callback_at,
         )
+        if self.late(lead.id, agent):
+            # The agent's lease is over and the lead was leased to someone else since: the
+            # call is history, but for a do-not-call request.
+            lead.dnc = lead.dnc or CLOSING.get(code, False)
+            return
         # Whoever holds the lead now, the call ends the lease (issue 18: "recording an
         # outcome ends the lease"), counts the attempt and sets the recycle time.
         if lead.lease is not None:
-            self.leases[lead.lease].ended = True
+            self.leases[lead.lease].ended, self.leases[lead.lease].reason = True, "outcome"
             lead.lease = None
         lead.attempts += 1
         lead.late_calls += late
@@ -296,7 +314,7 @@ class LeaseMachine(RuleBasedStateMachine):
         # not.
         assert released is (not lease.ended and self.clock < lease.ends), (lease_id, lease)
         if not lease.ended:
-            lease.ended = True
+            lease.ended, lease.reason = True, "released" if released else "expired"
             lead = self.leads[lease.lead]
             if lead.lease == lease_id:
                 lead.lease = None
