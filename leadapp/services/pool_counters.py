@@ -214,43 +214,59 @@ def move_breakdowns(connection, moved: dict[tuple[int, str, str], int]) -> None:
         )
 
 
-def breakdown_counts(pool_ids: list[int]) -> dict[tuple[int, str, str], int]:
-    """The breakdowns of ``pool_ids`` counted from their leads: one grouped read of every
-    lead of the pools (what a set-based change pays once), by status, zone, zone key and
-    whether the lead is ready (``pools.ready_clause`` below the pool's maximum attempts)
-    and reopenable (``domain.pool_counters.breakdown_keys`` in SQL)."""
+def recount(
+    pool_ids: list[int] | None,
+) -> tuple[dict[int, dict[str, int]], dict[tuple[int, str, str], int]]:
+    """Per pool its counters, and per (pool, breakdown, key) its leads, counted from the
+    leads of ``pool_ids`` (None: every pool) in one grouped read (what a set-based change
+    pays once), grouped by status, zone and zone key with how many of each group are ready
+    (``pools.ready_clause`` below the pool's maximum attempts), reopenable and used — the
+    rules of ``domain.pool_counters`` in SQL."""
     from leadapp.services.pools import ready_clause
 
-    if not pool_ids:
-        return {}
     limits = attempt_limits_query(pool_ids).subquery()
     below = Lead.dial_attempts < sa.func.coalesce(limits.c.max_attempts, rules.DEFAULT_MAX_ATTEMPTS)
-    ready = sa.case((sa.and_(ready_clause(), below), 1), else_=0)
-    reopenable = sa.case((sa.or_(Lead.completed.is_(True), Lead.status == "closed"), 1), else_=0)
-    rows = db.session.execute(
+    reopenable = sa.or_(Lead.completed.is_(True), Lead.status == "closed")
+    grouped = (Lead.pool_id, Lead.status, Lead.timezone, Lead.zone_key)
+    query = (
         sa.select(
-            Lead.pool_id, Lead.status, Lead.timezone, Lead.zone_key, ready, reopenable,
+            *grouped,
             sa.func.count(Lead.id),
+            *(
+                sa.func.sum(sa.case((condition, 1), else_=0))
+                for condition in (sa.and_(ready_clause(), below), reopenable, Lead.call_count > 0)
+            ),
         )
         .outerjoin(limits, limits.c.pool_id == Lead.pool_id)
-        .where(Lead.pool_id.in_(pool_ids))
-        # By position: PostgreSQL would not match the CASEs' bound values in a GROUP BY.
-        .group_by(sa.text("1, 2, 3, 4, 5, 6"))
-        .execution_options(all_accounts=True)
-    )  # fmt: skip
-    out: dict[tuple[int, str, str], int] = {}
+        .group_by(*grouped)
+    )
+    if pool_ids is not None:
+        query = query.where(Lead.pool_id.in_(pool_ids))
+    counters: dict[int, dict[str, int]] = {}
+    broken_down: dict[tuple[int, str, str], int] = {}
 
     def add(where: tuple[int, str, str], n: int) -> None:
-        out[where] = out.get(where, 0) + n
+        if n:
+            broken_down[where] = broken_down.get(where, 0) + n
 
-    for pool_id, status, zone, key, is_ready, is_reopenable, n in rows:
+    for pool_id, status, zone, key, n, ready, reopenable, used in db.session.execute(query):
+        ready, reopenable, used = int(ready or 0), int(reopenable or 0), int(used or 0)
+        c = counters.setdefault(pool_id, dict.fromkeys(rules.COUNTERS, 0))
+        c["total"] += n
+        c["open"] += n if status == "open" else 0
+        c["closed"] += n if status == "closed" else 0
+        c["ready"] += ready
+        c["used"] += used
         add((pool_id, "status", status), n)
         add((pool_id, "timezone", zone or ""), n)
-        if is_ready:
-            add((pool_id, "ready_zone", key or ""), n)
-        if is_reopenable:
-            add((pool_id, "reopenable", ""), n)
-    return out
+        add((pool_id, "ready_zone", key or ""), ready)
+        add((pool_id, "reopenable", ""), reopenable)
+    return counters, broken_down
+
+
+def breakdown_counts(pool_ids: list[int]) -> dict[tuple[int, str, str], int]:
+    """The breakdowns of ``pool_ids`` counted from their leads (``recount``)."""
+    return recount(pool_ids)[1] if pool_ids else {}
 
 
 def stored_breakdowns(pool_ids: list[int]) -> dict[tuple[int, str, str], int]:
@@ -273,26 +289,24 @@ def breakdown(pool_id: int, kind: str) -> dict[str, int]:
     return {key: int(n) for key, n in rows}
 
 
-def store_breakdowns(pools: list[LeadPool]) -> None:
-    """Count the breakdowns of ``pools`` again and store them (after a set-based change)."""
+def store_breakdowns(pools: list[LeadPool], counted: dict[tuple[int, str, str], int]) -> None:
+    """Store ``counted`` (``recount``'s breakdowns) as the breakdowns of ``pools``."""
     ids = [p.id for p in pools]
     if not ids:
         return
-    counted = breakdown_counts(ids)
     db.session.execute(
         sa.delete(PoolBreakdown)
         .where(PoolBreakdown.pool_id.in_(ids))
         .execution_options(synchronize_session=False, all_accounts=True)
     )
     accounts = {p.id: p.account_id for p in pools}
-    if counted:
-        db.session.execute(
-            sa.insert(PoolBreakdown),
-            [
-                {"account_id": accounts[p], "pool_id": p, "kind": k, "key": key, "leads": n}
-                for (p, k, key), n in sorted(counted.items())
-            ],
-        )
+    rows = [
+        {"account_id": accounts[p], "pool_id": p, "kind": k, "key": key, "leads": n}
+        for (p, k, key), n in sorted(counted.items())
+        if p in accounts
+    ]
+    if rows:
+        db.session.execute(sa.insert(PoolBreakdown), rows)
 
 
 def _expire_moved(session: Session, _context) -> None:

@@ -68,43 +68,17 @@ def ready_clause():
 def pool_counts(pool_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
     """Per pool: total, open, ready to dial apart from the time (``ready_clause`` and
     below the maximum attempts of the campaigns dialling it: ``domain.pool_counters``),
-    closed and used (called at least once) — one grouped query, a full recount."""
-    limits = pool_counters.attempt_limits_query(pool_ids).subquery()
-    below = Lead.dial_attempts < sa.func.coalesce(
-        limits.c.max_attempts, counter_rules.DEFAULT_MAX_ATTEMPTS
-    )
-    query = (
-        sa.select(
-            Lead.pool_id,
-            sa.func.count(Lead.id),
-            sa.func.sum(sa.case((Lead.status == "open", 1), else_=0)),
-            sa.func.sum(sa.case((sa.and_(ready_clause(), below), 1), else_=0)),
-            sa.func.sum(sa.case((Lead.status == "closed", 1), else_=0)),
-            sa.func.sum(sa.case((Lead.call_count > 0, 1), else_=0)),
-        )
-        .outerjoin(limits, limits.c.pool_id == Lead.pool_id)
-        .group_by(Lead.pool_id)
-    )
-    if pool_ids is not None:
-        query = query.where(Lead.pool_id.in_(pool_ids))
-    return {
-        pool_id: {
-            "total": total,
-            "open": int(open_ or 0),
-            "ready": int(ready or 0),
-            "closed": int(closed or 0),
-            "used": int(used or 0),
-        }
-        for pool_id, total, open_, ready, closed, used in db.session.execute(query)
-    }
+    closed and used (called at least once) — a full recount (``pool_counters.recount``)."""
+    return pool_counters.recount(pool_ids)[0]
 
 
 def refresh_counts(pools: list[LeadPool]) -> None:
-    """Store fresh counters on ``pools`` (pools with no leads get zeros)."""
-    counts = pool_counts([p.id for p in pools])
+    """Store fresh counters and breakdowns on ``pools`` (pools with no leads get zeros):
+    one grouped read of their leads."""
+    counts, broken_down = pool_counters.recount([p.id for p in pools])
     now = utcnow()
     for pool in pools:
-        c = counts.get(pool.id, {"total": 0, "open": 0, "ready": 0, "closed": 0, "used": 0})
+        c = counts.get(pool.id, dict.fromkeys(counter_rules.COUNTERS, 0))
         pool.total_count = c["total"]
         pool.open_count = c["open"]
         pool.ready_count = c["ready"]
@@ -112,7 +86,7 @@ def refresh_counts(pools: list[LeadPool]) -> None:
         pool.used_count = c["used"]
         pool.counts_refreshed_at = now
     db.session.flush()
-    pool_counters.store_breakdowns(pools)
+    pool_counters.store_breakdowns(pools, broken_down)
 
 
 def recount_all() -> list[dict]:

@@ -13,7 +13,7 @@ from leadapp.extensions import db
 from leadapp.models import Account, Lead, LeadPool, PoolAssignment
 from leadapp.security import account_scope
 from leadapp.services import accounts as account_service
-from leadapp.services import pools as pool_service
+from leadapp.services import pool_counters
 from tests.test_write_lock import api_token, lock_is_free, sqlite_path
 
 
@@ -40,13 +40,13 @@ def test_a_duplicate_found_through_the_api_counts_its_pool_after_the_commit_unlo
         pool_id, code = pool.id, campaign.api_code
     plaintext = api_token(app, "admin@acme.test")
     free_while_counting = []
-    count = pool_service.pool_counts
+    count = pool_counters.recount
 
     def observed(pool_ids=None):
         free_while_counting.append(lock_is_free(path))
         return count(pool_ids)
 
-    monkeypatch.setattr(pool_service, "pool_counts", observed)
+    monkeypatch.setattr(pool_counters, "recount", observed)
     answer = client.post(
         f"/api/v1/campaigns/{code}/leads",
         data=json.dumps({"phone1": "+14155550132", "first_name": "Again"}),
