@@ -18,8 +18,9 @@ query keys the pages' links and search forms use, filled the same way. Each requ
 a savepoint that is rolled back after it, and the import staging folders are put back, so
 no request changes what the next one sees.
 
-``make test`` runs the bounded pass (about a minute); the slow test sweeps every object of
-every state, the other account's objects of each state and hostile forms as each principal.
+``make test`` runs the bounded pass (about a minute; in CI's PostgreSQL pass only the hostile
+values whose fate depends on the database); the slow test sweeps every object of every
+state, the other account's objects of each state and hostile forms as each principal.
 """
 
 from __future__ import annotations
@@ -141,13 +142,34 @@ def combinations(endpoint, rule, p, worlds, r: Reach):
                 yield f"{variable}={what}", url
 
 
-# Hostile values for the bounded pass: all of them on the first object, these on the others.
+# Hostile values for the bounded pass: all of them on the first object, these on the others
+# (and, as a supervisor, on the first only).
 HOSTILE_ON_EVERY_STATE = ("spaces", "2**31")
+# CI's PostgreSQL pass sends the values whose fate depends on the database (a column's
+# length, INTEGER and BIGINT range, a number column given text); the SQLite pass sends all.
+HOSTILE_FOR_THE_DATABASE = ("long", "2**31", "2**63", "wrong type")
+
+
+def hostile_values(dialect: str, every: bool) -> dict[str, str]:
+    if every or dialect == "sqlite":
+        return HOSTILE
+    return {k: v for k, v in HOSTILE.items() if k in HOSTILE_FOR_THE_DATABASE}
+
+
+def post_reach(p: Principal, every: bool) -> Reach:
+    """As ``reach``, but in the bounded pass only alpha's admin posts to absurd URL values:
+    each POST route is still refused those by someone, and beta's supervisor reads them in
+    the GETs (a POST with them answers the same 404 a GET does)."""
+    if every:
+        return reach(p, every)
+    r = reach(p, every)
+    return Reach(r.own_every_state, r.other_every_state, p.name == "alpha admin")
 
 
 def crawl(app, worlds: dict[str, World], tmp_path: Path, every: bool) -> Crawler:
     with app.app_context():
         connection = db.session.bind  # the test's connection (tests/conftest.py)
+        hostile = hostile_values(connection.dialect.name, every)
     backup = tmp_path / "staging-backup"
     backup.mkdir()
     crawler = Crawler(app, connection, worlds, backup)
@@ -189,7 +211,7 @@ def crawl(app, worlds: dict[str, World], tmp_path: Path, every: bool) -> Crawler
             fields = set(API_FIELDS if api else forms.fields.get(endpoint) or forms.all_fields())
             for method in (m for m in methods if m != "GET"):
                 for p in people:
-                    urls = list(combinations(endpoint, rule, p, worlds, reach(p, every)))
+                    urls = list(combinations(endpoint, rule, p, worlds, post_reach(p, every)))
                     answered = {
                         url: crawler.request(endpoint, method, url, p, f"{what} empty", api=api)
                         for what, url in urls
@@ -208,8 +230,9 @@ def crawl(app, worlds: dict[str, World], tmp_path: Path, every: bool) -> Crawler
                         # would only be refused the same way.
                         own = [(w, u) for w, u in own[:1] if answered.get(u) != 403]
                     for i, (what, url) in enumerate(own):
-                        for name, value in HOSTILE.items():
-                            if i and not every and name not in HOSTILE_ON_EVERY_STATE:
+                        for name, value in hostile.items():
+                            later = i or p.role == "supervisor"
+                            if later and not every and name not in HOSTILE_ON_EVERY_STATE:
                                 continue
                             data = dict.fromkeys(fields, value)
                             crawler.request(

@@ -259,18 +259,37 @@ TEMPLATE = re.compile(r"<template\b[^>]*>(.*?)</template>", re.S | re.I)
 
 
 # The same answer is often sent again (a refusal page, a page that ignores a hostile query
-# key): it parses the same, so it is parsed once. html5lib is pure Python and was a third of
-# the crawl's time.
+# key), or the same page for another object of the same state, which differs only in its
+# text and attribute values (names, ids, counts, dates, the value a hostile query echoes):
+# it parses the same, so it is parsed once. html5lib is pure Python and was half of the
+# crawl's time. The page's skeleton (tags and attribute names; Jinja escapes every value,
+# and tests/hostile/ sends the markup that would break out of one) is only the cache's
+# key: what is parsed is always the answer itself.
 _PARSED: dict[tuple[str, bool], object] = {}
+_SKELETONS: set[tuple[str, bool]] = set()
+TEXT = re.compile(r">[^<]+<")
+ATTRIBUTE_VALUE = re.compile(r'="[^"]*"')
 
 
-def parse_html(text: str, fragment: bool):
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def parse_html(text: str, fragment: bool, tree_wanted: bool = True):
     """Parse strictly (html5lib: the first parse error raises, with its position); an
-    answer already parsed gives its tree again."""
-    key = (hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), fragment)
-    if key not in _PARSED:
-        _PARSED[key] = _parse(text, fragment)
-    return _PARSED[key]
+    answer already parsed gives its tree again. Without ``tree_wanted`` (only whether it
+    parses), an answer of a skeleton already parsed is not parsed again (returns None)."""
+    skeleton = (_digest(ATTRIBUTE_VALUE.sub('=""', TEXT.sub("><", text))), fragment)
+    key = (_digest(text), fragment)
+    if key in _PARSED:
+        return _PARSED[key]
+    if not tree_wanted and skeleton in _SKELETONS:
+        return None
+    tree = _parse(text, fragment)
+    _SKELETONS.add(skeleton)
+    if tree_wanted:
+        _PARSED[key] = tree
+    return tree
 
 
 def _parse(text: str, fragment: bool):
@@ -389,7 +408,7 @@ class Crawler:
         if response.mimetype == "text/html" and text.strip():
             fragment = not text.lstrip()[:15].lower().startswith("<!doctype")
             try:
-                tree = parse_html(text, fragment)
+                tree = parse_html(text, fragment, tree_wanted=bool(read_pages and code == 200))
             except Exception as exc:
                 return f"HTML does not parse: {exc}"
             if read_pages and code == 200:
