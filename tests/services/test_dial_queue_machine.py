@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -33,6 +32,7 @@ from leadapp.models.base import utcnow
 from leadapp.security import account_scope
 from leadapp.services import dial_candidates, dial_queue, dial_settings
 from leadapp.services import leads as lead_service
+from tests.machines import machine_settings
 from tests.services.dial_helpers import add_leads, build
 
 MIN = dt.timedelta(minutes=1)
@@ -377,11 +377,5 @@ def test_leases_equal_a_plain_model_of_each_lead(app, make_account, make_user):
     with app.app_context(), account_scope(account_id):
         run_state_machine_as_test(
             LeaseMachine,
-            settings=settings(
-                max_examples=10,
-                stateful_step_count=20,
-                deadline=None,
-                suppress_health_check=[HealthCheck.too_slow],
-                database=None,
-            ),
+            settings=machine_settings(10, 20),
         )

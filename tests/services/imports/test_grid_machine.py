@@ -5,7 +5,6 @@ hand to a plain pandas table of the file, checked with the domain's phone rules.
 from __future__ import annotations
 
 import pandas as pd
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -21,6 +20,7 @@ from leadapp.security import account_scope
 from leadapp.services.imports import analyse as import_analyse
 from leadapp.services.imports import edits as import_edits
 from leadapp.services.imports import grid as import_grid
+from tests.machines import machine_settings
 from tests.services.imports.staging_helpers import staged_import
 
 # A few numbers, some the same number written differently (duplicates), some invalid.
@@ -160,11 +160,5 @@ def test_check_data_edits_equal_editing_the_file_by_hand(app, make_account, tmp_
     with app.app_context(), account_scope(account_id):
         run_state_machine_as_test(
             CheckData,
-            settings=settings(
-                max_examples=20,
-                stateful_step_count=10,
-                deadline=None,
-                suppress_health_check=[HealthCheck.too_slow],
-                database=None,
-            ),
+            settings=machine_settings(20, 10, on_postgresql=5),
         )
