@@ -69,7 +69,7 @@ def main() -> int:
     )
     a = ap.parse_args()
 
-    from dialer import ALL_DAY, build, set_total
+    from dialer import ALL_DAY, app_environ, build, set_total
     from flask_migrate import upgrade
 
     from leadapp import create_app
@@ -80,16 +80,9 @@ def main() -> int:
     kind = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     try:
         with tempfile.TemporaryDirectory(prefix="leadapp-dialprof-") as tmp:
-            environ = {
-                "DATABASE_URL": url,
-                "LEADAPP_ENV": "production",
-                "LEADAPP_INSTANCE": str(Path(tmp) / "instance"),
-                "SECRET_KEY": "bench",
-                "REDIS_URL": "redis://127.0.0.1:6379/15",
-            }
             app = create_app(
                 "production",
-                environ=environ,
+                environ=app_environ(url, tmp),
                 PASSWORD_HASH_METHOD="pbkdf2:sha256:1",  # noqa: S106
             )
             with app.app_context():
