@@ -410,8 +410,8 @@ def print_run(number: int, run: dict) -> None:
         f"run {number}: whole {run['whole']:.2f} s ({phases}); floor {run['floor']:.2f} s; "
         f"ratio {run['ratio']:.2f}; writer waited for the builder "
         f"{run['builder']['writer waited for the builder']:.2f} s, builder busy "
-        f"{run['builder']['builder busy']:.2f} s; load average 1/5 min {b1:.1f}/{b5:.1f} "
-        f"before, {a1:.1f}/{a5:.1f} after",
+        f"{run['builder']['builder busy']:.2f} s; peak memory so far {run['engine_peak']:,.0f} "
+        f"MiB; load average 1/5 min {b1:.1f}/{b5:.1f} before, {a1:.1f}/{a5:.1f} after",
         flush=True,
     )
 
