@@ -30,7 +30,7 @@ NEW_LEAD = {
 COUNTERS = ("total", "open", "ready", "closed", "used")
 # The breakdowns kept beside the counters (``models.PoolBreakdown``): per kind, the key a
 # lead counts under, or None where it does not count.
-BREAKDOWNS = ("status", "timezone", "ready_zone", "reopenable")
+BREAKDOWNS = ("status", "timezone", "ready_zone", "ready_attempts", "reopenable")
 # Without a campaign that dials the pool: a new campaign's maximum attempts.
 DEFAULT_MAX_ATTEMPTS = 5
 
@@ -58,13 +58,27 @@ def adds(lead: Mapping, max_attempts: int) -> dict[str, int]:
     }
 
 
+def attempts_key(attempts: int, zone_key: str | None) -> str:
+    """The "ready_attempts" key of a ready lead: its attempts, then its zone key."""
+    return f"{attempts}:{zone_key or ''}"
+
+
+def parse_attempts_key(key: str) -> tuple[int, str]:
+    """(attempts, zone key, '' for none) of a "ready_attempts" key."""
+    attempts, _, zone = key.partition(":")
+    return int(attempts), zone
+
+
 def breakdown_keys(lead: Mapping, max_attempts: int) -> dict[str, str]:
     """Per breakdown, the key ``lead`` counts under ('' for an unknown value): its status,
-    its time zone, its zone key when ready, and '' in "reopenable" when it is completed or
-    closed (what "Reset" would reopen). A breakdown the lead is not in is left out."""
+    its time zone, its zone key when ready, its attempts and zone key when ready (a
+    campaign allowing fewer attempts than the pool's limit adds up the keys below its own:
+    the campaign page), and '' in "reopenable" when it is completed or closed (what
+    "Reset" would reopen). A breakdown the lead is not in is left out."""
     keys = {"status": lead["status"], "timezone": lead["timezone"] or ""}
     if is_ready(lead, max_attempts):
         keys["ready_zone"] = lead["zone_key"] or ""
+        keys["ready_attempts"] = attempts_key(lead["dial_attempts"] or 0, lead["zone_key"])
     if lead["completed"] or lead["status"] == "closed":
         keys["reopenable"] = ""
     return keys

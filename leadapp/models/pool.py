@@ -117,8 +117,10 @@ class PoolBreakdown(AccountScoped, db.Model):
     transaction that changes a lead, like the pool's counters (``services.pool_counters``):
     ``status`` (each lead status), ``timezone`` (the lead's zone, '' unknown),
     ``ready_zone`` (ready leads per calling-hours zone key, '' none: what "Callable now"
-    adds up for the keys inside the hours) and ``reopenable`` (completed or closed, key
-    ''). The pool page's charts and "Callable now" read these rows, never the leads."""
+    adds up for the keys inside the hours), ``ready_attempts`` (ready leads per attempts
+    and zone key, 'attempts:zone key': what the campaign page adds up below its campaign's
+    maximum attempts) and ``reopenable`` (completed or closed, key ''). The pool page's
+    charts and "Callable now" read these rows, never the leads."""
 
     __tablename__ = "pool_breakdowns"
     __table_args__ = (
@@ -131,5 +133,6 @@ class PoolBreakdown(AccountScoped, db.Model):
 
     pool_id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
-    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    # A zone key (255 at most) with its attempts before it ("ready_attempts").
+    key: Mapped[str] = mapped_column(sa.String(270), primary_key=True)
     leads: Mapped[int] = mapped_column(default=0)

@@ -25,7 +25,7 @@ from leadapp.extensions import db
 from leadapp.models import Campaign, DialLease, Lead
 from leadapp.models.base import utcnow
 from leadapp.services import campaigns as campaign_service
-from leadapp.services import dial_candidates
+from leadapp.services import dial_candidates, pool_ready
 from leadapp.services.dial_settings import settings_for
 
 PREVIEW = 20
@@ -73,6 +73,39 @@ def _count(plan, settings, at, zones) -> int:
     )
 
 
+def _figures(plans, settings, at) -> dict[int, tuple[int, int]]:
+    """Per pool: (callable now, ready to dial) — its eligible leads in the zone keys open at
+    ``at``, and in all its zone keys (0 for a pool not dialled today). Read from the stored
+    breakdowns less the leads waiting (``pool_ready.eligible_by_zone``): a cost that does
+    not grow with the pools. Counted over the leads only where those cannot answer: a pool
+    with a day count (its figure is within the positions released so far, ``dial_order <
+    released``, which the breakdowns do not split), and — a guard, not a case met — a
+    campaign allowing more attempts than its pools' limit (the limit is the most any
+    campaign dialling the pool allows, and changing it recounts the pools in the same
+    transaction: ``pool_counters.attempt_limits_watched``)."""
+    stored_plans = [p for p in plans if p.released is None]
+    by_zone = pool_ready.eligible_by_zone(
+        [p.pool.id for p in stored_plans],
+        settings.max_attempts,
+        at,
+        at - dial_candidates.CALLBACK_GRACE,
+    )
+    out = {}
+    for plan in plans:
+        if by_zone is None or plan.released is not None:
+            callable_now = _count(plan, settings, at, plan.zones)
+            ready = _count(plan, settings, at, plan.all_zones) if not plan.why_not else 0
+        else:
+
+            def added(zones, pool_id=plan.pool.id):
+                return sum(max(by_zone.get((pool_id, z or ""), 0), 0) for z in set(zones))
+
+            callable_now = added(plan.zones)
+            ready = added(plan.all_zones) if not plan.why_not else 0
+        out[plan.pool.id] = (callable_now, ready)
+    return out
+
+
 def panel(campaign: Campaign, at: dt.datetime | None = None) -> dict:
     """The Dialing section's figures at ``at`` (naive UTC, default now)."""
     at = at or utcnow()
@@ -93,10 +126,10 @@ def panel(campaign: Campaign, at: dt.datetime | None = None) -> dict:
         ).all()
     )
     total_handed = sum(handed.values())
+    figures = _figures(plans, settings, at)
     lines = []
     for plan in plans:
-        callable_now = _count(plan, settings, at, plan.zones)
-        ready = _count(plan, settings, at, plan.all_zones) if not plan.why_not else 0
+        callable_now, ready = figures[plan.pool.id]
         why = plan.why_not
         if why is None and callable_now == 0:
             why = "nothing to dial now" if ready else "no lead left to dial"

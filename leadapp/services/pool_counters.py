@@ -219,15 +219,16 @@ def recount(
 ) -> tuple[dict[int, dict[str, int]], dict[tuple[int, str, str], int]]:
     """Per pool its counters, and per (pool, breakdown, key) its leads, counted from the
     leads of ``pool_ids`` (None: every pool) in one grouped read (what a set-based change
-    pays once), grouped by status, zone and zone key with how many of each group are ready
-    (``pools.ready_clause`` below the pool's maximum attempts), reopenable and used — the
-    rules of ``domain.pool_counters`` in SQL."""
+    pays once), grouped by status, zone, zone key and attempts with how many of each group
+    are ready (``pools.ready_clause`` below the pool's maximum attempts), reopenable and
+    used — the rules of ``domain.pool_counters`` in SQL."""
     from leadapp.services.pools import ready_clause
 
     limits = attempt_limits_query(pool_ids).subquery()
     below = Lead.dial_attempts < sa.func.coalesce(limits.c.max_attempts, rules.DEFAULT_MAX_ATTEMPTS)
     reopenable = sa.or_(Lead.completed.is_(True), Lead.status == "closed")
-    grouped = (Lead.pool_id, Lead.status, Lead.timezone, Lead.zone_key)
+    # The attempts too, for "ready_attempts": a handful of values per zone key.
+    grouped = (Lead.pool_id, Lead.status, Lead.timezone, Lead.zone_key, Lead.dial_attempts)
     query = (
         sa.select(
             *grouped,
@@ -249,7 +250,8 @@ def recount(
         if n:
             broken_down[where] = broken_down.get(where, 0) + n
 
-    for pool_id, status, zone, key, n, ready, reopenable, used in db.session.execute(query):
+    rows = db.session.execute(query)
+    for pool_id, status, zone, key, attempts, n, ready, reopenable, used in rows:
         ready, reopenable, used = int(ready or 0), int(reopenable or 0), int(used or 0)
         c = counters.setdefault(pool_id, dict.fromkeys(rules.COUNTERS, 0))
         c["total"] += n
@@ -260,6 +262,7 @@ def recount(
         add((pool_id, "status", status), n)
         add((pool_id, "timezone", zone or ""), n)
         add((pool_id, "ready_zone", key or ""), ready)
+        add((pool_id, "ready_attempts", rules.attempts_key(attempts or 0, key)), ready)
         add((pool_id, "reopenable", ""), reopenable)
     return counters, broken_down
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from leadapp.domain import pool_counters as rules
 from leadapp.extensions import db
-from leadapp.models import DialSettings, Lead, LeadPool, PoolAssignment
+from leadapp.models import DialSettings, Lead, LeadPool, PoolAssignment, PoolBreakdown
 from leadapp.models.lead import CALLED_SINCE
 from leadapp.services import dial_hours
 from leadapp.services.dial_candidates import dialable
@@ -103,14 +103,21 @@ def waiting(now: dt.datetime):
 def waiting_by_zone(pool_ids: list[int], now: dt.datetime) -> dict[tuple[int, str], int]:
     """Per (pool, zone key, '' for none): the counted leads waiting for a time at ``now``
     (as in ``waiting``), in one statement over the indexes of those leads alone."""
-    limit = _limit()
+    counted = _counted(_limit())
+    return _waiting_by_zone(pool_ids, counted, now, Lead.callback_at > now)
+
+
+def _waiting_by_zone(pool_ids, counted, now, called_back) -> dict[tuple[int, str], int]:
+    """Per (pool, zone key): the ``counted`` leads leased or recycling at ``now``, and those
+    free of it but held by a callback (``called_back``), read on the indexes of those leads
+    alone (``ix_leads_pool_next_call``, ``ix_leads_callbacks``)."""
     zone = sa.func.coalesce(Lead.zone_key, "")
     held = (
         sa.select(Lead.pool_id, zone.label("zone"), sa.func.count(Lead.id).label("n"))
         .join(LeadPool, LeadPool.id == Lead.pool_id)
         .where(
             Lead.pool_id.in_(pool_ids),
-            *_counted(limit),
+            *counted,
             sa.text(f"leads.{CALLED_SINCE}"),  # the index's own condition, as it is written
             Lead.next_call_at > now,
         )
@@ -119,12 +126,7 @@ def waiting_by_zone(pool_ids: list[int], now: dt.datetime) -> dict[tuple[int, st
     called_back_later = (
         sa.select(Lead.pool_id, zone.label("zone"), sa.func.count(Lead.id).label("n"))
         .join(LeadPool, LeadPool.id == Lead.pool_id)
-        .where(
-            Lead.pool_id.in_(pool_ids),
-            Lead.callback_at > now,
-            Lead.next_call_at <= now,
-            *_counted(limit),
-        )
+        .where(Lead.pool_id.in_(pool_ids), called_back, Lead.next_call_at <= now, *counted)
         .group_by(Lead.pool_id, zone)
     )
     out: dict[tuple[int, str], int] = {}
@@ -190,3 +192,44 @@ def ready_now(pools: list[LeadPool], today: dt.date, now: dt.datetime) -> dict[i
 
 def ready_one(pool: LeadPool, today: dt.date, now: dt.datetime) -> int:
     return ready_now([pool], today, now)[pool.id]
+
+
+def eligible_by_zone(
+    pool_ids: list[int], max_attempts: int, at: dt.datetime, grace_at: dt.datetime
+) -> dict[tuple[int, str], int] | None:
+    """Per (pool, zone key, '' for none): the leads ``dial_candidates.eligible`` lets any
+    agent have at ``at`` (naive UTC) under a campaign's ``max_attempts`` — the pools'
+    schedules and day counts apart — at a cost that does not grow with the pools: the
+    stored "ready_attempts" breakdowns below ``max_attempts``, less the counted leads that
+    wait (leased or recycling; a callback not yet due; another agent's callback due since
+    ``grace_at``), read on the indexes that hold only those (``ix_leads_pool_next_call``,
+    ``ix_leads_callbacks``: leads called recently or given a callback, not the pool).
+    None when a pool's counters use a lower limit than ``max_attempts`` (they do not count
+    the leads between): the caller counts."""
+    if not pool_ids:
+        return {}
+    from leadapp.services.pool_counters import attempt_limits
+
+    limits = attempt_limits(db.session.connection(), pool_ids)
+    if any(limits.get(p, rules.DEFAULT_MAX_ATTEMPTS) < max_attempts for p in pool_ids):
+        return None
+    out: dict[tuple[int, str], int] = {}
+    stored = db.session.execute(
+        sa.select(PoolBreakdown.pool_id, PoolBreakdown.key, PoolBreakdown.leads)
+        .where(PoolBreakdown.pool_id.in_(pool_ids), PoolBreakdown.kind == "ready_attempts")
+        .execution_options(all_accounts=True)
+    )
+    for pool_id, key, n in stored:
+        attempts, zone = rules.parse_attempts_key(key)
+        if attempts < max_attempts:
+            out[(pool_id, zone)] = out.get((pool_id, zone), 0) + int(n)
+    counted = (dialable(), Lead.phone1.is_not(None), Lead.dial_attempts < max_attempts)
+    # Free of a lease and recycle delay, but held by a callback: not due yet, or another
+    # agent's due within the grace period (``dial_candidates.eligible``, for no agent).
+    called_back = sa.and_(
+        Lead.callback_at > grace_at,
+        sa.or_(Lead.callback_at > at, Lead.callback_agent_id.is_not(None)),
+    )
+    for where, n in _waiting_by_zone(pool_ids, counted, at, called_back).items():
+        out[where] = out.get(where, 0) - n
+    return out

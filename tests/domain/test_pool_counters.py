@@ -1,6 +1,13 @@
 """What one lead adds to its pool's counters, and the deltas of a change."""
 
-from leadapp.domain.pool_counters import NEW_LEAD, adds, breakdown_deltas, breakdown_keys, deltas
+from leadapp.domain.pool_counters import (
+    NEW_LEAD,
+    adds,
+    breakdown_deltas,
+    breakdown_keys,
+    deltas,
+    parse_attempts_key,
+)
 
 
 def lead(pool_id=1, **changes):
@@ -39,12 +46,17 @@ def test_breakdown_keys_and_their_deltas():
     ny = {"timezone": "America/New_York", "zone_key": "America/New_York|US|NY"}
     assert breakdown_keys(lead(**ny), 5) == {
         "status": "open", "timezone": "America/New_York", "ready_zone": "America/New_York|US|NY",
+        "ready_attempts": "0:America/New_York|US|NY",
     }  # fmt: skip
     # Unknown values count under ''; a closed or completed lead is reopenable, not ready.
     assert breakdown_keys(lead(status="closed"), 5) == {
         "status": "closed", "timezone": "", "reopenable": "",
     }  # fmt: skip
     assert "ready_zone" not in breakdown_keys(lead(dial_attempts=2, **ny), 2)
+    # Ready leads by their attempts too: a campaign allowing fewer adds up the keys below.
+    assert breakdown_keys(lead(dial_attempts=1), 2)["ready_attempts"] == "1:"
+    assert parse_attempts_key("1:") == (1, "")
+    assert parse_attempts_key("12:America/New_York|US|NY") == (12, "America/New_York|US|NY")
     changes = [
         (None, lead(**ny)),  # new
         (lead(**ny), lead(timezone="America/Chicago", zone_key="America/Chicago|US|TX")),
@@ -56,7 +68,9 @@ def test_breakdown_keys_and_their_deltas():
         (1, "status", "open"): 1,
         (1, "timezone", "America/Chicago"): 1,
         (1, "ready_zone", "America/Chicago|US|TX"): 1,
+        (1, "ready_attempts", "0:America/Chicago|US|TX"): 1,
         (2, "status", "open"): -1,
         (2, "timezone", ""): -1,
         (2, "ready_zone", ""): -1,
+        (2, "ready_attempts", "0:"): -1,
     }

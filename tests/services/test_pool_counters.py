@@ -195,18 +195,23 @@ def test_outcomes_recorded_at_once_leave_the_counters_equal_to_a_recount(committ
 
 
 def test_the_migration_counts_the_breakdowns_as_the_service_does(app_ctx, make_account):
-    """Migration 0025 fills the breakdowns of the leads already there: its counts equal the
-    service's recount (statuses, zones, ready zone keys under each pool's maximum,
-    reopenable leads, a pool no campaign dials)."""
+    """Migrations 0025 and 0026 fill the breakdowns of the leads already there: their
+    counts equal the service's recount (statuses, zones, ready zone keys and ready
+    attempts under each pool's maximum, reopenable leads, a pool no campaign dials)."""
     import importlib.util
     from pathlib import Path
 
     from leadapp.services import pool_counters
 
-    path = Path(__file__).parents[2] / "migrations" / "versions" / "0025_pool_breakdowns.py"
-    spec = importlib.util.spec_from_file_location("migration_0025", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    def load(name):
+        path = Path(__file__).parents[2] / "migrations" / "versions" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        return migration
+
+    migration = load("0025_pool_breakdowns")
+    attempts = load("0026_ready_attempts_breakdown")
     account_id = make_account("acme")
     with account_scope(account_id):
         campaign, pool = world(account_id, 6, max_attempts=2)
@@ -226,7 +231,7 @@ def test_the_migration_counts_the_breakdowns_as_the_service_does(app_ctx, make_a
         dialect = db.session.connection().dialect.name
         filled = {
             (pool_id, kind, key): n
-            for select in migration.fill_selects(dialect)
+            for select in [*migration.fill_selects(dialect), attempts.fill_select(dialect)]
             for _account, pool_id, kind, key, n in db.session.execute(sa.text(select))
             if pool_id in ids
         }
@@ -234,3 +239,8 @@ def test_the_migration_counts_the_breakdowns_as_the_service_does(app_ctx, make_a
         assert filled == pool_counters.stored_breakdowns(sorted(ids))
         assert filled[(pool.id, "reopenable", "")] == 1  # the sale
         assert filled[(other.id, "reopenable", "")] == 1  # the completed lead moved there
+        by_kind = {kind: 0 for kind in ("ready_zone", "ready_attempts")}
+        for (pool_id, kind, _key), n in filled.items():
+            if pool_id == pool.id and kind in by_kind:
+                by_kind[kind] += n
+        assert by_kind["ready_zone"] == by_kind["ready_attempts"] > 0
