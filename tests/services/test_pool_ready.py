@@ -20,6 +20,7 @@ from tests.services.dial_helpers import build, campaign
 from tests.services.test_dial_queue import ALL_DAY
 
 HOUR = dt.timedelta(hours=1)
+MINUTE = dt.timedelta(minutes=1)
 
 
 @pytest.fixture
@@ -100,12 +101,7 @@ def test_the_pools_schedule_decides_whether_it_is_ready_at_all(ctx):
     assert _shown(pool, today, now) == dict.fromkeys(("ready_now", "grid", "stats", "api"), 0)
 
 
-def test_the_leads_waiting_for_a_time_are_counted_on_their_indexes_alone(ctx):
-    """Flat cost: the part that changes with the clock reads the index of the leads leased
-    or recycling (ix_leads_pool_next_call) and the callbacks' (ix_leads_callbacks), never
-    the pool's other leads."""
-    world = build(ctx, {"A": 1}, leads=20)
-    now = utcnow()
+def _statements_of(read) -> list[tuple[str, object]]:
     seen = []
 
     def remember(_conn, _cursor, statement, parameters, *_args):
@@ -114,12 +110,15 @@ def test_the_leads_waiting_for_a_time_are_counted_on_their_indexes_alone(ctx):
     engine = db.session.get_bind().engine
     sa.event.listen(engine, "before_cursor_execute", remember)
     try:
-        db.session.execute(
-            sa.select(pool_ready.waiting(now)).where(LeadPool.id == world.pools["A"])
-        )
+        read()
     finally:
         sa.event.remove(engine, "before_cursor_execute", remember)
-    ((statement, parameters),) = seen
+    return seen
+
+
+def _assert_read_on_the_waiting_indexes(statement, parameters) -> None:
+    """``statement`` (held leads UNION ALL called back ones) reads ix_leads_pool_next_call
+    and ix_leads_callbacks."""
     conn = db.session.connection()
     indexes = ("ix_leads_pool_next_call", "ix_leads_callbacks")
     if conn.dialect.name == "postgresql":
@@ -138,3 +137,29 @@ def test_the_leads_waiting_for_a_time_are_counted_on_their_indexes_alone(ctx):
     plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
     for index in indexes:
         assert any(index in line for line in plan), plan
+
+
+def test_the_leads_waiting_for_a_time_are_counted_on_their_indexes_alone(ctx):
+    """Flat cost: the part that changes with the clock reads the index of the leads leased
+    or recycling (ix_leads_pool_next_call) and the callbacks' (ix_leads_callbacks), never
+    the pool's other leads."""
+    world = build(ctx, {"A": 1}, leads=20)
+    now = utcnow()
+    ((statement, parameters),) = _statements_of(
+        lambda: db.session.execute(
+            sa.select(pool_ready.waiting(now)).where(LeadPool.id == world.pools["A"])
+        )
+    )
+    _assert_read_on_the_waiting_indexes(statement, parameters)
+
+
+def test_the_campaign_pages_waiting_leads_are_read_on_their_indexes_alone(ctx):
+    """The same for the campaign page's figures (``eligible_by_zone``): the leads held by a
+    lease, a recycle delay or a callback, per zone key."""
+    world = build(ctx, {"A": 1}, leads=20)
+    now = utcnow()
+    seen = _statements_of(
+        lambda: pool_ready.eligible_by_zone([world.pools["A"]], 5, now, now - 5 * MINUTE)
+    )
+    ((statement, parameters),) = [(s, p) for s, p in seen if "UNION ALL" in s]
+    _assert_read_on_the_waiting_indexes(statement, parameters)
