@@ -75,14 +75,15 @@ def _count(plan, settings, at, zones) -> int:
 
 def _figures(plans, settings, at) -> dict[int, tuple[int, int]]:
     """Per pool: (callable now, ready to dial) — its eligible leads in the zone keys open at
-    ``at``, and in all its zone keys (0 for a pool not dialled today). Read from the stored
-    breakdowns less the leads waiting (``pool_ready.eligible_by_zone``): a cost that does
-    not grow with the pools. Counted over the leads only where those cannot answer: a pool
-    with a day count (its figure is within the positions released so far, ``dial_order <
-    released``, which the breakdowns do not split), and — a guard, not a case met — a
-    campaign allowing more attempts than its pools' limit (the limit is the most any
-    campaign dialling the pool allows, and changing it recounts the pools in the same
-    transaction: ``pool_counters.attempt_limits_watched``)."""
+    ``at``, and in all its zone keys whatever the hour (a pool not dialled today has none:
+    0). Read from the stored breakdowns less the leads waiting
+    (``pool_ready.eligible_by_zone``): a cost that does not grow with the pools. Counted
+    over the leads only where those cannot answer: a pool with a day count (its figure is
+    within the positions released so far, ``dial_order < released``, which the breakdowns
+    do not split), and — a guard, not a case met — a campaign allowing more attempts than
+    its pools' limit (the limit is the most any campaign dialling the pool allows, and
+    changing it recounts the pools in the same transaction:
+    ``pool_counters.attempt_limits_watched``)."""
     stored_plans = [p for p in plans if p.released is None]
     by_zone = pool_ready.eligible_by_zone(
         [p.pool.id for p in stored_plans],
@@ -94,14 +95,14 @@ def _figures(plans, settings, at) -> dict[int, tuple[int, int]]:
     for plan in plans:
         if by_zone is None or plan.released is not None:
             callable_now = _count(plan, settings, at, plan.zones)
-            ready = _count(plan, settings, at, plan.all_zones) if not plan.why_not else 0
+            ready = _count(plan, settings, at, plan.all_zones)
         else:
 
             def added(zones, pool_id=plan.pool.id):
                 return sum(max(by_zone.get((pool_id, z or ""), 0), 0) for z in set(zones))
 
             callable_now = added(plan.zones)
-            ready = added(plan.all_zones) if not plan.why_not else 0
+            ready = added(plan.all_zones)
         out[plan.pool.id] = (callable_now, ready)
     return out
 
@@ -214,7 +215,9 @@ def preview(campaign: Campaign, at: dt.datetime, count: int = PREVIEW) -> list[d
 def _ready_leads(campaign: Campaign, at: dt.datetime) -> Iterator[list[Lead]]:
     """The campaign's leads ready to dial (every rule but the hour of day), in batches."""
     settings = settings_for(campaign)
-    plans = [p for p in dial_candidates.plans(campaign, at) if not p.why_not and p.all_zones]
+    # Outside the calling hours too: a list loaded tonight is dialled tomorrow (a pool not
+    # dialled today has no zone keys).
+    plans = [p for p in dial_candidates.plans(campaign, at) if p.all_zones]
     for plan in plans:
         last = 0
         conditions = dial_candidates.eligible(plan, settings, at, None)

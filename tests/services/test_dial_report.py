@@ -44,7 +44,7 @@ def _counted(world, at) -> dict[int, tuple[int, int]]:
             conditions = dial_candidates.eligible(plan, settings, at, None)
             return db.session.scalar(sa.select(sa.func.count(Lead.id)).where(*conditions, keyed))
 
-        out[plan.pool.id] = (count(plan.zones), count(plan.all_zones) if not plan.why_not else 0)
+        out[plan.pool.id] = (count(plan.zones), count(plan.all_zones))
     return out
 
 
@@ -127,3 +127,21 @@ def test_a_change_of_maximum_attempts_is_seen_at_once(ctx):
         db.session.flush()
         assert recounted([pool.id])
         assert _shown(world, AT) == _counted(world, AT) == {pool.id: (ready, ready)}
+
+
+def test_ready_to_dial_does_not_depend_on_the_hour(ctx):
+    """Issue 18: "Ready to dial" means exactly "eligible apart from the hour of day". At
+    03:00 in Chicago, outside the calling hours everywhere, nothing is callable now but
+    every lead is still ready — on the page and in the export for dialers that load lists
+    (both were empty at night)."""
+    world = build(ctx, {"A": 1}, leads=4)
+    pool = db.session.get(LeadPool, world.pools["A"])
+    pool_service.refresh_counts([pool])
+    night = dt.datetime(2026, 6, 2, 8, 0)  # 03:00 CDT
+    panel = dial_report.panel(campaign(world), night)
+    (line,) = panel["lines"]
+    assert (line.callable_now, line.ready) == (0, 4)
+    assert line.why_not == "outside calling hours or the pool's time range everywhere"
+    assert (panel["callable_total"], panel["ready_total"]) == (0, 4)
+    exported = b"".join(dial_report.export_chunks(campaign(world), "vicidial", night))
+    assert len(exported.splitlines()) == 4
