@@ -83,8 +83,9 @@ def recounted(pool_ids) -> dict[int, dict[str, int]]:
 
 
 def assert_breakdowns_recounted(pool_ids) -> None:
-    """The pools' stored breakdowns (leads per status, time zone, ready zone key,
-    reopenable: kept by deltas) equal a full recount from their leads."""
+    """The pools' stored breakdowns (leads per status, time zone, ready zone key, ready
+    attempts and zone key, reopenable: kept by deltas) equal a full recount from their
+    leads."""
     ids = list(pool_ids)
     assert pool_counters.stored_breakdowns(ids) == pool_counters.breakdown_counts(ids)
 
