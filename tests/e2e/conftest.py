@@ -44,6 +44,7 @@ def live_server(app, app_environ):
 
     Package scope: the worker must not outlive the browser tests and take other tests' jobs."""
     port = free_port()
+    commands = (("run", ["--port", str(port)]), ("worker", []))
     env = process_env(app_environ)
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     # Their output goes to the instance folder: the first place to look when a test fails.
@@ -56,18 +57,24 @@ def live_server(app, app_environ):
             stdout=(logs / f"{cmd}.log").open("w"),
             stderr=subprocess.STDOUT,
         )
-        for cmd, extra in (("run", ["--port", str(port)]), ("worker", []))
+        for cmd, extra in commands
     ]
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
+    # Two minutes: a CI machine running both passes side by side starts an interpreter
+    # slowly (30 s was passed there); a server that exited says so at once, with its log.
+    deadline = time.time() + 120
     while True:
         try:
-            with urllib.request.urlopen(f"{base}/login", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{base}/login", timeout=5) as response:  # noqa: S310
                 if response.status == 200:
                     break
         except OSError:
+            for (cmd, _), proc in zip(commands, procs, strict=True):
+                if proc.poll() is not None:
+                    log = (logs / f"{cmd}.log").read_text()[-3000:]
+                    raise RuntimeError(f"flask {cmd} exited ({proc.returncode}):\n{log}") from None
             if time.time() > deadline:
-                raise RuntimeError("the app server did not start within 30 s") from None
+                raise RuntimeError("the app server did not start within 120 s") from None
             time.sleep(0.3)
     yield base
     for proc in procs:
