@@ -668,6 +668,11 @@ def run_cell(app, connection, cell: Cell, p: Principal, w, backup: Path) -> None
     problem = response = None
     try:
         response = p.client.open(url, method=case.method, headers=headers, **kwargs)
+        # A streamed answer (a CSV export) runs its generator now, inside this savepoint,
+        # and ends its app context here: left to the garbage collector, its session's
+        # cleanup would roll back a later request's savepoint.
+        response.get_data()
+        response.close()
         if cell.expected == "ignored":
             problem = case.verify(app, response, w)
     except Exception as exc:  # a propagated error is a 5xx too, and the other cells still run
