@@ -25,7 +25,6 @@ import psutil
 import pytest
 
 from tests.conftest import ROOT, free_port
-from tests.processes import flask_command
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -47,7 +46,15 @@ def _env(instance) -> dict:
 
 
 def _flask(env, *args, timeout=120) -> subprocess.CompletedProcess:
-    result = flask_command(list(args), env, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return result
 
@@ -207,13 +214,9 @@ class RunAll:
         return code
 
 
-@pytest.fixture(scope="module")
-def launched_once(prepared_instance, tmp_path_factory):
-    """One run-all for the module's tests, in file order, as one long day: its worker, then
-    its web server and mail sink, then its Redis are killed, each test checking that the
-    whole app works again; the last test stops it with SIGTERM. (Starting run-all is four
-    interpreters; once per module keeps CI's time.)"""
-    launched = RunAll(prepared_instance, tmp_path_factory.mktemp("run_all"))
+@pytest.fixture
+def run_all(prepared_instance, tmp_path):
+    launched = RunAll(prepared_instance, tmp_path)
     try:
         launched.wait_until(launched.serving, "run-all did not serve /login")
         launched.wait_until(launched.worker, "run-all started no worker")
@@ -226,15 +229,6 @@ def launched_once(prepared_instance, tmp_path_factory):
                 launched.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(launched.process.pid, signal.SIGKILL)
-
-
-@pytest.fixture
-def run_all(launched_once):
-    """The module's run-all, still running and serving (a test before may have failed)."""
-    if launched_once.process.poll() is not None:
-        pytest.fail(f"run-all stopped earlier in the module:\n{launched_once.output}")
-    launched_once.wait_until(launched_once.serving, "run-all does not serve /login")
-    return launched_once
 
 
 def _logged_in(base: str) -> Browser:
@@ -258,7 +252,8 @@ def test_a_killed_worker_is_restarted_and_runs_the_next_job(run_all):
         run_all.output
     )
     run_all.import_completes(_logged_in(run_all.base), "After the worker died")
-    assert run_all.serving()  # and it goes on: the next test kills another part
+    assert run_all.serving()
+    assert run_all.stop() == 0
 
 
 def test_a_killed_web_server_and_mail_sink_are_restarted_and_answer_again(run_all):
@@ -288,7 +283,7 @@ def test_a_killed_web_server_and_mail_sink_are_restarted_and_answer_again(run_al
     assert re.search(
         rf"mail sink \(pid {old_sink.pid}\) was killed by SIGKILL.*restart", run_all.output
     )
-    assert run_all.serving()  # and it goes on: the next test kills another part
+    assert run_all.stop() == 0
 
 
 def test_a_killed_embedded_redis_comes_back_and_jobs_still_complete(run_all):
@@ -320,7 +315,7 @@ def test_a_killed_embedded_redis_comes_back_and_jobs_still_complete(run_all):
     status, page = browser.get("/pools")
     assert status == 200 and "After Redis died" in page
     _logged_in(run_all.base)  # a new login: its failed-login limit lives in Redis too
-    assert run_all.serving()  # and it goes on: the next test kills another part
+    assert run_all.stop() == 0  # the new Redis is stopped too: no process is left
 
 
 @pytest.mark.slow  # the back-off itself is tested in tests/test_supervisor.py in a second
