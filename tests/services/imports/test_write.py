@@ -26,8 +26,7 @@ def test_a_batch_another_process_wrote_first_is_rolled_back_and_this_run_stops(
     it stops, leaving the import to the other — no lead is written twice."""
     import sqlalchemy as sa
 
-    from leadapp.models import Account, Import, User
-    from leadapp.services import accounts as account_service
+    from leadapp.models import Import
 
     app = committed  # another connection must see this run's commits
     account_id = make_account("acme")
@@ -36,19 +35,7 @@ def test_a_batch_another_process_wrote_first_is_rolled_back_and_this_run_stops(
     with app.app_context(), account_scope(account_id):
         app.config["IMPORT_BATCH_ROWS"] = 10
         try:
-            account = db.session.get(Account, account_id)
-            campaign = account_service.create_campaign(account, "Spring")
-            admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
-            imp = import_read.create_import(account, admin, campaign, pool_name="Spring")
-            info = import_read.attach_file(imp, path, path.name)
-            import_mapping.set_mapping(
-                imp,
-                import_mapping.suggest(imp, info),
-                info.headers,
-                [],
-                import_duplicates.DuplicateSettings(scope="none"),
-            )
-            db.session.commit()
+            imp = _spring_import(app, account_id, path)
             import_id = imp.id
 
             fired = []
