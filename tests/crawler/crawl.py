@@ -279,10 +279,10 @@ def parse_html(text: str, fragment: bool, tree_wanted: bool = True):
     """Parse strictly (html5lib: the first parse error raises, with its position); an
     answer already parsed gives its tree again. Without ``tree_wanted`` (only whether it
     parses), an answer of a skeleton already parsed is not parsed again (returns None)."""
-    skeleton = (_digest(ATTRIBUTE_VALUE.sub('=""', TEXT.sub("><", text))), fragment)
     key = (_digest(text), fragment)
     if key in _PARSED:
         return _PARSED[key]
+    skeleton = (_digest(ATTRIBUTE_VALUE.sub('=""', TEXT.sub("><", text))), fragment)
     if not tree_wanted and skeleton in _SKELETONS:
         return None
     tree = _parse(text, fragment)
@@ -407,11 +407,12 @@ class Crawler:
                 return f"shows another account's object: …{text[max(0, at - 60) : at + 60]}…"
         if response.mimetype == "text/html" and text.strip():
             fragment = not text.lstrip()[:15].lower().startswith("<!doctype")
+            read = bool(read_pages and code == 200)
             try:
-                tree = parse_html(text, fragment, tree_wanted=bool(read_pages and code == 200))
+                tree = parse_html(text, fragment, tree_wanted=read)
             except Exception as exc:
                 return f"HTML does not parse: {exc}"
-            if read_pages and code == 200:
+            if read:
                 audience = "anonymous" if p.world is None else "user"
                 read_forms(self.app, tree, self.forms[audience], read_pages)
         if 400 <= code < 500:  # every refusal says what happened in a sentence
