@@ -14,7 +14,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 
 from leadapp.extensions import db
-from leadapp.models import Account, Campaign, DialSettings, Lead, LeadPool, PoolAssignment
+from leadapp.models import (
+    Account,
+    Campaign,
+    DialLease,
+    DialSettings,
+    Lead,
+    LeadPool,
+    PoolAssignment,
+)
+from leadapp.models.base import utcnow
 from leadapp.services import dial_hours
 
 CALLBACK_GRACE = dt.timedelta(minutes=5)
@@ -41,6 +50,27 @@ def dialable():
     return sa.and_(
         Lead.status == OPEN, Lead.completed == sa.false(), Lead.do_not_call == sa.false()
     )
+
+
+def lease_running(now):
+    """The lead has a lease still running on the real clock ``now``."""
+    return (
+        sa.select(DialLease.id)
+        .where(
+            DialLease.lead_id == Lead.id,
+            DialLease.ended_at.is_(None),
+            DialLease.expires_at > now,
+        )
+        .exists()
+    )
+
+
+def ahead_of_real_clock(at) -> bool:
+    """A clock ahead of the real one (``--at``, planning, a simulated day) passes the lease
+    end written in ``next_call_at`` while the lease still runs: such reads also skip the
+    leads leased now, or those leads, read first and refused by the lock, would cost their
+    pool its turns."""
+    return at > utcnow()
 
 
 def zone_of(lead: Lead, campaign: Campaign) -> str:
@@ -188,6 +218,7 @@ _GRACE_AT = sa.bindparam("grace_at", type_=sa.DateTime())
 _MAX_ATTEMPTS = sa.bindparam("max_attempts", type_=sa.Integer())
 _AGENT = sa.bindparam("agent", type_=sa.Integer())
 _SKIP = sa.bindparam("skip", expanding=True, type_=sa.Integer())
+_NOW = sa.bindparam("now", type_=sa.DateTime())
 
 
 def _bound_conditions(i: int, plan: PoolPlan) -> list:
@@ -250,16 +281,20 @@ def candidates(
     asked = [p for p in plans_ if limits.get(p.pool.id, 0) > 0 and p.zones]
     if not asked:
         return out
+    ahead = ahead_of_real_clock(at)
     shape = (
         "candidates",
         tuple((p.pool.id, tuple(p.zones), p.released is not None) for p in asked),
         settings.lead_order,
         bool(exclude),
+        ahead,
     )
 
     def build():
         order = queue_order(settings)
         skip = [Lead.id.not_in(_SKIP)] if exclude else []
+        if ahead:
+            skip.append(~lease_running(_NOW))
         columns = (
             Lead.pool_id.label("p"),
             Lead.id.label("id"),
@@ -290,6 +325,8 @@ def candidates(
     extra = {f"limit{i}": limits[p.pool.id] for i, p in enumerate(asked)}
     if exclude:
         extra["skip"] = sorted(exclude)
+    if ahead:
+        extra["now"] = utcnow()
     rows = sorted(
         db.session.execute(
             _kept(shape, build),
@@ -310,10 +347,12 @@ def due_callbacks(plans_: list[PoolPlan], settings, at, agent_id, limit) -> list
     asked = [p for p in plans_ if p.zones]
     if not asked:
         return []
-    shape = ("callbacks", tuple((p.pool.id, tuple(p.zones)) for p in asked))
+    ahead = ahead_of_real_clock(at)
+    shape = ("callbacks", tuple((p.pool.id, tuple(p.zones)) for p in asked), ahead)
 
     def build():
         mine = sa.case((Lead.callback_agent_id == _AGENT, 0), else_=1)
+        free = [~lease_running(_NOW)] if ahead else []
         branches = []
         for plan in asked:
             # Without the day count's condition: a callback was released when first called.
@@ -326,6 +365,7 @@ def due_callbacks(plans_: list[PoolPlan], settings, at, agent_id, limit) -> list
                     *conditions,
                     Lead.callback_at.is_not(None),
                     sa.or_(*(zone_is(z) for z in plan.zones)),
+                    *free,
                 )
                 .order_by(mine, Lead.callback_at)
                 .limit(sa.bindparam("limit", type_=sa.Integer()))
@@ -335,6 +375,8 @@ def due_callbacks(plans_: list[PoolPlan], settings, at, agent_id, limit) -> list
         return sa.union_all(*branches) if len(branches) > 1 else branches[0]
 
     params = _bound([], settings, at, agent_id, limit=limit)
+    if ahead:
+        params["now"] = utcnow()
     rows = sorted(
         db.session.execute(_kept(shape, build), params, execution_options={"all_accounts": True}),
         key=lambda r: r[1:],

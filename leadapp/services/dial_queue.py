@@ -49,6 +49,7 @@ from leadapp.services.dial_candidates import (
     candidates,
     dialable,
     due_callbacks,
+    lease_running,
     local_time,
     plans,
     pool_zones,
@@ -104,16 +105,9 @@ def _lock(ids: list[int], at, limit: int | None = None, order=None) -> list[int]
     lease still running on the real clock holds its lead whatever ``at`` says."""
     if not ids:
         return []
-    leased = (
-        sa.select(DialLease.id)
-        .where(
-            DialLease.lead_id == Lead.id,
-            DialLease.ended_at.is_(None),
-            DialLease.expires_at > utcnow(),
-        )
-        .exists()
+    query = sa.select(Lead.id).where(
+        Lead.id.in_(ids), Lead.next_call_at <= at, dialable(), ~lease_running(utcnow())
     )
-    query = sa.select(Lead.id).where(Lead.id.in_(ids), Lead.next_call_at <= at, dialable(), ~leased)
     if order is not None:
         query = query.order_by(*order)
     if limit is not None:

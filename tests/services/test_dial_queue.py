@@ -281,6 +281,22 @@ def test_an_expired_lease_frees_the_lead(ctx):
     assert db.session.scalar(open_leases.where(DialLease.ended_at.is_(None))) == 1
 
 
+def test_leads_leased_on_the_real_clock_do_not_cost_their_pool_its_turns_ahead(ctx):
+    # A clock ahead of the real one (``--at``, planning, the bench's simulated day) sees
+    # the leads leased on the real clock as due again, though their leases still run: the
+    # first in each pool's dial order. Read as candidates and refused by the lock, 210 of
+    # them in A and 300 in C cost those pools every turn, which went to B (90 leased).
+    world = build(ctx, {"A": 70, "B": 30, "C": 100}, leads=400)
+    campaign(world).calling_hours = ALL_DAY
+    for _ in range(6):
+        assert len(_next(world, count=100)) == 100
+    ahead = utcnow() + dt.timedelta(days=1)
+    pools = [h.pool.name for _ in range(40) for h in _next(world, at=ahead)]
+    assert Counter(pools) == {"A": 14, "B": 6, "C": 20}
+    leased = db.session.scalars(sa.select(DialLease.lead_id)).all()
+    assert len(leased) == len(set(leased)) == 640
+
+
 def test_releasing_a_lease_that_ran_out_answers_that_it_had_ended(ctx):
     # A lease past its end that nobody closed was "released" (True): the dialer was told it
     # gave the lead back, though the lease had ended by itself. It is closed as expired.
