@@ -5,9 +5,13 @@ Tokens need the scope "dial" where tokens have scopes."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from flask import g
+
 from leadapp.api.scopes import require_scope
 from leadapp.api.views import ApiError, _campaign, _done, _iso, _json_body, _own, bp
-from leadapp.models import DialLease
+from leadapp.extensions import db
+from leadapp.models import Account, Campaign, DialLease, DialSettings
 from leadapp.services import dial_queue
 
 ENDPOINTS = [
@@ -41,11 +45,27 @@ def handed_json(item: dial_queue.Handed) -> dict:
     }
 
 
+def _dial_campaign(code: str) -> tuple[Campaign, DialSettings | None, Account]:
+    """The campaign, its dial settings (None before their first use) and its account, in
+    one statement: the queue reads all three on every request."""
+    row = db.session.execute(
+        sa.select(Campaign, DialSettings, Account)
+        .join(Account, Account.id == Campaign.account_id)
+        .outerjoin(DialSettings, DialSettings.campaign_id == Campaign.id)
+        .where(Campaign.api_code == code, Campaign.account_id == g.api_user.account_id)
+    ).first()
+    if row is None:
+        _campaign(code)  # its 404
+    campaign, settings, account = row
+    return campaign, settings, account
+
+
 @bp.post("/campaigns/<code>/dial/next")
 @require_scope("dial")
 def dial_next(code: str):
     """The campaign's next leads, leased to the caller (see ``services.dial_queue``)."""
-    campaign = _campaign(code)
+    # The account is held here: the queue's read of it finds it in the session.
+    campaign, settings, _account = _dial_campaign(code)
     body = _json_body()
     unknown = sorted(set(body) - {"count", "agent"})
     if unknown:
@@ -61,7 +81,7 @@ def dial_next(code: str):
     if not campaign.active:
         raise ApiError(409, f"Campaign {campaign.api_code} is not active; nothing is dialled.")
     try:
-        handed = dial_queue.next_leads(campaign, count, agent_email=agent)
+        handed = dial_queue.next_leads(campaign, count, agent_email=agent, settings=settings)
     except dial_queue.DialError as exc:
         raise ApiError(422, str(exc)) from None
     return _done({"campaign": campaign.api_code, "leads": [handed_json(h) for h in handed]})

@@ -98,14 +98,23 @@ def _slots(settings: DialSettings, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def _lock(ids: list[int], at, limit: int | None = None, order=None) -> list[int]:
+def _lock(
+    ids: list[int], at, locked_leads: dict, limit: int | None = None, order=None
+) -> list[int]:
     """The first ``limit`` of the leads ``ids`` still free (in ``order``), locked for this
     transaction. PostgreSQL skips the rows another caller holds (``SKIP LOCKED``: it locks
     the next free ones instead) and re-reads the rest (a lead leased meanwhile is gone). A
-    lease still running on the real clock holds its lead whatever ``at`` says."""
+    lease still running on the real clock holds its lead whatever ``at`` says. The leads
+    locked are read whole into ``locked_leads`` ({id: (lead, whether it has a lease left
+    open past its end)}): the lease is written from them, with no second read."""
     if not ids:
         return []
-    query = sa.select(Lead.id).where(
+    left_open = (
+        sa.select(DialLease.id)
+        .where(DialLease.lead_id == Lead.id, DialLease.ended_at.is_(None))
+        .exists()
+    )
+    query = sa.select(Lead, left_open).where(
         Lead.id.in_(ids), Lead.next_call_at <= at, dialable(), ~lease_running(utcnow())
     )
     if order is not None:
@@ -114,10 +123,14 @@ def _lock(ids: list[int], at, limit: int | None = None, order=None) -> list[int]
         query = query.limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Lead)
-    return list(db.session.scalars(query.execution_options(all_accounts=True)))
+    rows = db.session.execute(query.execution_options(all_accounts=True)).all()
+    locked_leads.update((lead.id, (lead, stale)) for lead, stale in rows)
+    return [lead.id for lead, _stale in rows]
 
 
-def _fill(need: Counter, by_pool, at, seen: set[int], refill, order) -> dict[int, list[int]]:
+def _fill(
+    need: Counter, by_pool, at, seen: set[int], refill, order, locked_leads
+) -> dict[int, list[int]]:
     """Lock ``need[pool]`` leads of each pool, the first free of its candidates in queue
     order; when another caller holds them all, the pool's next candidates are read."""
     got: dict[int, list[int]] = {pool_id: [] for pool_id in need}
@@ -133,7 +146,7 @@ def _fill(need: Counter, by_pool, at, seen: set[int], refill, order) -> dict[int
                 break
             ids, plan.candidates = plan.candidates, []
             seen.update(ids)
-            locked = _lock(ids, at, missing, order)
+            locked = _lock(ids, at, locked_leads, missing, order)
             got[pool_id] += locked
             # What was not locked stays a candidate only if it was not read past.
             held = set(locked)
@@ -164,10 +177,12 @@ def next_leads(
     *,
     agent_email: str | None = None,
     at: dt.datetime | None = None,
+    settings: DialSettings | None = None,
 ) -> list[Handed]:
     """Lease the campaign's next ``count`` leads (see the module's rule). ``at`` (naive UTC,
     default now) is the clock for hours, callbacks and recycling; the leases are real: they
-    last the lease length from now (or from ``at`` when it is later)."""
+    last the lease length from now (or from ``at`` when it is later). ``settings``: the
+    campaign's dial settings when the caller read them already."""
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= COUNT_MAX:
         raise DialError(f"Ask for 1 to {COUNT_MAX} leads at a time.")
     agent = _agent(campaign, agent_email)
@@ -177,22 +192,21 @@ def next_leads(
     write_lock.take(db.session.connection())
     now = utcnow()
     at = at or now
-    settings = settings_for(campaign)
+    if settings is None or settings.campaign_id != campaign.id:
+        settings = settings_for(campaign)
     fresh = False
     plans_ = plans(campaign, at, fresh)
     chosen: list[tuple[int, PoolPlan, str]] = []
     taken: set[int] = set()
     by_pool = {p.pool.id: p for p in plans_}
+    locked_leads: dict[int, tuple[Lead, bool]] = {}
 
     callbacks = due_callbacks(plans_, settings, at, agent_id, count)
     if callbacks:
-        pool_of = dict(
-            db.session.execute(sa.select(Lead.id, Lead.pool_id).where(Lead.id.in_(callbacks))).all()
-        )
-        free = set(_lock(callbacks, at))
+        free = set(_lock(callbacks, at, locked_leads))
         for lead_id in callbacks:
             if lead_id in free:
-                chosen.append((lead_id, by_pool[pool_of[lead_id]], "callback"))
+                chosen.append((lead_id, by_pool[locked_leads[lead_id][0].pool_id], "callback"))
                 taken.add(lead_id)
 
     want = count - len(chosen)
@@ -227,41 +241,39 @@ def next_leads(
                 break
             order.append(turn[0])
             available[turn[0]] -= 1
-        got = _fill(Counter(order), by_pool, at, seen, refill, queue_order(settings))
+        got = _fill(Counter(order), by_pool, at, seen, refill, queue_order(settings), locked_leads)
         turns = {pool_id: iter(ids) for pool_id, ids in got.items()}
         for pool_id in order:
             lead_id = next(turns[pool_id], None)
             if lead_id is not None:
                 chosen.append((lead_id, by_pool[pool_id], "weighted"))
         want = count - len(chosen)
-    handed = _lease(campaign, settings, chosen, agent_id, at, now)
+    handed = _lease(campaign, settings, chosen, agent_id, at, now, locked_leads)
     return handed
 
 
-def _lease(campaign, settings, chosen, agent_id, at, now) -> list[Handed]:
+def _lease(campaign, settings, chosen, agent_id, at, now, locked_leads) -> list[Handed]:
     if not chosen:
         return []
     ids = [lead_id for lead_id, _p, _r in chosen]
-    leads = {
-        lead.id: lead
-        for lead in db.session.scalars(
-            sa.select(Lead).where(Lead.id.in_(ids)).execution_options(all_accounts=True)
-        )
-    }
+    leads = {lead_id: locked_leads[lead_id][0] for lead_id in ids}
     expires = now + dt.timedelta(minutes=settings.lease_minutes)
     blocked_until = max(expires, at + dt.timedelta(minutes=settings.lease_minutes))
     # A lease left open past its end (nobody released it) ends now: the lead is free again.
-    # (The clock is read again: any lease the lock found over is over here too.)
-    db.session.execute(
-        sa.update(DialLease)
-        .where(
-            DialLease.lead_id.in_(ids),
-            DialLease.ended_at.is_(None),
-            DialLease.expires_at <= utcnow(),
+    # (The clock is read again: any lease the lock found over is over here too.) Only a
+    # lead the lock saw with one: its row is locked, so no lease is opened on it meanwhile.
+    stale = [lead_id for lead_id in ids if locked_leads[lead_id][1]]
+    if stale:
+        db.session.execute(
+            sa.update(DialLease)
+            .where(
+                DialLease.lead_id.in_(stale),
+                DialLease.ended_at.is_(None),
+                DialLease.expires_at <= utcnow(),
+            )
+            .values(ended_at=now, end_reason="expired")
+            .execution_options(synchronize_session=False)
         )
-        .values(ended_at=now, end_reason="expired")
-        .execution_options(synchronize_session=False)
-    )
     try:
         with db.session.begin_nested():
             return _add_leases(campaign, chosen, leads, agent_id, at, now, expires, blocked_until)
