@@ -145,6 +145,7 @@ def plans(campaign: Campaign, at: dt.datetime, fresh: bool = False) -> list[Pool
         .order_by(LeadPool.priority.desc(), PoolAssignment.id)
     ).all()
     out = []
+    hours: dict = {}  # calling hours per set of zone keys, the same for every pool
     for assignment, pool in rows:
         plan = PoolPlan(pool=pool, assignment=assignment, zones=[], released=None)
         out.append(plan)
@@ -156,12 +157,12 @@ def plans(campaign: Campaign, at: dt.datetime, fresh: bool = False) -> list[Pool
             plan.why_not = "its first day has not come"
             continue
         zones = pool_zones(pool, fresh=fresh)
-        plan.zones = dial_hours.open_zones(campaign, pool, at, zones)
+        plan.zones = dial_hours.open_zones(campaign, pool, at, zones, hours)
         if not plan.zones and not fresh:
             # Nothing callable in the keys known: a lead reopened or added since may be in
             # a key not read yet, so read them again now rather than after ZONES_TTL.
             zones = pool_zones(pool, fresh=True)
-            plan.zones = dial_hours.open_zones(campaign, pool, at, zones)
+            plan.zones = dial_hours.open_zones(campaign, pool, at, zones, hours)
         plan.all_zones = zones
         if not zones:
             plan.why_not = "no lead left to dial"

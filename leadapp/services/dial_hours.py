@@ -69,13 +69,23 @@ def released(pool: LeadPool, today: dt.date) -> int | None:
 
 
 def open_zones(
-    campaign: Campaign, pool: LeadPool, at: dt.datetime, keys: list[str | None]
+    campaign: Campaign,
+    pool: LeadPool,
+    at: dt.datetime,
+    keys: list[str | None],
+    seen: dict | None = None,
 ) -> list[str | None]:
     """Those of the pool's zone keys (``Lead.zone_key``; None: no zone known, read in the
     campaign's zone) that may be called at ``at``: inside the campaign's calling hours by
     issue 15's rule (``calling_hours.callable_keys``) and, in every zone the key allows,
-    inside the pool's time range."""
-    ok, none_ok = calling_hours.callable_keys(campaign, at, keys)
+    inside the pool's time range. ``seen``: the calling-hours answers already worked out
+    for this campaign at this ``at`` (per set of keys), for the campaign's other pools."""
+    found = None if seen is None else seen.get(frozenset(keys))
+    if found is None:
+        found = calling_hours.callable_keys(campaign, at, keys)
+        if seen is not None:
+            seen[frozenset(keys)] = found
+    ok, none_ok = found
     allowed = set(ok)
     rule = distribution(pool)
     out = []
