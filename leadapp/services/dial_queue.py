@@ -30,6 +30,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from leadapp import write_lock
 from leadapp.domain import dial_mix
@@ -284,25 +286,48 @@ def _lease(campaign, settings, chosen, agent_id, at, now, locked_leads) -> list[
 
 
 def _add_leases(campaign, chosen, leads, agent_id, at, now, expires, blocked_until):
+    """The leases (one INSERT … RETURNING, the leases as the session's objects) and the
+    leads' next callable time (one UPDATE): statements, not a flush of the unit of work,
+    which cost more CPU than both. No counter reads ``next_call_at`` (the pools' counters
+    move with other columns, ``services.pool_counters``)."""
+    rows = [
+        {
+            "account_id": campaign.account_id,
+            "lead_id": lead_id,
+            "campaign_id": campaign.id,
+            "pool_id": plan.pool.id,
+            "agent_id": agent_id,
+            "reason": reason,
+            "leased_at": now,
+            "expires_at": expires,
+            "previous_next_call_at": leads[lead_id].next_call_at,
+        }
+        for lead_id, plan, reason in chosen
+    ]
+    connection = db.session.connection()
+    table = DialLease.__table__
+    ids = connection.execute(
+        table.insert().returning(table.c.id, sort_by_parameter_order=True), rows
+    ).scalars()
+    leases = []
+    for row, lease_id in zip(rows, ids, strict=True):
+        lease = DialLease(id=lease_id, ended_at=None, end_reason=None, **row)
+        make_transient_to_detached(lease)
+        db.session.add(lease)  # the session's, as written
+        leases.append(lease)
+    connection.execute(
+        Lead.__table__.update()
+        .where(Lead.__table__.c.id.in_([row["lead_id"] for row in rows]))
+        .values(next_call_at=blocked_until, updated_at=now)
+    )
+    for row in rows:
+        set_committed_value(leads[row["lead_id"]], "next_call_at", blocked_until)
+        set_committed_value(leads[row["lead_id"]], "updated_at", now)
     out = []
-    for lead_id, plan, reason in chosen:
+    for (lead_id, plan, reason), lease in zip(chosen, leases, strict=True):
         lead = leads[lead_id]
-        lease = DialLease(
-            account_id=campaign.account_id,
-            lead_id=lead_id,
-            campaign_id=campaign.id,
-            pool_id=plan.pool.id,
-            agent_id=agent_id,
-            reason=reason,
-            leased_at=now,
-            expires_at=expires,
-            previous_next_call_at=lead.next_call_at,
-        )
-        db.session.add(lease)
-        lead.next_call_at = blocked_until
         zone = zone_of(lead, campaign)
         out.append(Handed(lead, lease, plan.pool, reason, zone, local_time(at, zone)))
-    db.session.flush()
     return out
 
 
