@@ -104,12 +104,13 @@ def browser():
 def page(browser, live_server, app):
     context = browser.new_context(base_url=live_server)
     page = context.new_page()
-    page.set_default_timeout(15000)
-    # Assertions wait as long as actions: on CI's loaded machine an htmx round trip (a
-    # saved cell swapped back into the check-data grid) took longer than expect's 5 s.
+    # 30 s for actions and assertions alike: beside CI's other pass, on a slow day's 2 cores,
+    # an htmx round trip took longer than expect's 5 s and a lead's edit page longer than
+    # 15 s to become clickable. A page that never comes still fails.
+    page.set_default_timeout(30000)
     from playwright.sync_api import expect
 
-    expect.set_options(timeout=15000)
+    expect.set_options(timeout=30000)
     yield page
     context.close()
     empty_tables(app)
