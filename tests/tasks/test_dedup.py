@@ -496,12 +496,17 @@ def can_rename_host() -> bool:
 def stop_worker(worker: subprocess.Popen) -> None:
     """A warm shutdown (SIGTERM): the job in hand is finished, the scheduler lock let go."""
     if worker.poll() is None:
+        children = psutil.Process(worker.pid).children(recursive=True)
         worker.terminate()
         try:
             worker.wait(timeout=30)
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+        # Its scheduler process too, should it outlive the worker: an orphan would keep
+        # the scheduler lock and heartbeat into the next test's Redis.
+        for child in psutil.wait_procs(children, timeout=5)[1]:
+            child.kill()
 
 
 def wait_for(what: str, check, seconds: float, log_path):
