@@ -52,15 +52,13 @@ def dialable():
     )
 
 
-def lease_running(now):
-    """The lead has a lease still running on the real clock ``now``."""
+def lease_running(now=None):
+    """The lead has a lease still running on the real clock ``now`` (None: a lease not
+    ended, whether or not past its end)."""
+    running = [DialLease.expires_at > now] if now is not None else []
     return (
         sa.select(DialLease.id)
-        .where(
-            DialLease.lead_id == Lead.id,
-            DialLease.ended_at.is_(None),
-            DialLease.expires_at > now,
-        )
+        .where(DialLease.lead_id == Lead.id, DialLease.ended_at.is_(None), *running)
         .exists()
     )
 
@@ -418,8 +416,8 @@ def _candidates_pg(asked, settings, at, agent_id, limits, exclude, ahead, out):
         extra["skip"] = sorted(exclude)
     if ahead:
         extra["now"] = utcnow()
-    shape = ("lateral", settings.lead_order, bool(exclude), ahead, bool(extra["kzp"]))
-    shape += (bool(extra["nzp"]),)
+    keyed, unkeyed = bool(extra["kzp"]), bool(extra["nzp"])
+    shape = ("lateral", settings.lead_order, bool(exclude), ahead, keyed, unkeyed)
     statement = _kept(shape, lambda: _lateral_statement(*shape[1:]))
     rows = db.session.execute(
         statement,

@@ -111,12 +111,7 @@ def _lock(
     open past its end)}): the lease is written from them, with no second read."""
     if not ids:
         return []
-    left_open = (
-        sa.select(DialLease.id)
-        .where(DialLease.lead_id == Lead.id, DialLease.ended_at.is_(None))
-        .exists()
-    )
-    query = sa.select(Lead, left_open).where(
+    query = sa.select(Lead, lease_running()).where(
         Lead.id.in_(ids), Lead.next_call_at <= at, dialable(), ~lease_running(utcnow())
     )
     if order is not None:
