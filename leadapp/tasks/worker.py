@@ -14,17 +14,28 @@ process no longer exists (or is a zombie), and that has sent no heartbeat for
 here; its lock is left to expire. Either way two schedulers never hold one queue: the lock
 is deleted only if the dead scheduler still holds it (RQ's owner-checked release), then
 taken with RQ's own atomic acquire.
+
+A scheduler process outlives its worker if the worker dies without its warm shutdown
+(SIGKILL, the OOM killer, systemd's ``KillMode=process``): RQ's loop would go on
+heartbeating and holding the locks for ever, and being alive it is never "certainly
+dead". ``LeadAppScheduler``, the scheduler ``LeadAppWorker`` starts, stops on its own once
+it is no longer its worker's child (reparented), within about a second: it lets go of its
+locks and unregisters, as on a warm shutdown. A SIGTERM or SIGINT reaching it before it
+has RQ's handlers is held until it has them, so that it too stops it that way.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import time
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Worker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import SchedulerNotFound
 from rq.scheduler import RQScheduler
 from rq.scripts import release_lock
@@ -35,6 +46,9 @@ log = logging.getLogger(__name__)
 # A scheduler refreshes its heartbeat every second; ten seconds of silence from a process
 # that is gone is death, not a slow loop.
 SCHEDULER_DEAD_SECONDS = 10
+
+# What stops a scheduler process (RQ's handlers in it): held while it forks.
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def _process_gone(pid: int) -> bool:
@@ -86,6 +100,57 @@ def release_dead_schedulers(connection: Redis, queue_names: list[str]) -> list[s
     return released
 
 
+class LeadAppScheduler(RQScheduler):
+    """RQ's scheduler, stopping (locks let go, death registered) once its worker is gone:
+    checked before every heartbeat, so within ``interval`` (1 s) of the worker's death.
+    SIGTERM and SIGINT stop it the same way from the moment it forks."""
+
+    _worker_pid: int | None = None
+
+    def start(self):
+        # The worker's pid is taken here, before the fork: one that dies before its fork
+        # first looks at its parent is still seen to be gone.
+        self._worker_pid = os.getpid()
+        # Blocked for the fork, which keeps them blocked until it has RQ's handlers (see
+        # ``work``); the worker's own are unblocked again as soon as the fork is made.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            return super().start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+    def orphaned(self) -> bool:
+        """The worker that started this process is gone (the process was reparented)."""
+        return self._worker_pid is not None and os.getppid() != self._worker_pid
+
+    def work(self):
+        # RQ 3.0.0's loop, with a look for the worker before each heartbeat. Until RQ's
+        # handlers are in, the fork has the worker's (or SIGTERM's default: death): a
+        # SIGTERM then (the worker stopped at once, systemd signalling the whole group)
+        # ended it with its locks held for 61 s and no scheduler registered for
+        # release_dead_schedulers to see dead. One that came meanwhile is delivered here.
+        self._install_signal_handlers()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        self.register_birth()
+        while True:
+            if self._stop_requested:
+                self.stop()
+                break
+            if self.orphaned():
+                self.log.warning(
+                    "Scheduler [PID %s]: its worker (PID %s) is gone; stopping",
+                    os.getpid(),
+                    self._worker_pid,
+                )
+                self.stop()
+                break
+            if self.should_reacquire_locks:
+                self.acquire_locks()
+            self.heartbeat()
+            self.enqueue_scheduled_jobs()
+            time.sleep(self.interval)
+
+
 class LeadAppWorker(Worker):
     """RQ's worker; started with a scheduler, it checks every ``scheduler_check`` seconds
     that a scheduler runs for its queues and takes over from a dead one."""
@@ -99,6 +164,35 @@ class LeadAppWorker(Worker):
             kwargs.setdefault("maintenance_interval", scheduler_check)
             kwargs.setdefault("worker_ttl", scheduler_check + 15)
         super().__init__(*args, **kwargs)
+
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ):
+        # RQ 3.0.0's Worker._start_scheduler with LeadAppScheduler for RQScheduler: RQ has
+        # no setting for the scheduler's class.
+        self.scheduler = LeadAppScheduler(
+            self.queues,
+            connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,
+        )
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            if burst:
+                try:
+                    self.scheduler.register_birth()
+                    self.scheduler.enqueue_scheduled_jobs()
+                finally:
+                    self.scheduler.release_locks()
+                    self.scheduler.register_death()
+            else:
+                self.scheduler.start()
 
     def release_dead_schedulers(self) -> None:
         try:

@@ -1,24 +1,29 @@
 """Which scheduler locks a worker lets go of: only those of a scheduler that registered
 from this machine, whose process is gone and that has been silent for
-SCHEDULER_DEAD_SECONDS — never a live one's (real Redis, real processes)."""
+SCHEDULER_DEAD_SECONDS — never a live one's; and that a scheduler process lets go of its
+locks when its worker is killed or when stopped as it forks (real Redis, real processes)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 
+import psutil
 import pytest
 from rq import Worker
 from rq.scheduler import RQScheduler
-from rq.scripts import acquire_or_refresh_lock
+from rq.scripts import acquire_or_refresh_lock, release_lock
 from rq.utils import now
 
-from leadapp.extensions import redis_connection
-from leadapp.tasks.worker import SCHEDULER_DEAD_SECONDS, release_dead_schedulers
+from leadapp.extensions import QUEUE_NAMES, redis_connection
+from leadapp.tasks.worker import SCHEDULER_DEAD_SECONDS, LeadAppScheduler, release_dead_schedulers
 
 
 @pytest.fixture
@@ -161,3 +166,74 @@ def test_a_running_worker_hands_back_a_queued_job_whose_rq_job_died(
     )
     with committed.app_context():
         assert db.session.get(BackgroundJob, row_id).result == {"pools": 1}
+
+
+def test_a_scheduler_whose_worker_is_killed_stops_and_lets_its_locks_go(
+    committed, app_environ, tmp_path
+):
+    """The worker alone is SIGKILLed (systemd KillMode=process, the OOM killer): its
+    scheduler process notices within a couple of seconds, lets go of every queue's lock
+    and unregisters, so that a new worker's scheduler need not wait for it."""
+    from tests.tasks.test_dedup import scheduler_holding, start_worker, stop_worker, wait_for
+
+    log_path = tmp_path / "worker.log"
+    worker = start_worker(app_environ, log_path)
+    children: list[psutil.Process] = []
+    scheduler = None
+    try:
+        with committed.app_context():
+            scheduler = wait_for(
+                "the worker's scheduler took the lock", scheduler_holding, 60, log_path
+            )
+        children = psutil.Process(worker.pid).children(recursive=True)
+        [process] = [c for c in children if c.pid == scheduler.pid]
+
+        os.kill(worker.pid, signal.SIGKILL)  # the worker only, not its scheduler
+        worker.wait(timeout=10)
+
+        def scheduler_gone():
+            try:
+                return process.status() == psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                return True
+
+        killed_at = time.monotonic()
+        wait_for("the orphaned scheduler stopped", scheduler_gone, 5, log_path)
+        print(f"scheduler stopped {time.monotonic() - killed_at:.1f} s after its worker's kill")
+        with committed.app_context():
+            client = redis_connection.client()
+            assert [q for q in QUEUE_NAMES if holder(client, q)] == []
+            assert not client.exists(scheduler.key), "the scheduler did not register its death"
+        assert "raised an exception" not in log_path.read_text()
+    finally:
+        stop_worker(worker)
+        for child in children:  # an orphan left by a failure must not outlive the test,
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        if scheduler is not None:  # nor its locks hold up the next test's schedulers
+            with committed.app_context():
+                client = redis_connection.client()
+                for q in QUEUE_NAMES:
+                    release_lock(client, RQScheduler.get_locking_key(q), scheduler.name)
+                client.delete(scheduler.key)
+
+
+def test_a_stop_signal_as_the_scheduler_forks_stops_it_like_any_other(client, queue):
+    """SIGTERM the moment the scheduler process is forked (RQ's worker sends it if told to
+    stop as it starts its scheduler; systemd signals the whole group): the process stops as
+    on a warm shutdown, its lock let go and its registration gone, instead of dying before
+    it has RQ's handlers with the lock held for 61 s and nothing registered."""
+    for _ in range(5):
+        scheduler = LeadAppScheduler([queue], connection=client)
+        assert scheduler.acquire_locks() == {queue}
+        process = scheduler.start()
+        try:
+            os.kill(process.pid, signal.SIGTERM)
+            process.join(10)
+            assert process.exitcode == 0
+        finally:
+            if process.is_alive():
+                process.kill()
+                process.join()
+        assert holder(client, queue) is None
+        assert not client.exists(scheduler.key)
