@@ -18,9 +18,10 @@ query keys the pages' links and search forms use, filled the same way. Each requ
 a savepoint that is rolled back after it, and the import staging folders are put back, so
 no request changes what the next one sees.
 
-``make test`` runs the bounded pass (about a minute; in CI's PostgreSQL pass only the hostile
-values whose fate depends on the database); the slow test sweeps every object of every
-state, the other account's objects of each state and hostile forms as each principal.
+``make test`` runs the bounded pass (about two minutes; in CI's PostgreSQL pass only the
+hostile values whose fate depends on the database, as three of the five principals); the
+slow test sweeps every object of every state, the other account's objects of each state and
+hostile forms as each principal.
 """
 
 from __future__ import annotations
@@ -150,6 +151,19 @@ HOSTILE_ON_EVERY_STATE = ("spaces", "2**31")
 HOSTILE_FOR_THE_DATABASE = ("long", "2**31", "2**63", "wrong type")
 
 
+# CI's PostgreSQL pass crawls as these: who may see what is decided the same way on both
+# databases (the SQLite pass crawls as all five); what differs is the SQL, which these reach
+# (every state of alpha's objects, the other account's, absurd values). A crawl of five
+# principals on PostgreSQL took 143 s of CI's 621.
+PRINCIPALS_FOR_THE_DATABASE = ("anonymous", "alpha admin", "beta supervisor")
+
+
+def crawled_principals(people: list[Principal], dialect: str, every: bool) -> list[Principal]:
+    if every or dialect == "sqlite":
+        return people
+    return [p for p in people if p.name in PRINCIPALS_FOR_THE_DATABASE]
+
+
 def hostile_values(dialect: str, every: bool) -> dict[str, str]:
     if every or dialect == "sqlite":
         return HOSTILE
@@ -169,11 +183,13 @@ def post_reach(p: Principal, every: bool) -> Reach:
 def crawl(app, worlds: dict[str, World], tmp_path: Path, every: bool) -> Crawler:
     with app.app_context():
         connection = db.session.bind  # the test's connection (tests/conftest.py)
-        hostile = hostile_values(connection.dialect.name, every)
+        dialect = connection.dialect.name
+        hostile = hostile_values(dialect, every)
     backup = tmp_path / "staging-backup"
     backup.mkdir()
     crawler = Crawler(app, connection, worlds, backup)
-    people = principals(app, worlds)
+    people = crawled_principals(principals(app, worlds), dialect, every)
+    crawler.principals = [p.name for p in people]
     alpha_admin = next(p for p in people if p.name == "alpha admin")
     table = list(routes(app))
     try:
@@ -272,8 +288,9 @@ def report(crawler: Crawler) -> None:
         message.append(f"Listed in KNOWN but answering well (remove them): {fixed}")
     assert not failures and not fixed, "\n".join(message)
     # Not a vacuous crawl: each user was shown their own account's objects, many times.
-    for name in ("alpha supervisor", "alpha admin", "beta supervisor", "beta admin"):
-        assert crawler.own_seen.get(name, 0) >= 50, (name, crawler.own_seen)
+    for name in crawler.principals:
+        if name != "anonymous":
+            assert crawler.own_seen.get(name, 0) >= 50, (name, crawler.own_seen)
     if known:
         pytest.xfail("; ".join(f"{'/'.join(k)}: {KNOWN[k]}" for k in sorted(known)))
 

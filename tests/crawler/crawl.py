@@ -322,6 +322,7 @@ class Crawler:
         self.forms = {"anonymous": Forms(), "user": Forms()}  # what each audience is offered
         self.own_seen: dict[str, int] = {}  # principal → answers showing its own objects
         self.count = 0
+        self.principals: list[str] = []  # who the crawl was made as
         self.staging = {i: p for w in worlds.values() for i, p in w.staging.items()}
         for path in self.staging.values():
             if path.exists():
