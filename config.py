@@ -36,6 +36,9 @@ class Config:
     JOB_STALL_SECONDS = 45
     IMPORT_BATCH_ROWS = 20_000  # leads written per transaction (with its checkpoint)
     DEDUP_BATCH_LEADS = 20_000  # duplicates moved per transaction (with its checkpoint)
+    # The most leads a dedup job's scope may hold; None: services.dedup.SCOPE_LIMIT (250,000).
+    # Raised by bench/dedup.py (env DEDUP_SCOPE_LIMIT) to time a run over millions of leads.
+    DEDUP_SCOPE_LIMIT: int | None = None
     # A worker started --with-scheduler whose scheduler is not the running one looks this
     # often for a dead scheduler to replace (`flask worker --help`).
     SCHEDULER_CHECK_SECONDS = 15
@@ -169,6 +172,7 @@ def load_config(
     for name in (
         "IMPORT_BATCH_ROWS",
         "DEDUP_BATCH_LEADS",
+        "DEDUP_SCOPE_LIMIT",
         "JOB_HEARTBEAT_SECONDS",
         "JOB_STALL_SECONDS",
         "MAIL_TIMEOUT",

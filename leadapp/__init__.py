@@ -10,7 +10,10 @@ from flask import Flask
 def create_app(config_name: str | None = None, environ=None, **overrides) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI, error handlers.
 
-    Nothing happens at import time; ``environ`` defaults to ``os.environ`` read now."""
+    Nothing happens at import time; ``environ`` defaults to ``os.environ`` read now.
+    Settings come from ``config.load_config`` (the environment overlaid on the defaults),
+    then ``overrides``; among them ``DEDUP_SCOPE_LIMIT``, the most leads a dedup job's scope
+    may hold (unset: 250,000, ``services.dedup.SCOPE_LIMIT``; ``bench/dedup.py`` raises it)."""
     from config import load_config
 
     environ = os.environ if environ is None else environ

@@ -138,3 +138,9 @@ def test_sqlite_jobs_write_smaller_batches_unless_told(tmp_path):
     assert told["IMPORT_BATCH_ROWS"] == 800 and told["DEDUP_BATCH_LEADS"] == 5_000
     pg = load_config("development", str(tmp_path), {**BASE, "DATABASE_URL": "postgresql://db/x"})
     assert pg["IMPORT_BATCH_ROWS"] == pg["DEDUP_BATCH_LEADS"] == 20_000
+
+
+def test_the_dedup_scope_limit_is_read_from_the_environment(tmp_path):
+    assert load_config("development", str(tmp_path), dict(BASE))["DEDUP_SCOPE_LIMIT"] is None
+    told = load_config("development", str(tmp_path), {**BASE, "DEDUP_SCOPE_LIMIT": "5000000"})
+    assert told["DEDUP_SCOPE_LIMIT"] == 5_000_000

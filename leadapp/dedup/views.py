@@ -207,7 +207,7 @@ def _page(job: DedupJob, job_form, schedule_form, options, status: int = 200, er
         min_date=today.isoformat(),
         max_date=last_day.isoformat(),
         zone=_now_local().strftime("%Z"),
-        limit=dedup_service.SCOPE_LIMIT,
+        limit=dedup_service.scope_limit(),
         inactive=_inactive_pool_name(),
         match_labels=dict(match_choices()),
         scope_total=total,
@@ -245,16 +245,16 @@ def _apply_job_form(job: DedupJob, form: JobForm, options) -> bool:
     scope = form.scope.data
     targets = form.targets()
     over = [o for o in options.for_scope(scope) if o.over and o.value in targets]
-    if scope == "account" and options.account > dedup_service.SCOPE_LIMIT:
+    if scope == "account" and options.account > dedup_service.scope_limit():
         form.scope.errors.append(
             f"The account holds {options.account:,} leads, over the limit of "
-            f"{dedup_service.SCOPE_LIMIT:,}; choose campaigns or pools."
+            f"{dedup_service.scope_limit():,}; choose campaigns or pools."
         )
         return False
     if over:
         form.scope.errors.append(
             f"{', '.join(o.label for o in over)} holds more than "
-            f"{dedup_service.SCOPE_LIMIT:,} leads and cannot be chosen."
+            f"{dedup_service.scope_limit():,} leads and cannot be chosen."
         )
         return False
     refusal = over_limit(selected_total(scope, targets))

@@ -68,11 +68,17 @@ from leadapp.services.dedup_settings import (  # noqa: F401 (re-exported)
 )
 from leadapp.services.transactions import retrying
 
-SCOPE_LIMIT = 250_000
+SCOPE_LIMIT = 250_000  # leads in a job's scope, unless the DEDUP_SCOPE_LIMIT setting says
 Progress = Callable[[float, str], None]
 
 
 # --- scope ---------------------------------------------------------------------------------
+
+
+def scope_limit() -> int:
+    """The most leads a job's scope may hold: the app's ``DEDUP_SCOPE_LIMIT`` when set (a
+    benchmark raises it), else ``SCOPE_LIMIT``."""
+    return current_app.config.get("DEDUP_SCOPE_LIMIT") or SCOPE_LIMIT
 
 
 def inactive_pool() -> LeadPool:
@@ -114,20 +120,22 @@ def count_in_scope(settings: DedupSettings) -> int:
 
 
 def check_limit(settings: DedupSettings) -> list[int]:
-    """The scope's pool ids, or a refusal when the scope holds more than 250,000 leads."""
+    """The scope's pool ids, or a refusal when the scope holds more than ``scope_limit()``
+    leads."""
     return _checked_scope(settings)[0]
 
 
 def _checked_scope(settings: DedupSettings, locked: bool = False) -> tuple[list[int], int]:
     """The scope's pool ids and its lead count (the run's total); a refusal when the scope
-    holds more than ``SCOPE_LIMIT`` leads. ``locked``: a saved job's, whose scope cannot be
+    holds more than ``scope_limit()`` leads. ``locked``: a saved job's, whose scope cannot be
     changed once tested — the refusal then says what can be done instead."""
     pool_ids = scope_pool_ids(settings)
     if not pool_ids:
         return pool_ids, 0
     count = db.session.scalar(sa.select(sa.func.count(Lead.id)).where(_in_scope(pool_ids)))
-    if count > SCOPE_LIMIT:
-        over = f"The lead scope now holds {count:,} leads, over the limit of {SCOPE_LIMIT:,}"
+    limit = scope_limit()
+    if count > limit:
+        over = f"The lead scope now holds {count:,} leads, over the limit of {limit:,}"
         if locked:
             raise DedupError(
                 f"{over}, so nothing was moved. This job's scope cannot be changed after its "

@@ -4,7 +4,7 @@ A pool's leads in scope (leads already inactive are out of scope, as in ``servic
 are its stored total less its stored inactive leads (``LeadPool.total_count`` and the
 status breakdown, both kept by deltas): no lead is counted per request. Campaign and
 purpose counts add up their distinct pools through ``PoolAssignment``. Options over
-``dedup_service.SCOPE_LIMIT`` are shown but cannot be chosen, and neither can a choice of
+``dedup_service.scope_limit()`` are shown but cannot be chosen, and neither can a choice of
 several whose pools hold more than that together."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Option:
 
     @property
     def over(self) -> bool:
-        return self.count > dedup_service.SCOPE_LIMIT
+        return self.count > dedup_service.scope_limit()
 
 
 @dataclasses.dataclass
@@ -113,7 +113,7 @@ def selected_total(scope: str, targets: list) -> int:
 
 def over_limit(total: int) -> str | None:
     """The refusal of a chosen scope over the limit, or None."""
-    limit = dedup_service.SCOPE_LIMIT
+    limit = dedup_service.scope_limit()
     if total <= limit:
         return None
     return (

@@ -470,6 +470,22 @@ def test_a_scope_over_the_limit_is_refused_and_nothing_moves(pool, monkeypatch):
     assert db.session.scalar(sa.select(sa.func.count(Lead.id)).where(Lead.pool_id == pool.id)) == 3
 
 
+def test_the_scope_limit_setting_raises_or_lowers_the_limit(app, pool, monkeypatch):
+    """DEDUP_SCOPE_LIMIT (bench/dedup.py raises it past 250,000) is the limit when set."""
+    for i in range(3):
+        add_lead(pool, "+14155550131", T0 + dt.timedelta(days=i))
+    monkeypatch.setitem(app.config, "DEDUP_SCOPE_LIMIT", 2)
+    with pytest.raises(DedupError, match="over the limit of 2;"):
+        dedup_service.check_limit(DedupSettings())
+    monkeypatch.setattr(dedup_service, "SCOPE_LIMIT", 2)
+    monkeypatch.setitem(app.config, "DEDUP_SCOPE_LIMIT", 3)
+    assert dedup_service.scope_limit() == 3
+    job = DedupJob(name="x")
+    db.session.add(job)
+    db.session.flush()
+    assert dedup_service.run(job)["moved"] == 2
+
+
 @pytest.mark.parametrize(
     "kw,message",
     [
