@@ -337,6 +337,7 @@ def test_every_route_in_every_state_answers_without_error(app, worlds, tmp_path)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # tens of thousands of requests: 18 minutes on a busy machine
 def test_every_route_with_every_object_and_hostile_forms_as_everyone(app, worlds, tmp_path):
     crawler = crawl(app, worlds, tmp_path, every=True)
     report(crawler)

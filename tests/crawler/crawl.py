@@ -383,6 +383,10 @@ class Crawler:
             with self.app.app_context():
                 db.session.remove()
             nested.rollback()
+            # ROLLBACK TO keeps the savepoint: released too, or each request nests one level
+            # deeper and PostgreSQL keeps a lock per level written in (the slow crawl filled
+            # the server's lock table). SQLAlchemy has no call for it.
+            self.connection.exec_driver_sql(f"RELEASE SAVEPOINT {nested._savepoint}")
             if method != "GET" and endpoint.startswith("imports."):
                 self.restore_staging(url)
             if cookie is not None:  # logout (or a refused session) must not end the crawl
