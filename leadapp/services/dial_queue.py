@@ -255,7 +255,10 @@ def _lease(campaign, settings, chosen, agent_id, at, now, locked_leads) -> list[
     ids = [lead_id for lead_id, _p, _r in chosen]
     leads = {lead_id: locked_leads[lead_id][0] for lead_id in ids}
     expires = now + dt.timedelta(minutes=settings.lease_minutes)
-    blocked_until = max(expires, at + dt.timedelta(minutes=settings.lease_minutes))
+    # The lead is blocked until its lease's end on the real clock, whatever ``at`` says:
+    # asks ahead of the real clock skip leads whose lease runs (``lease_running``), so a
+    # planner's ask a day ahead no longer keeps the lead from real dialers for that day.
+    blocked_until = expires
     # A lease left open past its end (nobody released it) ends now: the lead is free again.
     # (The clock is read again: any lease the lock found over is over here too.) Only a
     # lead the lock saw with one: its row is locked, so no lease is opened on it meanwhile.

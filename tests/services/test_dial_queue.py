@@ -297,6 +297,18 @@ def test_leads_leased_on_the_real_clock_do_not_cost_their_pool_its_turns_ahead(c
     assert len(leased) == len(set(leased)) == 640
 
 
+def test_a_lead_leased_ahead_of_the_real_clock_is_blocked_only_while_its_lease_runs(ctx):
+    # A planner's ask a day ahead (``flask dial next --at``) leases for real: five minutes
+    # on the real clock. The lead was blocked until the lease's end on the planner's clock,
+    # so once the lease ran out, dialers on the real clock could not have it for a day.
+    world = build(ctx, {"A": 1}, leads=1)
+    campaign(world).calling_hours = ALL_DAY
+    (planned,) = _next(world, at=utcnow() + dt.timedelta(days=1))
+    assert planned.lead.next_call_at <= planned.lease.expires_at
+    # While the lease runs, neither clock hands the lead out again.
+    assert _next(world) == [] and _next(world, at=utcnow() + dt.timedelta(days=1)) == []
+
+
 def test_releasing_a_lease_that_ran_out_answers_that_it_had_ended(ctx):
     # A lease past its end that nobody closed was "released" (True): the dialer was told it
     # gave the lead back, though the lease had ended by itself. It is closed as expired.

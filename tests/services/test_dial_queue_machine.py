@@ -6,7 +6,9 @@ The clock is the queue's ``at``, set in 2030 so it always runs ahead of the real
 leases are real (issue 18: "``--at`` sets the clock used for hours, callbacks and
 recycling; the leases are real"): a lease ends on the real clock, which a test cannot wait
 for, so when the machine's clock passes a lease's end the lease's real end is moved into
-the past, as minutes going by would do."""
+the past, as minutes going by would do. Now and then a planner asks on the real clock
+(no ``at``) between the asks ahead: its leases run on the real clock for the whole
+example, and no ask ahead may hand their leads out (a fault the simulated day found)."""
 
 from __future__ import annotations
 
@@ -94,6 +96,7 @@ class ModelLease:
     agent: str | None
     ends: dt.datetime  # on the machine's clock
     ended: bool = False  # closed in the database (outcome, release, or the lead leased again)
+    on_the_real_clock: bool = False  # asked for without ``at``: runs through the example
     reason: str | None = None  # how: "outcome", "released" or "expired"
 
 
@@ -173,7 +176,10 @@ class LeaseMachine(RuleBasedStateMachine):
         )
 
     def live(self, lead: ModelLead) -> bool:
-        return lead.lease is not None and self.clock < self.leases[lead.lease].ends
+        if lead.lease is None:
+            return False
+        lease = self.leases[lead.lease]
+        return lease.on_the_real_clock or self.clock < lease.ends
 
     def due_callback(self, lead: ModelLead, agent: str | None) -> bool:
         """A callback this agent may take now: its own or nobody's at once, another
@@ -213,6 +219,37 @@ class LeaseMachine(RuleBasedStateMachine):
         post each outcome as the asking agent."""
         for lead_id, code in zip(self._hand_out(len(codes), agent), codes, strict=False):
             self._outcome(self.leads[lead_id], code, agent, callback_in, late=False)
+
+    @rule(count=st.integers(1, 3))
+    def hand_out_on_the_real_clock(self, count):
+        """A planner asks on the real clock (2026, before any call of the example): only
+        leads never called in the example can be due, in their calling hours now."""
+        now = utcnow()
+        eligible = {
+            lead.id
+            for lead in self.leads.values()
+            if not lead.closed
+            and not lead.dnc
+            and lead.attempts < self.max_attempts
+            and lead.next_at <= now
+            and lead.callback_at is None
+            and not self.live(lead)
+            and callable_at(lead.zones, now)
+        }
+        campaign = db.session.get(Campaign, self.campaign_id)
+        got = dial_queue.next_leads(campaign, count)
+        ids = [h.lead.id for h in got]
+        assert set(ids) <= eligible and len(set(ids)) == len(ids), (ids, sorted(eligible))
+        assert len(ids) == min(count, len(eligible)), (ids, sorted(eligible))
+        for h in got:
+            lead = self.leads[h.lead.id]
+            if lead.lease is not None:
+                self.leases[lead.lease].ended, self.leases[lead.lease].reason = True, "expired"
+            self.leases[h.lease.id] = ModelLease(
+                lead.id, None, now + self.lease, on_the_real_clock=True
+            )
+            self.objects[h.lease.id] = h.lease
+            lead.lease = h.lease.id
 
     def _hand_out(self, count, agent) -> list[int]:
         eligible = [lead for lead in self.leads.values() if self.eligible(lead, agent)]
@@ -312,7 +349,8 @@ class LeaseMachine(RuleBasedStateMachine):
         released = dial_queue.release(self.objects[lease_id])
         # A running lease is released; one closed, or past its end (closed now as expired)
         # not.
-        assert released is (not lease.ended and self.clock < lease.ends), (lease_id, lease)
+        running = lease.on_the_real_clock or self.clock < lease.ends
+        assert released is (not lease.ended and running), (lease_id, lease)
         if not lease.ended:
             lease.ended, lease.reason = True, "released" if released else "expired"
             lead = self.leads[lease.lead]
@@ -325,7 +363,7 @@ class LeaseMachine(RuleBasedStateMachine):
         over = [
             lease_id
             for lease_id, lease in self.leases.items()
-            if not lease.ended and lease.ends <= self.clock
+            if not lease.ended and not lease.on_the_real_clock and lease.ends <= self.clock
         ]
         if over:
             # The real clock passed these leases' ends too (see the module's docstring).
@@ -334,6 +372,14 @@ class LeaseMachine(RuleBasedStateMachine):
                 sa.update(DialLease)
                 .where(DialLease.id.in_(over))
                 .values(expires_at=past, leased_at=past - self.lease)
+            )
+            # So did their leads' next callable times when on the real clock (before the
+            # machine's 2030); times on the machine's clock stay.
+            leads = [self.leases[lease_id].lead for lease_id in over]
+            db.session.execute(
+                sa.update(Lead)
+                .where(Lead.id.in_(leads), Lead.next_call_at < MONDAY)
+                .values(next_call_at=past)
             )
 
     # --- invariants ----------------------------------------------------------------------
@@ -377,5 +423,5 @@ def test_leases_equal_a_plain_model_of_each_lead(app, make_account, make_user):
     with app.app_context(), account_scope(account_id):
         run_state_machine_as_test(
             LeaseMachine,
-            settings=machine_settings(10, 20),
+            settings=machine_settings(20, 20, on_postgresql=8),
         )
