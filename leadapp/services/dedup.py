@@ -30,6 +30,7 @@ from flask import current_app
 from leadapp.extensions import db
 from leadapp.models import (
     Campaign,
+    DedupGoldenChange,
     DedupJob,
     DedupMove,
     Lead,
@@ -37,7 +38,7 @@ from leadapp.models import (
     PoolAssignment,
 )
 from leadapp.models.base import utcnow
-from leadapp.services import dedup_golden, dedup_groups
+from leadapp.services import dedup_golden, dedup_groups, pool_counters
 from leadapp.services.accounts import INACTIVE_POOL_NAME
 from leadapp.services.dedup_groups import (
     _in_scope,
@@ -371,9 +372,11 @@ def planned(job: DedupJob) -> bool:
 
 def move_next_batch(job: DedupJob, target: LeadPool, size: int, from_pools: list[int]) -> int:
     """Carry out the next ``size`` planned moves: the leads go to ``target`` as inactive,
-    the job remembers how far it got, the counters of ``target`` and ``from_pools`` (the
-    plan's pools) are refreshed. Returns how many; the caller commits (one transaction per
-    batch)."""
+    the job remembers how far it got, and the counters and breakdowns of ``target`` and
+    ``from_pools`` (the plan's pools) move by what the batch's leads took out of their pools
+    and bring to ``target`` (``pool_counters.set_deltas``: a read of the batch's leads
+    alone, not of the pools). Returns how many; the caller commits (one transaction per
+    batch: the moves, their checkpoint and the counters together)."""
     done = moved_through(job)
     next_ids = (
         sa.select(DedupMove.id)
@@ -388,19 +391,20 @@ def move_next_batch(job: DedupJob, target: LeadPool, size: int, from_pools: list
     if not count:
         return 0
     batch = sa.and_(DedupMove.dedup_job_id == job.id, DedupMove.id > done, DedupMove.id <= last)
+    moved = {"pool_id": target.id, "status": "inactive"}
+    shift = pool_counters.set_deltas(
+        (Lead.__table__.c.id == DedupMove.lead_id, batch), moved, [target.id, *from_pools]
+    )
     db.session.execute(
         # A join, not IN (subquery): a plan names each lead once, so there is nothing to
         # make unique first.
         sa.update(Lead)
         .where(Lead.id == DedupMove.lead_id, batch)
-        .values(pool_id=target.id, status="inactive", updated_at=utcnow())
+        .values(**moved, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     job.results = {**(job.results or {}), "moved_through": last}
-    # A full recount, not a shift by what moved: counting the batch's 20,000 leads before
-    # and after took as long as recounting the pools (measured), and a recount also puts
-    # right counters that were off before the run.
-    refresh_pools([target.id, *from_pools])
+    pool_counters.move(*shift)
     return count
 
 
@@ -440,6 +444,9 @@ def run(job: DedupJob, progress: Progress | None = None) -> dict:
         restore(job, only_moved_by_run=True)
         db.session.commit()
         raise
+    # One full recount of the run's pools at its end (each batch moved their counters by
+    # deltas): it also puts right counters that were off before the run.
+    refresh_pools([target.id, *from_pools, *_golden_pools(job)])
     result = {**figures, "moved": _moved_count(job), "job_id": job.id}
     job.results = {**(job.results or {}), **result}
     job.status = "completed"
@@ -447,6 +454,17 @@ def run(job: DedupJob, progress: Progress | None = None) -> dict:
     job.error = None
     db.session.flush()
     return result
+
+
+def _golden_pools(job: DedupJob) -> list[int]:
+    """The pools of the golden records the run changed (``dedup_golden.inherit``)."""
+    return list(
+        db.session.scalars(
+            sa.select(Lead.pool_id)
+            .where(Lead.id == DedupGoldenChange.lead_id, DedupGoldenChange.dedup_job_id == job.id)
+            .distinct()
+        )
+    )
 
 
 def _moved_count(job: DedupJob) -> int:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from leadapp.extensions import db
 from leadapp.models import DedupGoldenChange, DedupJob, DedupMove, DoNotCallNumber, Lead
 from leadapp.models.base import utcnow
+from leadapp.services import pool_counters
 from leadapp.services.dedup_settings import RULE_WORDS
 
 PHONE_COLUMNS = [f"phone{i}" for i in range(1, 6)]
@@ -236,6 +237,14 @@ def inherit(job: DedupJob) -> None:
         )
     )
     change = DedupGoldenChange
+    # The golden records' pools' counters move by what the changed records add before and
+    # after (their state moves open/closed, ready, used, reopenable).
+    changed = sa.select(change.lead_id).where(change.dedup_job_id == job.id)
+    golden_pools = list(
+        db.session.scalars(sa.select(Lead.pool_id).where(Lead.id.in_(changed)).distinct())
+    )
+    golden_leads = (Lead.__table__.c.id.in_(changed),)
+    before = pool_counters.counts_of(golden_leads, golden_pools, lock=True)
     db.session.execute(
         sa.update(Lead)
         .where(Lead.id == change.lead_id, change.dedup_job_id == job.id)
@@ -249,6 +258,9 @@ def inherit(job: DedupJob) -> None:
             last_called_at=change.new_last_called_at,
         )
         .execution_options(synchronize_session=False)
+    )
+    pool_counters.move(
+        *pool_counters.difference(pool_counters.counts_of(golden_leads, golden_pools), before)
     )
 
 

@@ -11,9 +11,11 @@ SQLite), so two writers of one lead move the counters by the transition each rea
 The pool's breakdowns (``models.PoolBreakdown``: leads per status, time zone, ready zone
 key, reopenable) move the same way, in the same flush, by an upsert per key.
 
-Only changes made through the ORM are seen. Set-based statements (imports, the
-deduplicator, bulk actions, do-not-call lists, jobs) recount their pools in full
-(``pools.refresh_counts``), and ``flask pools recount`` repairs any pool."""
+Only changes made through the ORM are seen. A set-based UPDATE can move the counters by
+the leads it changes alone (``set_deltas`` / ``counts_of``, then ``move``: ``recount``'s
+grouped read restricted to those leads) — the deduplicator's batches and golden records do.
+Other set-based statements (imports, bulk actions, do-not-call lists, jobs) recount their
+pools in full (``pools.refresh_counts``), and ``flask pools recount`` repairs any pool."""
 
 from __future__ import annotations
 
@@ -214,35 +216,41 @@ def move_breakdowns(connection, moved: dict[tuple[int, str, str], int]) -> None:
         )
 
 
-def recount(
-    pool_ids: list[int] | None,
-) -> tuple[dict[int, dict[str, int]], dict[tuple[int, str, str], int]]:
-    """Per pool its counters, and per (pool, breakdown, key) its leads, counted from the
-    leads of ``pool_ids`` (None: every pool) in one grouped read (what a set-based change
-    pays once), grouped by status, zone, zone key and attempts with how many of each group
-    are ready (``pools.ready_clause`` below the pool's maximum attempts), reopenable and
-    used — the rules of ``domain.pool_counters`` in SQL."""
+def _grouped(lead, limits, where, sign=None):
+    """The grouped read of ``recount``: the leads of ``lead`` (``Lead``, or an alias of a
+    selection of its columns) matching ``where``, grouped by pool, status, zone, zone key
+    and attempts, with how many of each group are ready (``pools.ready_clause`` below the
+    pool's maximum attempts in ``limits``), reopenable and used. ``sign``: a column of
+    ``lead`` each lead is counted by (1 or -1) instead of 1."""
     from leadapp.services.pools import ready_clause
 
-    limits = attempt_limits_query(pool_ids).subquery()
-    below = Lead.dial_attempts < sa.func.coalesce(limits.c.max_attempts, rules.DEFAULT_MAX_ATTEMPTS)
-    reopenable = sa.or_(Lead.completed.is_(True), Lead.status == "closed")
+    below = lead.dial_attempts < sa.func.coalesce(limits.c.max_attempts, rules.DEFAULT_MAX_ATTEMPTS)
+    reopenable = sa.or_(lead.completed.is_(True), lead.status == "closed")
+    one = 1 if sign is None else sign
     # The attempts too, for "ready_attempts": a handful of values per zone key.
-    grouped = (Lead.pool_id, Lead.status, Lead.timezone, Lead.zone_key, Lead.dial_attempts)
-    query = (
+    grouped = (lead.pool_id, lead.status, lead.timezone, lead.zone_key, lead.dial_attempts)
+    return (
         sa.select(
             *grouped,
-            sa.func.count(Lead.id),
+            sa.func.count(lead.id) if sign is None else sa.func.sum(sign),
             *(
-                sa.func.sum(sa.case((condition, 1), else_=0))
-                for condition in (sa.and_(ready_clause(), below), reopenable, Lead.call_count > 0)
+                sa.func.sum(sa.case((condition, one), else_=0))
+                for condition in (
+                    sa.and_(ready_clause(lead), below),
+                    reopenable,
+                    lead.call_count > 0,
+                )
             ),
         )
-        .outerjoin(limits, limits.c.pool_id == Lead.pool_id)
+        .outerjoin(limits, limits.c.pool_id == lead.pool_id)
+        .where(*where)
         .group_by(*grouped)
     )
-    if pool_ids is not None:
-        query = query.where(Lead.pool_id.in_(pool_ids))
+
+
+def _tally(rows) -> tuple[dict[int, dict[str, int]], dict[tuple[int, str, str], int]]:
+    """Per pool its counters, and per (pool, breakdown, key) its leads, from the rows of
+    ``_grouped``."""
     counters: dict[int, dict[str, int]] = {}
     broken_down: dict[tuple[int, str, str], int] = {}
 
@@ -250,9 +258,13 @@ def recount(
         if n:
             broken_down[where] = broken_down.get(where, 0) + n
 
-    rows = db.session.execute(query)
     for pool_id, status, zone, key, attempts, n, ready, reopenable, used in rows:
-        ready, reopenable, used = int(ready or 0), int(reopenable or 0), int(used or 0)
+        n, ready, reopenable, used = (
+            int(n or 0),
+            int(ready or 0),
+            int(reopenable or 0),
+            int(used or 0),
+        )
         c = counters.setdefault(pool_id, dict.fromkeys(rules.COUNTERS, 0))
         c["total"] += n
         c["open"] += n if status == "open" else 0
@@ -265,6 +277,115 @@ def recount(
         add((pool_id, "ready_attempts", rules.attempts_key(attempts or 0, key)), ready)
         add((pool_id, "reopenable", ""), reopenable)
     return counters, broken_down
+
+
+def recount(
+    pool_ids: list[int] | None,
+) -> tuple[dict[int, dict[str, int]], dict[tuple[int, str, str], int]]:
+    """Per pool its counters, and per (pool, breakdown, key) its leads, counted from the
+    leads of ``pool_ids`` (None: every pool) in one grouped read (what a set-based change
+    pays once), grouped by status, zone, zone key and attempts with how many of each group
+    are ready (``pools.ready_clause`` below the pool's maximum attempts), reopenable and
+    used — the rules of ``domain.pool_counters`` in SQL."""
+    limits = attempt_limits_query(pool_ids).subquery()
+    where = () if pool_ids is None else (Lead.pool_id.in_(pool_ids),)
+    return _tally(db.session.execute(_grouped(Lead, limits, where)))
+
+
+def _leads(where, lock: bool):
+    """The counted columns (and id) of the leads matching ``where``, as a CTE; ``lock``:
+    their rows locked until the transaction ends (``FOR UPDATE`` on PostgreSQL; on SQLite
+    the write lock is taken first), so no other writer changes them before this
+    transaction's UPDATE of them."""
+    table = Lead.__table__
+    # account_id too: the tenancy criteria on Lead apply to the alias read from it.
+    query = sa.select(table.c.id, table.c.account_id, *COLUMNS.values()).where(*where)
+    if lock:
+        write_lock.take(db.session.connection())
+        query = query.with_for_update(of=table)
+    return query.cte("counted_leads")
+
+
+def _signed_tally(parts, pool_ids: Iterable[int]):
+    """``_tally`` of the union of ``parts`` (selections of the counted columns, each with a
+    "sign" column: how each lead counts) — one grouped read."""
+    both = sa.union_all(*parts).subquery("counted_change")
+    lead = sa.orm.aliased(Lead, both, adapt_on_names=True)
+    limits = attempt_limits_query(sorted(set(pool_ids))).subquery()
+    return _tally(db.session.execute(_grouped(lead, limits, (), sign=both.c.sign)))
+
+
+def counts_of(
+    where, pool_ids: Iterable[int], lock: bool = False
+) -> tuple[dict[int, dict[str, int]], dict[tuple[int, str, str], int]]:
+    """What the leads matching ``where`` alone add to the counters and breakdowns of their
+    pools (``pool_ids``): ``recount``'s grouped read restricted to them. ``lock``: see
+    ``_leads``. Before and after a set-based UPDATE of those leads: ``move(*difference(
+    after, before))``."""
+    now = _leads(where, lock)
+    return _signed_tally([sa.select(*now.c, sa.literal(1).label("sign"))], pool_ids)
+
+
+def difference(after, before):
+    """``after`` minus ``before`` (each counters and breakdowns, as ``counts_of`` gives)."""
+    counters: dict[int, dict[str, int]] = {}
+    for sign, (part, _) in ((1, after), (-1, before)):
+        for pool_id, c in part.items():
+            moved = counters.setdefault(pool_id, dict.fromkeys(rules.COUNTERS, 0))
+            for key, n in c.items():
+                moved[key] += sign * n
+    broken_down: dict[tuple[int, str, str], int] = {}
+    for sign, (_, part) in ((1, after), (-1, before)):
+        for where, n in part.items():
+            broken_down[where] = broken_down.get(where, 0) + sign * n
+    return (
+        {p: c for p, c in counters.items() if any(c.values())},
+        {k: n for k, n in broken_down.items() if n},
+    )
+
+
+def set_deltas(
+    where, values: dict, pool_ids: Iterable[int]
+) -> tuple[dict[int, dict[str, int]], dict[tuple[int, str, str], int]]:
+    """How the counters and breakdowns of ``pool_ids`` (the pools of the leads matching
+    ``where`` and those ``values`` puts them in) move when a set-based UPDATE sets
+    ``values`` (constants for counted columns: ``pool_id``, ``status`` ...) on the leads
+    matching ``where``: one grouped read of those leads alone (``recount``'s, over the leads
+    as they are, counted -1, and as they will be, counted +1), before the UPDATE, the leads
+    locked (``_leads``). Apply the result with ``move``."""
+    now = _leads(where, lock=True)
+    counters, broken_down = _signed_tally(
+        [
+            sa.select(*now.c, sa.literal(-1).label("sign")),
+            sa.select(
+                *(
+                    sa.literal(values[c.name], c.type).label(c.name) if c.name in values else c
+                    for c in now.c
+                ),
+                sa.literal(1).label("sign"),
+            ),
+        ],
+        pool_ids,
+    )
+    return {p: c for p, c in counters.items() if any(c.values())}, broken_down
+
+
+def move(counters: dict[int, dict[str, int]], broken_down: dict[tuple[int, str, str], int]) -> None:
+    """Move the stored counters and breakdowns by ``set_deltas``' result: atomic
+    ``x = x + :d`` per pool and an upsert per breakdown key, in one order for every
+    writer; loaded pools read their counters again."""
+    connection = db.session.connection()
+    table = LeadPool.__table__
+    for pool_id in sorted(counters):
+        moved = {
+            table.c[STORED[key]]: table.c[STORED[key]] + delta
+            for key, delta in counters[pool_id].items()
+            if delta
+        }
+        if moved:
+            connection.execute(table.update().where(table.c.id == pool_id).values(moved))
+    move_breakdowns(connection, broken_down)
+    _expire_moved_pools(db.session, counters)
 
 
 def breakdown_counts(pool_ids: list[int]) -> dict[tuple[int, str, str], int]:
@@ -314,7 +435,11 @@ def store_breakdowns(pools: list[LeadPool], counted: dict[tuple[int, str, str], 
 
 def _expire_moved(session: Session, _context) -> None:
     """Loaded pools read their counters again (they were moved in the database)."""
-    for pool_id in session.info.pop(MOVED, ()):
+    _expire_moved_pools(session, session.info.pop(MOVED, ()))
+
+
+def _expire_moved_pools(session: Session, pool_ids: Iterable[int]) -> None:
+    for pool_id in pool_ids:
         pool = session.identity_map.get(inspect(LeadPool).identity_key_from_primary_key((pool_id,)))
         if pool is not None:
             session.expire(pool, list(STORED.values()))

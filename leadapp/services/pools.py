@@ -54,14 +54,15 @@ class NotYours(PermissionError):
 # Counters
 
 
-def ready_clause():
+def ready_clause(lead=Lead):
     """A lead that can be dialled as far as the lead itself goes: open, not completed, not
-    on the do-not-call list, with a valid phone (phones are stored only when valid)."""
+    on the do-not-call list, with a valid phone (phones are stored only when valid).
+    ``lead``: ``Lead`` or an alias of it."""
     return sa.and_(
-        Lead.status == "open",
-        Lead.completed.is_(False),
-        Lead.do_not_call.is_(False),
-        Lead.phone1.is_not(None),
+        lead.status == "open",
+        lead.completed.is_(False),
+        lead.do_not_call.is_(False),
+        lead.phone1.is_not(None),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -249,6 +250,95 @@ def test_the_counters_equal_a_recount_after_every_batch_and_stale_ones_are_put_r
     db.session.flush()
     assert dedup_service.run(again)["moved"] == 1
     counters_match_recount(app)
+
+
+def _batch_world(pool, spread: int):
+    """``pool`` and a second pool dialled by a campaign allowing 2 attempts, with
+    duplicates in every state a counter or breakdown tells apart (closed, removed,
+    completed, do-not-call, without a phone match, called, over the attempts, time zones
+    and zone keys, inbound), plus ``spread`` leads without duplicates in ``pool``."""
+    from leadapp.models import Account, DialSettings, PoolAssignment
+    from leadapp.services import accounts as account_service
+
+    other = LeadPool(name="Autumn list")
+    db.session.add(other)
+    db.session.flush()
+    account = db.session.get(Account, pool.account_id)
+    campaign = account_service.create_campaign(account, "Spring")
+    db.session.add(DialSettings(account_id=account.id, campaign_id=campaign.id, max_attempts=2))
+    db.session.add(PoolAssignment(pool_id=other.id, campaign_id=campaign.id))
+    zones = [("America/New_York", "NY"), ("America/Chicago", "TX"), (None, None)]
+    for i in range(30):  # 10 numbers, three leads each, over both pools
+        zone, state = zones[i % 3]
+        add_lead(
+            other if i % 4 == 0 else pool,
+            f"+1415555{i % 10:04d}",
+            T0 + dt.timedelta(minutes=i * 7 % 30),
+            status=["open", "open", "closed", "removed", "open"][i % 5],
+            completed=i % 6 == 1,
+            do_not_call=i % 7 == 3,
+            call_count=i % 3,
+            dial_attempts=i % 4,
+            timezone=zone,
+            state=state,
+            country="US" if state else None,
+            source="inbound" if i % 8 == 2 else "outbound",
+            last_called_at=T0 + dt.timedelta(hours=i) if i % 3 else None,
+        )
+    for i in range(spread):
+        add_lead(pool, f"+1415666{i:04d}", T0, timezone="America/New_York")
+    pool_service.refresh_counts([pool, other])
+    return other
+
+
+@pytest.mark.parametrize("keep", ["latest-created", "latest-called", "inbound"])
+@pytest.mark.parametrize("match_keys,retain_inbound", [(["phone1"], False), (["phones"], True)])
+def test_each_batch_moves_the_counters_by_its_own_leads_to_a_recount(
+    app, pool, keep, match_keys, retain_inbound
+):
+    """Every batch leaves the counters and breakdowns of every pool equal to a full recount
+    (the plan's golden records too: they inherit closed, removed, completed, do-not-call
+    and calls), and no statement of a batch reads the pools' leads beyond the batch's:
+    each one that reads the leads is restricted to the plan's moves (not a recount of the
+    pools, whose cost grows with them)."""
+    other = _batch_world(pool, spread=40)
+    job = DedupJob(name="x", keep_rule=keep, match_keys=match_keys, retain_inbound=retain_inbound)
+    db.session.add(job)
+    db.session.flush()
+    assert dedup_service.plan(job)["duplicates"] > 6
+    db.session.flush()
+    counters_match_recount(app)
+    target = dedup_service.inactive_pool()
+    engine = db.session.get_bind()
+    seen: list[str] = []
+
+    def observe(_conn, _cursor, statement, *_args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    batches = 0
+    while True:
+        seen.clear()
+        sa.event.listen(engine, "before_cursor_execute", observe)
+        try:
+            moved = dedup_service.move_next_batch(job, target, 3, [pool.id, other.id])
+            db.session.flush()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", observe)
+        if not moved:
+            break
+        batches += 1
+        reading_leads = [s for s in seen if re.search(r"\b(FROM|JOIN|UPDATE)\s+leads\b", s, re.I)]
+        assert reading_leads
+        assert all("dedup_moves" in s for s in reading_leads), [
+            s for s in reading_leads if "dedup_moves" not in s
+        ]
+        counters_match_recount(app)
+    assert batches >= 3
+    planned = db.session.scalar(
+        sa.select(sa.func.count(DedupMove.id)).where(DedupMove.dedup_job_id == job.id)
+    )
+    in_target = sa.select(sa.func.count(Lead.id)).where(Lead.pool_id == target.id)
+    assert db.session.scalar(in_target) == planned > 6
 
 
 def test_inbound_leads_are_retained_when_asked(pool):
