@@ -245,9 +245,9 @@ def one_run(a, path: Path, tmp: str, number: int) -> dict:
                 import_duplicates.DuplicateSettings(scope="campaign", action="discard-new"),
             )
             db.session.commit()
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             counts = import_run.run(imp)
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), time.process_time()
             phases = {
                 "prepare (sniff, copy, map)": t1 - t0,
                 "stage and write in one go (pipelined)": t2 - t1,
@@ -269,6 +269,7 @@ def one_run(a, path: Path, tmp: str, number: int) -> dict:
         "counts": counts,
         "written": written,
         "phases": phases,
+        "client_cpu": c2 - c1,
         "builder": builder,
         "whole": whole,
         "floor": floor,
@@ -402,7 +403,8 @@ def print_run(number: int, run: dict) -> None:
     phases = ", ".join(f"{name.split(' ')[0]} {sec:.2f}" for name, sec in run["phases"].items())
     (b1, b5, _), (a1, a5, _) = run["load"]
     print(
-        f"run {number}: whole {run['whole']:.2f} s ({phases}); floor {run['floor']:.2f} s; "
+        f"run {number}: whole {run['whole']:.2f} s ({phases}; this process's CPU in it "
+        f"{run['client_cpu']:.2f} s); floor {run['floor']:.2f} s; "
         f"ratio {run['ratio']:.2f}; writer waited for the builder "
         f"{run['builder']['writer waited for the builder']:.2f} s, builder busy "
         f"{run['builder']['builder busy']:.2f} s; peak memory so far {run['engine_peak']:,.0f} "

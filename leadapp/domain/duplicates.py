@@ -128,8 +128,12 @@ def repeats_seen(keys: pd.Series, count: int, mode: str, seen: list[set]) -> pd.
     out = pd.Series(False, index=keys.index)
     for part, known in zip(parts, seen, strict=False):
         has = part.notna()
-        out |= has & (part.duplicated(keep="first") | part.isin(known))
-        known.update(part[has].tolist())
+        values = part[has].tolist()
+        # One set lookup per row: Series.isin(set) would copy the whole set every chunk.
+        earlier = np.zeros(len(part), dtype=bool)
+        earlier[has.to_numpy()] = [value in known for value in values]
+        out |= has & (part.duplicated(keep="first") | earlier)
+        known.update(values)
     return out
 
 

@@ -56,11 +56,17 @@ class Staging:
     ``counts()``: the file's counts, once the iteration has ended. Staging is
     deterministic: the same file and settings give the same rows, numbers and keys."""
 
-    def __init__(self, imp: Import, progress: Callable[[float, str], None] | None = None):
+    def __init__(
+        self,
+        imp: Import,
+        progress: Callable[[float, str], None] | None = None,
+        chunk_rows: int | None = None,
+    ):
         campaign = db.session.get(Campaign, imp.campaign_id)
         definitions = field_definitions()
         match = imp.duplicate_settings.get("match", ["phone1"])
         self.progress = progress
+        self.chunk_rows = chunk_rows or STAGE_CHUNK
         self.source = Path(imp.staging_path) / "source.csv"
         self.target = Path(imp.staging_path) / "staged.parquet"
         self.read = {"encoding": imp.encoding, "delimiter": imp.delimiter, **read_options(imp)}
@@ -97,7 +103,7 @@ class Staging:
         }
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
-        reader = csv_io.read_chunks(self.source, chunk_rows=STAGE_CHUNK, **self.read)
+        reader = csv_io.read_chunks(self.source, chunk_rows=self.chunk_rows, **self.read)
         tmp = self.target.with_suffix(".part")
         writer = None
         submitted = 0

@@ -20,6 +20,7 @@ from leadapp.services import accounts as account_service
 from leadapp.services.imports import analyse as import_analyse
 from leadapp.services.imports import duplicates as import_duplicates
 from leadapp.services.imports import mapping as import_mapping
+from leadapp.services.imports import pipeline as import_pipeline
 from leadapp.services.imports import read as import_read
 from leadapp.services.imports import report as import_report
 from leadapp.services.imports import run as import_run
@@ -33,6 +34,7 @@ BATCH, CHUNK = 5, 7  # small, so batches and staged chunks cross each other's en
 def small_parts(app, monkeypatch):
     """Staged chunks of CHUNK rows and batches of BATCH rows."""
     monkeypatch.setattr(import_stage, "STAGE_CHUNK", CHUNK)
+    monkeypatch.setattr(import_pipeline, "PIPELINE_CHUNK", CHUNK)
     app.config["IMPORT_BATCH_ROWS"] = BATCH
     yield
     app.config["IMPORT_BATCH_ROWS"] = 20_000
