@@ -161,8 +161,9 @@ def sqlite_floor(path: str) -> float:
 def timing_the_builder(import_write, stats: dict):
     """Wrap the write stage's builder (``built_in_order``) to count the time the writer
     waited for it (taking the next batch included: in one go, that is waiting for staging)
-    and the builder's own time (wall and CPU): is one thread enough? Returns the function
-    to put back after the run (each run counts into its own ``stats``)."""
+    and the builder's own time (wall and CPU): is one thread enough? And the time the
+    writer spent writing batches (each batch's transaction). Returns the functions to put
+    back after the run (each run counts into its own ``stats``)."""
     real = import_write.built_in_order
 
     def built_in_order(items, build, depth=1):
@@ -193,7 +194,17 @@ def timing_the_builder(import_write, stats: dict):
         return waited()
 
     import_write.built_in_order = built_in_order
-    return real
+    commit = import_write._commit_batch
+
+    def timed_commit(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return commit(*args, **kwargs)
+        finally:
+            stats["writer writing batches"] += time.perf_counter() - t0
+
+    import_write._commit_batch = timed_commit
+    return real, commit
 
 
 def one_run(a, path: Path, tmp: str, number: int) -> dict:
@@ -220,8 +231,13 @@ def one_run(a, path: Path, tmp: str, number: int) -> dict:
         "REDIS_URL": "redis://127.0.0.1:6379/15",  # never used: the import runs here
     }
     app = create_app("production", environ=environ)
-    builder = {"writer waited for the builder": 0.0, "builder busy": 0.0, "builder CPU": 0.0}
-    real_built_ahead = timing_the_builder(import_write, builder)
+    builder = {
+        "writer waited for the builder": 0.0,
+        "writer writing batches": 0.0,
+        "builder busy": 0.0,
+        "builder CPU": 0.0,
+    }
+    real_built_ahead, real_commit = timing_the_builder(import_write, builder)
     load_before = os.getloadavg()
     with app.app_context():
         upgrade()
@@ -263,6 +279,7 @@ def one_run(a, path: Path, tmp: str, number: int) -> dict:
         db.session.remove()
         db.engine.dispose()
     import_write.built_in_order = real_built_ahead
+    import_write._commit_batch = real_commit
     whole = sum(phases.values())
     return {
         "dialect": dialect,
@@ -406,7 +423,8 @@ def print_run(number: int, run: dict) -> None:
         f"run {number}: whole {run['whole']:.2f} s ({phases}; this process's CPU in it "
         f"{run['client_cpu']:.2f} s); floor {run['floor']:.2f} s; "
         f"ratio {run['ratio']:.2f}; writer waited for the builder "
-        f"{run['builder']['writer waited for the builder']:.2f} s, builder busy "
+        f"{run['builder']['writer waited for the builder']:.2f} s, writing batches "
+        f"{run['builder']['writer writing batches']:.2f} s, builder busy "
         f"{run['builder']['builder busy']:.2f} s; peak memory so far {run['engine_peak']:,.0f} "
         f"MiB; load average 1/5 min {b1:.1f}/{b5:.1f} before, {a1:.1f}/{a5:.1f} after",
         flush=True,
