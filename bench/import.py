@@ -13,9 +13,8 @@ created again and the migrations run into it; a SQLite file is deleted and creat
 creates an account and a campaign, then times in the same run:
   * engine: the import as ``flask leads import FILE --auto-map --scope campaign
     --action discard-new`` runs it (create_import, attach_file, suggest, set_mapping, then
-    ``run``: staged and written in one go, the database writing each batch while the
-    next rows are staged), each phase timed; within it, the time the writer waited for
-    the next batch (staging and the builder thread) and the time the builder worked;
+    stage, analyse, execute), each phase timed; within execute, the time the writer
+    waited for the builder thread and the time the builder worked;
   * floor: what the database alone needs to store the leads the engine wrote, taken back
     out of the leads table: on PostgreSQL one COPY into a twin of the leads table with its
     indexes and foreign keys; on SQLite one executemany into a twin with the same indexes
@@ -159,14 +158,12 @@ def sqlite_floor(path: str) -> float:
 
 
 def timing_the_builder(import_write, stats: dict):
-    """Wrap the write stage's builder (``built_in_order``) to count the time the writer
-    waited for it (taking the next batch included: in one go, that is waiting for staging)
-    and the builder's own time (wall and CPU): is one thread enough? And the time the
-    writer spent writing batches (each batch's transaction). Returns the functions to put
-    back after the run (each run counts into its own ``stats``)."""
-    real = import_write.built_in_order
+    """Wrap the write stage's pipeline to count the time the writer waited for the builder
+    thread and the builder's own time (wall and CPU): is one thread enough? Returns the
+    function to put back after the run (each run counts into its own ``stats``)."""
+    real = import_write.built_ahead
 
-    def built_in_order(items, build, depth=1):
+    def built_ahead(items, build, depth=1):
         def timed(item):
             t0, c0 = time.perf_counter(), time.thread_time()
             try:
@@ -193,18 +190,8 @@ def timing_the_builder(import_write, stats: dict):
 
         return waited()
 
-    import_write.built_in_order = built_in_order
-    commit = import_write._commit_batch
-
-    def timed_commit(*args, **kwargs):
-        t0 = time.perf_counter()
-        try:
-            return commit(*args, **kwargs)
-        finally:
-            stats["writer writing batches"] += time.perf_counter() - t0
-
-    import_write._commit_batch = timed_commit
-    return real, commit
+    import_write.built_ahead = built_ahead
+    return real
 
 
 def one_run(a, path: Path, tmp: str, number: int) -> dict:
@@ -216,10 +203,11 @@ def one_run(a, path: Path, tmp: str, number: int) -> dict:
     from leadapp.models import Lead, User
     from leadapp.security import account_scope
     from leadapp.services import accounts as account_service
+    from leadapp.services.imports import analyse as import_analyse
     from leadapp.services.imports import duplicates as import_duplicates
     from leadapp.services.imports import mapping as import_mapping
     from leadapp.services.imports import read as import_read
-    from leadapp.services.imports import run as import_run
+    from leadapp.services.imports import stage as import_stage
     from leadapp.services.imports import write as import_write
 
     region = "US"
@@ -231,13 +219,8 @@ def one_run(a, path: Path, tmp: str, number: int) -> dict:
         "REDIS_URL": "redis://127.0.0.1:6379/15",  # never used: the import runs here
     }
     app = create_app("production", environ=environ)
-    builder = {
-        "writer waited for the builder": 0.0,
-        "writer writing batches": 0.0,
-        "builder busy": 0.0,
-        "builder CPU": 0.0,
-    }
-    real_built_ahead, real_commit = timing_the_builder(import_write, builder)
+    builder = {"writer waited for the builder": 0.0, "builder busy": 0.0, "builder CPU": 0.0}
+    real_built_ahead = timing_the_builder(import_write, builder)
     load_before = os.getloadavg()
     with app.app_context():
         upgrade()
@@ -261,12 +244,18 @@ def one_run(a, path: Path, tmp: str, number: int) -> dict:
                 import_duplicates.DuplicateSettings(scope="campaign", action="discard-new"),
             )
             db.session.commit()
-            t1, c1 = time.perf_counter(), time.process_time()
-            counts = import_run.run(imp)
-            t2, c2 = time.perf_counter(), time.process_time()
+            t1 = time.perf_counter()
+            import_stage.stage(imp)
+            t2 = time.perf_counter()
+            import_analyse.analyse(imp)
+            t3 = time.perf_counter()
+            counts = import_write.execute(imp)
+            t4 = time.perf_counter()
             phases = {
                 "prepare (sniff, copy, map)": t1 - t0,
-                "stage and write in one go (pipelined)": t2 - t1,
+                "stage (read, map, validate, normalise)": t2 - t1,
+                "analyse (duplicates)": t3 - t2,
+                "execute (write leads, pipelined)": t4 - t3,
             }
             written = db.session.scalar(
                 sa.select(sa.func.count(Lead.id)).where(Lead.pool_id == counts["pool_id"])
@@ -278,15 +267,13 @@ def one_run(a, path: Path, tmp: str, number: int) -> dict:
             floor = sqlite_floor(db_url[len("sqlite:///") :])
         db.session.remove()
         db.engine.dispose()
-    import_write.built_in_order = real_built_ahead
-    import_write._commit_batch = real_commit
+    import_write.built_ahead = real_built_ahead
     whole = sum(phases.values())
     return {
         "dialect": dialect,
         "counts": counts,
         "written": written,
         "phases": phases,
-        "client_cpu": c2 - c1,
         "builder": builder,
         "whole": whole,
         "floor": floor,
@@ -420,11 +407,9 @@ def print_run(number: int, run: dict) -> None:
     phases = ", ".join(f"{name.split(' ')[0]} {sec:.2f}" for name, sec in run["phases"].items())
     (b1, b5, _), (a1, a5, _) = run["load"]
     print(
-        f"run {number}: whole {run['whole']:.2f} s ({phases}; this process's CPU in it "
-        f"{run['client_cpu']:.2f} s); floor {run['floor']:.2f} s; "
+        f"run {number}: whole {run['whole']:.2f} s ({phases}); floor {run['floor']:.2f} s; "
         f"ratio {run['ratio']:.2f}; writer waited for the builder "
-        f"{run['builder']['writer waited for the builder']:.2f} s, writing batches "
-        f"{run['builder']['writer writing batches']:.2f} s, builder busy "
+        f"{run['builder']['writer waited for the builder']:.2f} s, builder busy "
         f"{run['builder']['builder busy']:.2f} s; peak memory so far {run['engine_peak']:,.0f} "
         f"MiB; load average 1/5 min {b1:.1f}/{b5:.1f} before, {a1:.1f}/{a5:.1f} after",
         flush=True,

@@ -39,7 +39,6 @@ __all__ = [
     "match_key",
     "normalise_key",
     "repeats_earlier",
-    "repeats_seen",
     "row_key",
 ]
 
@@ -113,27 +112,6 @@ def repeats_earlier(keys: pd.Series, count: int, mode: str = "all") -> pd.Series
     out = pd.Series(False, index=keys.index)
     for part in key_parts(keys, count):
         out |= part.notna() & part.duplicated(keep="first")
-    return out
-
-
-def repeats_seen(keys: pd.Series, count: int, mode: str, seen: list[set]) -> pd.Series:
-    """``repeats_earlier`` for a file read in parts: ``keys`` are the next rows, ``seen``
-    (one set per compared part, empty at the start and kept between calls) the values of
-    every earlier row, to which these rows' values are added. Called part after part in
-    file order, it marks exactly the rows ``repeats_earlier`` marks over the whole file:
-    whether a row repeats an earlier one depends only on the rows before it."""
-    parts = [keys] if mode == "all" or count == 1 else key_parts(keys, count)
-    while len(seen) < len(parts):
-        seen.append(set())
-    out = pd.Series(False, index=keys.index)
-    for part, known in zip(parts, seen, strict=False):
-        has = part.notna()
-        values = part[has].tolist()
-        # One set lookup per row: Series.isin(set) would copy the whole set every chunk.
-        earlier = np.zeros(len(part), dtype=bool)
-        earlier[has.to_numpy()] = [value in known for value in values]
-        out |= has & (part.duplicated(keep="first") | earlier)
-        known.update(values)
     return out
 
 

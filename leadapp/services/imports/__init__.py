@@ -18,10 +18,7 @@ module per stage of the pipeline, each resumable:
    (``ahead``) while the database writes the current one.
 5. **report** (``report``) — the counts, the chosen options in words, the downloads.
 
-``run`` drives the stages for the job and the CLI: a file nobody checked is staged and
-written in one go (``pipeline``: the database writes a batch while the next rows are
-staged, with the same counts, batches and checkpoints as the stages one after another);
-a file the wizard checked is written as reviewed. ``errors`` holds the refusals.
+``run`` drives the stages for the job and the CLI; ``errors`` holds the refusals.
 
 Counting rules (DESIGN.md §7): ``valid + invalid = rows``; a row is invalid when its
 duplicate-key phone (the first phone field, the number that is dialled) holds no valid

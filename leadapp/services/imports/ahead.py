@@ -1,7 +1,6 @@
-"""The import's pipelines: the next batches are built (rows picked, leads laid out,
+"""The write stage's pipeline: the next batches are built (rows picked, leads laid out,
 serialised for ``COPY`` or ``executemany``) in a thread while the database writes the
-current one (``built_in_order``), and, when the file is staged and written in one go, the
-file is staged in a thread ahead of the writer (``built_ahead`` over the staged chunks).
+current one.
 
 One builder thread is enough: the writer spends its time waiting on the database (psycopg
 and sqlite3 release the GIL while the server works), which is when the builder's pandas
@@ -13,9 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -53,18 +50,13 @@ def built_ahead(items: Iterable[T], build: Callable[[T], R], depth: int = 1) -> 
         return False
 
     def builder() -> None:
-        taken = iter(items)
         try:
-            for item in taken:
+            for item in items:
                 if stop.is_set() or not hand_over(build(item)):
                     return
         except BaseException as exc:  # handed to the caller, raised in its thread
             hand_over(_Failed(exc))
             return
-        finally:
-            # A generator's own cleanup (the staging's half-written file) runs here, in
-            # the thread that ran it, before the caller's wait for this thread ends.
-            getattr(taken, "close", lambda: None)()
         hand_over(_DONE)
 
     thread = threading.Thread(target=builder, name="import-builder", daemon=True)
@@ -80,29 +72,3 @@ def built_ahead(items: Iterable[T], build: Callable[[T], R], depth: int = 1) -> 
     finally:
         stop.set()
         thread.join()
-
-
-def built_in_order(
-    items: Iterable[T], build: Callable[[T], R], depth: int = 1
-) -> Iterator[tuple[T, R]]:
-    """``(item, build(item))`` for each item, in order, each built in a thread while the
-    caller works on the previous ones — like ``built_ahead``, except that the items are
-    taken in the caller's thread: taking one may use the session (the pipeline searches a
-    batch's existing leads as it takes it), building it may not.
-
-    At most ``depth`` items are taken ahead of the one handed over. An exception raised by
-    ``build`` is raised where its result would have come; closing the iterator early stops
-    taking items and waits for the builds under way, so no builder outlives the import."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-builder")
-    waiting: deque = deque()
-    try:
-        for item in items:
-            waiting.append((item, pool.submit(build, item)))
-            if len(waiting) > depth:
-                item, future = waiting.popleft()
-                yield item, future.result()
-        while waiting:
-            item, future = waiting.popleft()
-            yield item, future.result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)

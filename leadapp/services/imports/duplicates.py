@@ -16,7 +16,6 @@ from leadapp.domain.duplicates import (
     key_parts,
     match_key,
     repeats_earlier,
-    repeats_seen,
 )
 from leadapp.extensions import db
 from leadapp.models import Campaign, Import, Lead, LeadPool, PoolAssignment
@@ -77,11 +76,6 @@ class DuplicateSettings:
     def repeats_earlier(self, keys: pd.Series) -> pd.Series:
         """Rows (staged ``_key``) repeating an earlier row of the file under these keys."""
         return repeats_earlier(keys, len(self.match), self.match_mode)
-
-    def repeats_seen(self, keys: pd.Series, seen: list[set]) -> pd.Series:
-        """``repeats_earlier`` for a file read chunk by chunk (``seen``: see the domain's
-        ``repeats_seen``)."""
-        return repeats_seen(keys, len(self.match), self.match_mode, seen)
 
     def existing_matches(
         self, keys: pd.Series, pool_ids: list[int], exclude_import: int

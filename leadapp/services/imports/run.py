@@ -1,6 +1,5 @@
-"""What the job and the CLI run: a file nobody checked is staged and written in one go
-(``pipeline``); a file the wizard staged and analysed is written (``write``). Or the
-import marked failed."""
+"""What the job and the CLI run: the stages one after another (stage, analyse, write), or
+the import marked failed."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from pathlib import Path
 from leadapp.extensions import db
 from leadapp.models import Import
 from leadapp.services.imports.analyse import analyse
-from leadapp.services.imports.pipeline import stage_and_write
+from leadapp.services.imports.stage import stage
 from leadapp.services.imports.write import execute
 
 
@@ -26,14 +25,9 @@ def run(
     progress: Callable[[float, str], None] | None = None,
     with_the_results: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Stage, analyse and write: what the job and the CLI run.
+    """Stage (unless already staged), analyse and execute: what the job and the CLI run.
 
-    A file not staged yet is staged and written as a pipeline, and so is one whose
-    pipeline stopped after writing batches (it has written rows but was never analysed:
-    it is staged again and goes on from its checkpoint). A file staged and analysed (the
-    wizard's check-data step) is written as the supervisor reviewed it; one staged but
-    not analysed, with nothing written, is analysed first. Progress: when staged
-    separately, staging is the first 30 %, writing the rest. ``with_the_results``: see
+    Progress: staging is the first 30 %, writing the rest. ``with_the_results``: see
     ``execute``."""
 
     def part(lo: float, hi: float):
@@ -41,10 +35,10 @@ def run(
             return None
         return lambda pct, msg: progress(lo + (hi - lo) * pct / 100.0, msg)
 
-    analysed = "duplicates_in_file" in (imp.counts or {})
-    staged = (Path(imp.staging_path) / "staged.parquet").exists()
-    if not staged or (not analysed and imp.rows_done):
-        return stage_and_write(imp, progress, with_the_results)
-    if not analysed:
+    if not (Path(imp.staging_path) / "staged.parquet").exists():
+        stage(imp, part(0, 30))
+        db.session.commit()  # the staged counts: analyse reads without SQLite's write lock
+        analyse(imp)
+    elif "duplicates_in_file" not in (imp.counts or {}):
         analyse(imp)
     return execute(imp, part(30, 100), with_the_results)

@@ -6,7 +6,7 @@ it back with the wizard's edits applied (see ``edits``)."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -38,119 +38,91 @@ STAGE_THREADS = 2
 
 def stage(imp: Import, progress: Callable[[float, str], None] | None = None) -> dict:
     """Read, map, validate and normalise the whole file into ``staged.parquet``."""
-    staging = Staging(imp, progress)
-    for _ in staging:
-        pass
-    imp.counts = {**(imp.counts or {}), **staging.counts()}
+    campaign = db.session.get(Campaign, imp.campaign_id)
+    definitions = field_definitions()
+    region = (imp.settings or {}).get("region") or campaign.default_region
+    key_phone = _key_phone(imp.mapping)
+    reader = csv_io.read_chunks(
+        Path(imp.staging_path) / "source.csv",
+        encoding=imp.encoding,
+        delimiter=imp.delimiter,
+        chunk_rows=STAGE_CHUNK,
+        **read_options(imp),
+    )
+    target = Path(imp.staging_path) / "staged.parquet"
+    tmp = target.with_suffix(".part")
+    writer = None
+    rows = valid = submitted = 0
+    size = max(imp.file_size or 1, 1)
+    options = {
+        "mapping": imp.mapping,
+        # Plain values: the worker threads must not touch ORM objects.
+        "definitions": [
+            {k: getattr(f, k) for k in ("key", "type", "required", "unique", "max_length")}
+            for f in definitions
+        ],
+        "region": region,
+        "default_zone": campaign.timezone,
+        "rules": imp.timezone_rules,
+        "key_phone": key_phone,
+        "match": imp.duplicate_settings.get("match", ["phone1"]),
+        "match_mode": imp.duplicate_settings.get("match_mode", "any"),
+        "taken": taken_values(
+            definitions,
+            imp.duplicate_settings.get("match", ["phone1"]),
+            imp.duplicate_settings.get("scope", "campaign"),
+        ),
+        "first_valid_phone": first_valid_phone(imp),
+    }
+    in_flight: deque = deque()
+
+    def write_next() -> None:
+        nonlocal writer, rows, valid
+        last_line, future = in_flight.popleft()
+        frame = future.result()
+        rows += len(frame)
+        valid += int(frame["_valid"].sum())
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if writer is None:
+            # lz4 without dictionaries: written and read back several times faster.
+            writer = pq.ParquetWriter(tmp, table.schema, compression="lz4", use_dictionary=False)
+        writer.write_table(table.cast(writer.schema))
+        if progress:
+            done = min(0.99, (last_line or 0) * 100.0 / size)
+            progress(done, f"Checked {rows:,} rows.")
+
+    # Two chunks are checked at once (Arrow and pandas release the GIL for much of the
+    # work); they are written in file order.
+    try:
+        with refusing_a_full_disk(DiskFull(DISK_FULL_STAGING)):
+            try:
+                with ThreadPoolExecutor(max_workers=STAGE_THREADS) as workers:
+                    for chunk in reader:
+                        future = workers.submit(stage_frame, chunk, first_row=submitted, **options)
+                        in_flight.append((chunk.index.max(), future))
+                        submitted += len(chunk)
+                        if len(in_flight) >= STAGE_THREADS:
+                            write_next()
+                    while in_flight:
+                        write_next()
+            finally:
+                if writer is not None:
+                    writer.close()  # the footer is written here: a full disk may show now
+            tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a refused file leaves no half-staged rows behind
+        raise
+    report = reader.report
+    imp.counts = {
+        **(imp.counts or {}),
+        "rows": rows,
+        "valid": valid,
+        "invalid": rows - valid,
+        "blank_rows_skipped": report["blank_rows_skipped"],
+        "ragged_rows": [line for line, _ in report["ragged_rows"]][:1000],
+    }
     db.session.flush()
     return imp.counts
-
-
-class Staging:
-    """One staging of the file. Made in the caller's thread (it reads the campaign, the
-    field definitions and the values already taken through the session); iterating it
-    yields the staged chunks in file order, each written to the staged file before it is
-    handed over, and touches no session, so it may run in another thread (the pipeline of
-    ``pipeline``). The staged file takes its name when the last chunk is written; a
-    staging that stops (an error, a refused file) leaves no half-staged file behind.
-    ``counts()``: the file's counts, once the iteration has ended. Staging is
-    deterministic: the same file and settings give the same rows, numbers and keys."""
-
-    def __init__(
-        self,
-        imp: Import,
-        progress: Callable[[float, str], None] | None = None,
-        chunk_rows: int | None = None,
-    ):
-        campaign = db.session.get(Campaign, imp.campaign_id)
-        definitions = field_definitions()
-        match = imp.duplicate_settings.get("match", ["phone1"])
-        self.progress = progress
-        self.chunk_rows = chunk_rows or STAGE_CHUNK
-        self.source = Path(imp.staging_path) / "source.csv"
-        self.target = Path(imp.staging_path) / "staged.parquet"
-        self.read = {"encoding": imp.encoding, "delimiter": imp.delimiter, **read_options(imp)}
-        self.size = max(imp.file_size or 1, 1)
-        self.options = {
-            "mapping": imp.mapping,
-            # Plain values: the worker threads must not touch ORM objects.
-            "definitions": [
-                {k: getattr(f, k) for k in ("key", "type", "required", "unique", "max_length")}
-                for f in definitions
-            ],
-            "region": (imp.settings or {}).get("region") or campaign.default_region,
-            "default_zone": campaign.timezone,
-            "rules": imp.timezone_rules,
-            "key_phone": _key_phone(imp.mapping),
-            "match": match,
-            "match_mode": imp.duplicate_settings.get("match_mode", "any"),
-            "taken": taken_values(
-                definitions, match, imp.duplicate_settings.get("scope", "campaign")
-            ),
-            "first_valid_phone": first_valid_phone(imp),
-        }
-        self.rows = self.valid = 0
-        self.report: dict | None = None
-
-    def counts(self) -> dict:
-        report = self.report or {}
-        return {
-            "rows": self.rows,
-            "valid": self.valid,
-            "invalid": self.rows - self.valid,
-            "blank_rows_skipped": report.get("blank_rows_skipped", 0),
-            "ragged_rows": [line for line, _ in report.get("ragged_rows", [])][:1000],
-        }
-
-    def __iter__(self) -> Iterator[pd.DataFrame]:
-        reader = csv_io.read_chunks(self.source, chunk_rows=self.chunk_rows, **self.read)
-        tmp = self.target.with_suffix(".part")
-        writer = None
-        submitted = 0
-        in_flight: deque = deque()
-
-        def write_next() -> pd.DataFrame:
-            nonlocal writer
-            last_line, future = in_flight.popleft()
-            frame = future.result()
-            self.rows += len(frame)
-            self.valid += int(frame["_valid"].sum())
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if writer is None:
-                # lz4 without dictionaries: written and read back several times faster.
-                writer = pq.ParquetWriter(
-                    tmp, table.schema, compression="lz4", use_dictionary=False
-                )
-            writer.write_table(table.cast(writer.schema))
-            if self.progress:
-                done = min(0.99, (last_line or 0) * 100.0 / self.size)
-                self.progress(done, f"Checked {self.rows:,} rows.")
-            return frame
-
-        # Two chunks are checked at once (Arrow and pandas release the GIL for much of the
-        # work); they are written and handed over in file order.
-        try:
-            with refusing_a_full_disk(DiskFull(DISK_FULL_STAGING)):
-                try:
-                    with ThreadPoolExecutor(max_workers=STAGE_THREADS) as workers:
-                        for chunk in reader:
-                            future = workers.submit(
-                                stage_frame, chunk, first_row=submitted, **self.options
-                            )
-                            in_flight.append((chunk.index.max(), future))
-                            submitted += len(chunk)
-                            if len(in_flight) >= STAGE_THREADS:
-                                yield write_next()
-                        while in_flight:
-                            yield write_next()
-                finally:
-                    if writer is not None:
-                        writer.close()  # the footer is written here: a full disk may show now
-                tmp.replace(self.target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # a refused file leaves no half-staged rows behind
-            raise
-        self.report = reader.report
 
 
 def stage_frame(

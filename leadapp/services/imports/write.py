@@ -7,9 +7,9 @@ positions they were built for."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
-import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,20 +18,83 @@ import sqlalchemy as sa
 from flask import current_app
 
 from leadapp.extensions import db
-from leadapp.models import Account, Import, LeadPool
+from leadapp.models import Account, Import, LeadPool, PoolAssignment
 from leadapp.models.base import utcnow
 from leadapp.services import audit, dnc, import_outcomes
 from leadapp.services import pools as pool_service
 from leadapp.services.imports import lead_writer
-from leadapp.services.imports.ahead import built_in_order
+from leadapp.services.imports.ahead import built_ahead
 from leadapp.services.imports.duplicates import _NO_MATCHES, DuplicateSettings, scope_pool_ids
 from leadapp.services.imports.errors import ImportTakenOver
-from leadapp.services.imports.new_pool import ensure_pool
 from leadapp.services.imports.report import public_counts
 from leadapp.services.imports.stage import staged
 from leadapp.services.transactions import retrying
 
 WRITE_BATCH = 20_000
+
+
+def ensure_pool(imp: Import, user_id: int | None) -> LeadPool:
+    """The import's pool: created (and assigned to the campaign) on first execution."""
+    if imp.pool_id:
+        pool = db.session.get(LeadPool, imp.pool_id)
+        _assign(pool, imp.campaign_id)
+        return pool
+    settings = imp.settings or {}
+    dup = imp.duplicate_settings or {}
+    pool = LeadPool(
+        account_id=imp.account_id,
+        name=settings["pool_name"],
+        description=settings.get("description", ""),
+        owner_id=settings.get("owner_id") or user_id,
+        priority=settings.get("priority", 5),
+        # The wizard's advanced settings (seed 004): when the pool's leads may be used.
+        active_from=_date(settings.get("active_from")),
+        active_until=_date(settings.get("active_until")),
+        day_offset=int(settings.get("day_offset") or 0),
+        day_count=int(settings["day_count"]) if settings.get("day_count") else None,
+        time_from=_time(settings.get("time_from")),
+        time_until=_time(settings.get("time_until")),
+        source_file_name=imp.file_name,
+        duplicate_check_field=_check_field(dup)[:60],
+        duplicate_processing=dup.get("action"),
+        created_by_id=user_id,
+        modified_by_id=user_id,
+    )
+    db.session.add(pool)
+    db.session.flush()
+    _assign(pool, imp.campaign_id)
+    imp.pool_id = pool.id
+    db.session.flush()
+    return pool
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def _time(text: str | None) -> dt.time | None:
+    return dt.time.fromisoformat(text) if text else None
+
+
+def _check_field(dup: dict) -> str:
+    """The pool's duplicate-check field: ``phone1``, ``phone1|email`` (any of) or
+    ``phone1+email`` (all of)."""
+    match = dup.get("match", ["phone1"])
+    return ("|" if dup.get("match_mode", "any") == "any" else "+").join(match)
+
+
+def _assign(pool: LeadPool, campaign_id: int) -> None:
+    """An imported pool feeds the import's campaign (and so counts in its duplicate scope)."""
+    exists = db.session.scalar(
+        sa.select(PoolAssignment.id).where(
+            PoolAssignment.pool_id == pool.id, PoolAssignment.campaign_id == campaign_id
+        )
+    )
+    if not exists:
+        db.session.add(
+            PoolAssignment(account_id=pool.account_id, pool_id=pool.id, campaign_id=campaign_id)
+        )
+        db.session.flush()
 
 
 def execute(
@@ -45,56 +108,6 @@ def execute(
     after a crash continues after ``rows_done`` and yields exactly the leads of an
     uninterrupted run. ``with_the_results`` is called with the final counts just before
     the final commit: what it adds (the summary email's delivery) is committed with them."""
-    writing = begin(imp)
-    settings = writing.settings
-    # Read before writing (SQLite's write lock comes with the first write and stays to the
-    # first batch's commit): the staged rows and the duplicate search, seconds for a big
-    # file, are read with nothing written yet.
-    frame = staged(imp)
-    frame = frame[frame["_valid"]].copy()
-    if settings.scope != "none":
-        frame = frame[~settings.repeats_earlier(frame["_key"])]
-    pending = frame[frame["_row"] >= writing.checkpoint]
-    total_rows = max(len(frame), 1)
-    done_before = len(frame) - len(pending)
-    step = writing.step
-    found = _matches_per_batch(imp, pending, settings, writing.scope_ids, step)
-    batches = (
-        (pending.iloc[start : start + step], found.get(start // step, _NO_MATCHES), {})
-        for start in range(0, len(pending), step)
-    )
-
-    def report(_batch, written: int, totals: dict) -> None:
-        if progress:
-            progress(
-                100.0 * (done_before + written) / total_rows,
-                f"Imported {totals['imported']:,} leads.",
-            )
-
-    write_batches(writing, batches, report)
-    return finish(writing, with_the_results)
-
-
-@dataclass
-class Writing:
-    """An import's write stage under way: its duplicate settings, what ``prepare`` sets in
-    each transaction that writes (``state``: the pool, the pools searched), the pools
-    whose leads count as existing, the running totals and the checkpoint it continues
-    from, and the batch size."""
-
-    imp: Import
-    settings: DuplicateSettings
-    prepare: Callable[[], None]
-    state: dict
-    scope_ids: list[int]
-    totals: dict
-    checkpoint: int
-    step: int
-
-
-def begin(imp: Import) -> Writing:
-    """Start writing ``imp``: what the caller staged (and analysed) is committed, the
-    pools in scope read without writing anything (see ``execute``)."""
     # Reading the import begins a transaction that waits for the write lock: tried again
     # like a batch when the wait runs out.
     settings = retrying(lambda: DuplicateSettings(**imp.duplicate_settings).check())
@@ -108,65 +121,51 @@ def begin(imp: Import) -> Writing:
         scoped = settings.scope != "none"
         state["scope_ids"] = scope_pool_ids(imp, state["pool"], settings) if scoped else []
 
-    # prepare() runs once for the pools in scope and is undone, then again for the first
-    # batch. The pool it creates holds only this import's leads, which never match: not
-    # searched.
+    # Read before writing: SQLite's write lock comes with the first write and stays to the
+    # first batch's commit, so the staged rows and the duplicate search (seconds for a big
+    # file) are read first. What the caller staged and analysed is committed; prepare()
+    # runs once for the pools in scope and is undone, then again for the first batch. The
+    # pool it creates holds only this import's leads, which never match: not searched.
     db.session.commit()
     had_pool = imp.pool_id is not None
     retrying(prepare)
     scope_ids = [i for i in state["scope_ids"] if had_pool or i != state["pool"].id]
     db.session.rollback()
+    frame = staged(imp)
+    frame = frame[frame["_valid"]].copy()
+    if settings.scope != "none":
+        frame = frame[~settings.repeats_earlier(frame["_key"])]
     totals = dict(imp.counts or {})
     for name in ("imported", "updated", "discarded", "notified", "deactivated", "removed", "moved"):
         totals.setdefault(name, 0)
+    checkpoint = imp.rows_done  # this run's own: each batch must continue from it
+    pending = frame[frame["_row"] >= checkpoint]
+    total_rows = max(len(frame), 1)
+    done_before = len(frame) - len(pending)
     step = int(current_app.config.get("IMPORT_BATCH_ROWS", WRITE_BATCH))
-    # The checkpoint is this run's own: each batch must continue from it.
-    return Writing(imp, settings, prepare, state, scope_ids, totals, imp.rows_done, step)
-
-
-def write_batches(
-    writing: Writing,
-    batches: Iterable[tuple[pd.DataFrame, pd.DataFrame, dict]],
-    report: Callable[[pd.DataFrame, int, dict], None] | None = None,
-) -> dict:
-    """Write ``batches`` — (rows, their existing matches, counts to add) — each in one
-    transaction with its checkpoint, the next one's leads built in a thread meanwhile; the
-    batches are taken in this thread (taking one may search the database). ``report``
-    gets each batch written, the rows written so far by this run and the totals."""
-    imp, state = writing.imp, writing.state
-    # The first batch is taken before the first write (the pool's, in prepare): taking it
-    # may read the file and search the leads, on SQLite without the write lock.
-    taken = iter(batches)
-    first = next(taken, None)
-    retrying(writing.prepare)
-    build = _builder(imp, state["pool"], writing.settings)
-    written = 0
-
-    def numbered():
-        start = 0
-        for batch, matches, extra in itertools.chain([first] if first else [], taken):
-            yield start, batch, matches, extra
-            start += len(batch)
-
-    results = built_in_order(numbered(), build)
+    found = _matches_per_batch(imp, pending, settings, scope_ids, step)
+    retrying(prepare)
+    builder = built_ahead(
+        range(0, len(pending), step), _builder(imp, state["pool"], pending, settings, found, step)
+    )
     try:
-        for (_, batch, matches, extra), ready in results:
-            write = functools.partial(_commit_batch, writing, batch, matches, ready, extra)
-            writing.totals = retrying(write, again=writing.prepare)
-            writing.checkpoint = int(batch["_row"].max()) + 1
-            written += len(batch)
-            if report:
-                report(batch, written, writing.totals)
+        for start, ready in builder:
+            batch = pending.iloc[start : start + step]
+            matches = found.get(start // step, _NO_MATCHES)
+            write = functools.partial(
+                _commit_batch, imp, state, batch, settings, matches, totals, checkpoint, ready
+            )
+            totals = retrying(write, again=prepare)
+            checkpoint = int(batch["_row"].max()) + 1
+            if progress:
+                progress(
+                    100.0 * (done_before + start + len(batch)) / total_rows,
+                    f"Imported {totals['imported']:,} leads.",
+                )
     finally:
-        results.close()  # the thread stops with the import, whatever stopped it
-    return writing.totals
-
-
-def finish(writing: Writing, with_the_results: Callable[[dict], None] | None = None) -> dict:
-    """The import's end: its counts, pool and audit entry, committed (see ``execute``)."""
-    imp, totals = writing.imp, writing.totals
+        builder.close()  # the thread stops with the import, whatever stopped it
     totals["discarded"] = totals.get("duplicates_in_file", 0) + totals.get("discarded_existing", 0)
-    _finish(imp, writing.state["pool"], totals)
+    _finish(imp, state["pool"], totals)
     counts = public_counts(imp)
     if with_the_results is not None:
         with_the_results(counts)
@@ -202,13 +201,12 @@ class Ready:
     leads: lead_writer.Prepared
 
 
-def _builder(imp, pool, settings) -> Callable[[tuple], Ready]:
-    """What the builder thread does for a batch (``start`` rows into this run, rows,
-    matches): the rows it will insert, as leads serialised for this database. Dial
-    positions are reserved batch after batch for the whole batch, so the batch at
-    ``start`` expects the pool's next position now plus ``start``; a retry (a new pool) or
-    another writer of the pool (a lead added by hand) gives other positions, and the
-    writer then builds the batch again."""
+def _builder(imp, pool, pending, settings, found, step) -> Callable[[int], tuple]:
+    """What the builder thread does for the batch at ``start``: the rows it will insert,
+    as leads serialised for this database. Dial positions are reserved batch after batch
+    for the whole batch, so the batch at ``start`` expects the pool's next position now
+    plus ``start``; a retry (a new pool) or another writer of the pool (a lead added by
+    hand) gives other positions, and the writer then builds the batch again."""
     # Plain values only from here: the thread must not load anything through the session.
     dialect = db.session.connection().dialect.name
     pool_id = pool.id
@@ -218,32 +216,33 @@ def _builder(imp, pool, settings) -> Callable[[tuple], Ready]:
     zone = db.session.get(Account, imp.account_id).timezone
     target = lead_writer.Target(imp.account_id, pool_id, imp.id, zone)
 
-    def build(item: tuple) -> Ready:
-        start, batch, matches, _ = item
+    def build(start: int) -> tuple[int, Ready]:
+        batch = pending.iloc[start : start + step]
         first = int(first_dial or 0) + start
-        rows = _rows_to_insert(_with_dial_orders(batch, first), matches, settings)
-        return Ready(pool_id, first, lead_writer.prepare(target, rows, dialect))
+        rows = _rows_to_insert(
+            _with_dial_orders(batch, first), found.get(start // step, _NO_MATCHES), settings
+        )
+        return start, Ready(pool_id, first, lead_writer.prepare(target, rows, dialect))
 
     return build
 
 
 def _commit_batch(
-    writing: Writing, batch, matches, ready: Ready | None = None, extra: dict | None = None
+    imp, state, batch, settings, matches, totals, checkpoint: int, ready: Ready | None = None
 ) -> dict:
     """Write one batch and its checkpoint in one transaction; the new running totals.
 
-    The checkpoint moves by compare-and-set from the checkpoint this run continued
+    The checkpoint moves by compare-and-set from ``checkpoint``, the one this run continued
     from: if another process wrote these rows first, this batch is rolled back whole and
     ``ImportTakenOver`` raised, so no row is ever written twice."""
-    imp, state, settings = writing.imp, writing.state, writing.settings
     outcome = _write_batch(imp, state["pool"], batch, settings, state["scope_ids"], matches, ready)
-    after = dict(writing.totals)
-    for name, value in [*outcome.items(), *(extra or {}).items()]:
+    after = dict(totals)
+    for name, value in outcome.items():
         after[name] = after.get(name, 0) + value
     done = int(batch["_row"].max()) + 1
     moved = db.session.execute(
         sa.update(Import)
-        .where(Import.id == imp.id, Import.rows_done == writing.checkpoint)
+        .where(Import.id == imp.id, Import.rows_done == checkpoint)
         .values(rows_done=done)
         .execution_options(synchronize_session=False)
     ).rowcount

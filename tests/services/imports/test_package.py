@@ -119,8 +119,7 @@ def test_each_module_imports_alone_in_a_fresh_interpreter():
 
 def test_no_module_of_the_package_imports_another_in_a_cycle():
     graph = sibling_imports(FOLDER, PACKAGE)
-    assert graph["run"] >= {"pipeline", "analyse", "write"}  # the walk sees the imports
-    assert graph["pipeline"] >= {"stage", "write"}
+    assert graph["run"] >= {"stage", "analyse", "write"}  # the walk sees the imports
     assert find_cycle(graph) is None
 
 

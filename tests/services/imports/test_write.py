@@ -162,24 +162,17 @@ def test_a_new_pool_dials_in_file_order_and_a_second_file_after_the_first(app, w
         assert db.session.get(LeadPool, imp.pool_id).dial_order_next == 35
 
 
-@pytest.mark.parametrize("checked", [True, False], ids=["checked-first", "pipelined"])
 def test_an_import_reads_its_rows_and_searches_duplicates_without_the_write_lock(
-    committed, app_environ, make_account, tmp_path, monkeypatch, checked
+    committed, app_environ, make_account, tmp_path, monkeypatch
 ):
     """SQLite has one writer at a time: an import that took the write lock before reading
     its staged rows, searching the existing leads or recounting the pools at its end
     (seconds for 300,000 rows) kept every other save waiting that long (bench/day.py: 8 s
-    and 16 s). The first batch still finds the duplicate and writes the rest. Checked
-    first (the wizard): the staged rows are read and every batch's duplicates searched
-    before the first write; staged and written in one go: each batch's duplicates are
-    searched between two batches' transactions."""
+    and 16 s). The first batch still finds the duplicate and writes the rest."""
     import sqlalchemy as sa
 
     from leadapp.models import Account, PoolAssignment, User
     from leadapp.services import accounts as account_service
-    from leadapp.services.imports import analyse as import_analyse
-    from leadapp.services.imports import pipeline as import_pipeline
-    from leadapp.services.imports import stage as import_stage
     from tests.test_write_lock import lock_is_free, sqlite_path
 
     app = committed
@@ -226,26 +219,16 @@ def test_an_import_reads_its_rows_and_searches_duplicates_without_the_write_lock
             observed("searching duplicates", import_write._matches_per_batch),
         )
         monkeypatch.setattr(
-            import_pipeline,
-            "_with_matches",
-            observed("searching duplicates", import_pipeline._with_matches),
-        )
-        monkeypatch.setattr(
             import_write.pool_service,
             "refresh_counts",
             observed("recounting the pools", import_write.pool_service.refresh_counts),
         )
-        if checked:
-            import_stage.stage(imp)
-            db.session.commit()
-            import_analyse.analyse(imp)
         counts = import_run.run(imp)
         assert counts["imported"] == 29 and counts["discarded"] == 1
         assert free_while["searching duplicates"] == [True]
         assert free_while["recounting the pools"] == [True]
-        if checked:
-            assert free_while["reading the staged rows"]
-            assert all(free_while["reading the staged rows"]), free_while
+        assert free_while["reading the staged rows"]
+        assert all(free_while["reading the staged rows"]), free_while
         imported = db.session.scalar(
             sa.select(sa.func.count(Lead.id)).where(Lead.import_id == import_id)
         )
