@@ -30,7 +30,6 @@ from flask import current_app
 from leadapp.extensions import db
 from leadapp.models import (
     Campaign,
-    DedupGoldenChange,
     DedupJob,
     DedupMove,
     Lead,
@@ -446,7 +445,7 @@ def run(job: DedupJob, progress: Progress | None = None) -> dict:
         raise
     # One full recount of the run's pools at its end (each batch moved their counters by
     # deltas): it also puts right counters that were off before the run.
-    refresh_pools([target.id, *from_pools, *_golden_pools(job)])
+    refresh_pools([target.id, *from_pools, *dedup_golden.golden_pool_ids(job)])
     result = {**figures, "moved": _moved_count(job), "job_id": job.id}
     job.results = {**(job.results or {}), **result}
     job.status = "completed"
@@ -454,17 +453,6 @@ def run(job: DedupJob, progress: Progress | None = None) -> dict:
     job.error = None
     db.session.flush()
     return result
-
-
-def _golden_pools(job: DedupJob) -> list[int]:
-    """The pools of the golden records the run changed (``dedup_golden.inherit``)."""
-    return list(
-        db.session.scalars(
-            sa.select(Lead.pool_id)
-            .where(Lead.id == DedupGoldenChange.lead_id, DedupGoldenChange.dedup_job_id == job.id)
-            .distinct()
-        )
-    )
 
 
 def _moved_count(job: DedupJob) -> int:

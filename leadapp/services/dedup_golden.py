@@ -240,9 +240,7 @@ def inherit(job: DedupJob) -> None:
     # The golden records' pools' counters move by what the changed records add before and
     # after (their state moves open/closed, ready, used, reopenable).
     changed = sa.select(change.lead_id).where(change.dedup_job_id == job.id)
-    golden_pools = list(
-        db.session.scalars(sa.select(Lead.pool_id).where(Lead.id.in_(changed)).distinct())
-    )
+    golden_pools = golden_pool_ids(job)
     golden_leads = (Lead.__table__.c.id.in_(changed),)
     before = pool_counters.counts_of(golden_leads, golden_pools, lock=True)
     db.session.execute(
@@ -261,6 +259,18 @@ def inherit(job: DedupJob) -> None:
     )
     pool_counters.move(
         *pool_counters.difference(pool_counters.counts_of(golden_leads, golden_pools), before)
+    )
+
+
+def golden_pool_ids(job: DedupJob) -> list[int]:
+    """The pools of the golden records ``job`` changed (``inherit``; it moves no lead to
+    another pool, so they are the same before and after)."""
+    return list(
+        db.session.scalars(
+            sa.select(Lead.pool_id)
+            .where(Lead.id == DedupGoldenChange.lead_id, DedupGoldenChange.dedup_job_id == job.id)
+            .distinct()
+        )
     )
 
 

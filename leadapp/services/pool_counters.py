@@ -168,21 +168,23 @@ def _move_counters(session: Session, _context) -> None:
     pools = {lead["pool_id"] for pair in changes for lead in pair if lead is not None}
     limits = attempt_limits(connection, pools)
     moved = rules.deltas(changes, limits)
-    table = LeadPool.__table__
-    for pool_id in sorted(moved):  # one order for every writer: no deadlock between them
-        connection.execute(
-            table.update()
-            .where(table.c.id == pool_id)
-            .values(
-                {
-                    table.c[STORED[key]]: table.c[STORED[key]] + delta
-                    for key, delta in moved[pool_id].items()
-                    if delta
-                }
-            )
-        )
+    move_stored_counters(connection, moved)
     move_breakdowns(connection, rules.breakdown_deltas(changes, limits))
     session.info.setdefault(MOVED, set()).update(moved)
+
+
+def move_stored_counters(connection, moved: dict[int, dict[str, int]]) -> None:
+    """Add ``moved`` (per pool, counter → delta) to the stored counters: an atomic
+    ``x = x + :d`` per pool, in one order for every writer (no deadlock between them)."""
+    table = LeadPool.__table__
+    for pool_id in sorted(moved):
+        values = {
+            table.c[STORED[key]]: table.c[STORED[key]] + delta
+            for key, delta in moved[pool_id].items()
+            if delta
+        }
+        if values:
+            connection.execute(table.update().where(table.c.id == pool_id).values(values))
 
 
 def move_breakdowns(connection, moved: dict[tuple[int, str, str], int]) -> None:
@@ -375,15 +377,7 @@ def move(counters: dict[int, dict[str, int]], broken_down: dict[tuple[int, str, 
     ``x = x + :d`` per pool and an upsert per breakdown key, in one order for every
     writer; loaded pools read their counters again."""
     connection = db.session.connection()
-    table = LeadPool.__table__
-    for pool_id in sorted(counters):
-        moved = {
-            table.c[STORED[key]]: table.c[STORED[key]] + delta
-            for key, delta in counters[pool_id].items()
-            if delta
-        }
-        if moved:
-            connection.execute(table.update().where(table.c.id == pool_id).values(moved))
+    move_stored_counters(connection, counters)
     move_breakdowns(connection, broken_down)
     _expire_moved_pools(db.session, counters)
 
