@@ -255,10 +255,6 @@ def _lease(campaign, settings, chosen, agent_id, at, now, locked_leads) -> list[
     ids = [lead_id for lead_id, _p, _r in chosen]
     leads = {lead_id: locked_leads[lead_id][0] for lead_id in ids}
     expires = now + dt.timedelta(minutes=settings.lease_minutes)
-    # The lead is blocked until its lease's end on the real clock, whatever ``at`` says:
-    # asks ahead of the real clock skip leads whose lease runs (``lease_running``), so a
-    # planner's ask a day ahead no longer keeps the lead from real dialers for that day.
-    blocked_until = expires
     # A lease left open past its end (nobody released it) ends now: the lead is free again.
     # (The clock is read again: any lease the lock found over is over here too.) Only a
     # lead the lock saw with one: its row is locked, so no lease is opened on it meanwhile.
@@ -276,14 +272,14 @@ def _lease(campaign, settings, chosen, agent_id, at, now, locked_leads) -> list[
         )
     try:
         with db.session.begin_nested():
-            return _add_leases(campaign, chosen, leads, agent_id, at, now, expires, blocked_until)
+            return _add_leases(campaign, chosen, leads, agent_id, at, now, expires)
     except sa.exc.IntegrityError:
         # Another caller leased one of these leads at the same instant (possible only when
         # ``at`` runs ahead of the real clock): the unique open-lease index refused it.
         return []
 
 
-def _add_leases(campaign, chosen, leads, agent_id, at, now, expires, blocked_until):
+def _add_leases(campaign, chosen, leads, agent_id, at, now, expires):
     """The leases (one INSERT … RETURNING, the leases as the session's objects) and the
     leads' next callable time (one UPDATE): statements, not a flush of the unit of work,
     which cost more CPU than both. No counter reads ``next_call_at`` (the pools' counters
@@ -316,10 +312,13 @@ def _add_leases(campaign, chosen, leads, agent_id, at, now, expires, blocked_unt
     connection.execute(
         Lead.__table__.update()
         .where(Lead.__table__.c.id.in_([row["lead_id"] for row in rows]))
-        .values(next_call_at=blocked_until, updated_at=now)
+        # Blocked until the lease's end on the real clock, whatever ``at`` says: asks ahead
+        # of the real clock skip leads whose lease runs (``lease_running``), so a planner's
+        # ask a day ahead does not keep the lead from real dialers for that day.
+        .values(next_call_at=expires, updated_at=now)
     )
     for row in rows:
-        set_committed_value(leads[row["lead_id"]], "next_call_at", blocked_until)
+        set_committed_value(leads[row["lead_id"]], "next_call_at", expires)
         set_committed_value(leads[row["lead_id"]], "updated_at", now)
     out = []
     for (lead_id, plan, reason), lease in zip(chosen, leases, strict=True):
